@@ -1,0 +1,76 @@
+"""`mlcicd:registry:ImageRepository`: the ECR repository for model-serving images.
+
+Security decisions (see ../shared/secure-defaults.md): tags IMMUTABLE (an image digest pinned in production can
+never be re-pointed by a push), scan on push, KMS encryption with the stack's key, `force_delete` false, and a
+lifecycle policy that expires untagged images and caps the tagged count.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+TYPE = "mlcicd:registry:ImageRepository"
+
+
+class ImageRepositoryArgs(TypedDict, total=False):
+    kms_key_arn: pulumi.Input[str]
+    """KMS key for image encryption. Required (the stack's key from the ArtifactStore)."""
+    mutable_tags: bool
+    """Allow overwriting tags. Default False (IMMUTABLE)."""
+    scan_on_push: bool
+    """Scan images for vulnerabilities on push. Default True."""
+    untagged_expiry_days: int
+    """Expire untagged images after this many days. Default 7."""
+    max_tagged_images: int
+    """Keep at most this many tagged images. Default 50."""
+    protect: bool
+    """Pulumi `protect` on the repository (production). Default False."""
+
+
+class ImageRepository(pulumi.ComponentResource):
+    repository_url: pulumi.Output[str]
+    repository_arn: pulumi.Output[str]
+    repository_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ImageRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        if "kms_key_arn" not in args:
+            raise ValueError(f"ImageRepository {name}: args.kms_key_arn is required")
+        repo = aws.ecr.Repository(
+            name,
+            image_tag_mutability="MUTABLE" if args.get("mutable_tags", False) else "IMMUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                scan_on_push=args.get("scan_on_push", True)),
+            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
+                encryption_type="KMS", kms_key=args["kms_key_arn"])],
+            force_delete=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle", repository=repo.name,
+            policy=lifecycle_policy(args.get("untagged_expiry_days", 7), args.get("max_tagged_images", 50)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.repository_url = repo.repository_url
+        self.repository_arn = repo.arn
+        self.repository_name = repo.name
+        self.register_outputs({"repositoryUrl": self.repository_url, "repositoryArn": self.repository_arn})
+
+
+def lifecycle_policy(untagged_days: int, max_tagged: int) -> str:
+    """ECR lifecycle: untagged images expire first (priority 1), then tagged ones beyond the cap."""
+    rules = [
+        {"rulePriority": 1, "description": f"expire untagged images after {untagged_days} days",
+         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                       "countNumber": untagged_days},
+         "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": f"keep the {max_tagged} most recent tagged images",
+         "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
+                       "countNumber": max_tagged},
+         "action": {"type": "expire"}},
+    ]
+    return json.dumps({"rules": rules}, sort_keys=True)

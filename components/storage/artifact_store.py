@@ -1,0 +1,193 @@
+"""`mlcicd:storage:ArtifactStore`: the stack's S3 buckets.
+
+Creates four buckets: `data` (training and inference data, drift profiles), `models` (MLflow artifacts, gate
+reports), `pipeline` (CodePipeline artifacts) and `logs` (S3 server access logs and ALB access logs), plus a
+customer-managed KMS key unless one is given.
+
+Security decisions (see ../shared/secure-defaults.md):
+- Block Public Access, all four flags, on every bucket: no opt-out.
+- SSE-KMS with a bucket key on data, models and pipeline; the log bucket uses SSE-S3 because S3 server access
+  logs and ALB access logs can only be delivered to SSE-S3 buckets (AWS requirement).
+- A bucket policy denying any request without TLS; ACLs off (BucketOwnerEnforced).
+- Versioning with expiry of noncurrent versions on data and models; pipeline artifacts expire.
+- Access logs of every bucket go to the log bucket.
+- `force_destroy` false unless asked; `protect` on data and models in production.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults as d
+from components.iam import deny_insecure_transport
+
+TYPE = "mlcicd:storage:ArtifactStore"
+
+#: Bucket roles, in the order they are created.
+BUCKETS = ("data", "models", "pipeline")
+
+
+class ArtifactStoreArgs(TypedDict, total=False):
+    kms_key_arn: pulumi.Input[str] | None
+    """Customer-managed KMS key for the buckets. Default: a key is created (rotation on)."""
+    force_destroy: bool
+    """Allow deleting non-empty buckets. Default False (security decision)."""
+    protect: bool
+    """Pulumi `protect` on data and models buckets and the key. Default False; the program sets it in
+    production."""
+    noncurrent_version_days: int
+    """Days noncurrent versions stay in data and models. Default 90."""
+    access_log_days: int
+    """Days access logs stay in the log bucket. Default 365."""
+    account_id: pulumi.Input[str]
+    """Account that may deliver logs into the log bucket (confused-deputy condition). Required."""
+    elb_account_arn: pulumi.Input[str] | None
+    """Regional ELB account allowed to write ALB access logs (older regions). Default: none; the log delivery
+    service principal is always allowed."""
+
+
+class ArtifactStore(pulumi.ComponentResource):
+    data_bucket: pulumi.Output[str]
+    data_bucket_arn: pulumi.Output[str]
+    models_bucket: pulumi.Output[str]
+    models_bucket_arn: pulumi.Output[str]
+    pipeline_bucket: pulumi.Output[str]
+    pipeline_bucket_arn: pulumi.Output[str]
+    log_bucket: pulumi.Output[str]
+    log_bucket_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        if "account_id" not in args:
+            raise ValueError(f"ArtifactStore {name}: args.account_id is required (log delivery condition)")
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", False))
+        force_destroy = args.get("force_destroy", False)
+        noncurrent_days = args.get("noncurrent_version_days", 90)
+
+        # KMS key -------------------------------------------------------------------------------------------
+        key_arn = args.get("kms_key_arn")
+        if key_arn is None:
+            key = aws.kms.Key(f"{name}-key", description=f"ml-cicd {name}: S3 encryption",
+                              enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
+                              opts=protected)
+            aws.kms.Alias(f"{name}-key-alias", name=f"alias/{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
+                          target_key_id=key.key_id, opts=child)
+            key_arn = key.arn
+        self.kms_key_arn = pulumi.Output.from_input(key_arn)
+
+        # Log bucket (SSE-S3: the only encryption log delivery supports) ----------------------------------------
+        logs = _secure_bucket(f"{name}-logs", sse=d.LOG_BUCKET_SSE_ALGORITHM, kms_key_arn=None,
+                              force_destroy=force_destroy, versioned=False, opts=child)
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-logs-lifecycle", bucket=logs.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-logs", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.get("access_log_days",
+                                                                                               365)),
+                abort_incomplete_multipart_upload=_abort_multipart())],
+            opts=child)
+        aws.s3.BucketPolicy(
+            f"{name}-logs-policy", bucket=logs.id,
+            policy=pulumi.Output.all(logs.arn, args["account_id"], args.get("elb_account_arn")).apply(
+                lambda a: _log_bucket_policy(a[0], a[1], a[2])),
+            opts=child)
+
+        # Data, models, pipeline -------------------------------------------------------------------------------
+        made: dict[str, aws.s3.Bucket] = {}
+        for role in BUCKETS:
+            keep_history = role != "pipeline"
+            bucket = _secure_bucket(f"{name}-{role}", sse=d.SSE_ALGORITHM, kms_key_arn=key_arn,
+                                    force_destroy=force_destroy, versioned=keep_history,
+                                    opts=protected if keep_history else child)
+            aws.s3.BucketPolicy(f"{name}-{role}-policy", bucket=bucket.id,
+                                policy=bucket.arn.apply(lambda arn: json.dumps(
+                                    {"Version": "2012-10-17", "Statement": [deny_insecure_transport(arn)]},
+                                    sort_keys=True)),
+                                opts=child)
+            aws.s3.BucketLogging(f"{name}-{role}-logging", bucket=bucket.id, target_bucket=logs.id,
+                                 target_prefix=f"s3/{role}/", opts=child)
+            aws.s3.BucketLifecycleConfiguration(
+                f"{name}-{role}-lifecycle", bucket=bucket.id,
+                rules=[_noncurrent_rule(noncurrent_days) if keep_history else _expire_rule(d.PIPELINE_ARTIFACT_DAYS)],
+                opts=child)
+            made[role] = bucket
+
+        self.data_bucket, self.data_bucket_arn = made["data"].bucket, made["data"].arn
+        self.models_bucket, self.models_bucket_arn = made["models"].bucket, made["models"].arn
+        self.pipeline_bucket, self.pipeline_bucket_arn = made["pipeline"].bucket, made["pipeline"].arn
+        self.log_bucket, self.log_bucket_arn = logs.bucket, logs.arn
+        self.register_outputs({
+            "dataBucket": self.data_bucket, "modelsBucket": self.models_bucket,
+            "pipelineBucket": self.pipeline_bucket, "logBucket": self.log_bucket, "kmsKeyArn": self.kms_key_arn,
+        })
+
+
+def _secure_bucket(name: str, *, sse: str, kms_key_arn: pulumi.Input[str] | None, force_destroy: bool,
+                   versioned: bool, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
+    """A bucket with public access blocked, ACLs off, default encryption and (optionally) versioning."""
+    bucket = aws.s3.Bucket(name, force_destroy=force_destroy, opts=opts)
+    child = pulumi.ResourceOptions(parent=opts.parent)
+    aws.s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=bucket.id, block_public_acls=True,
+                                   block_public_policy=True, ignore_public_acls=True,
+                                   restrict_public_buckets=True, opts=child)
+    aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
+                                   rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+                                   opts=child)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption", bucket=bucket.id,
+        rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3
+            .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm=sse, kms_master_key_id=kms_key_arn),
+            bucket_key_enabled=sse == d.SSE_ALGORITHM)],
+        opts=child)
+    if versioned:
+        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
+                                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                                    status="Enabled"),
+                                opts=child)
+    return bucket
+
+
+def _abort_multipart() -> aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs:
+    return aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+        days_after_initiation=d.ABORT_MULTIPART_DAYS)
+
+
+def _noncurrent_rule(days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="expire-noncurrent-versions", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
+        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+            noncurrent_days=days),
+        abort_incomplete_multipart_upload=_abort_multipart())
+
+
+def _expire_rule(days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="expire-objects", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
+        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+        abort_incomplete_multipart_upload=_abort_multipart())
+
+
+def _log_bucket_policy(bucket_arn: str, account_id: str, elb_account_arn: str | None) -> str:
+    """TLS only; S3 server access logs and ALB access logs may write, from this account only."""
+    statements: list[dict[str, Any]] = [
+        deny_insecure_transport(bucket_arn),
+        {"Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"{bucket_arn}/s3/*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
+        {"Sid": "AlbAccessLogs", "Effect": "Allow",
+         "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"{bucket_arn}/alb/AWSLogs/{account_id}/*"},
+    ]
+    if elb_account_arn:
+        statements.append({"Sid": "AlbAccessLogsRegionalAccount", "Effect": "Allow",
+                           "Principal": {"AWS": elb_account_arn}, "Action": "s3:PutObject",
+                           "Resource": f"{bucket_arn}/alb/AWSLogs/{account_id}/*"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

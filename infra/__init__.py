@@ -1,0 +1,1 @@
+"""The ml-cicd Pulumi program (entry point: infra/__main__.py)."""

@@ -1,0 +1,11 @@
+"""Stack output names, shared by the program (exports) and the runtime (`pulumi stack output` readers)."""
+
+DATA_BUCKET = "dataBucket"
+MODELS_BUCKET = "modelsBucket"
+PIPELINE_BUCKET = "pipelineBucket"
+LOG_BUCKET = "logBucket"
+KMS_KEY_ARN = "kmsKeyArn"
+IMAGE_REPOSITORY_URL = "imageRepositoryUrl"
+MODEL_NAME = "modelName"
+MODEL_VERSION = "modelVersion"
+IMAGE_DIGEST = "imageDigest"

@@ -1,0 +1,26 @@
+"""Entry point of `mlcicd`. Each command group lives in its own module; this file only wires them."""
+
+from __future__ import annotations
+
+import typer
+
+from runtime.cli import config_cmd, graph_cmd
+
+app = typer.Typer(
+    name="mlcicd",
+    help="ML CI/CD runtime: the checks the delivery pipeline runs. Exit codes: 0 PASS, 1 FAIL, "
+    "2 usage or configuration error, 3 INCONCLUSIVE.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(config_cmd.app, name="config")
+app.command(name="graph")(graph_cmd.graph)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

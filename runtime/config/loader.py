@@ -1,0 +1,184 @@
+"""Read and validate a stack's config, from `Pulumi.<stack>.yaml` (runtime) or from Pulumi's config (program).
+
+Each top-level section is validated on its own, so one run reports every bad key path at once; the cross-field
+rules (`runtime.config.rules`) then run over every section that validated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from runtime.config.base import NAMESPACE
+from runtime.config.rules import RULES, Advice, Problem
+from runtime.config.stack import StackConfig
+
+#: What an undecryptable secure value (`{secure: v1:...}`) reads as outside a Pulumi deployment.
+SECRET_PLACEHOLDER = "[secret]"
+
+
+class ConfigError(Exception):
+    """The stack config is invalid. `problems` lists every bad key path; str() is the message users see."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"invalid stack config in {source} ({len(problems)} problem{'s' * (len(problems) != 1)}):"]
+        lines += [f"  - {p.render()}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: StackConfig
+    advice: list[Advice] = field(default_factory=list)
+    secret_keys: frozenset[str] = frozenset()
+    """Top-level keys (`ml-cicd:<key>`) holding secure values."""
+
+
+def _section_adapters() -> dict[str, tuple[str, TypeAdapter[Any], bool]]:
+    """Top-level section name as written (camelCase alias) -> (field name, adapter, required)."""
+    out: dict[str, tuple[str, TypeAdapter[Any], bool]] = {}
+    for name, info in StackConfig.model_fields.items():
+        alias = info.alias or name
+        out[alias] = (name, TypeAdapter(info.annotation), info.is_required())
+    return out
+
+
+_ADAPTERS: dict[str, tuple[str, TypeAdapter[Any], bool]] | None = None
+
+
+def _adapters() -> dict[str, tuple[str, TypeAdapter[Any], bool]]:
+    global _ADAPTERS  # noqa: PLW0603 - built once on first use, keeps `mlcicd --help` free of this cost
+    if _ADAPTERS is None:
+        _ADAPTERS = _section_adapters()
+    return _ADAPTERS
+
+
+def _loc_to_path(section: str, loc: tuple[int | str, ...]) -> str:
+    path = section
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def validate_config(raw: Mapping[str, Any], source: str) -> LoadedConfig:
+    """Validate un-namespaced top-level keys; raise ConfigError listing every problem."""
+    problems: list[Problem] = []
+    sections: dict[str, Any] = {}
+    adapters = _adapters()
+    for key, value in raw.items():
+        if key not in adapters:
+            close = difflib.get_close_matches(key, list(adapters), n=1)
+            hint = f"did you mean `{NAMESPACE}:{close[0]}`?" if close else f"known keys: {', '.join(adapters)}"
+            problems.append(Problem(key, f"unknown config key; {hint}", value, has_value=True))
+            continue
+        name, adapter, _ = adapters[key]
+        try:
+            sections[name] = adapter.validate_python(value)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                problems.append(Problem(_loc_to_path(key, err["loc"]), err["msg"], err.get("input"),
+                                        has_value=err["type"] != "missing"))
+    for key, (name, _, required) in adapters.items():
+        if required and key not in raw:
+            problems.append(Problem(key, f"required; set `{NAMESPACE}:{key}` in the stack file"))
+    advice: list[Advice] = []
+    for check in RULES:
+        for finding in check(sections):
+            (problems if isinstance(finding, Problem) else advice).append(finding)  # type: ignore[arg-type]
+    if problems:
+        raise ConfigError(source, problems)
+    return LoadedConfig(config=StackConfig.model_validate(sections), advice=advice)
+
+
+def _mask_secure(value: Any) -> tuple[Any, bool]:
+    """Replace Pulumi `{secure: ...}` values (undecryptable here) with a placeholder; report whether any was."""
+    if isinstance(value, Mapping):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], hit = _mask_secure(v)
+            found = found or hit
+        return out, found
+    if isinstance(value, list):
+        items = [_mask_secure(v) for v in value]
+        return [v for v, _ in items], any(h for _, h in items)
+    return value, False
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, Any], frozenset[str]]:
+    """Raw `ml-cicd:` keys of a stack file (namespace stripped) and which of them hold secure values."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), [Problem("(file)", f"stack file not found: {path}; create it with "
+                                              "`pulumi stack init` or pass the right --stack")]) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [Problem("(file)", f"cannot read {path}: {exc.strerror}")]) from None
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), [Problem("(file)", f"not valid YAML: {exc}")]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
+        raise ConfigError(str(path), [Problem("(file)", "expected a mapping with a `config:` mapping")])
+    raw: dict[str, Any] = {}
+    secrets: set[str] = set()
+    for key, value in (doc.get("config") or {}).items():
+        namespace, _, name = str(key).partition(":")
+        if namespace != NAMESPACE or not name:
+            continue
+        raw[name], secret = _mask_secure(value)
+        if secret:
+            secrets.add(name)
+    return raw, frozenset(secrets)
+
+
+def stack_file(stack: str, root: Path | None = None) -> Path:
+    return (root or project_root()) / f"Pulumi.{stack}.yaml"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The directory holding Pulumi.yaml: the current directory or its nearest parent that has one."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "Pulumi.yaml").is_file():
+            return candidate
+    return here
+
+
+def load_stack(stack: str, root: Path | None = None) -> LoadedConfig:
+    """Load and validate `Pulumi.<stack>.yaml` (as the runtime sees it: secure values are placeholders)."""
+    path = stack_file(stack, root)
+    raw, secrets = read_stack_file(path)
+    loaded = validate_config(raw, str(path))
+    return LoadedConfig(config=loaded.config, advice=loaded.advice, secret_keys=secrets)
+
+
+def load_from_pulumi() -> LoadedConfig:
+    """Load and validate the running Pulumi program's config (decrypted secrets included)."""
+    from pulumi.runtime import config as pulumi_config
+
+    raw: dict[str, Any] = {}
+    secrets: set[str] = set()
+    prefix = f"{NAMESPACE}:"
+    merged = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
+    for key, value in merged.items():
+        if not key.startswith(prefix):
+            continue
+        name = key[len(prefix):]
+        raw[name] = json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
+        if pulumi_config.is_config_secret(key):
+            secrets.add(name)
+    loaded = validate_config(raw, "Pulumi config")
+    return LoadedConfig(config=loaded.config, advice=loaded.advice, secret_keys=frozenset(secrets))

@@ -1,0 +1,269 @@
+"""Cross-field rules of the stack config, as small pure functions.
+
+Each rule receives the sections that validated on their own (a dict keyed by section name) and yields
+`Problem`s (errors) or `Advice` (security defaults turned off: the program warns). A rule whose sections did not
+validate stays silent, so one run reports every problem it can find at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.config import defaults as d
+from runtime.config.base import NAMESPACE
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid value: where (key path as written in the stack file), what was there, what is allowed."""
+
+    path: str
+    message: str
+    value: Any = None
+    has_value: bool = False
+
+    def render(self) -> str:
+        where = f"{NAMESPACE}:{self.path}"
+        shown = f" = {self.value!r}" if self.has_value else ""
+        return f"{where}{shown}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A security default turned off on purpose; reported as a warning naming the key, default and value."""
+
+    path: str
+    message: str
+
+    def render(self) -> str:
+        return f"{NAMESPACE}:{self.path}: {self.message}"
+
+
+Finding = Problem | Advice
+Rule = Callable[[dict[str, Any]], Iterator[Finding]]
+RULES: list[Rule] = []
+
+
+def rule(fn: Rule) -> Rule:
+    RULES.append(fn)
+    return fn
+
+
+def _has(sections: dict[str, Any], *names: str) -> bool:
+    return all(name in sections for name in names)
+
+
+def _problem(path: str, message: str, value: Any) -> Problem:
+    return Problem(path=path, message=message, value=value, has_value=True)
+
+
+@rule
+def production_pins_the_model(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "environment", "model") or s["environment"] != "production":
+        return
+    model = s["model"]
+    if model.version is None:
+        yield Problem("model.version", "production must pin an exact registered-model version; set it with "
+                      "`mlcicd promote --from staging --to production` or `pulumi config set --path model.version N`")
+    if model.image_digest is None:
+        yield Problem("model.imageDigest", "production must pin the serving image by digest (sha256:<64 hex>); "
+                      "`mlcicd promote` copies it from staging")
+    if model.alias is not None:
+        yield _problem("model.alias", "production serves an exact version, not an alias; remove `alias`",
+                       model.alias)
+
+
+@rule
+def serving_backend_settings(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "serving"):
+        return
+    serving = s["serving"]
+    if serving.backend == "eks" and serving.eks is None:
+        yield Problem("serving.eks", "backend `eks` requires cluster access settings: "
+                      "`eks: {clusterName, endpoint, certificateAuthorityData}`")
+    if serving.backend == "ecs" and serving.eks is not None:
+        yield Problem("serving.eks", "is only used with `backend: eks`; remove it or set `backend: eks`")
+    lo, hi = d.CANARY_PERCENT_BOUNDS
+    canary = serving.canary
+    if canary.strategy in ("canary", "blue-green") and not lo <= canary.percent <= hi:
+        yield _problem("serving.canary.percent",
+                       f"a canary takes between {lo:g} and {hi:g} percent of traffic", canary.percent)
+    slo, shi = d.LINEAR_STEP_BOUNDS
+    if canary.strategy == "linear" and not slo <= canary.step_percent <= shi:
+        yield _problem("serving.canary.stepPercent",
+                       f"a linear step adds between {slo:g} and {shi:g} percent of traffic", canary.step_percent)
+    if serving.backend == "eks" and canary.strategy == "blue-green":
+        yield _problem("serving.canary.strategy", "`blue-green` (CodeDeploy) exists for backend `ecs` only; "
+                       "use `canary` or `linear` with EKS (Argo Rollouts)", canary.strategy)
+    auto = serving.autoscaling
+    if auto.min_capacity > auto.max_capacity:
+        yield _problem("serving.autoscaling.minCapacity",
+                       f"must not exceed maxCapacity ({auto.max_capacity})", auto.min_capacity)
+    lb = serving.load_balancer
+    if lb.protocol == "HTTPS" and lb.certificate_arn is None:
+        yield Problem("serving.loadBalancer.certificateArn", "protocol HTTPS requires an ACM certificate ARN; "
+                      "set `certificateArn` or use `protocol: HTTP` on an internal load balancer")
+    if serving.backend == "ecs":
+        yield from _fargate_size("serving", serving.cpu, serving.memory)
+
+
+@rule
+def serving_exposure(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "serving", "environment"):
+        return
+    lb = s["serving"].load_balancer
+    if not lb.internal:
+        yield Advice("serving.loadBalancer.internal", "default true (internal); false makes the model endpoint "
+                     "internet-facing")
+        if lb.protocol != "HTTPS":
+            yield Problem("serving.loadBalancer.protocol", "an internet-facing load balancer must use HTTPS; "
+                          "set `protocol: HTTPS` and `certificateArn`")
+        if not lb.ingress_cidrs and not lb.ingress_security_group_ids:
+            yield Problem("serving.loadBalancer.ingressCidrs", "an internet-facing load balancer needs explicit "
+                          "ingress: list the client CIDRs (never implied 0.0.0.0/0)")
+    if s["environment"] == "production" and lb.deletion_protection is False:
+        yield Advice("serving.loadBalancer.deletionProtection", "default true in production; false lets the "
+                     "load balancer be deleted")
+
+
+@rule
+def storage_safety(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "storage", "environment"):
+        return
+    if s["storage"].force_destroy:
+        if s["environment"] == "production":
+            yield _problem("storage.forceDestroy", "is not allowed in production (it deletes model and data "
+                           "history on `pulumi destroy`); remove it", True)
+        else:
+            yield Advice("storage.forceDestroy", "default false; true lets `pulumi destroy` delete non-empty "
+                         "buckets")
+
+
+@rule
+def registry_safety(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "registry"):
+        return
+    if s["registry"].mutable_tags:
+        yield Advice("registry.mutableTags", "default false (IMMUTABLE); true lets a tag point at a new image")
+    if not s["registry"].scan_on_push:
+        yield Advice("registry.scanOnPush", "default true; false skips the vulnerability scan of pushed images")
+
+
+@rule
+def tracking_settings(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "tracking"):
+        return
+    tracking = s["tracking"]
+    if tracking.mode == "self-hosted":
+        hosted = tracking.self_hosted
+        if hosted is None:
+            yield Problem("tracking.selfHosted", "mode `self-hosted` requires `selfHosted: {image: "
+                          "<repo>:<tag>@sha256:<digest>}`")
+            return
+        yield from _fargate_size("tracking.selfHosted", hosted.cpu, hosted.memory)
+        if hosted.auth.mode == "oidc":
+            if hosted.auth.oidc is None:
+                yield Problem("tracking.selfHosted.auth.oidc", "auth mode `oidc` requires the identity provider "
+                              "settings (issuer, endpoints, clientId, clientSecret)")
+            if hosted.certificate_arn is None:
+                yield Problem("tracking.selfHosted.certificateArn", "auth mode `oidc` needs HTTPS: set an ACM "
+                              "certificate ARN, or use auth mode `basic`")
+    if _has(s, "environment") and s["environment"] == "production" and tracking.mode == "self-hosted":
+        db = tracking.self_hosted.database if tracking.self_hosted else None
+        if db is not None and db.deletion_protection is False:
+            yield Advice("tracking.selfHosted.database.deletionProtection", "default true in production; false "
+                         "allows deleting the registry database without a final snapshot")
+
+
+@rule
+def network_settings(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "network"):
+        return
+    net = s["network"]
+    if net.mode == "existing":
+        if net.vpc_id is None:
+            yield Problem("network.vpcId", "mode `existing` requires the VPC id (vpc-...); or use `mode: create`")
+        if len(net.private_subnet_ids) < 2:
+            yield _problem("network.privateSubnetIds", "mode `existing` requires at least two private subnets in "
+                           "different availability zones", net.private_subnet_ids)
+    elif net.vpc_id is not None or net.private_subnet_ids or net.public_subnet_ids:
+        yield Problem("network.vpcId", "mode `create` builds its own VPC; remove vpcId and the subnet ids, or "
+                      "use `mode: existing`")
+    if _has(s, "serving") and not s["serving"].load_balancer.internal:
+        if net.mode == "existing" and len(net.public_subnet_ids) < 2:
+            yield _problem("network.publicSubnetIds", "an internet-facing load balancer needs at least two "
+                           "public subnets", net.public_subnet_ids)
+
+
+@rule
+def gate_thresholds(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "gates"):
+        return
+    gates = s["gates"]
+    for name, bounds in gates.metrics.items():
+        if bounds.min is not None and bounds.max is not None and bounds.min > bounds.max:
+            yield _problem(f"gates.metrics.{name}.min", f"must not exceed max ({bounds.max:g})", bounds.min)
+    needs_data = [key for key in ("fairness", "latency") if getattr(gates, key) is not None]
+    if needs_data and gates.evaluation is None:
+        yield Problem("gates.evaluation", f"checks {', '.join(needs_data)} score the model: set "
+                      "`evaluation: {path, targetColumn}`")
+    if gates.champion_alias == gates.candidate_alias:
+        yield _problem("gates.candidateAlias", "must differ from championAlias", gates.candidate_alias)
+
+
+@rule
+def judge_cutoffs(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "serving"):
+        return
+    judge = s["serving"].canary.judge
+    if judge.marginal_score > judge.pass_score:
+        yield _problem("serving.canary.judge.marginalScore", f"must not exceed passScore ({judge.pass_score:g})",
+                       judge.marginal_score)
+    weights = judge.weights
+    if weights.errors + weights.latency + weights.predictions + weights.quality <= 0:
+        yield Problem("serving.canary.judge.weights", "at least one weight must be positive")
+
+
+@rule
+def smoke_thresholds(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "smoke"):
+        return
+    smoke = s["smoke"]
+    if not smoke.p50_ms <= smoke.p95_ms <= smoke.p99_ms:
+        yield _problem("smoke.p95Ms", f"latency thresholds must satisfy p50Ms <= p95Ms <= p99Ms "
+                       f"(got {smoke.p50_ms:g} / {smoke.p95_ms:g} / {smoke.p99_ms:g})", smoke.p95_ms)
+
+
+@rule
+def alarm_periods(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "alarms"):
+        return
+    alarms = s["alarms"]
+    if alarms.datapoints_to_alarm > alarms.evaluation_periods:
+        yield _problem("alarms.datapointsToAlarm",
+                       f"must not exceed evaluationPeriods ({alarms.evaluation_periods})", alarms.datapoints_to_alarm)
+
+
+# Fargate accepts only these CPU/memory pairs (MiB): https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
+_FARGATE_MEMORY: dict[int, tuple[int, int, int]] = {
+    256: (512, 2048, 1024),
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
+
+
+def _fargate_size(prefix: str, cpu: int, memory: int) -> Iterator[Finding]:
+    if cpu not in _FARGATE_MEMORY:
+        yield _problem(f"{prefix}.cpu", f"Fargate CPU must be one of {sorted(_FARGATE_MEMORY)}", cpu)
+        return
+    low, high, step = _FARGATE_MEMORY[cpu]
+    special = cpu == 256 and memory == 512
+    if not special and not (low <= memory <= high and memory % step == 0):
+        yield _problem(f"{prefix}.memory", f"with cpu {cpu}, Fargate memory must be {low}..{high} MiB in steps "
+                       f"of {step}", memory)
