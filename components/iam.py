@@ -13,7 +13,6 @@ from typing import Any, TypedDict
 import pulumi
 
 
-
 class Statement(TypedDict, total=False):
     Sid: str
     Effect: str
@@ -37,7 +36,7 @@ def document(statements: Sequence[Statement]) -> str:
 
 def output_document(statements: pulumi.Input[Sequence[Statement]]) -> pulumi.Output[str]:
     """A policy document from statements whose ARNs are still outputs."""
-    return pulumi.Output.from_input(statements).apply(lambda resolved: document(resolved))  # type: ignore[arg-type]
+    return pulumi.Output.from_input(statements).apply(document)  # type: ignore[arg-type]
 
 
 def assume_role_policy(service: str, source_account: str | None = None) -> str:

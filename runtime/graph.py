@@ -119,7 +119,7 @@ def _plain(value: Any) -> Any:
 
 
 def _service(type_token: str) -> str:
-    module = type_token.split(":")[1].split("/")[0]
+    module = type_token.split(":")[1].split("/", maxsplit=1)[0]
     return {"cloudwatch": "logs", "appautoscaling": "application-autoscaling", "lb": "elasticloadbalancing",
             "alb": "elasticloadbalancing", "codestarconnections": "codeconnections"}.get(module, module.lower())
 
@@ -233,7 +233,7 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
                 type_ = parent.split("::")[2] + "$" + type_
             return "urn:pulumi:" + "::".join([stack, PROJECT, type_, name])
 
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        def RegisterResource(self, request: Any) -> Any:
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
                 from google.protobuf import json_format
@@ -254,7 +254,7 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
                 ))
             return response
 
-        def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        def RegisterResourceOutputs(self, request: Any) -> Any:
             from google.protobuf import json_format
 
             if _is_root(request.urn):

@@ -28,7 +28,7 @@ def test_public_access_blocked_everywhere(production: Graph, role: str) -> None:
         ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True)
 
 
-@pytest.mark.parametrize("role", ("data", "models", "pipeline"))
+@pytest.mark.parametrize("role", ["data", "models", "pipeline"])
 def test_kms_with_bucket_key(production: Graph, role: str) -> None:
     enc = _for_bucket(production, "aws:s3/bucketServerSideEncryptionConfiguration:"
                                   "BucketServerSideEncryptionConfiguration", role)
@@ -85,7 +85,7 @@ def test_noncurrent_versions_expire_per_stack(production: Graph, staging: Graph)
     assert stag.inputs["rules"][0]["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
 
 
-@pytest.mark.parametrize("role", ("data", "models", "pipeline"))
+@pytest.mark.parametrize("role", ["data", "models", "pipeline"])
 def test_access_logs_to_log_bucket(production: Graph, role: str) -> None:
     logging = _for_bucket(production, "aws:s3/bucketLogging:BucketLogging", role)
     assert logging.inputs["targetBucket"] == "artifacts-logs-id"

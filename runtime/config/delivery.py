@@ -28,7 +28,7 @@ class PipelineConfig(ConfigModel):
     """Changes under these paths start the pipeline for a code change."""
     compute_type: str = "BUILD_GENERAL1_SMALL"
     build_image: str = "aws/codebuild/standard:7.0"
-    log_retention_days: int | None = Field(None, ge=1, le=3653)
+    log_retention_days: int | None = Field(default=None, ge=1, le=3653)
     """Default: 365 in production, 30 elsewhere."""
 
 
@@ -40,7 +40,7 @@ class DriftMonitorConfig(ConfigModel):
     """Prefix in the data bucket where served requests are captured."""
     reference_profile_key: str = "profiles/reference.json"
     """Key in the data bucket of the training reference profile."""
-    alarm_threshold: float = Field(0.2, gt=0)
+    alarm_threshold: float = Field(default=0.2, gt=0)
     """Drift score (share of drifted columns) at or above which the drift alarm fires."""
     retrain_on_drift: bool = False
     """Start the delivery pipeline when the drift alarm fires."""

@@ -47,7 +47,7 @@ def _section_adapters() -> dict[str, tuple[str, TypeAdapter[Any], bool]]:
     out: dict[str, tuple[str, TypeAdapter[Any], bool]] = {}
     for name, info in StackConfig.model_fields.items():
         alias = info.alias or name
-        out[alias] = (name, TypeAdapter(info.annotation), info.is_required())
+        out[alias] = (name, TypeAdapter(info.annotation), info.is_required())  # type: ignore[arg-type]
     return out
 
 
@@ -86,7 +86,7 @@ def validate_config(raw: Mapping[str, Any], source: str) -> LoadedConfig:
             for err in exc.errors(include_url=False):
                 problems.append(Problem(_loc_to_path(key, err["loc"]), err["msg"], err.get("input"),
                                         has_value=err["type"] != "missing"))
-    for key, (name, _, required) in adapters.items():
+    for key, (_, _, required) in adapters.items():
         if required and key not in raw:
             problems.append(Problem(key, f"required; set `{NAMESPACE}:{key}` in the stack file"))
     advice: list[Advice] = []

@@ -34,7 +34,7 @@ class NetworkConfig(ConfigModel):
     """Public subnets, needed only for an internet-facing load balancer (mode `existing`)."""
     cidr: Cidr = d.NETWORK_CIDR
     """VPC CIDR block (mode `create`). Changing it replaces the VPC."""
-    az_count: int = Field(d.NETWORK_AZ_COUNT, ge=2, le=4)
+    az_count: int = Field(default=d.NETWORK_AZ_COUNT, ge=2, le=4)
     """Availability zones to spread subnets over (mode `create`)."""
     egress: Literal["nat", "endpoints"] = "endpoints"
     """How private tasks reach AWS APIs (mode `create`): `endpoints` (VPC interface/gateway endpoints for ECR,
@@ -62,17 +62,17 @@ class StorageConfig(ConfigModel):
     force_destroy: bool = False
     """Let `pulumi destroy` delete non-empty buckets. Security default: false; true only for throwaway stacks
     (the program warns; not allowed in production)."""
-    noncurrent_version_days: int = Field(d.NONCURRENT_VERSION_DAYS, ge=1, le=3650)
+    noncurrent_version_days: int = Field(default=d.NONCURRENT_VERSION_DAYS, ge=1, le=3650)
     """Days noncurrent object versions are kept in the data and model buckets."""
-    access_log_days: int = Field(d.ACCESS_LOG_DAYS, ge=1, le=3650)
+    access_log_days: int = Field(default=d.ACCESS_LOG_DAYS, ge=1, le=3650)
     """Days S3/ALB access logs are kept in the log bucket."""
 
 
 # Image registry -----------------------------------------------------------------------------------------------
 class RegistryConfig(ConfigModel):
-    untagged_expiry_days: int = Field(d.ECR_UNTAGGED_EXPIRY_DAYS, ge=1, le=365)
+    untagged_expiry_days: int = Field(default=d.ECR_UNTAGGED_EXPIRY_DAYS, ge=1, le=365)
     """Untagged images expire after this many days."""
-    max_tagged_images: int = Field(d.ECR_MAX_TAGGED_IMAGES, ge=1, le=10000)
+    max_tagged_images: int = Field(default=d.ECR_MAX_TAGGED_IMAGES, ge=1, le=10000)
     """At most this many tagged images are kept (oldest expire first)."""
     mutable_tags: bool = False
     """Allow tags to be overwritten. Security default: false (IMMUTABLE); true warns."""
@@ -82,13 +82,13 @@ class RegistryConfig(ConfigModel):
 
 # Serving ------------------------------------------------------------------------------------------------------
 class AutoscalingConfig(ConfigModel):
-    min_capacity: int = Field(d.SERVING_MIN_CAPACITY, ge=1, le=1000)
+    min_capacity: int = Field(default=d.SERVING_MIN_CAPACITY, ge=1, le=1000)
     """Minimum tasks (ECS) or replicas (EKS)."""
-    max_capacity: int = Field(d.SERVING_MAX_CAPACITY, ge=1, le=1000)
+    max_capacity: int = Field(default=d.SERVING_MAX_CAPACITY, ge=1, le=1000)
     """Maximum tasks or replicas."""
-    target_cpu_percent: float = Field(d.SERVING_TARGET_CPU_PERCENT, gt=0, le=100)
+    target_cpu_percent: float = Field(default=d.SERVING_TARGET_CPU_PERCENT, gt=0, le=100)
     """Target-tracking CPU utilisation."""
-    target_requests_per_target: int | None = Field(None, ge=1)
+    target_requests_per_target: int | None = Field(default=None, ge=1)
     """ECS only: also track ALB requests per target (per minute) when set."""
 
 
@@ -98,12 +98,12 @@ class CanaryConfig(ConfigModel):
     `stepPercent` every `bakeMinutes`. `rolling`: replace tasks in place (circuit breaker only).
     `blue-green`: CodeDeploy (ECS) with the canary percent and bake time. All but `rolling` roll back on the
     canary alarms."""
-    percent: float = Field(d.CANARY_PERCENT, gt=0, le=100)
+    percent: float = Field(default=d.CANARY_PERCENT, gt=0, le=100)
     """Share of traffic (percent) the new version receives during the bake (strategies canary, blue-green);
     sane bounds 1 to 50."""
-    step_percent: float = Field(d.LINEAR_STEP_PERCENT, gt=0, le=100)
+    step_percent: float = Field(default=d.LINEAR_STEP_PERCENT, gt=0, le=100)
     """Traffic added per step (strategy linear); 5 to 50."""
-    bake_minutes: int = Field(d.CANARY_BAKE_MINUTES, ge=0, le=1440)
+    bake_minutes: int = Field(default=d.CANARY_BAKE_MINUTES, ge=0, le=1440)
     """Minutes to hold each step while the alarms and the judge watch."""
     judge: CanaryJudgeConfig = CanaryJudgeConfig()
     """How `mlcicd canary judge` decides between baseline and canary."""
@@ -145,16 +145,16 @@ class EksConfig(ConfigModel):
 class ServingConfig(ConfigModel):
     backend: Literal["ecs", "eks"] = "ecs"
     """`ecs`: Fargate service behind an ALB. `eks`: Argo Rollouts on an existing cluster (needs `eks`)."""
-    port: int = Field(d.SERVING_PORT, ge=1024, le=65535)
+    port: int = Field(default=d.SERVING_PORT, ge=1024, le=65535)
     """Container port of the MLflow scoring server (unprivileged: the container runs as non-root)."""
-    cpu: int = Field(d.SERVING_CPU, ge=256, le=16384)
+    cpu: int = Field(default=d.SERVING_CPU, ge=256, le=16384)
     """CPU units per task (1024 = 1 vCPU); a Fargate size together with `memory`."""
-    memory: int = Field(d.SERVING_MEMORY, ge=512, le=122880)
+    memory: int = Field(default=d.SERVING_MEMORY, ge=512, le=122880)
     """Memory (MiB) per task."""
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     canary: CanaryConfig = CanaryConfig()
     load_balancer: LoadBalancerConfig = LoadBalancerConfig()
-    log_retention_days: int | None = Field(None, ge=1, le=3653)
+    log_retention_days: int | None = Field(default=None, ge=1, le=3653)
     """Log retention. Default: 365 in production, 30 elsewhere."""
     environment: dict[str, str] = {}
     """Extra environment variables for the serving container (no secrets here)."""
@@ -183,9 +183,9 @@ class TrackingAuthConfig(ConfigModel):
 
 class DatabaseConfig(ConfigModel):
     instance_class: str = d.RDS_INSTANCE_CLASS
-    allocated_storage_gb: int = Field(d.RDS_STORAGE_GB, ge=20, le=65536)
+    allocated_storage_gb: int = Field(default=d.RDS_STORAGE_GB, ge=20, le=65536)
     engine_version: str = d.RDS_ENGINE_VERSION
-    backup_retention_days: int = Field(d.RDS_BACKUP_DAYS, ge=7, le=35)
+    backup_retention_days: int = Field(default=d.RDS_BACKUP_DAYS, ge=7, le=35)
     """Automated backups (at least 7 days)."""
     multi_az: bool | None = None
     """Default: on in production."""
@@ -197,9 +197,9 @@ class SelfHostedTrackingConfig(ConfigModel):
     image: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@sha256:[0-9a-f]{64}$")]
     """MLflow server image pinned by digest (`repo:tag@sha256:...`), e.g. the official
     `ghcr.io/mlflow/mlflow` image or one built into the stack's ECR repository. Required: a tag alone can move."""
-    cpu: int = Field(d.TRACKING_CPU, ge=256, le=16384)
-    memory: int = Field(d.TRACKING_MEMORY, ge=512, le=122880)
-    desired_count: int = Field(1, ge=1, le=10)
+    cpu: int = Field(default=d.TRACKING_CPU, ge=256, le=16384)
+    memory: int = Field(default=d.TRACKING_MEMORY, ge=512, le=122880)
+    desired_count: int = Field(default=1, ge=1, le=10)
     database: DatabaseConfig = DatabaseConfig()
     auth: TrackingAuthConfig = TrackingAuthConfig()
     certificate_arn: Arn | None = None
@@ -234,14 +234,14 @@ class ModelQualityAlarmConfig(ConfigModel):
 
 
 class AlarmsConfig(ConfigModel):
-    error_rate_percent: float = Field(d.ALARM_5XX_PERCENT, gt=0, le=100)
+    error_rate_percent: float = Field(default=d.ALARM_5XX_PERCENT, gt=0, le=100)
     """Target 5xx as percent of requests."""
-    min_requests: int = Field(d.ALARM_MIN_REQUESTS, ge=0)
+    min_requests: int = Field(default=d.ALARM_MIN_REQUESTS, ge=0)
     """Below this many requests per period the error-rate alarm does not judge (low traffic misleads)."""
-    p99_latency_ms: float = Field(d.ALARM_P99_MS, gt=0)
+    p99_latency_ms: float = Field(default=d.ALARM_P99_MS, gt=0)
     period_seconds: Literal[10, 30, 60, 300] = 60
-    evaluation_periods: int = Field(d.ALARM_EVALUATION_PERIODS, ge=1, le=60)
-    datapoints_to_alarm: int = Field(d.ALARM_DATAPOINTS, ge=1, le=60)
+    evaluation_periods: int = Field(default=d.ALARM_EVALUATION_PERIODS, ge=1, le=60)
+    datapoints_to_alarm: int = Field(default=d.ALARM_DATAPOINTS, ge=1, le=60)
     model_quality: ModelQualityAlarmConfig = ModelQualityAlarmConfig()
     emails: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
     """Email subscriptions to the alarm topic (each confirms by mail)."""

@@ -191,10 +191,10 @@ def network_settings(s: dict[str, Any]) -> Iterator[Finding]:
     elif net.vpc_id is not None or net.private_subnet_ids or net.public_subnet_ids:
         yield Problem("network.vpcId", "mode `create` builds its own VPC; remove vpcId and the subnet ids, or "
                       "use `mode: existing`")
-    if _has(s, "serving") and not s["serving"].load_balancer.internal:
-        if net.mode == "existing" and len(net.public_subnet_ids) < 2:
-            yield _problem("network.publicSubnetIds", "an internet-facing load balancer needs at least two "
-                           "public subnets", net.public_subnet_ids)
+    public_lb = _has(s, "serving") and not s["serving"].load_balancer.internal
+    if public_lb and net.mode == "existing" and len(net.public_subnet_ids) < 2:
+        yield _problem("network.publicSubnetIds", "an internet-facing load balancer needs at least two "
+                       "public subnets", net.public_subnet_ids)
 
 
 @rule
