@@ -1,0 +1,26 @@
+"""CloudWatch metric contract shared by the platform (alarms, Pulumi) and the runtime (publishers, judge).
+
+Load balancer metrics come from AWS (namespace AWS/ApplicationELB, per target group). Model metrics are published
+by the runtime into the namespace from the stack config (`alarms.modelQuality.namespace`, default MLCICD/Model).
+"""
+
+ALB_NAMESPACE = "AWS/ApplicationELB"
+ALB_REQUESTS = "RequestCount"
+ALB_TARGET_5XX = "HTTPCode_Target_5XX_Count"
+ALB_RESPONSE_TIME = "TargetResponseTime"  # seconds
+ALB_DIMENSION_LB = "LoadBalancer"  # the load balancer's arnSuffix
+ALB_DIMENSION_TG = "TargetGroup"  # the target group's arnSuffix
+
+#: Dimensions of every model metric the runtime publishes.
+DIMENSION_MODEL = "ModelName"
+DIMENSION_VARIANT = "Variant"  # "baseline" or "canary" while a canary runs
+VARIANT_BASELINE = "baseline"
+VARIANT_CANARY = "canary"
+
+#: Published by `mlcicd canary judge --act`: 1 when the canary passed, 0 when it failed (the rollback alarm
+#: fires on 0). Dimension: ModelName.
+CANARY_VERDICT = "CanaryVerdict"
+#: Published by the drift monitor: share of drifted columns (0..1). Dimension: ModelName.
+DRIFT_SCORE = "DriftScore"
+#: Prediction statistics published for the canary judge's distribution comparison (dimensions ModelName, Variant).
+PREDICTION_MEAN = "PredictionMean"
