@@ -1,0 +1,33 @@
+"""Where gate evidence lives, so every gate writes it and `mlcicd promote` finds it (design.md section 1).
+
+Each gate report is keyed by registered model name + version + report kind: in the artifacts bucket (and in a
+local evidence directory laid out the same way) at `evidence_key(...)`, and on the MLflow model version as the
+tags `verdict_tag(kind)` (PASS/FAIL/INCONCLUSIVE) and `report_tag(kind)` (where the full report is).
+"""
+
+from __future__ import annotations
+
+#: Report kinds (the `kind` field of a report) of the gates whose evidence promotion reads.
+KIND_MODEL_GATE = "model-gate"
+KIND_DATA_VALIDATION = "data-validation"
+KIND_SMOKE = "smoke"
+KIND_LOAD = "load"
+
+#: Short names used in MLflow model-version tags (`mlcicd.<short>.verdict`); kinds not listed use the kind.
+TAG_NAMES: dict[str, str] = {KIND_MODEL_GATE: "gate", KIND_DATA_VALIDATION: "data", KIND_SMOKE: "smoke",
+                             KIND_LOAD: "load"}
+
+
+def evidence_key(model: str, version: str, kind: str) -> str:
+    """Relative key of a gate report: `reports/<model>/<version>/<kind>.json` (S3 key or path under a dir)."""
+    return f"reports/{model}/{version}/{kind}.json"
+
+
+def verdict_tag(kind: str) -> str:
+    """MLflow model-version tag holding the verdict of the report of this kind, e.g. `mlcicd.gate.verdict`."""
+    return f"mlcicd.{TAG_NAMES.get(kind, kind)}.verdict"
+
+
+def report_tag(kind: str) -> str:
+    """MLflow model-version tag holding where the report of this kind is (an s3:// URI or a path)."""
+    return f"mlcicd.{TAG_NAMES.get(kind, kind)}.report"
