@@ -13,28 +13,40 @@ from components.defaults import ELB_LEGACY_LOG_REGIONS
 from components.registry.image_repository import ImageRepository, ImageRepositoryArgs
 from components.storage.artifact_store import ArtifactStore, ArtifactStoreArgs
 from infra import outputs as out
-from runtime.config import ConfigError, StackConfig, load_from_pulumi
+from runtime.config import ConfigError, LoadedConfig, load_from_pulumi
 
 
-def load_config() -> StackConfig:
+#: Sections whose secret values the program keeps secret (SecretStr fields are wrapped where they are used).
+SECRET_AWARE_SECTIONS = frozenset({"tags", "tracking"})
+
+
+def load_config() -> LoadedConfig:
     try:
         loaded = load_from_pulumi()
     except ConfigError as exc:
-        raise pulumi.RunError(str(exc)) from None
+        raise pulumi.RunError(str(exc)) from exc
     for advice in loaded.advice:
         pulumi.log.warn(f"security default overridden: {advice.render()}")
-    return loaded.config
+    for key in sorted(loaded.secret_keys - SECRET_AWARE_SECTIONS):
+        pulumi.log.warn(f"ml-cicd:{key} is stored as a secret, but none of its values is secret by nature: they "
+                        "appear in resource inputs as plain text. Store it without --secret.")
+    return loaded
 
 
-def aws_provider(cfg: StackConfig) -> aws.Provider:
-    tags = {**cfg.tags, "ml-cicd:stack": pulumi.get_stack(), "ml-cicd:environment": cfg.environment}
+def aws_provider(loaded: LoadedConfig) -> aws.Provider:
+    cfg = loaded.config
+    tags: pulumi.Input[dict[str, str]] = {**cfg.tags, "ml-cicd:stack": pulumi.get_stack(),
+                                          "ml-cicd:environment": cfg.environment}
+    if "tags" in loaded.secret_keys:
+        tags = pulumi.Output.secret(tags)
     return aws.Provider("aws", region=cfg.region,  # type: ignore[arg-type]  # region is a str-valued enum input
                         default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
 
 
 def run() -> None:
-    cfg = load_config()
-    provider = aws_provider(cfg)
+    loaded = load_config()
+    cfg = loaded.config
+    provider = aws_provider(loaded)
     opts = pulumi.ResourceOptions(providers={"aws": provider})
     identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
     elb_account_arn = (aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(provider=provider)).arn

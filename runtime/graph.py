@@ -42,6 +42,8 @@ class Resource:
     property_dependencies: dict[str, list[str]]
     provider: str | None = None
     custom: bool = True
+    protect: bool = False
+    """Resource options are not part of the graph format but tests assert on them."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -204,13 +206,13 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
                 secret_keys: frozenset[str] = frozenset()) -> Graph:
     """Run the program for `stack` under recording mocks. `raw_config` overrides the stack file (tests).
 
-    Raises ConfigError (before any resource is registered) when the config is invalid.
+    Raises ConfigError when the config is invalid (the program validates before registering anything).
     """
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime import settings as pulumi_settings
 
-    from runtime.config.loader import read_stack_file, stack_file
+    from runtime.config.loader import ConfigError, read_stack_file, stack_file
 
     if raw_config is None:
         raw_config, secret_keys = read_stack_file(stack_file(stack, root))
@@ -248,9 +250,9 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
                     dependencies=sorted(set(request.dependencies)),
                     property_dependencies={k: sorted(set(v.urns)) for k, v in
                                            sorted(request.propertyDependencies.items()) if v.urns},
-                    provider=request.provider.split("::")[0] + "::" + request.provider.split("::")[-1]
-                    if request.provider else None,
+                    provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
                     custom=bool(request.custom),
+                    protect=bool(request.protect),
                 ))
             return response
 
@@ -279,12 +281,14 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
 
     from infra.program import run as run_program
 
-    # Validate before running so a bad config raises here, with nothing registered.
-    from runtime.config.loader import validate_config
-
-    validate_config(raw_config, f"Pulumi.{stack}.yaml")
-
-    pulumi.runtime.test(run_program)()
+    try:
+        pulumi.runtime.test(run_program)()
+    except pulumi.RunError as exc:
+        # The program validates config before registering anything; surface the ConfigError itself.
+        if isinstance(exc.__cause__, ConfigError):
+            exc.__cause__.registered_resources = len(records)
+            raise exc.__cause__ from None
+        raise
     records.sort(key=lambda r: r.urn)
     return Graph(project=PROJECT, stack=stack, resources=records, outputs=dict(sorted(outputs.items())),
                  warnings=warnings)

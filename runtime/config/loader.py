@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -25,6 +25,9 @@ SECRET_PLACEHOLDER = "[secret]"
 
 class ConfigError(Exception):
     """The stack config is invalid. `problems` lists every bad key path; str() is the message users see."""
+
+    #: Set by the graph runner: how many resources the program had registered when it stopped (always 0).
+    registered_resources: int | None = None
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
@@ -47,7 +50,9 @@ def _section_adapters() -> dict[str, tuple[str, TypeAdapter[Any], bool]]:
     out: dict[str, tuple[str, TypeAdapter[Any], bool]] = {}
     for name, info in StackConfig.model_fields.items():
         alias = info.alias or name
-        out[alias] = (name, TypeAdapter(info.annotation), info.is_required())  # type: ignore[arg-type]
+        # The field's constraints (patterns, bounds) live in its metadata, not in its annotation.
+        annotated = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        out[alias] = (name, TypeAdapter(annotated), info.is_required())  # type: ignore[arg-type]
     return out
 
 
