@@ -15,7 +15,6 @@ from components.storage.artifact_store import ArtifactStore, ArtifactStoreArgs
 from infra import outputs as out
 from runtime.config import ConfigError, LoadedConfig, load_from_pulumi
 
-
 #: Sections whose secret values the program keeps secret (SecretStr fields are wrapped where they are used).
 SECRET_AWARE_SECTIONS = frozenset({"tags", "tracking"})
 
