@@ -281,8 +281,18 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
 
     from infra.program import run as run_program
 
+    async def collect_exports() -> None:
+        root = pulumi_settings.get_root_resource()
+        for key, value in dict(getattr(root, "outputs", {})).items():
+            output = pulumi.Output.from_input(value)
+            outputs[key] = SECRET if await output.is_secret() else _plain(await output.future())
+
+    def program() -> Any:
+        run_program()
+        return collect_exports()
+
     try:
-        pulumi.runtime.test(run_program)()
+        pulumi.runtime.test(program)()
     except pulumi.RunError as exc:
         # The program validates config before registering anything; surface the ConfigError itself.
         if isinstance(exc.__cause__, ConfigError):

@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks. Run all: `python -m benchmarks`; one: `python -m benchmarks cli`."""

@@ -1,0 +1,27 @@
+"""Run the benchmarks: `python -m benchmarks [NAME ...]` (names: cli, data, local). Each prints its figures and
+ratios against its named peer, measured in the same run; the exit code is non-zero when a target is missed."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+SUITES = {"cli": "benchmarks.cli", "data": "benchmarks.data_validation", "local": "benchmarks.local_run"}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(SUITES)}", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        print(f"== {name} ==", flush=True)
+        module = importlib.import_module(SUITES[name])
+        status |= module.main([])
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
