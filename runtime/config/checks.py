@@ -2,69 +2,133 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from runtime.config.base import ConfigModel
 
 
 class LoadTestConfig(ConfigModel):
+    """`mlcicd smoke --load`: an open-model load test (requests arrive on a fixed schedule, whether or not earlier
+    ones have been answered) with k6-style thresholds. The defaults are safe against a loopback endpoint."""
+
     rps: float = Field(default=20.0, gt=0, le=5000)
-    """Fixed request rate of `mlcicd smoke --load`."""
+    """Fixed arrival rate in requests per second. Default 20."""
     duration_seconds: float = Field(default=30.0, gt=0, le=3600)
-    """How long the load test runs (bounded; the test aborts early once a threshold is lost)."""
+    """How long requests keep arriving. Default 30. The run aborts early once a threshold is already lost."""
     p95_ms: float = Field(default=250.0, gt=0)
-    """k6-style threshold: p95 latency must stay below this."""
+    """k6-style threshold: p95 latency of successful requests must stay at or below this. Default 250."""
     max_error_rate: float = Field(default=0.01, ge=0, le=1)
-    """k6-style threshold: share of failed requests must stay at or below this."""
+    """k6-style threshold: share of sent requests that fail must stay at or below this. Default 0.01."""
     max_requests: int = Field(default=100_000, ge=1)
-    """Hard cap on requests sent, whatever rps x duration says."""
+    """Hard cap on requests scheduled, whatever `rps` x `durationSeconds` says. Default 100000."""
+    max_in_flight: int = Field(default=64, ge=1, le=4096)
+    """Requests outstanding at once (and the connection pool size). A request whose arrival finds this many
+    unanswered is dropped and counted: a server that cannot keep up shows as dropped requests. Default 64."""
+    min_achieved_ratio: float = Field(default=0.9, gt=0, le=1)
+    """Successful responses per second must reach this share of `rps`. Default 0.9."""
+
+
+#: Top-level keys of an MLflow scoring request (`/invocations`); exactly one of them per request.
+SCORING_INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
 
 class SmokeConfig(ConfigModel):
+    """`mlcicd smoke`: readiness, protocol and latency checks against an MLflow-compatible scoring endpoint."""
+
     requests: int = Field(default=100, ge=1, le=100_000)
-    """Requests sent for the latency and error check."""
+    """Requests sent for the latency and error-rate checks. Default 100 (p99 needs at least 100 successes)."""
     concurrency: int = Field(default=4, ge=1, le=256)
-    """Requests in flight at once."""
+    """Requests in flight at once during the latency check (and the connection pool size). Default 4."""
     readiness_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
-    """Budget for `/ping` to answer 200 before the endpoint counts as not ready."""
+    """Budget for `/ping` to answer 200 (polled with exponential backoff); not ready within it is a FAIL.
+    Default 120."""
     request_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """Total time one request may take (connect, send, answer, body) before it counts as timed out. Default 10."""
     p50_ms: float = Field(default=100.0, gt=0)
+    """Threshold for the median latency of successful `/invocations` requests. Default 100."""
     p95_ms: float = Field(default=250.0, gt=0)
+    """Threshold for the p95 latency (needs at least 20 successful requests, else INCONCLUSIVE). Default 250."""
     p99_ms: float = Field(default=500.0, gt=0)
+    """Threshold for the p99 latency (needs at least 100 successful requests, else INCONCLUSIVE). Default 500."""
     max_error_rate: float = Field(default=0.0, ge=0, le=1)
-    """Share of requests allowed to fail (non-2xx, timeout, malformed body)."""
-    sample_payloads: list[dict[str, Any]] = []
-    """Request bodies for `/invocations` (MLflow scoring JSON, e.g. `{dataframe_split: {columns, data}}`).
-    Default: derived from the model's signature."""
-    load: LoadTestConfig = LoadTestConfig()
+    """Share of requests allowed to fail (non-200, timeout, malformed body, wrong number of predictions).
+    Default 0."""
+    sample_payloads: list[dict[str, Any]] = Field(default=[])
+    """Request bodies for `/invocations` in MLflow's scoring format, each with exactly one of `dataframe_split`,
+    `dataframe_records`, `instances`, `inputs` (plus optional `params`). Default: none; then the payloads come
+    from `--sample-data` or the model's input example or signature (`--model-uri`). `--sample-data` on the
+    command line takes precedence over these."""
+    load: LoadTestConfig = Field(default=LoadTestConfig())
+
+    @field_validator("sample_payloads")
+    @classmethod
+    def _scoring_requests(cls, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, payload in enumerate(payloads):
+            keys = [k for k in SCORING_INPUT_KEYS if k in payload]
+            extra = sorted(set(payload) - {*SCORING_INPUT_KEYS, "params"})
+            if len(keys) != 1 or extra:
+                raise ValueError(f"samplePayloads[{i}] must have exactly one of {', '.join(SCORING_INPUT_KEYS)} "
+                                 f"(plus optional `params`); it has {sorted(payload) or 'no keys'}")
+        return payloads
 
 
 class CanaryWeights(ConfigModel):
+    """Weight of each metric in the canary score (any non-negative numbers; the score divides by their sum).
+    A weight of 0 leaves a metric out: do that for a metric your service does not publish, otherwise its missing
+    data keeps the judge from passing."""
+
     errors: float = Field(default=0.4, ge=0)
-    latency: float = Field(default=0.3, ge=0)
+    """5xx rate (exact test). Default 0.4."""
+    latency: float = Field(default=0.15, ge=0)
+    """Location of the response time (Mann-Whitney U, Hodges-Lehmann shift). Default 0.15."""
+    spread: float = Field(default=0.15, ge=0)
+    """Scatter and tail of the response time (p90 - p10 spread, p99). Default 0.15."""
     predictions: float = Field(default=0.2, ge=0)
+    """Prediction distribution (PSI over the published histogram). Default 0.2."""
     quality: float = Field(default=0.1, ge=0)
+    """Model-quality metric (`alarms.modelQuality`). Default 0.1."""
+
+
+JudgeMetric = Literal["errors", "latency", "spread", "predictions", "quality"]
 
 
 class CanaryJudgeConfig(ConfigModel):
+    """`mlcicd canary judge`: how canary and baseline are compared (docs/canary.md explains each test)."""
+
     window_minutes: int = Field(default=10, ge=1, le=1440)
-    """Observation window read from CloudWatch."""
+    """Observation window read from CloudWatch, ending at `--end-time` (default now). Default 10."""
+    period_seconds: Literal[1, 5, 10, 30, 60, 120, 300] = 60
+    """Length of one data point. ALB metrics exist per minute (60); custom metrics published at high resolution
+    may use 1-30. Default 60."""
     min_requests: int = Field(default=200, ge=1)
-    """Minimum requests on each side; below it the judge is INCONCLUSIVE, never PASS."""
+    """Minimum requests (and, for the prediction histogram, predictions) on each side; below it the judge is
+    INCONCLUSIVE or FAIL, never PASS. Default 200."""
+    min_points: int = Field(default=5, ge=3, le=1000)
+    """Minimum data points per side for a time-series test (latency, spread, quality); below it that metric has
+    no data. Default 5."""
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
-    """Significance level of each statistical test."""
+    """Significance level of each one-sided test. Default 0.05."""
     latency_tolerance: float = Field(default=0.10, ge=0, le=10)
-    """Allowed relative latency increase of the canary (Hodges-Lehmann shift / baseline median)."""
-    error_rate_tolerance: float = Field(default=0.005, ge=0, le=1)
-    """Allowed absolute increase in error rate before the rate test may fail the canary."""
+    """Allowed relative latency increase of the canary (Hodges-Lehmann shift / baseline median). Default 0.10."""
+    error_rate_tolerance: float = Field(default=0.001, ge=0, le=1)
+    """Allowed absolute increase of the 5xx rate (0.001 = 0.1 percentage points): a significant increase beyond
+    it fails the canary. Default 0.001, so a canary that errors where the baseline never does is caught."""
     spread_tolerance: float = Field(default=0.25, ge=0, le=10)
-    """Allowed relative increase of the latency spread (p90 - p10) or p99 (variance-only regressions)."""
+    """Allowed relative increase of the latency spread (p90 - p10 of the per-period values) and of the p99
+    (variance-only regressions that the location test cannot see). Default 0.25."""
     prediction_psi: float = Field(default=0.2, gt=0)
-    """PSI between baseline and canary prediction distributions above which predictions differ."""
-    weights: CanaryWeights = CanaryWeights()
+    """PSI between baseline and canary prediction histograms above which (if also significant) the predictions
+    count as shifted. Default 0.2."""
+    quality_tolerance: float = Field(default=0.02, ge=0, le=10)
+    """Allowed relative worsening of the model-quality metric (direction from `alarms.modelQuality.comparison`).
+    Default 0.02."""
+    weights: CanaryWeights = Field(default=CanaryWeights())
+    critical: list[JudgeMetric] = Field(default=["errors"])
+    """Metrics whose failure fails the canary whatever the score. Default `[errors]`."""
     pass_score: float = Field(default=90.0, ge=0, le=100)
-    """Score at or above which the canary passes."""
+    """Score (0-100, weighted share of passing metrics) at or above which the canary passes. Default 90."""
     marginal_score: float = Field(default=60.0, ge=0, le=100)
-    """Score at or above which (and below `passScore`) the verdict is MARGINAL (treated as a FAIL to act on)."""
+    """Score at or above which (and below `passScore`) the canary is MARGINAL: reported as FAIL (a canary that
+    is not clearly good is rolled back), with the MARGINAL label kept in the report details. Default 60."""
