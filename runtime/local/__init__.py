@@ -1,0 +1,1 @@
+"""`mlcicd local run`: the whole pipeline on one machine with real components and no cloud."""
