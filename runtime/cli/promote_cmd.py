@@ -11,6 +11,7 @@ from runtime.cli.common import err, exit_usage, finish
 
 
 def promote(
+    *,
     source: Annotated[str, typer.Option("--from", help="Stack whose model version and image digest are promoted.")]
     = "staging",
     target: Annotated[str, typer.Option("--to", help="Stack file to edit: Pulumi.<to>.yaml.")] = "production",

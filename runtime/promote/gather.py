@@ -17,6 +17,7 @@ from runtime.evidence import (
     KIND_LOAD,
     KIND_MODEL_GATE,
     KIND_SMOKE,
+    digest_tag,
     evidence_key,
     report_tag,
     verdict_tag,
@@ -75,7 +76,8 @@ def judge_report(data: dict[str, Any], kind: str, target: Target) -> str | None:
     if digests and digests != {target.image_digest}:
         return f"was taken on image {', '.join(sorted(digests))}, not {target.image_digest}"
     verdict = data.get("verdict")
-    checks = data.get("checks") if isinstance(data.get("checks"), list) else []
+    raw_checks = data.get("checks")
+    checks: list[Any] = raw_checks if isinstance(raw_checks, list) else []
     if verdict != Verdict.PASS.value:
         reasons = [f"{c.get('name')}: {c.get('reason')}" for c in checks
                    if isinstance(c, dict) and c.get("verdict") != Verdict.PASS.value]
@@ -128,6 +130,10 @@ def from_tags(tags: dict[str, str], kind: str, required: bool, target: Target) -
     evidence.verdict = verdict
     if verdict != Verdict.PASS.value:
         evidence.problem = f"{verdict_tag(kind)} = {verdict}; promotion needs PASS"
+        return evidence
+    tagged_digest = tags.get(digest_tag(kind))
+    if tagged_digest is not None and tagged_digest != target.image_digest:
+        evidence.problem = f"{digest_tag(kind)} = {tagged_digest}: taken on another image than {target.image_digest}"
         return evidence
     location = tags.get(report_tag(kind))
     if location is None:

@@ -136,6 +136,17 @@ def _latency_section(reports: list[Evidence]) -> list[str]:
     shown = [e for e in reports if e.report is not None]
     if not shown:
         return [*lines, "No readable smoke or load report (verdicts only, from MLflow tags).", ""]
+    summaries = [(e.kind, _latency_summary(e.report)) for e in shown if e.report is not None]
+    summaries = [(kind, summary) for kind, summary in summaries if summary]
+    if summaries:
+        lines += ["| Report | Requests | Errors | p50 ms | p95 ms | p99 ms | Throughput rps |",
+                  "|---|---|---|---|---|---|---|"]
+        for kind, summary in summaries:
+            rps = summary.get("achieved_rps", summary.get("throughput_rps"))
+            lines.append(f"| {kind} | {_value(summary.get('requests'))} | {_value(summary.get('errors'))} "
+                         f"| {_value(summary.get('p50_ms'))} | {_value(summary.get('p95_ms'))} "
+                         f"| {_value(summary.get('p99_ms'))} | {_value(rps)} |")
+        lines.append("")
     lines += ["| Report | Check | Verdict | Observed | Threshold |", "|---|---|---|---|---|"]
     for item in shown:
         assert item.report is not None
@@ -147,6 +158,17 @@ def _latency_section(reports: list[Evidence]) -> list[str]:
     if missing:
         lines += ["", f"Not provided: {', '.join(missing)}."]
     return [*lines, ""]
+
+
+def _latency_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """`details.latency` (smoke) or `details.load` (load test) as `mlcicd smoke` writes them."""
+    details = report.get("details")
+    if not isinstance(details, dict):
+        return {}
+    for key in ("latency", "load"):
+        if isinstance(details.get(key), dict):
+            return details[key]
+    return {}
 
 
 def _strategy(config: StackConfig) -> str:

@@ -1,9 +1,10 @@
-"""Round-trip edit of a stack file's model reference: only `model.version` and `model.imageDigest` change.
+"""Edit of a stack file's model reference: only `model.version` and `model.imageDigest` change.
 
-ruamel.yaml keeps comments, blank lines, key order, flow collections and quoting. Two invariants are checked on
-every edit rather than trusted: the untouched file must dump back byte for byte with the indentation settings
-chosen (otherwise the file is refused: a person edits it), and the edited text may differ from the original only
-in the lines of those two keys, with every other value equal after parsing.
+ruamel.yaml's round trip keeps comments, blank lines, key order, flow collections and quoting. It is used only
+when it writes the untouched file back byte for byte with some indentation setting; otherwise (hand-aligned
+values, odd spacing) the two values are spliced into the original text at the positions ruamel.yaml reports.
+Either way the result is checked rather than trusted: the edited text may differ from the original only in the
+lines of those two keys, and every other value must parse the same.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class StackDocument:
 
     snapshot: Snapshot
     data: Any
-    indent: tuple[int, int, int]
+    indent: tuple[int, int, int] | None
+    """ruamel.yaml indentation (mapping, sequence, offset) that reproduces the file; None: splice the values."""
     newline: str
 
     @property
@@ -128,9 +130,7 @@ def parse(snapshot: Snapshot) -> StackDocument:
         data = yaml.load(text)
         if _dump(yaml, data, newline, final_newline) == snapshot.text:
             return StackDocument(snapshot, data, indent, newline)
-    raise PromotionError(f"{path}: ruamel.yaml cannot write this file back byte for byte (unusual indentation "
-                         "or formatting), so promotion would reformat it; set model.version and "
-                         "model.imageDigest by hand")
+    return StackDocument(snapshot, probe, None, newline)
 
 
 def _scalar(old: Any, value: str, quoted_by_default: bool) -> Any:
@@ -144,23 +144,79 @@ def _scalar(old: Any, value: str, quoted_by_default: bool) -> Any:
     return DoubleQuotedScalarString(value)
 
 
+def _insert_position(keys: list[Any]) -> int:
+    """Where a missing key goes: right after name / alias / version (the conventional order)."""
+    after = [k for k in ("name", "alias", VERSION_KEY) if k in keys]
+    return max((keys.index(k) + 1 for k in after), default=len(keys))
+
+
 def edit_model_ref(doc: StackDocument, version: str, image_digest: str) -> str:
     """Text of the stack file with the model's version and image digest set; nothing else differs."""
-    yaml = _yaml(doc.indent)
-    data = yaml.load(doc.snapshot.text.replace("\r\n", "\n"))
-    block = data["config"][MODEL_KEY]
-    for key, value, quoted in ((VERSION_KEY, version, True), (DIGEST_KEY, image_digest, False)):
-        if key in block:
-            block[key] = _scalar(block[key], value, quoted)
-        else:
-            # Keep the conventional order: version, then imageDigest, right after the keys before them.
-            keys = list(block)
-            after = [k for k in ("name", "alias", VERSION_KEY) if k in keys]
-            position = max((keys.index(k) + 1 for k in after), default=len(keys))
-            block.insert(position, key, _scalar(None, value, quoted))
-    new_text = _dump(yaml, data, doc.newline, doc.snapshot.text.endswith(("\n", "\r\n")))
+    values = ((VERSION_KEY, version, True), (DIGEST_KEY, image_digest, False))
+    block = doc.data["config"][MODEL_KEY]
+    if doc.indent is None or any(key not in block for key in EDITED_KEYS):
+        # ruamel.yaml keeps the blank line after a block's last key as that key's comment, so an inserted key
+        # would land after the blank line: insertions are spliced at the line after the previous key.
+        new_text = _splice(doc, values)
+    else:
+        yaml = _yaml(doc.indent)
+        data = yaml.load(doc.snapshot.text.replace("\r\n", "\n"))
+        block = data["config"][MODEL_KEY]
+        for key, value, quoted in values:
+            if key in block:
+                block[key] = _scalar(block[key], value, quoted)
+            else:
+                block.insert(_insert_position(list(block)), key, _scalar(None, value, quoted))
+        new_text = _dump(yaml, data, doc.newline, doc.snapshot.text.endswith("\n"))
     _check_only_model_ref_changed(doc, new_text, version, image_digest)
     return new_text
+
+
+def _token_end(line: str, start: int) -> int | None:
+    """End (exclusive) of the scalar token starting at `start` on this line; None when it continues below."""
+    quote = line[start:start + 1]
+    if quote in ('"', "'"):
+        i = start + 1
+        while i < len(line):
+            if quote == '"' and line[i] == "\\":
+                i += 2
+                continue
+            if line[i] == quote:
+                if quote == "'" and line[i + 1:i + 2] == "'":
+                    i += 2
+                    continue
+                return i + 1
+            i += 1
+        return None
+    comment = line.find(" #", start)
+    end = len(line) if comment < 0 else comment
+    return len(line[:end].rstrip())
+
+
+def _splice(doc: StackDocument, values: tuple[tuple[str, str, bool], ...]) -> str:
+    """Replace (or insert) the values in the original text at the positions ruamel.yaml reports."""
+    lines = doc.snapshot.text.replace("\r\n", "\n").split("\n")
+    block = doc.data["config"][MODEL_KEY]
+    path = doc.snapshot.path
+    for key, value, quoted in values:
+        if key in block:
+            row, col = block.lc.value(key)
+            end = _token_end(lines[row], col)
+            if end is None:
+                raise PromotionError(f"{path}: model.{key} spans several lines; write it on one line")
+            old = lines[row][col:end]
+            style = old[:1] if old[:1] in ('"', "'") else ('"' if quoted else "")
+            lines[row] = f"{lines[row][:col]}{style}{value}{style}{lines[row][end:]}"
+        else:
+            keys = list(block)
+            anchor = keys[_insert_position(keys) - 1] if keys else None
+            if anchor is None or block.fa.flow_style():
+                raise PromotionError(f"{path}: cannot add model.{key} to this model block; add the line by hand")
+            row, col = block.lc.key(anchor)
+            style = '"' if quoted else ""
+            lines.insert(row + 1, f"{' ' * col}{key}: {style}{value}{style}")
+            block = _yaml(_INDENTS[0]).load("\n".join(lines))["config"][MODEL_KEY]  # rows moved: re-read them
+    return "\n".join(lines).replace("\n", doc.newline)
 
 
 def _check_only_model_ref_changed(doc: StackDocument, new_text: str, version: str, image_digest: str) -> None:
@@ -170,8 +226,13 @@ def _check_only_model_ref_changed(doc: StackDocument, new_text: str, version: st
     old_lines = doc.snapshot.text.splitlines(keepends=True)
     new_lines = new_text.splitlines(keepends=True)
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    stray = [line for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+    opcodes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    stray = [line for _, i1, i2, j1, j2 in opcodes
              for line in (*old_lines[i1:i2], *new_lines[j1:j2]) if not _EDITED_LINE.match(line)]
+    # An added key must follow another key line directly (not a blank line or a comment).
+    stray += [new_lines[j1 - 1] for tag, _, _, j1, _ in opcodes
+              if tag == "insert" and (j1 == 0 or not new_lines[j1 - 1].strip()
+                                      or new_lines[j1 - 1].lstrip().startswith("#"))]
     old = pyyaml.safe_load(doc.snapshot.text)
     new = pyyaml.safe_load(new_text)
     old["config"][MODEL_KEY].update({VERSION_KEY: version, DIGEST_KEY: image_digest})
