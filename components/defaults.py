@@ -27,3 +27,17 @@ ELB_LEGACY_LOG_REGIONS = frozenset({
     "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1", "me-south-1",
     "sa-east-1", "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
 })
+
+#: Interface endpoints of a created VPC (egress `endpoints`): ECR image pulls (api + dkr; layers come through the
+#: S3 gateway endpoint), task logs, secrets injected by ECS, STS for the SDKs, CloudWatch metrics from the runtime.
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts", "monitoring")
+
+#: Serving container: a non-root user (uid:gid) and the only writable path (an ephemeral task volume; Fargate has
+#: no tmpfs). The MLflow scoring server writes worker heartbeats and temporary files there; HOME points at it.
+SERVING_CONTAINER_USER = "1000:1000"
+SERVING_SCRATCH_PATH = "/tmp"  # noqa: S108 - a mount point in the container, not a temp file here
+
+#: Seconds a draining target keeps its in-flight requests (scoring calls are short).
+DEREGISTRATION_DELAY_SECONDS = 30
+#: Seconds the load balancer health checks of a new task are ignored while the model loads.
+HEALTH_CHECK_GRACE_SECONDS = 60

@@ -9,3 +9,32 @@ IMAGE_REPOSITORY_URL = "imageRepositoryUrl"
 MODEL_NAME = "modelName"
 MODEL_VERSION = "modelVersion"
 IMAGE_DIGEST = "imageDigest"
+
+# Network
+VPC_ID = "vpcId"
+PRIVATE_SUBNET_IDS = "privateSubnetIds"
+
+# Serving (present once `model.imageDigest` is pinned)
+MODEL_ENDPOINT = "modelEndpoint"
+SERVING_CLUSTER = "servingCluster"
+SERVING_SERVICE = "servingService"
+SERVING_LOG_GROUP = "servingLogGroup"
+#: ALB metric dimensions the canary judge reads: the load balancer's and the target groups' ARN suffixes
+#: (`{"primary": ..., "alternate": ...}`; the canary is whichever the production rule currently weights less).
+SERVING_LOAD_BALANCER = "servingLoadBalancerArnSuffix"
+SERVING_TARGET_GROUPS = "servingTargetGroupArnSuffixes"
+#: CodeDeploy deployment group (strategy `blue-green` only): the deploy stage starts deployments in it.
+SERVING_DEPLOYMENT_GROUP = "servingDeploymentGroup"
+
+# Canary alarms
+ROLLBACK_ALARMS = "rollbackAlarmNames"
+ROLLBACK_COMPOSITE_ALARM = "rollbackCompositeAlarm"
+ALARM_TOPIC_ARN = "alarmTopicArn"
+
+# Tracking
+#: `MLFLOW_TRACKING_URI` of the stack (self-hosted: the load balancer URL; sagemaker: the server URL).
+TRACKING_URI = "trackingUri"
+#: Self-hosted with basic auth: the Secrets Manager secret holding the MLflow admin credentials.
+TRACKING_ADMIN_SECRET_ARN = "trackingAdminSecretArn"
+#: SageMaker mode: the tracking server ARN (the URI the `sagemaker-mlflow` plugin takes).
+TRACKING_SERVER_ARN = "trackingServerArn"

@@ -19,6 +19,8 @@ from runtime.config.base import NAMESPACE
 
 PROJECT = "ml-cicd"
 MOCK_ACCOUNT = "123456789012"
+#: CIDR of an existing VPC looked up under mocks (`aws.ec2.get_vpc`).
+MOCK_VPC_CIDR = "10.0.0.0/16"
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 
@@ -167,6 +169,14 @@ def mock_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str
         "aws:codebuild/project:Project": {"arn": f"arn:aws:codebuild:{region}:{acct}:project/{resource_name}"},
         "aws:codepipeline/pipeline:Pipeline": {"arn": f"arn:aws:codepipeline:{region}:{acct}:{resource_name}"},
         "aws:ec2/vpc:Vpc": {"cidrBlock": inputs.get("cidrBlock", "10.0.0.0/16")},
+        "aws:cloudwatch/metricAlarm:MetricAlarm": {"arn": f"arn:aws:cloudwatch:{region}:{acct}:alarm:{resource_name}"},
+        "aws:cloudwatch/compositeAlarm:CompositeAlarm": {
+            "arn": f"arn:aws:cloudwatch:{region}:{acct}:alarm:{inputs.get('alarmName', name)}"},
+        "aws:lb/listener:Listener": {"arn": f"arn:aws:elasticloadbalancing:{region}:{acct}:listener/app/{name}/"
+                                            "0123456789abcdef/0123456789abcdef"},
+        "aws:lb/listenerRule:ListenerRule": {"arn": f"arn:aws:elasticloadbalancing:{region}:{acct}:listener-rule/"
+                                                    f"app/{name}/0123456789abcdef/0123456789abcdef/0123456789abcdef"},
+        "aws:ecs/service:Service": {"arn": f"arn:aws:ecs:{region}:{acct}:service/{resource_name}"},
     }
     state["arn"] = arn
     state.update(extras.get(type_token, {}))
@@ -186,6 +196,9 @@ def _mock_call(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
         return {"arn": "arn:aws:iam::156460612806:root", "id": "156460612806"}
     if token == "aws:secretsmanager/getRandomPassword:getRandomPassword":
         return {"randomPassword": "mock-random-password"}
+    if token == "aws:ec2/getVpc:getVpc":
+        # An existing VPC looked up by id: a fixed, recognisable CIDR stands in for the real one.
+        return {"id": args.get("id", "vpc-mock"), "cidrBlock": MOCK_VPC_CIDR, "state": "available"}
     return {}
 
 

@@ -25,9 +25,9 @@ class RollbackAlarms(Protocol):
 
 
 #: Builds the rollback alarms once the load balancer exists: called with the load balancer's ARN suffix and the
-#: target groups' ARN suffixes (both None for backends without our ALB, i.e. EKS). The program passes a factory
+#: target groups' ARN suffixes (None and [] for backends without our ALB, i.e. EKS). The program passes a factory
 #: that creates `CanaryAlarms`, so the alarms are a sibling component and the service still depends on them.
-AlarmFactory = Callable[[pulumi.Output[str] | None, pulumi.Output[list[str]] | None], RollbackAlarms]
+AlarmFactory = Callable[[pulumi.Output[str] | None, Sequence[pulumi.Output[str]]], RollbackAlarms]
 
 
 class ModelServiceArgs(TypedDict, total=False):
@@ -78,6 +78,12 @@ class ModelServiceArgs(TypedDict, total=False):
     """Canary judge settings (EKS analysis step). Default: the config model's defaults."""
     rollback_alarms: AlarmFactory
     """Factory creating the alarms every deployment rolls back on. Required: no deployment without rollback."""
+
+    # Account ---------------------------------------------------------------------------------------------------
+    region: str
+    """Region of the stack (log driver, endpoints in policy conditions). Required."""
+    account_id: pulumi.Input[str]
+    """This account: trust policies are pinned to it (confused-deputy condition). Required for `ecs`."""
 
     # Network and load balancer -------------------------------------------------------------------------------
     vpc_id: pulumi.Input[str]

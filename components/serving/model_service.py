@@ -1,10 +1,82 @@
 """`mlcicd:serving:ModelService`: the model endpoint, on ECS Fargate (`ecs.py`) or EKS (`eks.py`).
 
-The arguments live in `components/serving/args.py` (shared by both backends) and are re-exported here.
+The backend modules build the resources with this component as their parent; this class only checks the
+arguments, dispatches, and publishes the outputs. The arguments live in `components/serving/args.py` (shared by
+both backends) and are re-exported here.
+
+Every deployment rolls back automatically: `rollback_alarms` is required, and the ECS backend ties the service's
+alarm-based rollback (or CodeDeploy's) to exactly the alarms that factory creates.
 """
 
 from __future__ import annotations
 
+import pulumi
+
 from components.serving.args import AlarmFactory, ModelServiceArgs, RollbackAlarms, Strategy, pinned_image
 
-__all__ = ["AlarmFactory", "ModelServiceArgs", "RollbackAlarms", "Strategy", "pinned_image"]
+TYPE = "mlcicd:serving:ModelService"
+
+__all__ = ["TYPE", "AlarmFactory", "ModelService", "ModelServiceArgs", "RollbackAlarms", "Strategy", "pinned_image"]
+
+
+class ModelService(pulumi.ComponentResource):
+    endpoint: pulumi.Output[str]
+    """Base URL of the scoring endpoint (`/ping`, `/invocations`)."""
+    cluster_name: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    load_balancer_arn_suffix: pulumi.Output[str] | None
+    """ALB dimension of the serving metrics (ECS); None for EKS."""
+    target_group_arn_suffixes: pulumi.Output[dict[str, str]] | None
+    """Target group dimensions (ECS): `primary` (and `alternate` for canary, linear, blue-green). The two swap
+    roles at every canary deployment: the canary is whichever group the production rule weights less."""
+    log_group_name: pulumi.Output[str] | None
+    deployment_group_name: pulumi.Output[str] | None
+    """CodeDeploy deployment group (strategy `blue-green`), else None."""
+    alarms: RollbackAlarms | None
+
+    def __init__(self, name: str, args: ModelServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        if "model_name" not in args or "image_repository_url" not in args or "image_digest" not in args:
+            raise ValueError(f"ModelService {name}: args.model_name, image_repository_url and image_digest are "
+                             "required")
+        if not args["image_digest"].startswith("sha256:"):
+            raise ValueError(f"ModelService {name}: args.image_digest must be `sha256:<hex>` (the image is pinned "
+                             f"by digest), got {args['image_digest']!r}")
+        backend = args.get("backend", "ecs")
+        self.load_balancer_arn_suffix = None
+        self.target_group_arn_suffixes = None
+        self.log_group_name = None
+        self.deployment_group_name = None
+        self.alarms: RollbackAlarms | None = None
+        if backend == "eks":
+            from components.serving.eks import build_eks_service
+
+            eks = build_eks_service(self, name, args)
+            if "rollback_alarms" in args:
+                # No load balancer of ours: the model-metric alarms only (Argo Rollouts' analysis step runs the
+                # canary judge; the alarms page through the topic).
+                self.alarms = args["rollback_alarms"](None, [])
+            self.endpoint = eks.endpoint
+            self.cluster_name = pulumi.Output.from_input(getattr(eks, "cluster_name", "") or "")
+            self.service_name = pulumi.Output.from_input(getattr(eks, "service_name", name) or name)
+        else:
+            if "rollback_alarms" not in args:
+                raise ValueError(f"ModelService {name}: args.rollback_alarms is required (every deployment rolls "
+                                 "back on the canary alarms)")
+            from components.serving.ecs import build_ecs_service
+
+            ecs = build_ecs_service(self, name, args)
+            self.endpoint = ecs.endpoint
+            self.cluster_name = ecs.cluster_name
+            self.service_name = ecs.service_name
+            self.load_balancer_arn_suffix = ecs.load_balancer_arn_suffix
+            self.target_group_arn_suffixes = ecs.target_group_arn_suffixes
+            self.log_group_name = ecs.log_group_name
+            self.deployment_group_name = ecs.deployment_group_name
+            self.alarms = ecs.alarms
+        outputs: dict[str, object] = {"endpoint": self.endpoint, "clusterName": self.cluster_name,
+                                      "serviceName": self.service_name}
+        if self.load_balancer_arn_suffix is not None:
+            outputs.update(loadBalancerArnSuffix=self.load_balancer_arn_suffix,
+                           targetGroupArnSuffixes=self.target_group_arn_suffixes, logGroupName=self.log_group_name)
+        self.register_outputs(outputs)

@@ -267,3 +267,21 @@ def _fargate_size(prefix: str, cpu: int, memory: int) -> Iterator[Finding]:
     if not special and not (low <= memory <= high and memory % step == 0):
         yield _problem(f"{prefix}.memory", f"with cpu {cpu}, Fargate memory must be {low}..{high} MiB in steps "
                        f"of {step}", memory)
+
+
+@rule
+def serving_deployment_settings(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "serving"):
+        return
+    serving = s["serving"]
+    canary, lb = serving.canary, serving.load_balancer
+    if canary.strategy == "blue-green":
+        if canary.percent != int(canary.percent):
+            yield _problem("serving.canary.percent", "strategy `blue-green` shifts whole percents (CodeDeploy "
+                           "TimeBasedCanary); use an integer", canary.percent)
+        if canary.bake_minutes < 1:
+            yield _problem("serving.canary.bakeMinutes", "strategy `blue-green` needs at least 1 minute between "
+                           "the canary step and the full shift (CodeDeploy interval)", canary.bake_minutes)
+    if lb.certificate_arn is not None and lb.protocol == "HTTP":
+        yield Problem("serving.loadBalancer.certificateArn", "is only used with `protocol: HTTPS`; set the "
+                      "protocol to HTTPS (port 80 then only redirects) or remove the certificate")

@@ -1,0 +1,1 @@
+"""Observability: `mlcicd:observability:CanaryAlarms` (rollback alarms, composite alarm, encrypted topic)."""

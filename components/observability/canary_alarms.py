@@ -1,0 +1,266 @@
+"""`mlcicd:observability:CanaryAlarms`: the alarms every deployment of the model rolls back on.
+
+Creates four metric alarms (the rollback alarms), one composite alarm that pages once when any of them fires, an
+SNS topic (with optional email subscriptions) and a KMS key for that topic:
+- `5xx-rate`: target 5xx as percent of requests, computed per target group with metric math and the worst group
+  taken, so a canary holding 10 % of traffic cannot hide its errors in the baseline's volume. A group with fewer
+  than `min_requests` requests in a period counts as 0 %: low traffic does not judge.
+- `p99-latency`: p99 TargetResponseTime per target group (same low-traffic guard), worst group.
+- `model-quality`: the quality metric the runtime publishes for the canary variant (namespace, name, threshold,
+  comparison from config).
+- `canary-verdict`: `mlcicd canary judge --act` publishes 1 (pass) or 0 (fail); the alarm fires on 0.
+Without a load balancer (EKS) only the two model-metric alarms exist.
+
+Security decisions (see ../shared/secure-defaults.md):
+- Every alarm sets `treat_missing_data` on purpose (the reason is beside each) and has actions enabled.
+- The topic is encrypted with a customer-managed key of its own. CloudWatch can publish to an encrypted topic only
+  if the key policy lets `cloudwatch.amazonaws.com` use the key (an AWS-managed `alias/aws/sns` key cannot be
+  given that), and the stack key's policy belongs to the ArtifactStore (or to the user, when given in config):
+  a dedicated key keeps that grant narrow. Both the key grant and the topic policy are pinned to this account and
+  to alarms named with this component's prefix (confused-deputy conditions); the topic refuses non-TLS publishes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Literal, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults as d
+from runtime import metrics as m
+from runtime.config import defaults as cfg_defaults
+
+TYPE = "mlcicd:observability:CanaryAlarms"
+
+#: ALB metrics are published once a minute: shorter alarm periods would see no data.
+ALB_MIN_PERIOD_SECONDS = 60
+
+#: Rollback alarms, in the order they are created and listed.
+ALARMS = ("5xx-rate", "p99-latency", "model-quality", "canary-verdict")
+
+
+class CanaryAlarmsArgs(TypedDict, total=False):
+    model_name: str
+    """Registered model name (dimension `ModelName` of the model metrics). Required."""
+    account_id: pulumi.Input[str]
+    """This account: the key and topic grants to CloudWatch are pinned to it. Required."""
+    region: str
+    """Region of the alarms (their ARNs in the grants' conditions). Required."""
+    load_balancer_arn_suffix: pulumi.Input[str] | None
+    """The serving ALB's ARN suffix. Default None: no load balancer alarms (EKS)."""
+    target_group_arn_suffixes: Sequence[pulumi.Input[str]]
+    """The serving target groups' ARN suffixes (one for rolling, two for canary/linear/blue-green). Default []."""
+    error_rate_percent: float
+    """5xx alarm threshold, percent of requests. Default 1."""
+    min_requests: int
+    """Requests per period a target group needs before its error rate and p99 count. Default 50."""
+    p99_latency_ms: float
+    """p99 target response time threshold (ms). Default 500."""
+    period_seconds: int
+    """Alarm period (load balancer alarms use at least 60 s). Default 60."""
+    evaluation_periods: int
+    """Periods evaluated. Default 3."""
+    datapoints_to_alarm: int
+    """Breaching periods (of `evaluation_periods`) that raise the alarm. Default 2."""
+    quality_namespace: str
+    """Namespace of the model metrics (quality and verdict). Default `MLCICD/Model`."""
+    quality_metric_name: str
+    """Model-quality metric name. Default `PredictionQuality`."""
+    quality_threshold: float
+    """Model-quality threshold. Default 0.8."""
+    quality_comparison: Literal["LessThanThreshold", "GreaterThanThreshold"]
+    """Alarm below (a score) or above (an error-like metric) the threshold. Default `LessThanThreshold`."""
+    emails: list[str]
+    """Email subscriptions to the topic. Default []."""
+
+
+class CanaryAlarms(pulumi.ComponentResource):
+    rollback_alarm_names: pulumi.Output[list[str]]
+    rollback_alarm_arns: pulumi.Output[list[str]]
+    composite_alarm_name: pulumi.Output[str]
+    topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CanaryAlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        if "model_name" not in args or "account_id" not in args or "region" not in args:
+            raise ValueError(f"CanaryAlarms {name}: args.model_name, account_id and region are required")
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = alarm_prefix(name)
+        region, account = args["region"], args["account_id"]
+        period = args.get("period_seconds", 60)
+        periods = args.get("evaluation_periods", cfg_defaults.ALARM_EVALUATION_PERIODS)
+        datapoints = args.get("datapoints_to_alarm", cfg_defaults.ALARM_DATAPOINTS)
+
+        # Topic and its key -----------------------------------------------------------------------------------
+        key = aws.kms.Key(f"{name}-topic-key", description=f"ml-cicd {name}: alarm topic encryption",
+                          enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
+                          policy=pulumi.Output.from_input(account).apply(
+                              lambda acct: topic_key_policy(acct, region, prefix)),
+                          opts=child)
+        topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, opts=child)
+        aws.sns.TopicPolicy(f"{name}-topic-policy", arn=topic.arn,
+                            policy=pulumi.Output.all(topic.arn, account).apply(
+                                lambda a: topic_policy(a[0], a[1], region, prefix)),
+                            opts=child)
+        for i, email in enumerate(args.get("emails", [])):
+            aws.sns.TopicSubscription(f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email,
+                                      opts=child)
+
+        # Rollback alarms ---------------------------------------------------------------------------------------
+        alarms: list[aws.cloudwatch.MetricAlarm] = []
+        lb = args.get("load_balancer_arn_suffix")
+        groups = list(args.get("target_group_arn_suffixes", []))
+        min_requests = args.get("min_requests", cfg_defaults.ALARM_MIN_REQUESTS)
+        if lb is not None and groups:
+            alb_period = max(period, ALB_MIN_PERIOD_SECONDS)
+            alarms.append(aws.cloudwatch.MetricAlarm(
+                f"{name}-5xx-rate", name=f"{prefix}-5xx-rate",
+                alarm_description="Worst target group's 5xx share of requests (percent); groups below the "
+                                  f"minimum of {min_requests} requests per period count as 0.",
+                comparison_operator="GreaterThanThreshold",
+                threshold=args.get("error_rate_percent", cfg_defaults.ALARM_5XX_PERCENT),
+                metric_queries=error_rate_queries(lb, groups, alb_period, min_requests),
+                # No data means no requests reached any target group: nothing to judge, and the deployment
+                # circuit breaker and the canary judge (INCONCLUSIVE below its minimum) cover a silent service.
+                treat_missing_data="notBreaching",
+                actions_enabled=True, evaluation_periods=periods, datapoints_to_alarm=datapoints, opts=child))
+            alarms.append(aws.cloudwatch.MetricAlarm(
+                f"{name}-p99-latency", name=f"{prefix}-p99-latency",
+                alarm_description="Worst target group's p99 target response time (seconds); groups below the "
+                                  "minimum requests per period count as 0.",
+                comparison_operator="GreaterThanThreshold",
+                threshold=args.get("p99_latency_ms", cfg_defaults.ALARM_P99_MS) / 1000.0,
+                metric_queries=latency_queries(lb, groups, alb_period, min_requests),
+                # Missing latency data means no traffic, not slow traffic (same reasoning as the error rate).
+                treat_missing_data="notBreaching",
+                actions_enabled=True, evaluation_periods=periods, datapoints_to_alarm=datapoints, opts=child))
+        namespace = args.get("quality_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
+        alarms.append(aws.cloudwatch.MetricAlarm(
+            f"{name}-model-quality", name=f"{prefix}-model-quality",
+            alarm_description=f"Model quality of the canary variant ({namespace} "
+                              f"{args.get('quality_metric_name', cfg_defaults.MODEL_QUALITY_METRIC)}).",
+            namespace=namespace,
+            metric_name=args.get("quality_metric_name", cfg_defaults.MODEL_QUALITY_METRIC),
+            dimensions={m.DIMENSION_MODEL: args["model_name"], m.DIMENSION_VARIANT: m.VARIANT_CANARY},
+            statistic="Average", period=period,
+            comparison_operator=args.get("quality_comparison", "LessThanThreshold"),
+            threshold=args.get("quality_threshold", cfg_defaults.MODEL_QUALITY_THRESHOLD),
+            # Quality is published only while a canary runs and only once labels arrive: its absence is no
+            # evidence of harm. Fail-closed on missing evidence is the canary judge's job (INCONCLUSIVE -> 0).
+            treat_missing_data="notBreaching",
+            actions_enabled=True, evaluation_periods=periods, datapoints_to_alarm=datapoints, opts=child))
+        alarms.append(aws.cloudwatch.MetricAlarm(
+            f"{name}-canary-verdict", name=f"{prefix}-canary-verdict",
+            alarm_description="Canary judge verdict: 1 pass, 0 fail (published by `mlcicd canary judge --act`).",
+            namespace=namespace, metric_name=m.CANARY_VERDICT,
+            dimensions={m.DIMENSION_MODEL: args["model_name"]},
+            statistic="Minimum", period=period,
+            comparison_operator="LessThanThreshold", threshold=1,
+            # A single failing verdict is decisive: one period, one datapoint.
+            evaluation_periods=1, datapoints_to_alarm=1,
+            # The judge publishes only when it runs; no verdict is not a failed verdict (a judge that cannot
+            # decide publishes 0 itself).
+            treat_missing_data="notBreaching",
+            actions_enabled=True, opts=child))
+
+        # Composite: one page for "a rollback alarm fired", and one for "all clear" -------------------------------
+        composite = aws.cloudwatch.CompositeAlarm(
+            f"{name}-rollback", alarm_name=f"{prefix}-rollback",
+            alarm_description="Any rollback alarm of the model service is in ALARM: the deployment is rolled back.",
+            alarm_rule=pulumi.Output.all(*[a.name for a in alarms]).apply(
+                lambda names: " OR ".join(f'ALARM("{n}")' for n in names)),
+            actions_enabled=True, alarm_actions=[topic.arn], ok_actions=[topic.arn], opts=child)
+
+        self.rollback_alarm_names = pulumi.Output.all(*[a.name for a in alarms]).apply(list)
+        self.rollback_alarm_arns = pulumi.Output.all(*[a.arn for a in alarms]).apply(list)
+        self.composite_alarm_name = composite.alarm_name
+        self.topic_arn = topic.arn
+        self.register_outputs({"rollbackAlarmNames": self.rollback_alarm_names, "topicArn": self.topic_arn,
+                               "compositeAlarmName": self.composite_alarm_name})
+
+
+def alarm_prefix(name: str) -> str:
+    """Every alarm of the component starts with this; the CloudWatch grants are limited to it."""
+    return f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+
+
+def _per_group(lb: pulumi.Input[str], groups: Sequence[pulumi.Input[str]], period: int, *,
+               metric: str, stat: str, letter: str) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    return [aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=f"{letter}{i}", return_data=False,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace=m.ALB_NAMESPACE, metric_name=metric, stat=stat, period=period,
+            dimensions={m.ALB_DIMENSION_LB: lb, m.ALB_DIMENSION_TG: group}))
+        for i, group in enumerate(groups)]
+
+
+def _worst(ids: list[str]) -> str:
+    return ids[0] if len(ids) == 1 else f"MAX([{', '.join(ids)}])"
+
+
+def error_rate_queries(lb: pulumi.Input[str], groups: Sequence[pulumi.Input[str]], period: int,
+                       min_requests: int) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    """r_i requests, e_i 5xx, rate_i = 100 e_i / r_i when r_i >= min_requests else 0; the alarm sees max rate_i."""
+    queries = _per_group(lb, groups, period, metric=m.ALB_REQUESTS, stat="Sum", letter="r")
+    queries += _per_group(lb, groups, period, metric=m.ALB_TARGET_5XX, stat="Sum", letter="e")
+    rates = []
+    for i in range(len(groups)):
+        rates.append(f"rate{i}")
+        queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=f"rate{i}", return_data=False, label=f"5xx percent, target group {i}",
+            expression=f"IF(FILL(r{i}, 0) >= {min_requests}, 100 * FILL(e{i}, 0) / FILL(r{i}, 0), 0)"))
+    queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id="worst", return_data=True, label="5xx percent, worst target group", expression=_worst(rates)))
+    return queries
+
+
+def latency_queries(lb: pulumi.Input[str], groups: Sequence[pulumi.Input[str]], period: int,
+                    min_requests: int) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    """p_i = p99 response time when r_i >= min_requests else 0; the alarm sees max p_i."""
+    queries = _per_group(lb, groups, period, metric=m.ALB_REQUESTS, stat="Sum", letter="r")
+    queries += _per_group(lb, groups, period, metric=m.ALB_RESPONSE_TIME, stat="p99", letter="t")
+    guarded = []
+    for i in range(len(groups)):
+        guarded.append(f"p{i}")
+        queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=f"p{i}", return_data=False, label=f"p99 seconds, target group {i}",
+            expression=f"IF(FILL(r{i}, 0) >= {min_requests}, t{i}, 0)"))
+    queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id="worst", return_data=True, label="p99 seconds, worst target group", expression=_worst(guarded)))
+    return queries
+
+
+def _cloudwatch_conditions(account_id: str, region: str, prefix: str) -> dict[str, Any]:
+    return {"StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{prefix}-*"}}
+
+
+def topic_key_policy(account_id: str, region: str, prefix: str) -> str:
+    """Key policy: the account administers the key through IAM; CloudWatch alarms of this component may use it."""
+    statements = [
+        # AWS's default key-policy statement: without it no IAM policy could ever manage the key again. In a key
+        # policy, Resource "*" means this key.
+        {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+        # Required for CloudWatch to publish to a KMS-encrypted topic (SNS developer guide, "Enable compatibility
+        # between event sources from AWS services and encrypted topics").
+        {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": _cloudwatch_conditions(account_id, region, prefix)},
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def topic_policy(topic_arn: str, account_id: str, region: str, prefix: str) -> str:
+    """Topic policy: this component's alarms may publish; nobody may publish without TLS."""
+    statements = [
+        {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": "sns:Publish", "Resource": topic_arn,
+         "Condition": _cloudwatch_conditions(account_id, region, prefix)},
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+         "Resource": topic_arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

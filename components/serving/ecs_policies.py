@@ -1,0 +1,78 @@
+"""IAM statements of the ECS model service, as pure functions of ARNs (tested on their own and in the graph).
+
+Each role gets only what its workload does. `Resource: "*"` appears only for actions that AWS does not let a
+policy scope to a resource; each such statement says so, and `WILDCARD_ALLOWED` lists them for the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from components.iam import Statement, allow
+
+#: (role, Sid) of every statement that must use `Resource: "*"` because AWS offers no resource-level permission.
+WILDCARD_ALLOWED = frozenset({
+    ("execution", "EcrAuthorization"),       # ecr:GetAuthorizationToken has no resource type
+    ("task", "PublishModelMetrics"),          # cloudwatch:PutMetricData has no resource type (namespace condition)
+    ("ecs-load-balancers", "DescribeLoadBalancing"),  # elasticloadbalancing:Describe* have no resource type
+    ("codedeploy", "DescribeLoadBalancing"),
+})
+
+
+def execution_statements(repository_arn: str, log_group_arn: str, kms_key_arn: str) -> list[Statement]:
+    """Execution role (used by the ECS agent, not the model): pull this repository's image, write this log group."""
+    return [
+        # AWS requires "*": GetAuthorizationToken returns a registry token and has no resource-level permission.
+        allow("EcrAuthorization", ["ecr:GetAuthorizationToken"], ["*"]),
+        allow("PullServingImage", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                                   "ecr:GetDownloadUrlForLayer"], [repository_arn]),
+        allow("DecryptServingImage", ["kms:Decrypt"], [kms_key_arn]),
+        allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:log-stream:*"]),
+    ]
+
+
+def task_statements(models_bucket_arn: str, artifact_prefix: str, kms_key_arn: str, region: str,
+                    metrics_namespace: str) -> list[Statement]:
+    """Task role (the model server): read its model artifacts, publish metrics to the model namespace only."""
+    return [
+        allow("ReadModelArtifacts", ["s3:GetObject"], [f"{models_bucket_arn}/{artifact_prefix}*"]),
+        allow("ListModelArtifacts", ["s3:ListBucket"], [models_bucket_arn],
+              {"StringLike": {"s3:prefix": [f"{artifact_prefix}*"]}}),
+        allow("DecryptModelArtifacts", ["kms:Decrypt"], [kms_key_arn],
+              {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}),
+        # AWS requires "*": PutMetricData has no resource type; the namespace condition is the scope.
+        allow("PublishModelMetrics", ["cloudwatch:PutMetricData"], ["*"],
+              {"StringEquals": {"cloudwatch:namespace": metrics_namespace}}),
+    ]
+
+
+def load_balancer_statements(target_group_arns: Sequence[str], listener_arns: Sequence[str],
+                             rule_arns: Sequence[str]) -> list[Statement]:
+    """ECS infrastructure role for CANARY/LINEAR: move targets and shift the production rule's weights."""
+    return [
+        # AWS requires "*": the elasticloadbalancing Describe* actions have no resource-level permission.
+        allow("DescribeLoadBalancing", ["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+                                        "elasticloadbalancing:DescribeTargetGroups",
+                                        "elasticloadbalancing:DescribeTargetHealth"], ["*"]),
+        allow("MoveTargets", ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
+              list(target_group_arns)),
+        allow("ShiftTraffic", ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"],
+              [*listener_arns, *rule_arns]),
+    ]
+
+
+def codedeploy_statements(service_arn: str, task_set_arns: str, listener_arns: Sequence[str],
+                          alarm_arns: Sequence[str], pass_role_arns: Sequence[str]) -> list[Statement]:
+    """CodeDeploy service role for blue-green: this service's task sets, listeners and rollback alarms only."""
+    return [
+        allow("ManageTaskSets", ["ecs:CreateTaskSet", "ecs:DeleteTaskSet", "ecs:DescribeServices",
+                                 "ecs:UpdateServicePrimaryTaskSet"], [service_arn, task_set_arns]),
+        # AWS requires "*": the elasticloadbalancing Describe* actions have no resource-level permission.
+        allow("DescribeLoadBalancing", ["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+                                        "elasticloadbalancing:DescribeTargetGroups"], ["*"]),
+        allow("ShiftTraffic", ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"],
+              list(listener_arns)),
+        allow("WatchRollbackAlarms", ["cloudwatch:DescribeAlarms"], list(alarm_arns)),
+        allow("PassTaskRoles", ["iam:PassRole"], list(pass_role_arns),
+              {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
+    ]
