@@ -41,3 +41,12 @@ SERVING_SCRATCH_PATH = "/tmp"  # noqa: S108 - a mount point in the container, no
 DEREGISTRATION_DELAY_SECONDS = 30
 #: Seconds the load balancer health checks of a new task are ignored while the model loads.
 HEALTH_CHECK_GRACE_SECONDS = 60
+
+#: Tracking server (MLflow on Fargate): port, non-root user, database name and user, PostgreSQL port.
+TRACKING_PORT = 5000
+TRACKING_CONTAINER_USER = "10001:10001"
+TRACKING_DB_NAME = "mlflow"
+TRACKING_DB_USER = "mlflow"
+POSTGRES_PORT = 5432
+#: Generated MLflow admin password length (MLflow requires at least 12 characters).
+TRACKING_ADMIN_PASSWORD_LENGTH = 40

@@ -93,9 +93,10 @@ def run() -> None:
         vpc_cidr=network.vpc_cidr, private_subnet_ids=network.private_subnet_ids,
     ), opts)
     pulumi.export(out.TRACKING_URI, tracking.tracking_uri)
-    if cfg.tracking.mode == "self-hosted":
+    hosted = cfg.tracking.self_hosted
+    if hosted is not None and hosted.auth.mode == "basic":
         pulumi.export(out.TRACKING_ADMIN_SECRET_ARN, tracking.admin_secret_arn)
-    else:
+    if cfg.tracking.mode == "sagemaker":
         pulumi.export(out.TRACKING_SERVER_ARN, tracking.server_arn)
 
     # Serving and its rollback alarms ---------------------------------------------------------------------------

@@ -126,20 +126,35 @@ class LoadBalancerConfig(ConfigModel):
 
 
 class EksConfig(ConfigModel):
-    cluster_name: str
-    """Existing EKS cluster to deploy to."""
+    cluster_name: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")]
+    """Existing EKS cluster to deploy to (the stack never creates or changes the cluster itself)."""
     endpoint: Annotated[str, StringConstraints(pattern=r"^https://")]
     """Cluster API endpoint (private or CIDR-restricted)."""
-    certificate_authority_data: str
-    """Base64 cluster CA certificate."""
+    certificate_authority_data: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/=\s]{20,}$")]
+    """Base64 cluster CA certificate (`aws eks describe-cluster --query cluster.certificateAuthority.data`)."""
     role_arn: Arn | None = None
-    """Role to assume for cluster access (used in the generated kubeconfig's `aws eks get-token`)."""
+    """Role to assume for cluster access (passed to `aws eks get-token --role-arn` in the generated kubeconfig).
+    Default: none, the deploying identity's own credentials."""
     namespace: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")] = d.EKS_NAMESPACE
-    """Namespace for the model service."""
+    """Namespace for the model service. Default `ml-serving`."""
+    create_namespace: bool = True
+    """Create the namespace, labelled for the `restricted` Pod Security Standard. Default true; false when a
+    platform team owns it (then make sure it enforces `restricted` too)."""
     install_argo_rollouts: bool = False
-    """Install the Argo Rollouts controller with Helm (leave false when the cluster already runs it)."""
+    """Install the Argo Rollouts controller with Helm. Default false (the cluster already runs it)."""
     argo_rollouts_chart_version: str = d.ARGO_ROLLOUTS_CHART_VERSION
-    """Helm chart version of Argo Rollouts when installed."""
+    """Helm chart version of Argo Rollouts when installed. Default `2.40.5`."""
+    judge_image: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@sha256:[0-9a-f]{64}$")] | None = None
+    """Runtime image (with the `mlcicd` CLI) that runs `mlcicd canary judge` as the Rollout's analysis step,
+    pinned by digest. Required unless `canary.strategy` is `rolling`. Not the serving image: that one holds
+    only the model and MLflow's scoring server."""
+    judge_pod_identity: bool = True
+    """Give the judge its own IAM role through EKS Pod Identity (read-only CloudWatch metrics). Default true;
+    needs the `eks-pod-identity-agent` add-on on the cluster."""
+    run_as_user: int = Field(default=d.EKS_RUN_AS_USER, ge=1, le=2147483647)
+    """Non-root UID every container runs as (also the group and fsGroup). Default 10001."""
+    scratch_mib: int = Field(default=d.EKS_SCRATCH_MIB, ge=16, le=65536)
+    """Size limit of the writable `/tmp` (emptyDir) next to the read-only root filesystem. Default 512."""
 
 
 class ServingConfig(ConfigModel):
@@ -163,14 +178,24 @@ class ServingConfig(ConfigModel):
 
 
 # Tracking -----------------------------------------------------------------------------------------------------
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
+
+
 class OidcConfig(ConfigModel):
-    issuer: Annotated[str, StringConstraints(pattern=r"^https://")]
-    authorization_endpoint: Annotated[str, StringConstraints(pattern=r"^https://")]
-    token_endpoint: Annotated[str, StringConstraints(pattern=r"^https://")]
-    user_info_endpoint: Annotated[str, StringConstraints(pattern=r"^https://")]
-    client_id: str
+    issuer: HttpsUrl
+    """Identity provider issuer URL."""
+    authorization_endpoint: HttpsUrl
+    token_endpoint: HttpsUrl
+    user_info_endpoint: HttpsUrl
+    client_id: Annotated[str, StringConstraints(min_length=1)]
     client_secret: SecretStr
-    """Set with `pulumi config set --secret`; never plain text in the stack file."""
+    """Set with `pulumi config set --secret --path tracking.selfHosted.auth.oidc.clientSecret ...`; never plain
+    text in the stack file. Handed to the load balancer as a Pulumi secret."""
+    scope: str = "openid"
+    """Scopes requested from the identity provider. Default `openid`."""
+    session_timeout_seconds: int = Field(default=d.OIDC_SESSION_SECONDS, ge=60, le=604800)
+    """How long the load balancer's session cookie stays valid. Default 3600 (one hour; AWS default is 7 days)."""
 
 
 class TrackingAuthConfig(ConfigModel):
@@ -178,17 +203,25 @@ class TrackingAuthConfig(ConfigModel):
     """`basic`: MLflow's basic-auth app, admin credentials generated into Secrets Manager. `oidc`: ALB
     authenticates every request against the identity provider below (needs an HTTPS certificate). There is no
     `none`: a tracking server is never reachable without authentication."""
+    admin_username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")] = (
+        d.TRACKING_ADMIN_USER)
+    """Mode `basic`: the admin user MLflow creates on first start. Default `admin`. Its password is generated
+    into the stack's admin secret (Secrets Manager); rotate it with MLflow's update-password API."""
     oidc: OidcConfig | None = None
+    """Mode `oidc` only: the identity provider."""
 
 
 class DatabaseConfig(ConfigModel):
-    instance_class: str = d.RDS_INSTANCE_CLASS
+    instance_class: Annotated[str, StringConstraints(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = d.RDS_INSTANCE_CLASS
+    """RDS instance class. Default `db.t4g.small`."""
     allocated_storage_gb: int = Field(default=d.RDS_STORAGE_GB, ge=20, le=65536)
+    """Storage (GiB). Default 20; storage autoscaling may grow it to 4x."""
     engine_version: str = d.RDS_ENGINE_VERSION
+    """PostgreSQL engine version. Default `16.4`; minor upgrades are applied automatically."""
     backup_retention_days: int = Field(default=d.RDS_BACKUP_DAYS, ge=7, le=35)
-    """Automated backups (at least 7 days)."""
+    """Automated backups (at least 7 days). Default 7."""
     multi_az: bool | None = None
-    """Default: on in production."""
+    """Standby in a second AZ. Default: on in production, off elsewhere; off in production warns."""
     deletion_protection: bool | None = None
     """Default: on in production (with a final snapshot). Turning it off in production warns."""
 
@@ -196,31 +229,52 @@ class DatabaseConfig(ConfigModel):
 class SelfHostedTrackingConfig(ConfigModel):
     image: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@sha256:[0-9a-f]{64}$")]
     """MLflow server image pinned by digest (`repo:tag@sha256:...`), e.g. the official
-    `ghcr.io/mlflow/mlflow` image or one built into the stack's ECR repository. Required: a tag alone can move."""
+    `ghcr.io/mlflow/mlflow` image or one built into the stack's ECR repository. Required: a tag alone can move.
+    The image needs `psycopg2` and `boto3` (PostgreSQL store, S3 artifacts)."""
     cpu: int = Field(default=d.TRACKING_CPU, ge=256, le=16384)
+    """Fargate CPU units of the MLflow task. Default 1024."""
     memory: int = Field(default=d.TRACKING_MEMORY, ge=512, le=122880)
+    """Fargate memory (MiB) of the MLflow task. Default 2048."""
     desired_count: int = Field(default=1, ge=1, le=10)
+    """MLflow tasks behind the load balancer. Default 1."""
     database: DatabaseConfig = DatabaseConfig()
     auth: TrackingAuthConfig = TrackingAuthConfig()
     certificate_arn: Arn | None = None
-    """HTTPS certificate for the tracking ALB (required for `auth.mode: oidc`)."""
+    """HTTPS certificate for the tracking ALB (required for `auth.mode: oidc`). With it: HTTPS on 443 with a
+    TLS 1.3 policy and port 80 only redirects. Default: none (HTTP on 80 inside the VPC, basic auth)."""
+    ingress_cidrs: list[Cidr] = []
+    """CIDRs allowed to reach the tracking load balancer. Default: the VPC CIDR."""
+    ingress_security_group_ids: list[SecurityGroupId] = []
+    """Security groups allowed to reach the tracking load balancer (e.g. CodeBuild's). Default: none."""
+    hostname: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")] | None = None
+    """DNS name clients use (a record you point at the load balancer; it must match `certificateArn`). The tracking
+    URI uses it, and MLflow accepts it and the load balancer's own DNS name as Host header, nothing else
+    (DNS-rebinding protection). Default: the load balancer's DNS name."""
 
 
 class SageMakerTrackingConfig(ConfigModel):
     server_size: Literal["Small", "Medium", "Large"] = "Small"
-    mlflow_version: str = d.SAGEMAKER_MLFLOW_VERSION
+    """Tracking server size. Default `Small`."""
+    mlflow_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+(\.\d+)?$")] = d.SAGEMAKER_MLFLOW_VERSION
+    """MLflow version of the managed server. Default `3.0`."""
     automatic_model_registration: bool = True
+    """Mirror registered MLflow models into the SageMaker Model Registry. Default true (the server's role may
+    then manage model package groups and packages in this account and region only)."""
+    weekly_maintenance_window_start: Annotated[str, StringConstraints(
+        pattern=r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):[0-5]\d$")] | None = None
+    """Maintenance window start in UTC, e.g. `Tue:03:30`. Default: chosen by SageMaker."""
 
 
 class TrackingConfig(ConfigModel):
     mode: Literal["self-hosted", "sagemaker"] = "self-hosted"
     """`self-hosted`: MLflow on Fargate + RDS PostgreSQL behind an internal ALB. `sagemaker`: SageMaker's
-    managed MLflow tracking server."""
+    managed MLflow tracking server (IAM/SigV4 authentication)."""
     artifact_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9/_-]*/$")] = d.MLFLOW_PREFIX
-    """Prefix in the models bucket for MLflow artifacts; the server's role is scoped to it."""
+    """Prefix in the models bucket for MLflow artifacts; the server's role is scoped to it. Default `mlflow/`."""
     self_hosted: SelfHostedTrackingConfig | None = None
     """Settings for mode `self-hosted` (required there: at least `image`)."""
-    sagemaker: SageMakerTrackingConfig = SageMakerTrackingConfig()
+    sagemaker: SageMakerTrackingConfig | None = None
+    """Settings for mode `sagemaker`. Default: all defaults below."""
 
 
 # Alarms -------------------------------------------------------------------------------------------------------

@@ -285,3 +285,37 @@ def serving_deployment_settings(s: dict[str, Any]) -> Iterator[Finding]:
     if lb.certificate_arn is not None and lb.protocol == "HTTP":
         yield Problem("serving.loadBalancer.certificateArn", "is only used with `protocol: HTTPS`; set the "
                       "protocol to HTTPS (port 80 then only redirects) or remove the certificate")
+
+
+@rule
+def eks_judge_settings(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "serving"):
+        return
+    serving = s["serving"]
+    eks = serving.eks
+    if serving.backend != "eks" or eks is None:
+        return
+    strategy = serving.canary.strategy
+    if eks.judge_image is None and strategy != "rolling":
+        yield Problem("serving.eks.judgeImage", f"strategy `{strategy}` runs `mlcicd canary judge` as the "
+                      "Rollout's analysis step: set the runtime image pinned by digest "
+                      "(<repo>:<tag>@sha256:<64 hex>), or use strategy `rolling`")
+    if not eks.judge_pod_identity:
+        yield Advice("serving.eks.judgePodIdentity", "default true; false leaves the canary judge without its "
+                     "own read-only IAM role (it gets whatever the node's role allows)")
+
+
+@rule
+def tracking_mode_sections(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "tracking"):
+        return
+    tracking = s["tracking"]
+    if tracking.mode == "sagemaker" and tracking.self_hosted is not None:
+        yield Problem("tracking.selfHosted", "is only used with `mode: self-hosted`; remove it or change `mode`")
+    if tracking.mode == "self-hosted" and tracking.sagemaker is not None:
+        yield Problem("tracking.sagemaker", "is only used with `mode: sagemaker`; remove it or change `mode`")
+    hosted = tracking.self_hosted
+    if hosted is not None and hosted.auth.mode == "basic" and hosted.auth.oidc is not None:
+        yield Problem("tracking.selfHosted.auth.oidc", "is only used with auth `mode: oidc`; remove it or set "
+                      "`mode: oidc`")
+

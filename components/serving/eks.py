@@ -1,0 +1,182 @@
+"""Backend `eks` of `serving:ModelService`: Argo Rollouts on an existing EKS cluster.
+
+Creates, all parented to the ModelService and all through one explicit `kubernetes.Provider` built from
+`serving.eks` (endpoint, CA, `aws eks get-token`; the ambient kubeconfig is never read):
+- the namespace, labelled to enforce the `restricted` Pod Security Standard (unless `createNamespace: false`);
+- optionally the Argo Rollouts controller (Helm chart, pinned version);
+- a `Rollout` with the canary steps from config (setWeight, pause for the bake, analysis) and stable/canary
+  Services; an `AnalysisTemplate` whose Job runs `mlcicd canary judge --stack <stack>` (the same judge as on ECS)
+  in the runtime image `serving.eks.judgeImage`, with the stack file from a ConfigMap;
+- a HorizontalPodAutoscaler on the Rollout and a PodDisruptionBudget;
+- for the judge, its own ServiceAccount and (EKS Pod Identity) an IAM role that can only read CloudWatch metrics.
+
+Security decisions: every container runs as a non-root UID with a read-only root filesystem (an emptyDir at
+/tmp for scratch), no capabilities, no privilege escalation, seccomp RuntimeDefault; no service account token is
+mounted; requests equal limits; the image is pinned by digest.
+"""
+
+# pyright: reportTypedDictNotRequiredAccess=false
+# (ModelService.__init__ checks model_name, image_repository_url and image_digest; this module checks the rest.)
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.iam import allow, document
+from components.serving import eks_specs as spec
+from components.serving.args import ModelServiceArgs, pinned_image
+from runtime.config import defaults as cfg_defaults
+
+if TYPE_CHECKING:
+    from runtime.config.stack import StackConfig
+
+ARGO_ROLLOUTS_REPO = "https://argoproj.github.io/argo-helm"
+ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts"
+#: CloudWatch's metric read APIs have no resource-level permissions: AWS requires Resource "*".
+JUDGE_ACTIONS = ("cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics")
+
+
+class EksServiceOutputs(NamedTuple):
+    endpoint: pulumi.Output[str]
+    """In-cluster URL of the stable Service (`http://<name>.<namespace>.svc.cluster.local`)."""
+    cluster_name: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    """Name of the Rollout (and of its stable Service)."""
+
+
+def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelServiceArgs) -> EksServiceOutputs:
+    eks, region = args.get("eks"), args.get("region")
+    if eks is None or region is None:
+        raise ValueError(f"ModelService {name}: backend `eks` requires args.eks (cluster access) and args.region")
+    strategy = args.get("strategy", "canary")
+    judged = strategy != "rolling"
+    if judged and eks.judge_image is None:
+        raise ValueError(f"ModelService {name}: strategy `{strategy}` requires eks.judge_image")
+    provider = k8s.Provider(f"{name}-k8s", kubeconfig=spec.kubeconfig(eks, region),
+                            cluster_identifier=eks.cluster_name, enable_server_side_apply=True,
+                            delete_unreachable=False, opts=pulumi.ResourceOptions(parent=parent))
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    app = spec.k8s_name(args["model_name"])
+    ns = eks.namespace
+    labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ml-cicd",
+              "app.kubernetes.io/managed-by": "pulumi"}
+
+    waits: list[pulumi.Resource] = []
+    if eks.create_namespace:
+        waits.append(k8s.core.v1.Namespace(f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=ns, labels=spec.pod_security_labels()), opts=opts))
+    if eks.install_argo_rollouts:
+        waits.append(_argo_rollouts(name, eks.argo_rollouts_chart_version, opts))
+    after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=waits))
+
+    def meta(object_name: str) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=ns, labels=labels)
+
+    # The model's pods: own ServiceAccount without a token, stable and canary Services --------------------------
+    k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(app), automount_service_account_token=False, opts=after)
+    for suffix in ("", "-canary"):
+        k8s.core.v1.Service(f"{name}-svc{suffix}", metadata=meta(f"{app}{suffix}"), spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP", selector=labels,
+            ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http")]), opts=after)
+
+    # The judge: ServiceAccount, IAM role (Pod Identity), stack file, AnalysisTemplate ------------------------
+    analysis = None
+    if judged:
+        judge_name = f"{app}-canary-judge"
+        k8s.core.v1.ServiceAccount(f"{name}-judge-sa", metadata=meta(judge_name),
+                                   automount_service_account_token=False, opts=after)
+        if eks.judge_pod_identity:
+            _judge_role(parent, name, cluster=eks.cluster_name, namespace=ns, service_account=judge_name,
+                        account_id=args.get("account_id"))
+        files = spec.judge_stack_files(_stack_config(), pulumi.get_project(), pulumi.get_stack())
+        k8s.core.v1.ConfigMap(f"{name}-judge-config", metadata=meta(judge_name), data=files, immutable=False,
+                              opts=after)
+        k8s.apiextensions.CustomResource(
+            f"{name}-analysis", api_version=spec.ARGO_API, kind="AnalysisTemplate", metadata=meta(judge_name),
+            spec={"args": [{"name": "canary-hash"}, {"name": "stable-hash"}], "metrics": [{
+                "name": "canary-judge", "count": 1, "failureLimit": 0, "provider": {"job": spec.judge_job(
+                    labels={**labels, "app.kubernetes.io/component": "canary-judge"}, service_account=judge_name,
+                    image=eks.judge_image or "", stack=pulumi.get_stack(), region=region, config_map=judge_name,
+                    eks=eks)}}]},
+            opts=after)
+        analysis = spec.analysis_step(judge_name)
+
+    # The Rollout, its autoscaler and disruption budget -----------------------------------------------------------
+    environment = {"MLCICD_MODEL_NAME": args["model_name"], **args.get("environment", {})}
+    if args.get("model_version"):
+        environment["MLCICD_MODEL_VERSION"] = str(args.get("model_version"))
+    template = spec.model_pod_template(
+        labels=labels, service_account=app, image=pinned_image(args["image_repository_url"], args["image_digest"]),
+        port=args.get("port", cfg_defaults.SERVING_PORT), cpu=args.get("cpu", cfg_defaults.SERVING_CPU),
+        memory=args.get("memory", cfg_defaults.SERVING_MEMORY), environment=environment, eks=eks)
+    steps = spec.canary_steps(strategy, args.get("canary_percent", cfg_defaults.CANARY_PERCENT),
+                              args.get("linear_step_percent", cfg_defaults.LINEAR_STEP_PERCENT),
+                              args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES), analysis)
+    rollout = k8s.apiextensions.CustomResource(
+        f"{name}-rollout", api_version=spec.ARGO_API, kind="Rollout", metadata=meta(app),
+        # No `replicas`: the HorizontalPodAutoscaler owns the count (a fixed value would fight it on every update).
+        spec={"revisionHistoryLimit": 3, "selector": {"matchLabels": labels}, "template": template,
+              "strategy": {"canary": {"canaryService": f"{app}-canary", "stableService": app, "maxSurge": "25%",
+                                      "maxUnavailable": 0, "steps": steps}}},
+        opts=after)
+    hpa = k8s.autoscaling.v2
+    cpu_target = round(args.get("target_cpu_percent", cfg_defaults.SERVING_TARGET_CPU_PERCENT))
+    hpa.HorizontalPodAutoscaler(
+        f"{name}-hpa", metadata=meta(app), spec=hpa.HorizontalPodAutoscalerSpecArgs(
+            scale_target_ref=hpa.CrossVersionObjectReferenceArgs(api_version=spec.ARGO_API, kind="Rollout", name=app),
+            min_replicas=args.get("min_capacity", cfg_defaults.SERVING_MIN_CAPACITY),
+            max_replicas=args.get("max_capacity", cfg_defaults.SERVING_MAX_CAPACITY),
+            metrics=[hpa.MetricSpecArgs(type="Resource", resource=hpa.ResourceMetricSourceArgs(
+                name="cpu", target=hpa.MetricTargetArgs(type="Utilization", average_utilization=cpu_target)))]),
+        opts=pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[rollout])))
+    k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-pdb", metadata=meta(app), spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)), opts=after)
+    return EksServiceOutputs(endpoint=pulumi.Output.from_input(f"http://{app}.{ns}.svc.cluster.local"),
+                             cluster_name=pulumi.Output.from_input(eks.cluster_name),
+                             service_name=pulumi.Output.from_input(app))
+
+
+def _argo_rollouts(name: str, version: str, opts: pulumi.ResourceOptions) -> k8s.helm.v4.Chart:
+    """The Argo Rollouts controller (CRDs included) in its own namespace, chart pinned; the dashboard stays off."""
+    namespace = k8s.core.v1.Namespace(f"{name}-argo-rollouts-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(
+        name=ARGO_ROLLOUTS_NAMESPACE, labels=spec.pod_security_labels()), opts=opts)
+    return k8s.helm.v4.Chart(
+        f"{name}-argo-rollouts", chart="argo-rollouts", version=version, namespace=ARGO_ROLLOUTS_NAMESPACE,
+        repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=ARGO_ROLLOUTS_REPO),
+        values={"installCRDs": True, "dashboard": {"enabled": False},
+                # The chart's defaults already meet `restricted`; pinned here so a chart upgrade cannot relax them.
+                "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                             "capabilities": {"drop": ["ALL"]},
+                                             "seccompProfile": {"type": "RuntimeDefault"}}},
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])))
+
+
+def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: str, service_account: str,
+                account_id: pulumi.Input[str] | None) -> None:
+    """An IAM role only the judge's ServiceAccount assumes (EKS Pod Identity), reading CloudWatch metrics only."""
+    if account_id is None:
+        raise ValueError(f"ModelService {name}: eks.judge_pod_identity requires args.account_id")
+    child = pulumi.ResourceOptions(parent=parent)
+    trust = pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]}, sort_keys=True))
+    role = aws.iam.Role(f"{name}-judge", assume_role_policy=trust, opts=child)
+    aws.iam.RolePolicy(f"{name}-judge-metrics", role=role.id,
+                       policy=document([allow("ReadCanaryMetrics", JUDGE_ACTIONS, ["*"])]), opts=child)
+    aws.eks.PodIdentityAssociation(f"{name}-judge", cluster_name=cluster, namespace=namespace,
+                                   service_account=service_account, role_arn=role.arn, opts=child)
+
+
+def _stack_config() -> StackConfig:
+    """The program's validated stack config (the same model the program was built from), for the judge's file."""
+    from runtime.config import load_from_pulumi
+
+    return load_from_pulumi().config

@@ -1,0 +1,56 @@
+"""Mode `sagemaker` of `tracking:TrackingServer`: SageMaker's managed MLflow tracking server.
+
+Every call to it is authenticated with IAM (SigV4, the `sagemaker-mlflow` plugin); there is no network listener
+of ours to secure. The server's role replaces the "AmazonS3FullAccess" that AWS's documentation suggests with the
+artifact prefix of the models bucket, and may manage model package groups only in this account and region.
+"""
+
+# pyright: reportTypedDictNotRequiredAccess=false
+# (TrackingServer.__init__ checks every key this mode requires before calling build_sagemaker.)
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import assume_role_policy, document
+from components.tracking.policies import artifact_statements, model_registry_statements
+from components.tracking.tracking_server import TrackingServerArgs
+from runtime.config.platform import SageMakerTrackingConfig
+
+
+class SageMakerOutputs(NamedTuple):
+    tracking_uri: pulumi.Output[str]
+    server_arn: pulumi.Output[str | None]
+
+
+def server_name(project: str, stack: str, name: str) -> str:
+    """`<project>-<stack>-<name>`, in SageMaker's alphabet (letters, digits, single hyphens), at most 256."""
+    return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9-]", "-", f"{project}-{stack}-{name}")).strip("-")[:256]
+
+
+def build_sagemaker(parent: pulumi.ComponentResource, name: str, args: TrackingServerArgs,
+                    settings: SageMakerTrackingConfig) -> SageMakerOutputs:
+    config, region = args["config"], args["region"]
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(f"{name}-server", assume_role_policy=pulumi.Output.from_input(args["account_id"]).apply(
+        lambda acct: assume_role_policy("sagemaker.amazonaws.com", acct)), opts=child)
+    register = settings.automatic_model_registration
+    policy = aws.iam.RolePolicy(
+        f"{name}-server-policy", role=role.id,
+        policy=pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"], args["account_id"]).apply(
+            lambda a: document(artifact_statements(a[0], config.artifact_prefix, a[1], region)
+                               + (model_registry_statements(a[2], region) if register else []))),
+        opts=child)
+    server = aws.sagemaker.MlflowTrackingServer(
+        f"{name}-server", tracking_server_name=server_name(pulumi.get_project(), pulumi.get_stack(), name),
+        artifact_store_uri=pulumi.Output.concat("s3://", args["models_bucket"], "/",
+                                                config.artifact_prefix.rstrip("/")),
+        role_arn=role.arn, tracking_server_size=settings.server_size, mlflow_version=settings.mlflow_version,
+        automatic_model_registration=register,
+        weekly_maintenance_window_start=settings.weekly_maintenance_window_start,
+        # The role's policy must exist before SageMaker validates access to the artifact store.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))
+    return SageMakerOutputs(tracking_uri=server.tracking_server_url, server_arn=server.arn)

@@ -1,0 +1,271 @@
+"""Mode `self-hosted` of `tracking:TrackingServer`: MLflow on ECS Fargate, RDS PostgreSQL, an internal ALB.
+
+Traffic: clients -> ALB (ingress from the VPC CIDR or configured sources only) -> MLflow tasks (from the ALB's
+security group only) -> PostgreSQL (from the tasks' security group only). Artifacts are proxied by the server
+(`--serve-artifacts`), so clients never need S3 access and only the task role reaches the artifact prefix.
+
+Authentication: `basic` runs `mlflow server --app-name basic-auth`; the admin user is created on first start from
+`MLFLOW_AUTH_ADMIN_USERNAME`/`MLFLOW_AUTH_ADMIN_PASSWORD`, the password injected by ECS from the admin secret.
+`oidc` puts an `authenticate-oidc` action before every forward of the HTTPS listener.
+
+Database credentials never appear in the task definition: ECS injects `PGUSER`/`PGPASSWORD` from the secret RDS
+manages, and libpq reads them, so the store URI carries only host, port and database.
+"""
+
+# pyright: reportTypedDictNotRequiredAccess=false
+# (TrackingServer.__init__ checks every key this mode requires before calling build_self_hosted.)
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+
+from components import aws_common as common
+from components import defaults as d
+from components.iam import document
+from components.tracking.policies import artifact_statements
+from components.tracking.tracking_server import TrackingServerArgs
+from runtime.config.platform import SelfHostedTrackingConfig
+
+CONTAINER = "mlflow"
+SCRATCH = "/tmp"  # noqa: S108 - mount point of the task's scratch volume, not a temp file here
+AUTH_INI = f"{SCRATCH}/basic_auth.ini"
+#: MLflow's basic-auth app: authenticated users may read; writes need a grant (MLflow's default permission).
+AUTH_DEFAULT_PERMISSION = "READ"
+#: Generated secret values: letters and digits only (safe in env vars and ini files), every class present.
+_PASSWORD_ARGS: dict[str, Any] = {"password_length": d.TRACKING_ADMIN_PASSWORD_LENGTH, "exclude_punctuation": True,
+                                  "require_each_included_type": True}
+
+
+class SelfHostedOutputs(NamedTuple):
+    tracking_uri: pulumi.Output[str]
+    admin_secret_arn: pulumi.Output[str | None]
+    database_endpoint: pulumi.Output[str | None]
+
+
+def server_command(auth_mode: str, workers: int) -> list[str]:
+    """The container command. `basic` writes the auth app's ini (no secrets in it) to the scratch volume first."""
+    serve = ["mlflow", "server", "--host", "0.0.0.0", "--port", str(d.TRACKING_PORT),  # noqa: S104 - in the task
+             "--workers", str(workers), "--serve-artifacts"]
+    if auth_mode != "basic":
+        return serve
+    serve[2:2] = ["--app-name", "basic-auth"]
+    return ["sh", "-c", f'printf "%s\\n" "$MLCICD_AUTH_INI" > "$MLFLOW_AUTH_CONFIG_PATH" && exec {shlex.join(serve)}']
+
+
+def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: TrackingServerArgs) -> SelfHostedOutputs:
+    config = args["config"]
+    hosted = config.self_hosted
+    if hosted is None:
+        raise ValueError(f"TrackingServer {name}: mode `self-hosted` requires config.self_hosted")
+    production = args.get("production", False)
+    child = pulumi.ResourceOptions(parent=parent)
+    kms_key_arn, region = args["kms_key_arn"], args["region"]
+
+    # Security groups: clients -> ALB -> tasks -> database, each hop from the previous group only ----------------
+    alb_sg = common.security_group(f"{name}-alb", vpc_id=args["vpc_id"], description="MLflow load balancer",
+                                   parent=parent)
+    task_sg = common.security_group(f"{name}-task", vpc_id=args["vpc_id"], description="MLflow tasks", parent=parent)
+    db_sg = common.security_group(f"{name}-db", vpc_id=args["vpc_id"], description="MLflow database", parent=parent)
+    cidrs: list[pulumi.Input[str]] = list(hosted.ingress_cidrs) or [args["vpc_cidr"]]
+    for port in (443, 80) if hosted.certificate_arn else (80,):
+        common.allow_in(f"{name}-alb-in-{port}", group=alb_sg, port=port, cidrs=cidrs,
+                        sources=hosted.ingress_security_group_ids, description="tracking clients", parent=parent)
+    common.allow_out(f"{name}-alb-to-task", group=alb_sg, port=d.TRACKING_PORT, target=task_sg.id, parent=parent)
+    common.allow_in(f"{name}-task-from-alb", group=task_sg, port=d.TRACKING_PORT, sources=[alb_sg.id], parent=parent)
+    common.allow_out(f"{name}-task-to-db", group=task_sg, port=d.POSTGRES_PORT, target=db_sg.id, parent=parent)
+    # AWS APIs (ECR, S3, Secrets Manager, logs) through VPC endpoints or NAT: their addresses are not ours to pin.
+    common.allow_out(f"{name}-task-https", group=task_sg, port=443, cidr="0.0.0.0/0", parent=parent)
+    common.allow_in(f"{name}-db-from-task", group=db_sg, port=d.POSTGRES_PORT, sources=[task_sg.id], parent=parent)
+
+    db = _database(parent, name, hosted, production, subnet_ids=args["private_subnet_ids"], db_sg=db_sg,
+                   kms_key_arn=kms_key_arn)
+    db_secret_arn = db.master_user_secrets.apply(_managed_secret_arn)
+
+    # Load balancer ------------------------------------------------------------------------------------------
+    alb = common.application_load_balancer(f"{name}-alb", subnet_ids=args["private_subnet_ids"], security_group=alb_sg,
+                                           internal=True, deletion_protection=production,
+                                           log_bucket=args["log_bucket"], parent=parent)
+    target = aws.lb.TargetGroup(
+        f"{name}-tg", port=d.TRACKING_PORT, protocol="HTTP", target_type="ip", vpc_id=args["vpc_id"],
+        deregistration_delay=d.DEREGISTRATION_DELAY_SECONDS,
+        # /health is the one route MLflow's auth app and host check leave open: nothing else answers unauthenticated.
+        health_check=aws.lb.TargetGroupHealthCheckArgs(path="/health", matcher="200", interval=30, timeout=5,
+                                                       healthy_threshold=2, unhealthy_threshold=3),
+        opts=child)
+    listeners = common.listeners(f"{name}-listener", load_balancer=alb, certificate_arn=hosted.certificate_arn,
+                                 actions=_listener_actions(hosted, target), parent=parent)
+    host = alb.dns_name if hosted.hostname is None else pulumi.Output.from_input(hosted.hostname)
+    scheme = "https" if hosted.certificate_arn else "http"
+
+    # Secrets: the database's (managed by RDS) and, for basic auth, the admin's (generated, write-only) ---------
+    secrets = [("PGUSER", db_secret_arn, "username"), ("PGPASSWORD", db_secret_arn, "password")]
+    admin_secret_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+    waits: list[pulumi.Resource] = list(listeners)
+    if hosted.auth.mode == "basic":
+        admin, admin_value = _admin_secret(parent, name, hosted.auth.admin_username, kms_key_arn)
+        admin_secret_arn = admin.arn
+        waits.append(admin_value)
+        secrets += [("MLFLOW_AUTH_ADMIN_PASSWORD", admin.arn, "password"),
+                    ("MLFLOW_FLASK_SERVER_SECRET_KEY", admin.arn, "flaskSecretKey")]
+
+    # Roles: execution (start the task) and task (artifacts only) ------------------------------------------------
+    logs = common.log_group(f"{name}-logs", retention_days=args.get("log_retention_days", 30), parent=parent)
+    ecr_arn = common.ecr_repository_arn(hosted.image)
+    execution = common.task_execution_role(
+        f"{name}-execution", account_id=args["account_id"], log_group_arn=logs.arn,
+        secret_arns=list(dict.fromkeys(arn for _, arn, _ in secrets)), kms_key_arn=kms_key_arn, region=region,
+        ecr_repository_arns=[ecr_arn] if ecr_arn else [], parent=parent)
+    task_role = common.ecs_task_role(f"{name}-task", account_id=args["account_id"], parent=parent)
+    aws.iam.RolePolicy(f"{name}-task-artifacts", role=task_role.id, policy=pulumi.Output.all(
+        args["models_bucket_arn"], kms_key_arn).apply(lambda a: document(
+            artifact_statements(a[0], config.artifact_prefix, a[1], region))), opts=child)
+
+    # Task definition and service ----------------------------------------------------------------------------
+    store_uri = db.address.apply(
+        lambda address: f"postgresql://{address}:{d.POSTGRES_PORT}/{d.TRACKING_DB_NAME}?sslmode=require")
+    environment: dict[str, pulumi.Input[str]] = {
+        "AWS_DEFAULT_REGION": region,
+        "HOME": SCRATCH,
+        "MLFLOW_ARTIFACTS_DESTINATION": pulumi.Output.concat(
+            "s3://", args["models_bucket"], "/", config.artifact_prefix.rstrip("/")),
+        "MLFLOW_BACKEND_STORE_URI": store_uri,
+        "MLFLOW_SERVER_ALLOWED_HOSTS": pulumi.Output.all(alb.dns_name, hosted.hostname or "").apply(
+            lambda h: ",".join(x for x in (h[0], f"{h[0]}:*", h[1]) if x)),
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    }
+    if hosted.auth.mode == "basic":
+        environment |= {
+            "MLFLOW_AUTH_ADMIN_USERNAME": hosted.auth.admin_username,
+            "MLFLOW_AUTH_CONFIG_PATH": AUTH_INI,
+            "MLCICD_AUTH_INI": store_uri.apply(lambda uri: (
+                f"[mlflow]\ndefault_permission = {AUTH_DEFAULT_PERMISSION}\ndatabase_uri = {uri}\n"
+                "authorization_function = mlflow.server.auth:authenticate_request_basic_auth")),
+        }
+    container = pulumi.Output.all(
+        env=pulumi.Output.all(**environment),
+        secrets=pulumi.Output.all(*[pulumi.Output.concat(arn, f":{key}::") for _, arn, key in secrets]),
+        log_group=logs.name,
+    ).apply(lambda a: json.dumps([_container(
+        hosted, a["env"], secret_names=[s[0] for s in secrets], secret_refs=a["secrets"], log_group=a["log_group"],
+        region=region)], sort_keys=True))
+    task = aws.ecs.TaskDefinition(
+        f"{name}-task", family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}", cpu=str(hosted.cpu),
+        memory=str(hosted.memory), network_mode="awsvpc", requires_compatibilities=["FARGATE"],
+        execution_role_arn=execution.arn, task_role_arn=task_role.arn, container_definitions=container,
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="scratch")],
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
+                                                                   cpu_architecture="X86_64"),
+        opts=child)
+    cluster = common.ecs_cluster(f"{name}-cluster", parent=parent)
+    aws.ecs.Service(
+        f"{name}-service", cluster=cluster.arn, task_definition=task.arn, desired_count=hosted.desired_count,
+        launch_type="FARGATE", platform_version="LATEST",
+        network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+            subnets=args["private_subnet_ids"], security_groups=[task_sg.id], assign_public_ip=False),
+        load_balancers=[aws.ecs.ServiceLoadBalancerArgs(target_group_arn=target.arn, container_name=CONTAINER,
+                                                        container_port=d.TRACKING_PORT)],
+        deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+        deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+        health_check_grace_period_seconds=120, enable_execute_command=False, propagate_tags="SERVICE",
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=waits))
+    return SelfHostedOutputs(tracking_uri=pulumi.Output.concat(f"{scheme}://", host),
+                             admin_secret_arn=admin_secret_arn, database_endpoint=db.endpoint)
+
+
+def _listener_actions(hosted: SelfHostedTrackingConfig,
+                      target: aws.lb.TargetGroup) -> list[aws.lb.ListenerDefaultActionArgs]:
+    """`oidc`: authenticate, then forward. `basic`: forward to the basic-auth app. Never a bare forward to an
+    unauthenticated server."""
+    oidc = hosted.auth.oidc
+    if hosted.auth.mode != "oidc":
+        return [aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target.arn)]
+    if oidc is None:
+        raise ValueError("tracking.selfHosted.auth.oidc is required for auth mode `oidc`")
+    return [
+        aws.lb.ListenerDefaultActionArgs(
+            type="authenticate-oidc", order=1, authenticate_oidc=aws.lb.ListenerDefaultActionAuthenticateOidcArgs(
+                issuer=oidc.issuer, authorization_endpoint=oidc.authorization_endpoint,
+                token_endpoint=oidc.token_endpoint, user_info_endpoint=oidc.user_info_endpoint,
+                client_id=oidc.client_id, client_secret=pulumi.Output.secret(oidc.client_secret.get_secret_value()),
+                scope=oidc.scope, session_timeout=oidc.session_timeout_seconds,
+                on_unauthenticated_request="authenticate")),
+        aws.lb.ListenerDefaultActionArgs(type="forward", order=2, target_group_arn=target.arn),
+    ]
+
+
+def _managed_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:
+    """The ARN of the master-user secret RDS manages (present whenever `manage_master_user_password` is on)."""
+    arn = secrets[0].secret_arn if secrets else None
+    if not arn:
+        raise ValueError("RDS returned no master user secret although manage_master_user_password is on")
+    return arn
+
+
+def _database(parent: pulumi.Resource, name: str, hosted: SelfHostedTrackingConfig, production: bool, *,
+              subnet_ids: pulumi.Input[list[str]], db_sg: aws.ec2.SecurityGroup,
+              kms_key_arn: pulumi.Input[str]) -> aws.rds.Instance:
+    cfg = hosted.database
+    protected = production if cfg.deletion_protection is None else cfg.deletion_protection
+    final_snapshot = production or protected
+    subnets = aws.rds.SubnetGroup(f"{name}-db", subnet_ids=subnet_ids, description="MLflow database (private)",
+                                  opts=pulumi.ResourceOptions(parent=parent))
+    return aws.rds.Instance(
+        f"{name}-db", engine="postgres", engine_version=cfg.engine_version, instance_class=cfg.instance_class,
+        allocated_storage=cfg.allocated_storage_gb, max_allocated_storage=cfg.allocated_storage_gb * 4,
+        storage_type="gp3", storage_encrypted=True, kms_key_id=kms_key_arn,
+        db_name=d.TRACKING_DB_NAME, username=d.TRACKING_DB_USER,
+        # RDS generates the master password into Secrets Manager: never in config, never in state.
+        manage_master_user_password=True, master_user_secret_kms_key_id=kms_key_arn,
+        db_subnet_group_name=subnets.name, vpc_security_group_ids=[db_sg.id], publicly_accessible=False,
+        multi_az=production if cfg.multi_az is None else cfg.multi_az,
+        backup_retention_period=cfg.backup_retention_days, copy_tags_to_snapshot=True,
+        deletion_protection=protected, skip_final_snapshot=not final_snapshot,
+        final_snapshot_identifier=f"{pulumi.get_stack()}-{name}-final" if final_snapshot else None,
+        auto_minor_version_upgrade=True, allow_major_version_upgrade=False, apply_immediately=not production,
+        enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+        opts=pulumi.ResourceOptions(parent=parent, protect=production))
+
+
+def _admin_secret(parent: pulumi.Resource, name: str, username: str,
+                  kms_key_arn: pulumi.Input[str]) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
+    """The MLflow admin credentials: password and Flask session key generated by Secrets Manager, written through
+    the write-only `secret_string_wo` as a Pulumi secret (never an output, never plain text in state)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    secret = aws.secretsmanager.Secret(f"{name}-admin", description="MLflow admin credentials (basic auth)",
+                                       kms_key_id=kms_key_arn, opts=child)
+    password = aws.secretsmanager.get_random_password_output(**_PASSWORD_ARGS, opts=invoke).random_password
+    session_key = aws.secretsmanager.get_random_password_output(**_PASSWORD_ARGS, opts=invoke).random_password
+    value = pulumi.Output.secret(pulumi.Output.json_dumps(
+        {"username": username, "password": password, "flaskSecretKey": session_key}))
+    # Version 1 forever: MLflow reads the password once, when it creates the admin user. Rotate through MLflow's
+    # update-password API and then the secret, never by bumping this (the two would disagree).
+    version = aws.secretsmanager.SecretVersion(f"{name}-admin-value", secret_id=secret.id, secret_string_wo=value,
+                                               secret_string_wo_version=1, opts=child)
+    return secret, version
+
+
+def _container(hosted: SelfHostedTrackingConfig, env: dict[str, str], *, secret_names: list[str],
+               secret_refs: list[str], log_group: str, region: str) -> dict[str, Any]:
+    return {
+        "name": CONTAINER, "image": hosted.image, "essential": True,
+        "command": server_command(hosted.auth.mode, max(1, hosted.cpu // 512)),
+        "portMappings": [{"containerPort": d.TRACKING_PORT, "protocol": "tcp"}],
+        "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
+        "secrets": sorted(({"name": n, "valueFrom": ref} for n, ref in zip(secret_names, secret_refs, strict=True)),
+                          key=lambda s: s["name"]),
+        "user": d.TRACKING_CONTAINER_USER, "readonlyRootFilesystem": True, "privileged": False,
+        "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
+        "mountPoints": [{"sourceVolume": "scratch", "containerPath": SCRATCH, "readOnly": False}],
+        "healthCheck": {"command": ["CMD", "python", "-c", "import urllib.request as u; u.urlopen("
+                                    f"'http://127.0.0.1:{d.TRACKING_PORT}/health', timeout=4)"],
+                        "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 90},
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": CONTAINER}},
+        "stopTimeout": 30,
+    }
