@@ -63,9 +63,10 @@ def gate_report(kind: str, version: str, digest: str | None = None, *, verdicts:
 
 def model_gate(version: str) -> Report:
     report = Report(kind="model-gate", subject={"model": MODEL, "version": version, "champion": "12"},
-                    details={"metrics": {"accuracy": {"champion": 0.905, "candidate": 0.912},
-                                         "log_loss": {"champion": 0.31, "candidate": 0.335}},
-                             "champion": {"version": "12"}})
+                    details={"candidate": {"version": version, "metrics_from": "run",
+                                           "metrics": {"accuracy": 0.912, "log_loss": 0.335}},
+                             "champion": {"version": "12", "metrics_from": "run",
+                                          "metrics": {"accuracy": 0.905, "log_loss": 0.31}}})
     report.add(Check("accuracy >= min", Verdict.PASS, 0.912, ">= 0.85", "0.912 meets the minimum 0.85"))
     report.add(Check("log_loss regression", Verdict.PASS, 0.025, "<= 0.01 worse than champion",
                      "log_loss worsened by 0.025 | allowed 0.01"))
@@ -348,6 +349,26 @@ def test_refuses_a_corrupt_report(project: Path, evidence: Path) -> None:
     assert "not a readable report" in check(_refused(project, evidence), "evidence smoke").reason
 
 
+def test_data_validation_is_bound_to_the_version_by_its_location(project: Path, evidence: Path,
+                                                                  staged: tuple[str, str]) -> None:
+    """Data validation runs before training, so its report names no model version: only a keyed location may
+    bind it to one; a flat `data-validation.json` without a subject does not count."""
+    data = Report(kind="data-validation", subject={"reference": "ref.parquet", "current": "cur.parquet"})
+    data.add(Check("drift age", Verdict.PASS, 0.01, "<= 0.2", "no drift"))
+    flat = evidence / "data-validation.json"
+    flat.write_text(data.finish().to_json())
+    assert "does not name its subject" in check(_refused(project, evidence), "evidence data-validation").reason
+    flat.unlink()
+    keyed = evidence / evidence_key(MODEL, staged[0], "data-validation")
+    keyed.parent.mkdir(parents=True)
+    keyed.write_text(data.to_json())
+    result = promote(project_dir=project, evidence_dir=evidence, dry_run=True)
+    assert check(result.report, "evidence data-validation").verdict is Verdict.PASS
+    assert result.pr_body is not None
+    assert "Verdict **PASS**: 1 checks (1 PASS)." in result.pr_body
+    assert "| drift age | PASS | 0.01 | <= 0.2 |" in result.pr_body
+
+
 # Refusals: input and files (exit 2) ------------------------------------------------------------------------------
 def _usage(project: Path, evidence: Path, match: str, **kwargs: Any) -> None:
     before = files(project)
@@ -452,7 +473,7 @@ def test_pr_body_has_gate_table_deltas_and_canary_plan(project: Path, evidence: 
     assert "| Check | Verdict | Observed | Threshold |" in body
     assert "| accuracy >= min | PASS | 0.912 | >= 0.85 |" in body
     assert "| log_loss regression | PASS | 0.025 | <= 0.01 worse than champion |" in body
-    assert "| Metric | champion (version 12) | Candidate | Delta |" in body
+    assert "| Metric | Champion (version 12) | Candidate | Delta |" in body
     assert "| accuracy | 0.905 | 0.912 | +0.007 |" in body
     assert "| log_loss | 0.31 | 0.335 | +0.025 |" in body
     assert "Verdict **PASS**: 2 checks (2 PASS)." in body
@@ -470,6 +491,16 @@ def test_pr_body_has_gate_table_deltas_and_canary_plan(project: Path, evidence: 
     assert "| load | if present | PASS |" in body
     assert f"`{digest}`" in body
     assert "```diff\n--- a/Pulumi.production.yaml" in body
+
+
+def test_pr_body_without_a_champion(project: Path, evidence: Path, staged: tuple[str, str]) -> None:
+    first = Report(kind="model-gate", subject={"model": MODEL, "version": staged[0], "champion": None},
+                   details={"candidate": {"version": staged[0], "metrics": {"accuracy": 0.9}}, "champion": None})
+    first.add(Check("accuracy >= min", Verdict.PASS, 0.9, ">= 0.85", "ok"))
+    put(evidence, first.finish())
+    body = promote(project_dir=project, evidence_dir=evidence, dry_run=True).pr_body
+    assert body is not None
+    assert "| Metric | Champion (none yet) | Candidate | Delta |\n|---|---|---|---|\n| accuracy | - | 0.9 | - |" in body
 
 
 def test_promotion_report(project: Path, evidence: Path, staged: tuple[str, str]) -> None:

@@ -28,6 +28,9 @@ from runtime.report import Verdict, combine, load_report
 REQUIRED_KINDS = (KIND_MODEL_GATE, KIND_SMOKE)
 #: Reports that must pass when they exist (a failing load test blocks promotion as much as a failing smoke test).
 OPTIONAL_KINDS = (KIND_DATA_VALIDATION, KIND_LOAD)
+#: Kinds whose report may lack subject.model/version when where it was found names them (the evidence key or the
+#: version's tags): data validation runs before training, when there is no model version to name yet.
+BOUND_BY_LOCATION_KINDS = frozenset({KIND_DATA_VALIDATION})
 #: Subject keys a report may record the image digest under.
 _DIGEST_KEYS = ("imageDigest", "image_digest", "digest")
 
@@ -61,16 +64,20 @@ class Evidence:
         return self.found and self.problem is None
 
 
-def judge_report(data: dict[str, Any], kind: str, target: Target) -> str | None:
-    """Why this report is not passing evidence for the target (None: it is)."""
+def judge_report(data: dict[str, Any], kind: str, target: Target, *, keyed: bool = False) -> str | None:
+    """Why this report is not passing evidence for the target (None: it is). `keyed`: it was found under the
+    target's model and version (evidence key or model-version tag)."""
     if data.get("kind") != kind:
         return f"is a {data.get('kind')!r} report, not {kind!r}"
     subject = data.get("subject")
-    if not isinstance(subject, dict) or subject.get("model") is None or subject.get("version") is None:
+    if not isinstance(subject, dict):
+        subject = {}
+    unnamed = subject.get("model") is None or subject.get("version") is None
+    if unnamed and not (keyed and kind in BOUND_BY_LOCATION_KINDS):
         return "does not name its subject (needs subject.model and subject.version)"
-    if str(subject["model"]) != target.model:
+    if subject.get("model") is not None and str(subject["model"]) != target.model:
         return f"is for model {subject['model']!r}, not {target.model!r}"
-    if str(subject["version"]) != target.version:
+    if subject.get("version") is not None and str(subject["version"]) != target.version:
         return f"is for version {subject['version']}, not {target.version}"
     digests = {str(subject[k]) for k in _DIGEST_KEYS if subject.get(k) is not None}
     if digests and digests != {target.image_digest}:
@@ -101,22 +108,23 @@ def report_candidates(directory: Path, model: str, version: str, kind: str) -> l
 
 def from_directory(directory: Path, kind: str, required: bool, target: Target) -> Evidence:
     evidence = Evidence(kind, required)
-    path = next((p for p in report_candidates(directory, target.model, target.version, kind) if p.is_file()), None)
+    candidates = report_candidates(directory, target.model, target.version, kind)
+    path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         return evidence
     evidence.source = str(path)
-    _judge_loaded(evidence, path, target)
+    _judge_loaded(evidence, path, target, keyed=path != candidates[-1])
     return evidence
 
 
-def _judge_loaded(evidence: Evidence, location: str | Path, target: Target) -> None:
+def _judge_loaded(evidence: Evidence, location: str | Path, target: Target, *, keyed: bool) -> None:
     try:
         evidence.report = read_report(location)
     except ValueError as exc:
         evidence.problem = str(exc)
         return
     evidence.verdict = str(evidence.report.get("verdict"))
-    problem = judge_report(evidence.report, evidence.kind, target)
+    problem = judge_report(evidence.report, evidence.kind, target, keyed=keyed)
     evidence.problem = f"{location} {problem}" if problem else None
 
 
@@ -139,7 +147,7 @@ def from_tags(tags: dict[str, str], kind: str, required: bool, target: Target) -
     if location is None:
         return evidence  # the tag sits on this exact version; there is no report to read the digest from
     evidence.source += f" (report {location})"
-    _judge_loaded(evidence, location, target)
+    _judge_loaded(evidence, location, target, keyed=True)
     return evidence
 
 

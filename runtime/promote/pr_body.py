@@ -69,23 +69,14 @@ def _checks_table(checks: Iterable[Any]) -> list[str]:
 
 
 def metric_deltas(details: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(metric, champion, candidate) from a model-gate report's details. Accepted shapes:
-    `metrics: {name: {champion, candidate}}`, `champion: {metrics: {...}}` + `candidate: {metrics: {...}}`,
-    or `champion_metrics` / `candidate_metrics` (camelCase too)."""
-    metrics = details.get("metrics")
-    if isinstance(metrics, dict) and all(isinstance(v, dict) for v in metrics.values()):
-        return [(name, v.get("champion"), v.get("candidate")) for name, v in sorted(metrics.items())]
-    champion = _metrics_of(details, "champion")
+    """(metric, champion, candidate) from a model-gate report's details as `mlcicd gate model` writes them:
+    `candidate: {version, metrics}` and `champion: {version, metrics}` (None without a champion)."""
     candidate = _metrics_of(details, "candidate")
-    if not candidate:
-        return []
+    champion = _metrics_of(details, "champion")
     return [(name, champion.get(name), candidate.get(name)) for name in sorted(set(champion) | set(candidate))]
 
 
 def _metrics_of(details: dict[str, Any], side: str) -> dict[str, Any]:
-    for key in (f"{side}_metrics", f"{side}Metrics"):
-        if isinstance(details.get(key), dict):
-            return details[key]
     nested = details.get(side)
     if isinstance(nested, dict) and isinstance(nested.get("metrics"), dict):
         return nested["metrics"]
@@ -95,10 +86,8 @@ def _metrics_of(details: dict[str, Any], side: str) -> dict[str, Any]:
 def _champion_label(details: dict[str, Any]) -> str:
     champion = details.get("champion")
     if isinstance(champion, dict) and champion.get("version") is not None:
-        return f"champion (version {champion['version']})"
-    if details.get("champion_version") is not None:
-        return f"champion (version {details['champion_version']})"
-    return "champion"
+        return f"Champion (version {champion['version']})"
+    return "Champion (none yet)"
 
 
 def _deltas_section(gate: Evidence | None) -> list[str]:
@@ -106,8 +95,7 @@ def _deltas_section(gate: Evidence | None) -> list[str]:
     details = gate.report.get("details") if gate is not None and gate.report is not None else None
     rows = metric_deltas(details) if isinstance(details, dict) else []
     if not rows:
-        return [*lines, "The model-gate report carries no champion/candidate metrics (no champion yet, or a report "
-                        "without details).", ""]
+        return [*lines, "The model-gate report carries no candidate metrics.", ""]
     assert isinstance(details, dict)
     lines += [f"| Metric | {_champion_label(details)} | Candidate | Delta |", "|---|---|---|---|"]
     for name, champion, candidate in rows:
