@@ -425,6 +425,16 @@ def test_no_evidence_source_is_a_usage_error(project: Path) -> None:
         promote(project_dir=project, evidence_dir=project / "nope")
 
 
+def test_flow_style_model_block_is_refused_not_reformatted(project: Path, evidence: Path) -> None:
+    path = project / "Pulumi.production.yaml"
+    text = path.read_text()
+    flow = re.sub(r'  ml-cicd:model:\n    name: (\S+)\n    version: "(\d+)"\n    imageDigest: (\S+)\n',
+                  r'  ml-cicd:model: {name: \1, version: "\2", imageDigest: \3}\n', text)
+    assert flow != text
+    path.write_text(flow)
+    _usage(project, evidence, r"(?s)editing the model reference would also change:\n  ml-cicd:model: \{name.*by hand")
+
+
 def test_model_name_mismatch(project: Path, evidence: Path) -> None:
     path = project / "Pulumi.production.yaml"
     path.write_text(path.read_text().replace("    name: churn-classifier\n", "    name: churn-model\n", 1))
