@@ -222,7 +222,7 @@ def judge_cutoffs(s: dict[str, Any]) -> Iterator[Finding]:
         yield _problem("serving.canary.judge.marginalScore", f"must not exceed passScore ({judge.pass_score:g})",
                        judge.marginal_score)
     weights = judge.weights
-    if weights.errors + weights.latency + weights.predictions + weights.quality <= 0:
+    if weights.errors + weights.latency + weights.spread + weights.predictions + weights.quality <= 0:
         yield Problem("serving.canary.judge.weights", "at least one weight must be positive")
 
 
@@ -319,3 +319,15 @@ def tracking_mode_sections(s: dict[str, Any]) -> Iterator[Finding]:
         yield Problem("tracking.selfHosted.auth.oidc", "is only used with auth `mode: oidc`; remove it or set "
                       "`mode: oidc`")
 
+
+@rule
+def judge_window(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "serving"):
+        return
+    judge = s["serving"].canary.judge
+    points = judge.window_minutes * 60 // judge.period_seconds
+    if points < judge.min_points:
+        yield _problem("serving.canary.judge.windowMinutes", f"gives {points} data points of "
+                       f"{judge.period_seconds} s, fewer than minPoints ({judge.min_points}): the judge could never "
+                       f"decide; use at least {-(-judge.min_points * judge.period_seconds // 60)} minutes",
+                       judge.window_minutes)
