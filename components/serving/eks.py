@@ -62,8 +62,9 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
     app = spec.k8s_name(args["model_name"])
     ns = eks.namespace
-    labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ml-cicd",
-              "app.kubernetes.io/managed-by": "pulumi"}
+    # Selectors are immutable: only the two labels that identify the model's pods; objects carry one more.
+    selector = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ml-cicd"}
+    labels = {**selector, "app.kubernetes.io/managed-by": "pulumi"}
 
     waits: list[pulumi.Resource] = []
     if eks.create_namespace:
@@ -80,7 +81,7 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(app), automount_service_account_token=False, opts=after)
     for suffix in ("", "-canary"):
         k8s.core.v1.Service(f"{name}-svc{suffix}", metadata=meta(f"{app}{suffix}"), spec=k8s.core.v1.ServiceSpecArgs(
-            type="ClusterIP", selector=labels,
+            type="ClusterIP", selector=selector,
             ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http")]), opts=after)
 
     # The judge: ServiceAccount, IAM role (Pod Identity), stack file, AnalysisTemplate ------------------------
@@ -99,7 +100,8 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
             f"{name}-analysis", api_version=spec.ARGO_API, kind="AnalysisTemplate", metadata=meta(judge_name),
             spec={"args": [{"name": "canary-hash"}, {"name": "stable-hash"}], "metrics": [{
                 "name": "canary-judge", "count": 1, "failureLimit": 0, "provider": {"job": spec.judge_job(
-                    labels={**labels, "app.kubernetes.io/component": "canary-judge"}, service_account=judge_name,
+                    labels={**labels, "app.kubernetes.io/name": judge_name,
+                            "app.kubernetes.io/component": "canary-judge"}, service_account=judge_name,
                     image=eks.judge_image or "", stack=pulumi.get_stack(), region=region, config_map=judge_name,
                     eks=eks)}}]},
             opts=after)
@@ -119,7 +121,7 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     rollout = k8s.apiextensions.CustomResource(
         f"{name}-rollout", api_version=spec.ARGO_API, kind="Rollout", metadata=meta(app),
         # No `replicas`: the HorizontalPodAutoscaler owns the count (a fixed value would fight it on every update).
-        spec={"revisionHistoryLimit": 3, "selector": {"matchLabels": labels}, "template": template,
+        spec={"revisionHistoryLimit": 3, "selector": {"matchLabels": selector}, "template": template,
               "strategy": {"canary": {"canaryService": f"{app}-canary", "stableService": app, "maxSurge": "25%",
                                       "maxUnavailable": 0, "steps": steps}}},
         opts=after)
@@ -135,7 +137,7 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
         opts=pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[rollout])))
     k8s.policy.v1.PodDisruptionBudget(
         f"{name}-pdb", metadata=meta(app), spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)), opts=after)
+            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)), opts=after)
     return EksServiceOutputs(endpoint=pulumi.Output.from_input(f"http://{app}.{ns}.svc.cluster.local"),
                              cluster_name=pulumi.Output.from_input(eks.cluster_name),
                              service_name=pulumi.Output.from_input(app))

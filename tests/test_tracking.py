@@ -1,0 +1,506 @@
+"""TrackingServer: MLflow's secure defaults, asserted on the recorded inputs of real stack files (and fixtures).
+
+Self-hosted: `staging` (basic auth over HTTP inside the VPC) and `production` (basic auth behind HTTPS, production
+protections), plus overrides for OIDC. SageMaker: `tests/fixtures/Pulumi.sagemaker.yaml`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from components.aws_common import ecr_repository_arn
+from components.tracking.self_hosted import server_command
+from components.tracking.tracking_server import TYPE
+from runtime.config import ConfigError, validate_config
+from runtime.graph import MOCK_ACCOUNT, MOCK_VPC_CIDR, Graph, Resource
+from tests.harness import graph, policy, stack_config
+
+TRACKING_IMAGE = ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow-server:3.17.2@sha256:"
+                  "9b2e6c1d4a7f0e3b8c5d2a9f6e1b4c7d0a3e6f9b2c5d8e1a4b7c0d3e6f9a2b5c")
+KEY_ARN = f"arn:aws:kms:eu-west-1:{MOCK_ACCOUNT}:key/artifacts-key-key-id"
+DB_SECRET_ARN = f"arn:aws:secretsmanager:eu-west-1:{MOCK_ACCOUNT}:secret:rds!tracking-db-AbCdEf"
+ADMIN_SECRET_ARN = f"arn:aws:secretsmanager:eu-west-1:{MOCK_ACCOUNT}:secret:tracking-admin-AbCdEf"
+#: What the mocked `aws.secretsmanager.get_random_password` returns (runtime/graph.py): it must never surface.
+GENERATED_PASSWORD = "mock-random-password"
+OIDC_SECRET = "oidc-client-secret-value-7f3a9c"
+CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
+OIDC = {"auth": {"mode": "oidc", "oidc": {
+    "issuer": "https://login.example.com", "authorizationEndpoint": "https://login.example.com/authorize",
+    "tokenEndpoint": "https://login.example.com/token", "userInfoEndpoint": "https://login.example.com/userinfo",
+    "clientId": "mlflow", "clientSecret": OIDC_SECRET}}, "certificateArn": CERT}
+#: `Resource: "*"` allowed only here, each because AWS offers no resource-level permission for the action.
+STAR_ALLOWED = {"EcrLogin": "ecr:GetAuthorizationToken has no resource-level permissions"}
+
+
+def oidc_graph() -> Graph:
+    return graph("staging", {"tracking": {"selfHosted": OIDC}})
+
+
+def _tracking(g: Graph) -> Resource:
+    return g.one(TYPE)
+
+
+def _descendants(g: Graph, root: Resource) -> list[Resource]:
+    out, frontier = [], [root]
+    while frontier:
+        node = frontier.pop()
+        kids = g.children(node)
+        out += kids
+        frontier += kids
+    return out
+
+
+def _mine(g: Graph, type_token: str) -> list[Resource]:
+    return [r for r in _descendants(g, _tracking(g)) if r.type == type_token]
+
+
+def _container(g: Graph) -> dict[str, Any]:
+    (task,) = _mine(g, "aws:ecs/taskDefinition:TaskDefinition")
+    (container,) = json.loads(task.inputs["containerDefinitions"])
+    return container
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container["environment"]}
+
+
+def _walk_keys(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return list(value) + [k2 for v in value.values() for k2 in _walk_keys(v)]
+    if isinstance(value, list):
+        return [k for v in value for k in _walk_keys(v)]
+    return []
+
+
+# Image and container ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_image_pinned_by_digest(stack: str) -> None:
+    image = _container(graph(stack))["image"]
+    assert image == TRACKING_IMAGE
+    assert re.search(r"@sha256:[0-9a-f]{64}$", image)
+
+
+def test_container_is_hardened(staging: Graph) -> None:
+    c = _container(staging)
+    assert c["readonlyRootFilesystem"] is True
+    assert c["privileged"] is False
+    assert c["user"] == "10001:10001"
+    assert c["linuxParameters"]["capabilities"] == {"drop": ["ALL"]}
+    assert c["mountPoints"] == [{"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False}]
+    assert "/health" in " ".join(c["healthCheck"]["command"])
+
+
+def test_tasks_in_private_subnets_without_public_ip(staging: Graph) -> None:
+    (service,) = _mine(staging, "aws:ecs/service:Service")
+    net = service.inputs["networkConfiguration"]
+    assert net["assignPublicIp"] is False
+    assert net["subnets"] == stack_config("staging")["network"]["privateSubnetIds"]
+    assert service.inputs["enableExecuteCommand"] is False
+    assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+
+
+def test_cluster_has_container_insights(staging: Graph) -> None:
+    (cluster,) = _mine(staging, "aws:ecs/cluster:Cluster")
+    assert cluster.inputs["settings"] == [{"name": "containerInsights", "value": "enabled"}]
+
+
+# Authentication ---------------------------------------------------------------------------------------------
+def _listener_is_authenticated(listener: Resource, container: dict[str, Any]) -> bool:
+    """Redirect only, OIDC then forward, or a forward to a server that runs MLflow's basic-auth app."""
+    actions = sorted(listener.inputs["defaultActions"], key=lambda a: a.get("order", 0))
+    kinds = [a["type"] for a in actions]
+    if kinds == ["redirect"]:
+        return actions[0]["redirect"]["protocol"] == "HTTPS"
+    if kinds == ["authenticate-oidc", "forward"]:
+        return actions[0]["authenticateOidc"]["onUnauthenticatedRequest"] == "authenticate"
+    if kinds == ["forward"]:
+        return "--app-name basic-auth" in " ".join(container["command"])
+    return False
+
+
+@pytest.mark.parametrize("which", ["staging", "production", "oidc"])
+def test_mlflow_never_reachable_without_authentication(which: str) -> None:
+    g = oidc_graph() if which == "oidc" else graph(which)
+    listeners = _mine(g, "aws:lb/listener:Listener")
+    assert listeners
+    container = _container(g)
+    for listener in listeners:
+        assert _listener_is_authenticated(listener, container), listener.inputs["defaultActions"]
+
+
+def test_basic_auth_app_and_admin_secret_injected(staging: Graph) -> None:
+    c = _container(staging)
+    assert c["command"][:2] == ["sh", "-c"]
+    assert "exec mlflow server --app-name basic-auth" in c["command"][2]
+    secrets = {s["name"]: s["valueFrom"] for s in c["secrets"]}
+    assert secrets["MLFLOW_AUTH_ADMIN_PASSWORD"] == f"{ADMIN_SECRET_ARN}:password::"
+    assert secrets["MLFLOW_FLASK_SERVER_SECRET_KEY"] == f"{ADMIN_SECRET_ARN}:flaskSecretKey::"
+    env = _env(c)
+    assert env["MLFLOW_AUTH_ADMIN_USERNAME"] == "admin"
+    # The auth app keeps its users in the same PostgreSQL database (its own tables), not in the container.
+    assert f"database_uri = {env['MLFLOW_BACKEND_STORE_URI']}" in env["MLCICD_AUTH_INI"]
+    assert staging.outputs["trackingAdminSecretArn"] == ADMIN_SECRET_ARN
+
+
+def test_oidc_authenticates_before_forwarding_behind_https() -> None:
+    g = oidc_graph()
+    listeners = {r.inputs["port"]: r for r in _mine(g, "aws:lb/listener:Listener")}
+    assert set(listeners) == {80, 443}
+    https = listeners[443].inputs
+    assert https["protocol"] == "HTTPS"
+    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
+    oidc, forward = sorted(https["defaultActions"], key=lambda a: a["order"])
+    assert oidc["type"] == "authenticate-oidc"
+    assert forward["type"] == "forward"
+    assert oidc["authenticateOidc"]["clientSecret"] == "[secret]"
+    assert oidc["authenticateOidc"]["issuer"] == "https://login.example.com"
+    # The ALB authenticates; the server runs without the basic-auth app and no admin secret exists.
+    assert "basic-auth" not in " ".join(_container(g)["command"])
+    assert _mine(g, "aws:secretsmanager/secret:Secret") == []
+    assert "trackingAdminSecretArn" not in g.outputs
+
+
+def test_https_listener_uses_tls13_and_port_80_only_redirects(production: Graph) -> None:
+    listeners = {r.inputs["port"]: r.inputs for r in _mine(production, "aws:lb/listener:Listener")}
+    assert listeners[443]["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
+    assert listeners[443]["certificateArn"] == CERT
+    assert [a["type"] for a in listeners[80]["defaultActions"]] == ["redirect"]
+    assert production.outputs["trackingUri"].startswith("https://")
+
+
+def test_tracking_uri_and_allowed_host_follow_the_hostname() -> None:
+    g = graph("production", {"tracking": {"selfHosted": {"hostname": "mlflow.ml.example.com"}}})
+    assert g.outputs["trackingUri"] == "https://mlflow.ml.example.com"
+    allowed = _env(_container(g))["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
+    assert allowed == ["tracking-alb.eu-west-1.elb.amazonaws.com", "tracking-alb.eu-west-1.elb.amazonaws.com:*",
+                       "mlflow.ml.example.com"]
+
+
+# Load balancer ---------------------------------------------------------------------------------------------
+def test_alb_internal_drops_invalid_headers_and_logs(staging: Graph) -> None:
+    (alb,) = _mine(staging, "aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs["internal"] is True
+    assert alb.inputs["dropInvalidHeaderFields"] is True
+    assert alb.inputs["accessLogs"] == {"bucket": "artifacts-logs", "enabled": True, "prefix": "alb"}
+
+
+def test_alb_ingress_only_from_vpc_or_configured_sources(staging: Graph) -> None:
+    rules = [r for r in _mine(staging, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if r.inputs["securityGroupId"] == "tracking-alb-id"]
+    assert [(r.inputs["cidrIpv4"], r.inputs["fromPort"]) for r in rules] == [(MOCK_VPC_CIDR, 80)]
+    g = graph("staging", {"tracking": {"selfHosted": {"ingressCidrs": ["10.20.0.0/16"],
+                                                      "ingressSecurityGroupIds": ["sg-0123456789abcdef0"]}}})
+    sources = sorted((r.inputs.get("cidrIpv4") or r.inputs["referencedSecurityGroupId"])
+                     for r in _mine(g, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                     if r.inputs["securityGroupId"] == "tracking-alb-id")
+    assert sources == ["10.20.0.0/16", "sg-0123456789abcdef0"]
+
+
+def test_database_reachable_only_from_tracking_tasks(staging: Graph) -> None:
+    (db,) = _mine(staging, "aws:rds/instance:Instance")
+    (db_sg,) = db.inputs["vpcSecurityGroupIds"]
+    rules = [r.inputs for r in _mine(staging, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if r.inputs["securityGroupId"] == db_sg]
+    assert rules == [{"fromPort": 5432, "toPort": 5432, "ipProtocol": "tcp", "securityGroupId": db_sg,
+                      "referencedSecurityGroupId": "tracking-task-id"}]
+
+
+# Database ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_rds_encrypted_private_with_managed_password(stack: str) -> None:
+    (db,) = _mine(graph(stack), "aws:rds/instance:Instance")
+    i = db.inputs
+    assert i["storageEncrypted"] is True
+    assert i["kmsKeyId"] == KEY_ARN
+    assert i["manageMasterUserPassword"] is True
+    assert i["masterUserSecretKmsKeyId"] == KEY_ARN
+    assert i["publiclyAccessible"] is False
+    assert i["backupRetentionPeriod"] >= 7
+    assert "password" not in i
+    assert "passwordWo" not in i
+
+
+@pytest.mark.parametrize("stack", ["staging", "production", "sagemaker"])
+def test_no_password_input_anywhere_in_the_graph(stack: str) -> None:
+    g = graph(stack)
+    for r in g.resources:
+        keys = {k.lower() for k in _walk_keys(r.inputs)}
+        assert not keys & {"password", "passwordwo", "masterpassword", "secretstring"}, r.name
+    assert GENERATED_PASSWORD not in g.to_json()
+
+
+def test_admin_password_generated_write_only_and_secret(staging: Graph) -> None:
+    (version,) = _mine(staging, "aws:secretsmanager/secretVersion:SecretVersion")
+    assert version.inputs == {"secretId": "tracking-admin-id", "secretStringWo": "[secret]",
+                              "secretStringWoVersion": 1}
+    (secret,) = _mine(staging, "aws:secretsmanager/secret:Secret")
+    assert secret.inputs["kmsKeyId"] == KEY_ARN
+    assert GENERATED_PASSWORD not in staging.to_json()
+
+
+def test_config_secret_never_plain_in_the_graph() -> None:
+    g = oidc_graph()
+    assert OIDC_SECRET not in g.to_json()
+    assert OIDC_SECRET not in json.dumps(g.outputs)
+
+
+def test_database_credentials_injected_as_ecs_secrets(staging: Graph) -> None:
+    c = _container(staging)
+    secrets = {s["name"]: s["valueFrom"] for s in c["secrets"]}
+    assert secrets["PGUSER"] == f"{DB_SECRET_ARN}:username::"
+    assert secrets["PGPASSWORD"] == f"{DB_SECRET_ARN}:password::"
+    uri = _env(c)["MLFLOW_BACKEND_STORE_URI"]
+    assert uri == "postgresql://tracking-db.mock.eu-west-1.rds.amazonaws.com:5432/mlflow?sslmode=require"
+    assert "@" not in uri  # no credentials in the URI: libpq reads PGUSER/PGPASSWORD
+
+
+def test_production_protections_only_in_production(production: Graph, staging: Graph) -> None:
+    (prod,) = _mine(production, "aws:rds/instance:Instance")
+    (stag,) = _mine(staging, "aws:rds/instance:Instance")
+    assert prod.inputs["deletionProtection"] is True
+    assert prod.inputs["skipFinalSnapshot"] is False
+    assert prod.inputs["finalSnapshotIdentifier"] == "production-tracking-final"
+    assert prod.inputs["multiAz"] is True
+    assert prod.protect is True
+    assert stag.inputs["deletionProtection"] is False
+    assert stag.inputs["skipFinalSnapshot"] is True
+    assert "finalSnapshotIdentifier" not in stag.inputs
+    assert stag.inputs["multiAz"] is False
+    assert stag.protect is False
+    (prod_alb,) = _mine(production, "aws:lb/loadBalancer:LoadBalancer")
+    (stag_alb,) = _mine(staging, "aws:lb/loadBalancer:LoadBalancer")
+    assert prod_alb.inputs["enableDeletionProtection"] is True
+    assert stag_alb.inputs["enableDeletionProtection"] is False
+
+
+def test_database_settings_from_config(production: Graph) -> None:
+    (db,) = _mine(production, "aws:rds/instance:Instance")
+    assert (db.inputs["instanceClass"], db.inputs["allocatedStorage"], db.inputs["backupRetentionPeriod"]) == (
+        "db.t4g.medium", 100, 14)
+
+
+# IAM -----------------------------------------------------------------------------------------------------------
+def _assert_scoped(doc: dict[str, Any]) -> None:
+    own = ("arn:aws:s3:::artifacts-models", f"arn:aws:kms:eu-west-1:{MOCK_ACCOUNT}:",
+           f"arn:aws:logs:eu-west-1:{MOCK_ACCOUNT}:log-group:tracking-", f"arn:aws:secretsmanager:eu-west-1:"
+           f"{MOCK_ACCOUNT}:secret:", f"arn:aws:ecr:eu-west-1:{MOCK_ACCOUNT}:repository/mlflow-server",
+           f"arn:aws:sagemaker:eu-west-1:{MOCK_ACCOUNT}:model-package")
+    for statement in doc["Statement"]:
+        assert all("*" not in action for action in statement["Action"]), statement
+        for resource in statement["Resource"]:
+            if resource == "*":
+                assert statement["Sid"] in STAR_ALLOWED, statement
+            else:
+                assert resource.startswith(own), resource
+
+
+@pytest.mark.parametrize("stack", ["staging", "production", "sagemaker"])
+def test_roles_scoped_to_stack_resources(stack: str) -> None:
+    g = graph(stack)
+    policies = _mine(g, "aws:iam/rolePolicy:RolePolicy")
+    assert policies
+    for p in policies:
+        _assert_scoped(policy(p))
+
+
+def test_task_role_reaches_only_the_artifact_prefix(staging: Graph) -> None:
+    (task_policy,) = [p for p in _mine(staging, "aws:iam/rolePolicy:RolePolicy") if p.name == "tracking-task-artifacts"]
+    statements = {s["Sid"]: s for s in policy(task_policy)["Statement"]}
+    assert statements["ReadWriteArtifacts"]["Resource"] == ["arn:aws:s3:::artifacts-models/mlflow/*"]
+    assert statements["ListArtifactPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["mlflow/", "mlflow/*"]}}
+    assert statements["UseBucketKeyViaS3"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    env = _env(_container(staging))
+    assert env["MLFLOW_ARTIFACTS_DESTINATION"] == "s3://artifacts-models/mlflow"
+
+
+def test_execution_role_reads_only_the_injected_secrets(staging: Graph) -> None:
+    (execution,) = [p for p in _mine(staging, "aws:iam/rolePolicy:RolePolicy") if p.name == "tracking-execution-policy"]
+    statements = {s["Sid"]: s for s in policy(execution)["Statement"]}
+    assert statements["ReadInjectedSecrets"]["Resource"] == sorted([DB_SECRET_ARN, ADMIN_SECRET_ARN])
+    assert statements["PullImage"]["Resource"] == [ecr_repository_arn(TRACKING_IMAGE)]
+
+
+def test_trust_policies_pinned_to_the_account(staging: Graph) -> None:
+    for role in _mine(staging, "aws:iam/role:Role"):
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT}}
+
+
+# SageMaker ---------------------------------------------------------------------------------------------------
+def test_sagemaker_server_from_config() -> None:
+    g = graph("sagemaker")
+    (server,) = _mine(g, "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
+    assert server.inputs["artifactStoreUri"] == "s3://artifacts-models/mlflow"
+    assert server.inputs["trackingServerName"] == "ml-cicd-sagemaker-tracking"
+    assert (server.inputs["trackingServerSize"], server.inputs["mlflowVersion"],
+            server.inputs["automaticModelRegistration"], server.inputs["weeklyMaintenanceWindowStart"]) == (
+        "Small", "3.0", True, "Tue:03:30")
+    (role,) = _mine(g, "aws:iam/role:Role")
+    assert server.inputs["roleArn"] == f"arn:aws:iam::{MOCK_ACCOUNT}:role/{role.name}"
+    assert g.outputs["trackingUri"] == "https://tracking-server.mlflow.sagemaker.eu-west-1.app.aws"
+    # No self-hosted pieces in this mode.
+    assert _mine(g, "aws:rds/instance:Instance") == []
+    assert _mine(g, "aws:lb/loadBalancer:LoadBalancer") == []
+
+
+def test_sagemaker_role_scoped_to_prefix_and_registry() -> None:
+    (p,) = _mine(graph("sagemaker"), "aws:iam/rolePolicy:RolePolicy")
+    statements = {s["Sid"]: s for s in policy(p)["Statement"]}
+    assert statements["ReadWriteArtifacts"]["Resource"] == ["arn:aws:s3:::artifacts-models/mlflow/*"]
+    assert statements["MirrorRegisteredModels"]["Resource"] == [
+        f"arn:aws:sagemaker:eu-west-1:{MOCK_ACCOUNT}:model-package-group/*",
+        f"arn:aws:sagemaker:eu-west-1:{MOCK_ACCOUNT}:model-package/*"]
+    assert not any(a.startswith("s3:") and a.endswith("*") for s in statements.values() for a in s["Action"])
+
+
+def test_sagemaker_without_registration_gets_no_registry_permissions() -> None:
+    g = graph("sagemaker", {"tracking": {"sagemaker": {"automaticModelRegistration": False}}})
+    (p,) = _mine(g, "aws:iam/rolePolicy:RolePolicy")
+    assert {s["Sid"] for s in policy(p)["Statement"]} == {"ListArtifactPrefix", "ReadWriteArtifacts",
+                                                          "UseBucketKeyViaS3"}
+
+
+# Pure helpers ------------------------------------------------------------------------------------------------
+def test_server_command() -> None:
+    basic = server_command("basic", 2)
+    assert basic[:2] == ["sh", "-c"]
+    assert basic[2].startswith('printf "%s\\n" "$MLCICD_AUTH_INI" > ')
+    assert basic[2].endswith("exec mlflow server --app-name basic-auth --host 0.0.0.0 --port 5000 --workers 2 "
+                             "--serve-artifacts")
+    assert server_command("oidc", 1) == ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000", "--workers",
+                                         "1", "--serve-artifacts"]
+
+
+def test_ecr_repository_arn() -> None:
+    assert ecr_repository_arn(TRACKING_IMAGE) == "arn:aws:ecr:eu-west-1:123456789012:repository/mlflow-server"
+    assert ecr_repository_arn("ghcr.io/mlflow/mlflow:v3.1.0@sha256:" + "0" * 64) is None
+
+
+# Bad config --------------------------------------------------------------------------------------------------
+def _problems(overrides: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        validate_config(stack_config("staging", overrides), "test")
+    return {p.path: p.render() for p in caught.value.problems}
+
+
+def test_oidc_without_certificate_is_an_error() -> None:
+    oidc = {k: v for k, v in OIDC.items() if k != "certificateArn"}
+    problems = _problems({"tracking": {"selfHosted": oidc}})
+    assert "tracking.selfHosted.certificateArn" in problems
+    assert "ml-cicd:tracking.selfHosted.certificateArn: auth mode `oidc` needs HTTPS" in problems[
+        "tracking.selfHosted.certificateArn"]
+
+
+def test_oidc_mode_without_provider_settings_is_an_error() -> None:
+    problems = _problems({"tracking": {"selfHosted": {"auth": {"mode": "oidc"}, "certificateArn": CERT}}})
+    assert set(problems) == {"tracking.selfHosted.auth.oidc"}
+
+
+def test_self_hosted_without_image_is_an_error() -> None:
+    problems = _problems({"tracking": {"selfHosted": None}})
+    assert set(problems) == {"tracking.selfHosted"}
+
+
+def test_unpinned_tracking_image_is_an_error() -> None:
+    problems = _problems({"tracking": {"selfHosted": {"image": "ghcr.io/mlflow/mlflow:v3.1.0"}}})
+    assert set(problems) == {"tracking.selfHosted.image"}
+
+
+def test_sections_of_the_other_mode_are_errors() -> None:
+    assert set(_problems({"tracking": {"sagemaker": {"serverSize": "Small"}}})) == {"tracking.sagemaker"}
+    assert set(_problems({"tracking": {"mode": "sagemaker"}})) == {"tracking.selfHosted"}
+    assert set(_problems({"tracking": {"selfHosted": {"auth": {"oidc": OIDC["auth"]["oidc"]}}}})) == {
+        "tracking.selfHosted.auth.oidc"}
+
+
+def test_short_backups_are_an_error() -> None:
+    problems = _problems({"tracking": {"selfHosted": {"database": {"backupRetentionDays": 3}}}})
+    assert set(problems) == {"tracking.selfHosted.database.backupRetentionDays"}
+
+
+# The deployed command, run for real ------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def basic_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """The staging container's exact command and environment, with only what needs AWS swapped for local stand-ins
+    (sqlite for PostgreSQL, a directory for S3, loopback and a free port, one worker): ECS's secret injection
+    becomes plain environment variables here."""
+    work = tmp_path_factory.mktemp("tracking")
+    container = _container(graph("staging"))
+    env = _env(container)
+    store = f"sqlite:///{work / 'mlflow.db'}"
+    port = _free_port()
+    env.update({
+        "HOME": str(work), "MLFLOW_AUTH_CONFIG_PATH": str(work / "basic_auth.ini"),
+        "MLFLOW_BACKEND_STORE_URI": store, "MLFLOW_ARTIFACTS_DESTINATION": str(work / "artifacts"),
+        "MLCICD_AUTH_INI": env["MLCICD_AUTH_INI"].replace(env["MLFLOW_BACKEND_STORE_URI"], store),
+        "MLFLOW_AUTH_ADMIN_PASSWORD": "admin-password-for-this-test",
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "flask-secret-key-for-this-test",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    })
+    shell, flag, script = container["command"]
+    command = [shell, flag, script.replace("--host 0.0.0.0 --port 5000 --workers 2",
+                                           f"--host 127.0.0.1 --port {port} --workers 1")]
+    assert f"--port {port}" in command[2]
+    log = (work / "server.log").open("wb")
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"mlflow server exited: {(work / 'server.log').read_text()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"mlflow server not ready: {(work / 'server.log').read_text()[-2000:]}")
+        yield url, env["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")[0], env
+    finally:
+        try:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        finally:
+            log.close()
+
+
+@pytest.mark.slow
+def test_deployed_command_refuses_unauthenticated_requests(basic_auth_server: tuple[str, str, dict[str, str]]) -> None:
+    url, alb_host, env = basic_auth_server
+    search = f"{url}/api/2.0/mlflow/experiments/search?max_results=1"
+    host = {"Host": alb_host}
+    assert httpx.get(f"{url}/health", headers=host, timeout=5).status_code == 200  # the ALB health check
+    assert httpx.get(search, headers=host, timeout=5).status_code == 401
+    assert httpx.get(search, headers=host, auth=("admin", "wrong-password-123"), timeout=5).status_code == 401
+    admin = (env["MLFLOW_AUTH_ADMIN_USERNAME"], env["MLFLOW_AUTH_ADMIN_PASSWORD"])
+    assert httpx.get(search, headers=host, auth=admin, timeout=5).status_code == 200
+    # Any Host but the load balancer's (or the configured hostname) is refused: no DNS rebinding.
+    assert httpx.get(search, headers={"Host": "attacker.example.com"}, auth=admin, timeout=5).status_code == 403
