@@ -15,10 +15,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runtime.promote import gather, stackfile
 from runtime.promote.errors import PromotionError
 from runtime.report import Check, Report, Verdict, failed, inconclusive, passed
+
+if TYPE_CHECKING:
+    from runtime.config import LoadedConfig
 
 _VERSION = re.compile(r"^[1-9]\d*$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -157,7 +161,7 @@ def _plain(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _validate(new_text: str, target_path: Path):  # -> LoadedConfig (kept lazy for `--help`)
+def _validate(new_text: str, target_path: Path) -> LoadedConfig:
     """Validate the edited file with the stack model, exactly as `mlcicd config validate` reads it."""
     from runtime.config import ConfigError, validate_config
     from runtime.config.loader import read_stack_file
