@@ -99,7 +99,7 @@ class ModelServiceArgs(TypedDict, total=False):
     certificate_arn: str | None
     """ACM certificate: HTTPS on 443 with the TLS 1.3 policy, port 80 only redirects. Default None (HTTP)."""
     ingress_cidrs: list[str]
-    """CIDRs allowed to reach the load balancer. Default: the VPC CIDR only."""
+    """CIDRs allowed to reach the load balancer. Default: the VPC CIDR, when no security group is given either."""
     ingress_security_group_ids: list[str]
     """Security groups allowed to reach the load balancer. Default []."""
     deletion_protection: bool

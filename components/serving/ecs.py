@@ -121,13 +121,16 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     task_sg = aws.ec2.SecurityGroup(f"{name}-tasks", vpc_id=args["vpc_id"],
                                     description=f"{prefix} tasks: load balancer in, AWS APIs out", opts=child)
     listener_ports = [443, 80] if https else [80]
-    cidrs: list[pulumi.Input[str]] = list(args.get("ingress_cidrs", [])) or [args["vpc_cidr"]]
+    sources = list(args.get("ingress_security_group_ids", []))
+    cidrs: list[pulumi.Input[str]] = list(args.get("ingress_cidrs", []))
+    if not cidrs and not sources:
+        cidrs = [args["vpc_cidr"]]  # nothing configured: clients inside the VPC only
     for port_in in listener_ports:
         for i, cidr in enumerate(cidrs):
             aws.vpc.SecurityGroupIngressRule(f"{name}-lb-in-{port_in}-cidr-{i}", security_group_id=lb_sg.id,
                                              ip_protocol="tcp", from_port=port_in, to_port=port_in, cidr_ipv4=cidr,
                                              description="configured client CIDR", opts=child)
-        for i, source in enumerate(args.get("ingress_security_group_ids", [])):
+        for i, source in enumerate(sources):
             aws.vpc.SecurityGroupIngressRule(f"{name}-lb-in-{port_in}-sg-{i}", security_group_id=lb_sg.id,
                                              ip_protocol="tcp", from_port=port_in, to_port=port_in,
                                              referenced_security_group_id=source,

@@ -57,8 +57,8 @@ class ModelService(pulumi.ComponentResource):
                 # canary judge; the alarms page through the topic).
                 self.alarms = args["rollback_alarms"](None, [])
             self.endpoint = eks.endpoint
-            self.cluster_name = pulumi.Output.from_input(getattr(eks, "cluster_name", "") or "")
-            self.service_name = pulumi.Output.from_input(getattr(eks, "service_name", name) or name)
+            self.cluster_name = eks.cluster_name
+            self.service_name = eks.service_name
         else:
             if "rollback_alarms" not in args:
                 raise ValueError(f"ModelService {name}: args.rollback_alarms is required (every deployment rolls "

@@ -33,12 +33,15 @@ class NetworkConfig(ConfigModel):
     public_subnet_ids: list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = []
     """Public subnets, needed only for an internet-facing load balancer (mode `existing`)."""
     cidr: Cidr = d.NETWORK_CIDR
-    """VPC CIDR block (mode `create`). Changing it replaces the VPC."""
+    """VPC CIDR block (mode `create`; /24 or larger, split into /prefix+4 subnets). Default `10.40.0.0/16`.
+    Changing it replaces the VPC."""
     az_count: int = Field(default=d.NETWORK_AZ_COUNT, ge=2, le=4)
-    """Availability zones to spread subnets over (mode `create`)."""
+    """Availability zones to spread subnets over (mode `create`). Default 2."""
     egress: Literal["nat", "endpoints"] = "endpoints"
-    """How private tasks reach AWS APIs (mode `create`): `endpoints` (VPC interface/gateway endpoints for ECR,
-    S3, CloudWatch Logs, Secrets Manager; no internet egress) or `nat` (one NAT gateway per AZ)."""
+    """How private tasks reach AWS APIs (mode `create`). Default `endpoints`: a gateway endpoint for S3 and
+    interface endpoints for ECR (api, dkr), CloudWatch Logs, Secrets Manager, STS and CloudWatch metrics, admitting
+    HTTPS from the VPC only; no route to the internet at all. `nat`: public subnets with one NAT gateway per AZ.
+    An internet-facing load balancer (`serving.loadBalancer.internal: false`) adds public subnets either way."""
 
 
 # The model that serves traffic ---------------------------------------------------------------------------------
@@ -83,28 +86,31 @@ class RegistryConfig(ConfigModel):
 # Serving ------------------------------------------------------------------------------------------------------
 class AutoscalingConfig(ConfigModel):
     min_capacity: int = Field(default=d.SERVING_MIN_CAPACITY, ge=1, le=1000)
-    """Minimum tasks (ECS) or replicas (EKS)."""
+    """Minimum tasks (ECS) or replicas (EKS); also the initial desired count. Default 2."""
     max_capacity: int = Field(default=d.SERVING_MAX_CAPACITY, ge=1, le=1000)
-    """Maximum tasks or replicas."""
+    """Maximum tasks or replicas. Default 6."""
     target_cpu_percent: float = Field(default=d.SERVING_TARGET_CPU_PERCENT, gt=0, le=100)
-    """Target-tracking CPU utilisation."""
+    """Target-tracking CPU utilisation (percent). Default 60."""
     target_requests_per_target: int | None = Field(default=None, ge=1)
-    """ECS only: also track ALB requests per target (per minute) when set."""
+    """ECS only: also track load balancer requests per task per minute, counted over both target groups (a
+    canary moves traffic between them). Default: none (CPU only)."""
 
 
 class CanaryConfig(ConfigModel):
     strategy: Literal["canary", "linear", "rolling", "blue-green"] = "canary"
-    """How a new model version takes traffic. `canary`: `percent` for `bakeMinutes`, then all. `linear`:
-    `stepPercent` every `bakeMinutes`. `rolling`: replace tasks in place (circuit breaker only).
-    `blue-green`: CodeDeploy (ECS) with the canary percent and bake time. All but `rolling` roll back on the
-    canary alarms."""
+    """How a new model version takes traffic. Default `canary`: `percent` for `bakeMinutes`, then all (ECS-native
+    CANARY). `linear`: `stepPercent` every `bakeMinutes` (ECS-native LINEAR). `rolling`: replace tasks in place.
+    `blue-green`: the CodeDeploy controller (ECS only) with the canary percent and bake time; deployments are
+    then started in CodeDeploy. Every strategy rolls back on the canary alarms; the ECS-controlled ones also have
+    the deployment circuit breaker. See docs/architecture.md, "Deployment strategy choice"."""
     percent: float = Field(default=d.CANARY_PERCENT, gt=0, le=100)
-    """Share of traffic (percent) the new version receives during the bake (strategies canary, blue-green);
-    sane bounds 1 to 50."""
+    """Share of traffic (percent) the new version receives during the bake (strategies canary, blue-green).
+    Default 10; allowed 1 to 50; whole percents for `blue-green`."""
     step_percent: float = Field(default=d.LINEAR_STEP_PERCENT, gt=0, le=100)
-    """Traffic added per step (strategy linear); 5 to 50."""
+    """Traffic added per step (strategy linear). Default 20; allowed 5 to 50."""
     bake_minutes: int = Field(default=d.CANARY_BAKE_MINUTES, ge=0, le=1440)
-    """Minutes to hold each step while the alarms and the judge watch."""
+    """Minutes to hold each step while the alarms and the judge watch; also how long the old version stays up
+    after the full shift. Default 10; at least 1 for `blue-green`."""
     judge: CanaryJudgeConfig = CanaryJudgeConfig()
     """How `mlcicd canary judge` decides between baseline and canary."""
 
@@ -113,14 +119,15 @@ class LoadBalancerConfig(ConfigModel):
     internal: bool = True
     """Internal (private) load balancer. Security default: true; false makes it internet-facing and warns."""
     certificate_arn: Arn | None = None
-    """ACM certificate. With it: HTTPS on 443 with a TLS 1.3 policy and port 80 only redirects."""
+    """ACM certificate for `protocol: HTTPS`: HTTPS on 443 with the TLS 1.3 policy, port 80 only redirects.
+    Default: none."""
     protocol: Literal["HTTP", "HTTPS"] = "HTTP"
-    """Listener protocol; `HTTPS` requires `certificateArn`."""
+    """Listener protocol. Default `HTTP` (internal load balancers only); `HTTPS` requires `certificateArn`."""
     ingress_cidrs: list[Cidr] = []
-    """CIDRs allowed to reach the load balancer. Default: the VPC CIDR only (mode create) or nothing but the
-    security groups below."""
+    """CIDRs allowed to reach the load balancer. Default: the VPC CIDR, unless security groups are listed below
+    (then only those). Never implied `0.0.0.0/0`."""
     ingress_security_group_ids: list[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]] = []
-    """Security groups allowed to reach the load balancer."""
+    """Security groups allowed to reach the load balancer. Default: none."""
     deletion_protection: bool | None = None
     """Default: on in production, off elsewhere. Turning it off in production warns."""
 
@@ -161,11 +168,11 @@ class ServingConfig(ConfigModel):
     backend: Literal["ecs", "eks"] = "ecs"
     """`ecs`: Fargate service behind an ALB. `eks`: Argo Rollouts on an existing cluster (needs `eks`)."""
     port: int = Field(default=d.SERVING_PORT, ge=1024, le=65535)
-    """Container port of the MLflow scoring server (unprivileged: the container runs as non-root)."""
+    """Container port of the MLflow scoring server (unprivileged: the container runs as non-root). Default 8080."""
     cpu: int = Field(default=d.SERVING_CPU, ge=256, le=16384)
-    """CPU units per task (1024 = 1 vCPU); a Fargate size together with `memory`."""
+    """CPU units per task (1024 = 1 vCPU); a Fargate size together with `memory`. Default 1024."""
     memory: int = Field(default=d.SERVING_MEMORY, ge=512, le=122880)
-    """Memory (MiB) per task."""
+    """Memory (MiB) per task. Default 2048."""
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     canary: CanaryConfig = CanaryConfig()
     load_balancer: LoadBalancerConfig = LoadBalancerConfig()
@@ -280,22 +287,33 @@ class TrackingConfig(ConfigModel):
 # Alarms -------------------------------------------------------------------------------------------------------
 class ModelQualityAlarmConfig(ConfigModel):
     namespace: str = d.MODEL_METRICS_NAMESPACE
-    """CloudWatch namespace the runtime publishes model metrics to."""
+    """CloudWatch namespace the runtime publishes model metrics to (quality, canary verdict); the serving task
+    may publish to this namespace only. Default `MLCICD/Model`."""
     metric_name: str = d.MODEL_QUALITY_METRIC
+    """Quality metric, published per `ModelName` and `Variant`; the rollback alarm watches the canary variant.
+    Default `PredictionQuality`."""
     threshold: float = d.MODEL_QUALITY_THRESHOLD
+    """Quality threshold. Default 0.8."""
     comparison: Literal["LessThanThreshold", "GreaterThanThreshold"] = "LessThanThreshold"
-    """Alarm when the metric is below (quality score) or above (error-like metric) the threshold."""
+    """Alarm when the metric is below (quality score) or above (error-like metric) the threshold. Default
+    `LessThanThreshold`."""
 
 
 class AlarmsConfig(ConfigModel):
     error_rate_percent: float = Field(default=d.ALARM_5XX_PERCENT, gt=0, le=100)
-    """Target 5xx as percent of requests."""
+    """Target 5xx as percent of requests, in the worst target group. Default 1."""
     min_requests: int = Field(default=d.ALARM_MIN_REQUESTS, ge=0)
-    """Below this many requests per period the error-rate alarm does not judge (low traffic misleads)."""
+    """Below this many requests per period a target group's error rate and p99 count as 0: low traffic does
+    not judge (the canary judge answers INCONCLUSIVE there instead). Default 50."""
     p99_latency_ms: float = Field(default=d.ALARM_P99_MS, gt=0)
+    """p99 target response time threshold (ms), in the worst target group. Default 500."""
     period_seconds: Literal[10, 30, 60, 300] = 60
+    """Alarm period. Default 60. Load balancer metrics exist per minute only: their alarms use at least 60."""
     evaluation_periods: int = Field(default=d.ALARM_EVALUATION_PERIODS, ge=1, le=60)
+    """Periods each alarm evaluates. Default 3."""
     datapoints_to_alarm: int = Field(default=d.ALARM_DATAPOINTS, ge=1, le=60)
+    """Breaching periods (of `evaluationPeriods`) that raise an alarm. Default 2. The canary-verdict alarm
+    always uses 1 of 1: one failed verdict is decisive."""
     model_quality: ModelQualityAlarmConfig = ModelQualityAlarmConfig()
     emails: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
-    """Email subscriptions to the alarm topic (each confirms by mail)."""
+    """Email subscriptions to the (KMS-encrypted) alarm topic; each address confirms by mail. Default: none."""
