@@ -149,7 +149,7 @@ class CanaryAlarms(pulumi.ComponentResource):
             comparison_operator=args.get("quality_comparison", "LessThanThreshold"),
             threshold=args.get("quality_threshold", cfg_defaults.MODEL_QUALITY_THRESHOLD),
             # Quality is published only while a canary runs and only once labels arrive: its absence is no
-            # evidence of harm. Fail-closed on missing evidence is the canary judge's job (INCONCLUSIVE -> 0).
+            # evidence of harm. Judging thin evidence is the canary judge's job (INCONCLUSIVE, never PASS).
             treat_missing_data="notBreaching",
             actions_enabled=True, evaluation_periods=periods, datapoints_to_alarm=datapoints, opts=child))
         alarms.append(aws.cloudwatch.MetricAlarm(
@@ -161,8 +161,7 @@ class CanaryAlarms(pulumi.ComponentResource):
             comparison_operator="LessThanThreshold", threshold=1,
             # A single failing verdict is decisive: one period, one datapoint.
             evaluation_periods=1, datapoints_to_alarm=1,
-            # The judge publishes only when it runs; no verdict is not a failed verdict (a judge that cannot
-            # decide publishes 0 itself).
+            # The judge publishes only when it reaches PASS or FAIL; no verdict is not a failed verdict.
             treat_missing_data="notBreaching",
             actions_enabled=True, opts=child))
 
