@@ -1,0 +1,182 @@
+"""`mlcicd canary judge`: canary vs baseline from CloudWatch; with `--act`, continue or roll back."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from runtime.cli.common import UsageError, finish, load_config, usage_errors
+
+if TYPE_CHECKING:
+    from runtime.canary.run import ActSettings, JudgeRequest
+    from runtime.config import StackConfig
+
+app = typer.Typer(help="Judge a canary against its baseline from CloudWatch metrics.", no_args_is_help=True)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--end-time {value!r} is not an ISO 8601 time; use e.g. 2026-01-31T12:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def read_stack_outputs(path: Path | None) -> dict[str, Any]:
+    """`pulumi stack output --json` saved to a file (empty when no file is given)."""
+    if path is None:
+        return {}
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"--stack-outputs {path}: not readable JSON ({exc}); save `pulumi stack output --json`") \
+            from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--stack-outputs {path}: expected a JSON object of outputs")
+    return data
+
+
+def resolve_region(flag: str | None, cfg: StackConfig | None) -> str:
+    region = flag or (cfg.region if cfg else None) or os.environ.get("AWS_REGION") or \
+        os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise UsageError("no AWS region: pass --region, --stack S, or set AWS_REGION")
+    return region
+
+
+def build_request(*, cfg: StackConfig | None, stack: str | None, model: str | None, load_balancer: str | None,
+                  baseline_target_group: str | None, canary_target_group: str | None, namespace: str | None,
+                  baseline_variant: str, canary_variant: str, window_minutes: int | None,
+                  period_seconds: int | None, end_time: str | None, percentiles: bool,
+                  act: ActSettings | None, outputs: dict[str, Any]) -> JudgeRequest:
+    from pydantic import ValidationError
+
+    from infra import outputs as out
+    from runtime.canary.judge import QualityRule
+    from runtime.canary.metrics_source import AlbTargets, MetricSource
+    from runtime.canary.run import JudgeRequest
+    from runtime.config.checks import CanaryJudgeConfig
+
+    model_name = model or (cfg.model.name if cfg else None) or outputs.get(out.MODEL_NAME)
+    if not model_name:
+        raise UsageError("no model name: pass --model NAME or --stack S")
+    load_balancer = load_balancer or (outputs.get(out.SERVING_LOAD_BALANCER) if (baseline_target_group or
+                                                                                 canary_target_group) else None)
+    alb = {"--load-balancer": load_balancer, "--baseline-target-group": baseline_target_group,
+           "--canary-target-group": canary_target_group}
+    given = [k for k, v in alb.items() if v]
+    if given and namespace:
+        raise UsageError(f"choose one source: {', '.join(given)} (load balancer) or --namespace (custom metrics)")
+    if given and len(given) < len(alb):
+        missing = [k for k, v in alb.items() if not v]
+        raise UsageError(f"the load-balancer source needs {', '.join(missing)} too (target group and load "
+                         "balancer arn suffixes, e.g. targetgroup/name/0123456789abcdef)")
+    judge = cfg.serving.canary.judge if cfg else CanaryJudgeConfig()
+    overrides = {k: v for k, v in (("windowMinutes", window_minutes), ("periodSeconds", period_seconds))
+                 if v is not None}
+    if overrides:
+        try:
+            judge = CanaryJudgeConfig.model_validate({**judge.model_dump(mode="json"), **overrides})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            option = {"windowMinutes": "--window-minutes", "periodSeconds": "--period-seconds"}[str(first["loc"][0])]
+            raise UsageError(f"{option} {first['input']!r}: {first['msg']}") from None
+    alarm = cfg.alarms.model_quality if cfg else None
+    quality = QualityRule(metric_name=alarm.metric_name, higher_is_better=alarm.comparison == "LessThanThreshold",
+                          threshold=alarm.threshold) if alarm else QualityRule()
+    albs = AlbTargets(load_balancer, baseline_target_group, canary_target_group) if (
+        load_balancer and baseline_target_group and canary_target_group) else None
+    model_namespace = namespace or (alarm.namespace if alarm else None)
+    source = MetricSource(model_name=model_name, albs=albs, percentiles=percentiles,
+                          baseline_variant=baseline_variant, canary_variant=canary_variant,
+                          **({"model_namespace": model_namespace} if model_namespace else {}),
+                          **({"quality_metric": alarm.metric_name} if alarm else {}))
+    subject = {"model": model_name, "version": cfg.model.version if cfg else None, "stack": stack,
+               "baseline": baseline_target_group or baseline_variant, "canary": canary_target_group or canary_variant}
+    return JudgeRequest(source=source, config=judge, quality=quality, end=parse_time(end_time), subject=subject,
+                        act=act)
+
+
+@app.command()
+def judge(
+    *,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    stack: Annotated[str | None, typer.Option(help="Stack: thresholds, model and strategy from Pulumi.<stack>.yaml.")]
+    = None,
+    project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+    load_balancer: Annotated[str | None, typer.Option(help="ALB arn suffix app/<name>/<id> (AWS/ApplicationELB).")]
+    = None,
+    baseline_target_group: Annotated[str | None, typer.Option(help="Arn suffix of the baseline's target group.")]
+    = None,
+    canary_target_group: Annotated[str | None, typer.Option(help="Arn suffix of the canary's target group.")] = None,
+    namespace: Annotated[str | None, typer.Option(help="Custom namespace with ModelName+Variant dimensions instead "
+                                                       "of the load balancer (local mode).")] = None,
+    model: Annotated[str | None, typer.Option(help="Registered model name (default: the stack's).")] = None,
+    baseline_variant: Annotated[str, typer.Option(help="Variant dimension of the baseline.")] = "baseline",
+    canary_variant: Annotated[str, typer.Option(help="Variant dimension of the canary.")] = "canary",
+    window_minutes: Annotated[int | None, typer.Option(help="Override serving.canary.judge.windowMinutes.")] = None,
+    period_seconds: Annotated[int | None, typer.Option(help="Override serving.canary.judge.periodSeconds.")] = None,
+    end_time: Annotated[str | None, typer.Option(help="End of the window, ISO 8601 (default: now).")] = None,
+    percentiles: Annotated[bool, typer.Option(help="Read the p99 response time (off for moto, which cannot compute "
+                                                   "percentiles).")] = True,
+    region: Annotated[str | None, typer.Option(help="AWS region (default: the stack's).")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")] = None,
+    act: Annotated[bool, typer.Option("--act", help="Publish the verdict metric and continue or roll back the "
+                                                    "deployment.")] = False,
+    cluster: Annotated[str | None, typer.Option(help="ECS cluster (default: stack output servingCluster).")] = None,
+    service: Annotated[str | None, typer.Option(help="ECS service (default: stack output servingService).")] = None,
+    stack_outputs: Annotated[Path | None, typer.Option(help="JSON from `pulumi stack output --json`.")] = None,
+    previous_task_definition: Annotated[str | None, typer.Option(help="Task definition to roll back to when ECS "
+                                                                      "has no previous deployment to return to.")]
+    = None,
+    deployment_id: Annotated[str | None, typer.Option(help="CodeDeploy deployment (strategy blue-green).")] = None,
+    codedeploy_application: Annotated[str | None, typer.Option(help="CodeDeploy application to find the active "
+                                                                    "deployment in.")] = None,
+    codedeploy_group: Annotated[str | None, typer.Option(help="CodeDeploy deployment group.")] = None,
+    on_inconclusive: Annotated[str, typer.Option(help="With --act: `rollback` (fail closed) or `hold` (leave the "
+                                                      "deployment, publish nothing).")] = "rollback",
+) -> None:
+    """Judge canary vs baseline over a window (exit 0 PASS, 1 FAIL or MARGINAL, 2 usage, 3 INCONCLUSIVE)."""
+    with usage_errors():
+        from infra import outputs as out
+        from runtime.canary.run import ActSettings, boto3_clients, run_canary_judge
+        from runtime.config.defaults import MODEL_METRICS_NAMESPACE
+
+        cfg = load_config(stack, project_dir).config if stack else None
+        outputs = read_stack_outputs(stack_outputs)
+        if on_inconclusive not in ("rollback", "hold"):
+            raise UsageError(f"--on-inconclusive {on_inconclusive!r}: use `rollback` or `hold`")
+        settings = None
+        if act:
+            serving = cfg.serving if cfg else None
+            settings = ActSettings(
+                verdict_namespace=namespace or (cfg.alarms.model_quality.namespace if cfg
+                                                else MODEL_METRICS_NAMESPACE),
+                model_name=model or (cfg.model.name if cfg else "") or str(outputs.get(out.MODEL_NAME, "")),
+                backend=serving.backend if serving else "ecs",
+                strategy=serving.canary.strategy if serving else "canary",
+                cluster=cluster or outputs.get(out.SERVING_CLUSTER),
+                service=service or outputs.get(out.SERVING_SERVICE),
+                previous_task_definition=previous_task_definition, deployment_id=deployment_id,
+                # The stack names the CodeDeploy application and its deployment group alike.
+                codedeploy_application=codedeploy_application or outputs.get(out.SERVING_DEPLOYMENT_GROUP),
+                codedeploy_group=codedeploy_group or outputs.get(out.SERVING_DEPLOYMENT_GROUP),
+                on_inconclusive="hold" if on_inconclusive == "hold" else "rollback")
+            if not settings.model_name:
+                raise UsageError("--act needs the model name: pass --model NAME or --stack S")
+        request = build_request(cfg=cfg, stack=stack, model=model, load_balancer=load_balancer,
+                                baseline_target_group=baseline_target_group, canary_target_group=canary_target_group,
+                                namespace=namespace, baseline_variant=baseline_variant, canary_variant=canary_variant,
+                                window_minutes=window_minutes, period_seconds=period_seconds, end_time=end_time,
+                                percentiles=percentiles, act=settings, outputs=outputs)
+        clients = boto3_clients(resolve_region(region, cfg), endpoint_url)
+    result = run_canary_judge(request, clients)
+    finish(result, report)

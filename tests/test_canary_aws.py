@@ -1,0 +1,425 @@
+"""The canary judge against AWS APIs: a real moto server where moto implements the call (CloudWatch
+put/get with Sum, SampleCount, Average; ECS describe/update), botocore's Stubber where it does not (percentile
+statistics, pagination of GetMetricData, ECS service deployments, CodeDeploy stop/continue)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+from botocore.config import Config
+from botocore.stub import ANY, Stubber
+from typer.testing import CliRunner
+
+from runtime import metrics as m
+from runtime.canary import act as acting
+from runtime.canary.metrics_source import AlbTargets, MetricSource, read_canary_data, window
+from runtime.canary.publish import Observation, observations_metric_data, put_metric_data, score_bin
+from runtime.canary.run import ActSettings, JudgeRequest, carry_out, run_canary_judge
+from runtime.cli.main import app
+from runtime.config.checks import CanaryJudgeConfig
+from runtime.report import Report, Verdict, failed, passed
+
+REGION = "eu-west-1"
+NAMESPACE = "Test/Canary"
+END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+FAST = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=10)
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)
+
+
+def client(service: str, url: str | None = None) -> Any:
+    return boto3.client(service, region_name=REGION, endpoint_url=url, config=FAST)  # type: ignore[call-overload]
+
+
+def traffic(seed: int, *, requests_per_minute: int, latency: float = 0.100, error_every: int = 0,
+            positive_share: float = 0.3, minutes: int = 10) -> list[Observation]:
+    """Per-request observations spread over the ten minutes before END."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for minute in range(minutes):
+        base = END - timedelta(minutes=minutes - minute)
+        minute_latency = latency + rng.normal(0, 0.003)
+        for i in range(requests_per_minute):
+            n = minute * requests_per_minute + i
+            status = 500 if error_every and n % error_every == 0 else 200
+            label = int(rng.random() < positive_share)
+            out.append(Observation(base + timedelta(seconds=i * 59 / requests_per_minute),
+                                   max(0.001, minute_latency + rng.normal(0, 0.01)), status,
+                                   (label,) if status == 200 else ()))
+    return out
+
+
+def publish(url: str, model: str, baseline: list[Observation], canary: list[Observation]) -> None:
+    cw = client("cloudwatch", url)
+    for variant, observations in (("baseline", baseline), ("canary", canary)):
+        put_metric_data(cw, NAMESPACE, observations_metric_data(observations, model_name=model, variant=variant))
+
+
+# Publishing and reading back (moto) -----------------------------------------------------------------------------
+def test_what_is_published_is_what_the_judge_reads(moto_url: str) -> None:
+    baseline = traffic(1, requests_per_minute=90)
+    canary = traffic(2, requests_per_minute=30, error_every=100)
+    publish(moto_url, "readback", baseline, canary)
+    start, end = window(END, 10, 60)
+    data = read_canary_data(client("cloudwatch", moto_url), MetricSource(model_name="readback",
+                            model_namespace=NAMESPACE, percentiles=False), start=start, end=end, period=60)
+    assert data.baseline.requests == 900
+    assert data.canary.requests == 300
+    assert data.canary.errors == 3
+    assert data.baseline.errors == 0
+    assert len(data.baseline.latency) == len(data.canary.latency) == 10
+    first_minute = [o.latency_s for o in baseline[:90]]
+    assert data.baseline.latency[0] == pytest.approx(np.mean(np.round(first_minute, 4)), rel=1e-6)
+    assert set(data.canary.prediction_counts) == {"0", "1"}
+    assert sum(data.canary.prediction_counts.values()) == 297  # one prediction per successful request
+    assert data.canary.latency_p99 == ()
+    assert data.source["queries"] == 14
+
+
+def test_score_bins() -> None:
+    assert score_bin(1) == "1"
+    assert score_bin(np.int64(0)) == "0"
+    assert score_bin("churn") == "churn"
+    assert score_bin(0.05) == "0-0.1"
+    assert score_bin(1.0) == "0.9-1"
+    assert score_bin(0.95, [0, 0.5, 1]) == "0.5-1"
+    assert score_bin(-1.0) == "<0"
+    assert score_bin(float("nan")) == "non-finite"
+
+
+def invoke(*args: str) -> tuple[int, dict[str, Any] | None, str]:
+    result = CliRunner().invoke(app, list(args))
+    report = None
+    if "--report" in args:
+        path = Path(args[args.index("--report") + 1])
+        report = json.loads(path.read_text()) if path.exists() else None
+    return result.exit_code, report, result.output
+
+
+def cli_judge(url: str, model: str, out: Path, *extra: str) -> tuple[int, dict[str, Any] | None, str]:
+    return invoke("canary", "judge", "--namespace", NAMESPACE, "--model", model, "--endpoint-url", url,
+                  "--region", REGION, "--end-time", END.isoformat(), "--no-percentiles", "--report", str(out), *extra)
+
+
+def test_cli_passes_a_good_canary_and_fails_a_slow_one(moto_url: str, tmp_path: Path) -> None:
+    publish(moto_url, "good", traffic(3, requests_per_minute=90), traffic(4, requests_per_minute=30))
+    code, report, output = cli_judge(moto_url, "good", tmp_path / "good.json")
+    assert code == 0, output
+    assert report is not None
+    assert report["verdict"] == "PASS"
+    assert report["details"]["source"]["traffic"]["namespace"] == NAMESPACE
+
+    publish(moto_url, "slow", traffic(3, requests_per_minute=90), traffic(4, requests_per_minute=30, latency=0.140))
+    code, report, output = cli_judge(moto_url, "slow", tmp_path / "slow.json")
+    assert code == 1, output
+    assert report is not None
+    latency = next(x for x in report["details"]["metrics"] if x["name"] == "latency")
+    assert latency["status"] == "FAIL"
+    assert report["details"]["label"] == "MARGINAL"
+
+
+def test_cli_with_no_traffic_in_the_window_is_inconclusive(moto_url: str, tmp_path: Path) -> None:
+    code, report, _ = cli_judge(moto_url, "nobody", tmp_path / "none.json")
+    assert code == 3
+    assert report is not None
+    samples = next(c for c in report["checks"] if c["name"] == "samples")
+    assert "no request counts" in samples["reason"]
+
+
+def test_cli_unreachable_endpoint_is_inconclusive_not_a_crash(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, report, _ = cli_judge(f"http://127.0.0.1:{port}", "m", tmp_path / "down.json")
+    assert code == 3
+    assert report is not None
+    assert "reading CloudWatch failed" in report["checks"][0]["reason"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--namespace", "X", "--load-balancer", "app/a/1", "--baseline-target-group", "targetgroup/b/2",
+      "--canary-target-group", "targetgroup/c/3"], "choose one source"),
+    (["--load-balancer", "app/a/1", "--baseline-target-group", "targetgroup/b/2"], "needs --canary-target-group"),
+    (["--namespace", "X", "--end-time", "yesterday"], "--end-time 'yesterday' is not an ISO 8601 time"),
+    (["--namespace", "X", "--window-minutes", "0"], "--window-minutes"),
+    (["--namespace", "X", "--on-inconclusive", "ignore"], "--on-inconclusive 'ignore'"),
+])
+def test_cli_usage_errors_exit_2_naming_the_option(args: list[str], message: str, tmp_path: Path) -> None:
+    code, _, output = invoke("canary", "judge", "--model", "m", "--region", REGION, *args)
+    assert code == 2, output
+    assert message in output
+
+
+# GetMetricData in AWS's shape: load balancer dimensions, p99, pagination (Stubber) ----------------------------------
+def test_alb_source_reads_p99_and_follows_pagination() -> None:
+    cw = client("cloudwatch")
+    source = MetricSource(model_name="churn", albs=AlbTargets("app/lb/1", "targetgroup/blue/2", "targetgroup/green/3"))
+    start, end = window(END, 10, 60)
+    stamps = [start + timedelta(minutes=i) for i in range(10)]
+    with Stubber(cw) as stub:
+        stub.add_response("list_metrics", {"Metrics": [
+            {"Namespace": "MLCICD/Model", "MetricName": m.PREDICTION_COUNT, "Dimensions": [
+                {"Name": "ModelName", "Value": "churn"}, {"Name": "Variant", "Value": "canary"},
+                {"Name": "Bin", "Value": "1"}]}], "NextToken": "more"},
+            {"Namespace": "MLCICD/Model", "MetricName": m.PREDICTION_COUNT,
+             "Dimensions": [{"Name": "ModelName", "Value": "churn"}]})
+        stub.add_response("list_metrics", {"Metrics": [
+            {"Namespace": "MLCICD/Model", "MetricName": m.PREDICTION_COUNT, "Dimensions": [
+                {"Name": "ModelName", "Value": "churn"}, {"Name": "Variant", "Value": "baseline"},
+                {"Name": "Bin", "Value": "1"}]}]},
+            {"Namespace": "MLCICD/Model", "MetricName": m.PREDICTION_COUNT,
+             "Dimensions": [{"Name": "ModelName", "Value": "churn"}], "NextToken": "more"})
+
+        def result(qid: str, values: list[float], status: str = "Complete") -> dict[str, Any]:
+            return {"Id": qid, "Label": qid, "Timestamps": stamps[:len(values)], "Values": values,
+                    "StatusCode": status}
+
+        stub.add_response("get_metric_data", {"MetricDataResults": [
+            result("b_requests", [1000.0] * 5, "PartialData"), result("c_requests", [100.0] * 5, "PartialData"),
+            result("b_p99", [0.2] * 5, "PartialData"), result("c_p99", [0.3] * 5, "PartialData")],
+            "NextToken": "page2"}, None)
+        stub.add_response("get_metric_data", {"MetricDataResults": [
+            {"Id": "b_requests", "Timestamps": stamps[5:], "Values": [1000.0] * 5, "StatusCode": "Complete"},
+            {"Id": "c_requests", "Timestamps": stamps[5:], "Values": [100.0] * 5, "StatusCode": "Complete"},
+            {"Id": "b_p99", "Timestamps": stamps[5:], "Values": [0.2] * 5, "StatusCode": "Complete"},
+            {"Id": "c_p99", "Timestamps": stamps[5:], "Values": [0.3] * 5, "StatusCode": "Complete"},
+            {"Id": "b_bin0", "Timestamps": stamps[:1], "Values": [700.0], "StatusCode": "Complete"},
+            {"Id": "c_bin0", "Timestamps": stamps[:1], "Values": [70.0], "StatusCode": "Complete"}],
+            "Messages": [{"Code": "MaxDatapoints", "Value": "none"}]}, None)
+        data = read_canary_data(cw, source, start=start, end=end, period=60)
+        stub.assert_no_pending_responses()
+    assert data.baseline.requests == 10000
+    assert data.canary.requests == 1000
+    assert data.baseline.errors is None  # the ALB publishes no 5xx datapoints while there are none
+    assert data.canary.latency_p99 == (0.3,) * 10
+    assert data.baseline.prediction_counts == {"1": 700.0}
+    assert data.source["messages"] == ["MaxDatapoints none"]
+
+
+def test_alb_queries_use_load_balancer_dimensions_and_model_metrics_keep_variants() -> None:
+    from runtime.canary.metrics_source import build_queries
+
+    source = MetricSource(model_name="churn", albs=AlbTargets("app/lb/1", "targetgroup/blue/2", "targetgroup/green/3"))
+    queries = {q.id: q for q in build_queries(source, {"canary": ["a", "b"]})}
+    assert queries["c_requests"].namespace == m.ALB_NAMESPACE
+    assert dict(queries["c_requests"].dimensions) == {"LoadBalancer": "app/lb/1", "TargetGroup": "targetgroup/green/3"}
+    assert queries["b_p99"].stat == "p99"
+    assert dict(queries["c_quality"].dimensions) == {"ModelName": "churn", "Variant": "canary"}
+    assert queries["c_bin1"].bin == "b"
+    assert "b_bin0" not in queries
+
+
+def test_internal_error_from_cloudwatch_makes_the_judge_inconclusive() -> None:
+    cw = client("cloudwatch")
+    with Stubber(cw) as stub:
+        stub.add_response("list_metrics", {"Metrics": []}, None)
+        stub.add_response("get_metric_data", {"MetricDataResults": [
+            {"Id": "b_requests", "StatusCode": "InternalError", "Messages": [{"Code": "X", "Value": "boom"}]}]}, None)
+        report = run_canary_judge(JudgeRequest(MetricSource(model_name="m"), end=END), lambda _: cw)
+    assert report.verdict == Verdict.INCONCLUSIVE
+    assert "InternalError for b_requests: boom" in report.checks[0].reason
+
+
+# Acting: moto where it can (CloudWatch, ECS update), Stubber for service deployments and CodeDeploy ---------------
+def verdict_values(url: str, model: str) -> list[float]:
+    got = client("cloudwatch", url).get_metric_data(
+        MetricDataQueries=[{"Id": "v", "MetricStat": {"Metric": {"Namespace": NAMESPACE, "MetricName": m.CANARY_VERDICT,
+                                                                "Dimensions": [{"Name": "ModelName", "Value": model}]},
+                                                     "Period": 60, "Stat": "Minimum"}}],
+        StartTime=datetime.now(UTC) - timedelta(hours=1), EndTime=datetime.now(UTC) + timedelta(minutes=5))
+    return got["MetricDataResults"][0]["Values"]
+
+
+def ecs_service(url: str, name: str) -> tuple[str, str]:
+    ecs = client("ecs", url)
+    ecs.create_cluster(clusterName=name)
+    tds = [ecs.register_task_definition(family=name, containerDefinitions=[
+        {"name": "model", "image": f"repo@sha256:{digit * 64}", "cpu": 256, "memory": 512}]
+    )["taskDefinition"]["taskDefinitionArn"] for digit in "ab"]
+    ecs.create_service(cluster=name, serviceName=name, taskDefinition=tds[1], desiredCount=2)
+    return tds[0], tds[1]
+
+
+def report_with(verdict: Verdict) -> Report:
+    report = Report(kind="canary-judge", subject={})
+    if verdict == Verdict.PASS:
+        report.add(passed("score", 100, ">= 90", "ok"))
+    elif verdict == Verdict.FAIL:
+        report.add(failed("score", 50, ">= 90", "bad"))
+    return report
+
+
+def test_fail_rolls_the_ecs_service_back_and_publishes_0(moto_url: str) -> None:
+    """moto lacks ListServiceDeployments: the rollback falls back to UpdateService with the previous task
+    definition, which moto does implement."""
+    previous, current = ecs_service(moto_url, "svc-fail")
+    report = report_with(Verdict.FAIL)
+    settings = ActSettings(verdict_namespace=NAMESPACE, model_name="svc-fail", cluster="svc-fail", service="svc-fail",
+                           previous_task_definition=previous)
+    carry_out(report, settings, lambda service: client(service, moto_url))
+    actions = report.details["actions"]
+    assert [a["name"] for a in actions] == ["publish-verdict", "rollback"]
+    assert all(a["ok"] for a in actions)
+    assert actions[1]["call"] == "ecs:UpdateService"
+    assert "service deployments unavailable" in actions[1]["detail"]
+    svc = client("ecs", moto_url).describe_services(cluster="svc-fail", services=["svc-fail"])["services"][0]
+    assert svc["taskDefinition"] == previous != current
+    assert verdict_values(moto_url, "svc-fail") == [0.0]
+    assert report.verdict == Verdict.FAIL
+
+
+def test_pass_publishes_1_and_leaves_the_service(moto_url: str) -> None:
+    _, current = ecs_service(moto_url, "svc-pass")
+    report = report_with(Verdict.PASS)
+    settings = ActSettings(verdict_namespace=NAMESPACE, model_name="svc-pass", cluster="svc-pass", service="svc-pass")
+    carry_out(report, settings, lambda service: client(service, moto_url))
+    assert report.verdict == Verdict.PASS
+    assert verdict_values(moto_url, "svc-pass") == [1.0]
+    svc = client("ecs", moto_url).describe_services(cluster="svc-pass", services=["svc-pass"])["services"][0]
+    assert svc["taskDefinition"] == current
+
+
+def test_fail_without_a_previous_task_definition_is_an_action_failure(moto_url: str) -> None:
+    ecs_service(moto_url, "svc-alone")
+    report = report_with(Verdict.FAIL)
+    carry_out(report, ActSettings(verdict_namespace=NAMESPACE, model_name="svc-alone", cluster="svc-alone",
+                                  service="svc-alone"), lambda service: client(service, moto_url))
+    act_check = next(c for c in report.checks if c.name == "act")
+    assert act_check.verdict == Verdict.FAIL
+    assert "no previous deployment" in act_check.reason
+
+
+DEPLOYMENT = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/c/s/abc"
+
+
+def stub_deployments(stub: Stubber, hook: dict[str, Any] | None) -> None:
+    stub.add_response("list_service_deployments", {"serviceDeployments": [
+        {"serviceDeploymentArn": DEPLOYMENT, "status": "IN_PROGRESS"}]},
+        {"cluster": "c", "service": "s", "status": ["PENDING", "IN_PROGRESS"]})
+    deployment: dict[str, Any] = {"serviceDeploymentArn": DEPLOYMENT, "status": "IN_PROGRESS"}
+    if hook:
+        deployment["lifecycleHookDetails"] = [hook]
+    stub.add_response("describe_service_deployments", {"serviceDeployments": [deployment]},
+                      {"serviceDeploymentArns": [DEPLOYMENT]})
+
+
+def test_fail_stops_the_in_progress_service_deployment_with_rollback() -> None:
+    ecs = client("ecs")
+    with Stubber(ecs) as stub:
+        stub_deployments(stub, None)
+        stub.add_response("stop_service_deployment", {"serviceDeploymentArn": DEPLOYMENT},
+                          {"serviceDeploymentArn": DEPLOYMENT, "stopType": "ROLLBACK"})
+        actions = acting.act_ecs(ecs, cluster="c", service="s", passed=False)
+        stub.assert_no_pending_responses()
+    assert actions == [acting.Action("rollback", True, f"stopped {DEPLOYMENT} with ROLLBACK: ECS returns to the "
+                                     "previous service revision", "ecs:StopServiceDeployment")]
+
+
+@pytest.mark.parametrize(("passed_", "action"), [(True, "CONTINUE"), (False, "ROLLBACK")])
+def test_deployment_paused_at_a_hook_is_continued_or_rolled_back(passed_: bool, action: str) -> None:
+    ecs = client("ecs")
+    with Stubber(ecs) as stub:
+        stub_deployments(stub, {"hookId": "h-1", "targetType": "PAUSE", "status": "AWAITING_ACTION"})
+        stub.add_response("continue_service_deployment", {"serviceDeploymentArn": DEPLOYMENT},
+                          {"serviceDeploymentArn": DEPLOYMENT, "hookId": "h-1", "action": action})
+        actions = acting.act_ecs(ecs, cluster="c", service="s", passed=passed_)
+        stub.assert_no_pending_responses()
+    assert actions[0].ok
+    assert actions[0].call == "ecs:ContinueServiceDeployment"
+
+
+def test_pass_without_a_paused_hook_needs_no_call() -> None:
+    ecs = client("ecs")
+    with Stubber(ecs) as stub:
+        stub_deployments(stub, None)
+        actions = acting.act_ecs(ecs, cluster="c", service="s", passed=True)
+    assert actions == [acting.Action("continue", True, "no call needed: ECS shifts the remaining traffic after "
+                                     "the bake")]
+
+
+def test_codedeploy_pass_continues_a_ready_deployment_and_fail_stops_with_rollback() -> None:
+    cd = client("codedeploy")
+    with Stubber(cd) as stub:
+        stub.add_response("list_deployments", {"deployments": ["d-1"]},
+                          {"applicationName": "app", "deploymentGroupName": "grp",
+                           "includeOnlyStatuses": acting.ACTIVE_STATUSES})
+        stub.add_response("get_deployment", {"deploymentInfo": {"deploymentId": "d-1", "status": "Ready"}},
+                          {"deploymentId": "d-1"})
+        stub.add_response("continue_deployment", {}, {"deploymentId": "d-1", "deploymentWaitType": "READY_WAIT"})
+        ok = acting.act_codedeploy(cd, passed=True, application="app", group="grp")
+        stub.add_response("get_deployment", {"deploymentInfo": {"deploymentId": "d-1", "status": "InProgress"}},
+                          {"deploymentId": "d-1"})
+        stub.add_response("stop_deployment", {"status": "Pending", "statusMessage": "stopping"},
+                          {"deploymentId": "d-1", "autoRollbackEnabled": True})
+        stopped = acting.act_codedeploy(cd, passed=False, deployment_id="d-1")
+        stub.add_response("get_deployment", {"deploymentInfo": {"deploymentId": "d-1", "status": "Succeeded"}},
+                          {"deploymentId": "d-1"})
+        too_late = acting.act_codedeploy(cd, passed=False, deployment_id="d-1")
+        stub.assert_no_pending_responses()
+    assert ok[0].call == "codedeploy:ContinueDeployment"
+    assert ok[0].ok
+    assert stopped[0].call == "codedeploy:StopDeployment"
+    assert stopped[0].ok
+    assert not too_late[0].ok
+    assert "Succeeded: nothing to stop" in too_late[0].detail
+
+
+def test_inconclusive_holds_or_rolls_back_as_configured() -> None:
+    cw = client("cloudwatch")
+    with Stubber(cw) as stub:
+        held = report_with(Verdict.INCONCLUSIVE)
+        carry_out(held, ActSettings(verdict_namespace="N", model_name="m", on_inconclusive="hold"), lambda _: cw)
+        stub.add_response("put_metric_data", {}, {"Namespace": "N", "MetricData": [
+            {"MetricName": m.CANARY_VERDICT, "Dimensions": [{"Name": "ModelName", "Value": "m"}], "Timestamp": ANY,
+             "Value": 0.0, "Unit": "None"}]})
+        rolled = report_with(Verdict.INCONCLUSIVE)
+        carry_out(rolled, ActSettings(verdict_namespace="N", model_name="m", backend="eks"), lambda _: cw)
+        stub.assert_no_pending_responses()
+    assert [a["name"] for a in held.details["actions"]] == ["hold"]
+    assert [a["name"] for a in rolled.details["actions"]] == ["publish-verdict", "rollout"]
+
+
+def test_a_pass_whose_verdict_cannot_be_published_is_a_fail() -> None:
+    cw = client("cloudwatch")
+    with Stubber(cw) as stub:
+        stub.add_client_error("put_metric_data", "AccessDenied", "not allowed")
+        report = report_with(Verdict.PASS)
+        carry_out(report, ActSettings(verdict_namespace="N", model_name="m", backend="eks"), lambda _: cw)
+    assert report.verdict == Verdict.FAIL
+    assert "cloudwatch:PutMetricData failed" in next(c for c in report.checks if c.name == "act").reason
+
+
+def test_default_window_is_aligned_to_the_period() -> None:
+    start, end = window(datetime(2026, 3, 2, 12, 0, 42, tzinfo=UTC), 10, 60)
+    assert end == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    assert start == datetime(2026, 3, 2, 11, 50, tzinfo=UTC)
+    assert CanaryJudgeConfig().period_seconds == 60
