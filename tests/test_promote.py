@@ -485,9 +485,9 @@ def test_pr_body_has_gate_table_deltas_and_canary_plan(project: Path, evidence: 
     assert "| Check | Verdict | Observed | Threshold |" in body
     assert "| accuracy >= min | PASS | 0.912 | >= 0.85 |" in body
     assert "| log_loss regression | PASS | 0.025 | <= 0.01 worse than champion |" in body
-    assert "| Metric | Champion (version 12) | Candidate | Delta |" in body
-    assert "| accuracy | 0.905 | 0.912 | +0.007 |" in body
-    assert "| log_loss | 0.31 | 0.335 | +0.025 |" in body
+    assert "| Metric | Champion (version 12) | Candidate | Delta | |" in body
+    assert "| accuracy | 0.905 | 0.912 | +0.007 | better |" in body
+    assert "| log_loss | 0.31 | 0.335 | +0.025 | worse |" in body  # production: log_loss higherIsBetter false
     assert "Verdict **PASS**: 2 checks (2 PASS)." in body
     assert "| smoke | latency p95 | PASS | 41.5 | <= 200 ms |" in body
     assert "| smoke | error rate | PASS | 0 | <= 0 |" in body
@@ -512,7 +512,9 @@ def test_pr_body_without_a_champion(project: Path, evidence: Path, staged: tuple
     put(evidence, first.finish())
     body = promote(project_dir=project, evidence_dir=evidence, dry_run=True).pr_body
     assert body is not None
-    assert "| Metric | Champion (none yet) | Candidate | Delta |\n|---|---|---|---|\n| accuracy | - | 0.9 | - |" in body
+    table = ("| Metric | Champion (none yet) | Candidate | Delta | |\n|---|---|---|---|---|\n"
+             "| accuracy | - | 0.9 | - |  |")
+    assert table in body
 
 
 def test_promotion_report(project: Path, evidence: Path, staged: tuple[str, str]) -> None:

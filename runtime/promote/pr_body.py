@@ -33,7 +33,7 @@ def render(*, target: Target, previous_version: Any, previous_digest: Any, sourc
         lines.append(f"| {item.kind} | {'yes' if item.required else 'if present'} | {_cell(verdict)} "
                      f"| {_cell(item.source or '-')} |")
     lines += ["", *_gate_section(by_kind.get("model-gate"))]
-    lines += _deltas_section(by_kind.get("model-gate"))
+    lines += _deltas_section(by_kind.get("model-gate"), config)
     lines += _data_section(by_kind.get("data-validation"))
     lines += _latency_section([by_kind[k] for k in ("smoke", "load") if k in by_kind])
     lines += _canary_section(config, stack)
@@ -90,17 +90,28 @@ def _champion_label(details: dict[str, Any]) -> str:
     return "Champion (none yet)"
 
 
-def _deltas_section(gate: Evidence | None) -> list[str]:
+def _deltas_section(gate: Evidence | None, config: StackConfig) -> list[str]:
     lines = ["### Champion vs candidate", ""]
     details = gate.report.get("details") if gate is not None and gate.report is not None else None
     rows = metric_deltas(details) if isinstance(details, dict) else []
     if not rows:
         return [*lines, "The model-gate report carries no candidate metrics.", ""]
     assert isinstance(details, dict)
-    lines += [f"| Metric | {_champion_label(details)} | Candidate | Delta |", "|---|---|---|---|"]
+    lines += [f"| Metric | {_champion_label(details)} | Candidate | Delta | |", "|---|---|---|---|---|"]
     for name, champion, candidate in rows:
-        lines.append(f"| {_cell(name)} | {_value(champion)} | {_value(candidate)} | {_delta(champion, candidate)} |")
+        bounds = config.gates.metrics.get(name)
+        direction = _direction(champion, candidate, bounds.higher_is_better) if bounds is not None else ""
+        lines.append(f"| {_cell(name)} | {_value(champion)} | {_value(candidate)} | {_delta(champion, candidate)} "
+                     f"| {direction} |")
     return [*lines, ""]
+
+
+def _direction(champion: Any, candidate: Any, higher_is_better: bool) -> str:
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (champion, candidate)):
+        return ""
+    if candidate == champion:
+        return "equal"
+    return "better" if (candidate > champion) == higher_is_better else "worse"
 
 
 def _data_section(data: Evidence | None) -> list[str]:
