@@ -31,3 +31,9 @@ def verdict_tag(kind: str) -> str:
 def report_tag(kind: str) -> str:
     """MLflow model-version tag holding where the report of this kind is (an s3:// URI or a path)."""
     return f"mlcicd.{TAG_NAMES.get(kind, kind)}.report"
+
+
+def digest_tag(kind: str) -> str:
+    """MLflow model-version tag holding the serving image digest the report was taken on, e.g.
+    `mlcicd.gate.digest` (set only when the gate was given one)."""
+    return f"mlcicd.{TAG_NAMES.get(kind, kind)}.digest"
