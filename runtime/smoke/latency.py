@@ -135,8 +135,8 @@ async def closed_loop(client: httpx.AsyncClient, base: str, requests: list[Scori
             outcome = await request(client, "POST", url, timeout_s, req.body)
             stats.record(outcome, judge_prediction(outcome, req))
             if stats.errors > budget and stats.aborted is None:
-                stats.aborted = (f"stopped after {len(stats.samples)} of {total} requests: {stats.errors} errors "
-                                 f"exceed the {budget} that maxErrorRate {max_error_rate:g} allows")
+                stats.aborted = (f"stopped after {len(stats.samples)} of {total} requests: {stats.errors} "
+                                 f"failed, more than the {budget} that maxErrorRate {max_error_rate:g} allows")
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(min(concurrency, total))))

@@ -76,13 +76,13 @@ async def open_loop(client: httpx.AsyncClient, base: str, requests: list[Scoring
                 stats.slow += 1
             if stats.aborted is None and stats.errors > error_budget:
                 stats.abort_cause = "errors"
-                stats.aborted = (f"aborted after {len(stats.samples)} responses: {stats.errors} errors exceed the "
-                                 f"{error_budget} that maxErrorRate {cfg.max_error_rate:g} allows over "
+                stats.aborted = (f"aborted after {len(stats.samples)} responses: {stats.errors} failed, more than "
+                                 f"the {error_budget} that maxErrorRate {cfg.max_error_rate:g} allows over "
                                  f"{stats.planned} requests")
             elif stats.aborted is None and stats.slow > slow_allowed:
                 stats.abort_cause = "latency"
                 stats.aborted = (f"aborted after {len(stats.samples)} responses: {stats.slow} slower than "
-                                 f"{cfg.p95_ms:g} ms exceed the {slow_allowed} a p95 allows over "
+                                 f"{cfg.p95_ms:g} ms, more than the {slow_allowed} a p95 allows over "
                                  f"{stats.planned} requests")
         finally:
             in_flight.release()

@@ -157,5 +157,6 @@ async def rejection_check(client: httpx.AsyncClient, base: str, req: ScoringRequ
     if 200 <= status < 300:
         return failed(name, status, "HTTP 4xx", f"accepted a schema-violating request with {status}: the server "
                       "does not enforce the model's input schema (it would score garbage)")
-    return failed(name, status, "HTTP 4xx", f"answered {outcome.describe()} instead of rejecting the request "
-                  "with 4xx")
+    body = f": {snippet(outcome.text, 80)}" if outcome.text.strip() else ""
+    return failed(name, status, "HTTP 4xx", f"answered HTTP {status} instead of rejecting the request with 4xx"
+                  f"{body}")

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 from runtime.config.checks import SmokeConfig
+from runtime.evidence import KIND_LOAD, KIND_SMOKE
 from runtime.report import Report, Verdict, inconclusive
 from runtime.smoke.client import check_endpoint, make_client
 from runtime.smoke.latency import closed_loop, latency_checks, latency_summary
@@ -31,7 +32,7 @@ def smoke_test(endpoint: str, *, config: SmokeConfig | None = None, payloads: Pa
     """
     cfg = config or SmokeConfig()
     base = check_endpoint(endpoint)
-    report = Report("smoke", {"endpoint": base, **(subject or {})})
+    report = Report(KIND_SMOKE, {"endpoint": base, **(subject or {})})
     report.details["thresholds"] = {"p50_ms": cfg.p50_ms, "p95_ms": cfg.p95_ms, "p99_ms": cfg.p99_ms,
                                     "max_error_rate": cfg.max_error_rate, "requests": cfg.requests,
                                     "concurrency": cfg.concurrency}
@@ -70,7 +71,7 @@ def load_test(endpoint: str, *, config: SmokeConfig | None = None, payloads: Pay
     judged on error rate, p95 latency and achieved throughput. Raises ValueError for a non-http(s) endpoint."""
     cfg = config or SmokeConfig()
     base = check_endpoint(endpoint)
-    report = Report("load-test", {"endpoint": base, **(subject or {})})
+    report = Report(KIND_LOAD, {"endpoint": base, **(subject or {})})
     load = cfg.load
     report.details["thresholds"] = {"rps": load.rps, "duration_s": load.duration_seconds, "p95_ms": load.p95_ms,
                                     "max_error_rate": load.max_error_rate, "max_requests": load.max_requests,
