@@ -38,3 +38,10 @@ TRACKING_URI = "trackingUri"
 TRACKING_ADMIN_SECRET_ARN = "trackingAdminSecretArn"
 #: SageMaker mode: the tracking server ARN (the URI the `sagemaker-mlflow` plugin takes).
 TRACKING_SERVER_ARN = "trackingServerArn"
+
+# Delivery pipeline and monitoring
+PIPELINE_NAME = "pipelineName"
+#: The Deploy action's role: add it to the trust policy of `pipeline.deployRoleArn`.
+PIPELINE_DEPLOY_ROLE_ARN = "pipelineDeployActionRoleArn"
+DRIFT_ALARM = "driftAlarmName"
+BATCH_JOB = "batchInferenceProject"

@@ -19,6 +19,7 @@ from components.serving.model_service import ModelService, ModelServiceArgs
 from components.storage.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.tracking.tracking_server import TrackingServer, TrackingServerArgs
 from infra import outputs as out
+from infra.delivery import deliver
 from runtime.config import ConfigError, LoadedConfig, StackConfig, load_from_pulumi
 
 #: Sections whose secret values the program keeps secret (SecretStr fields are wrapped where they are used).
@@ -100,11 +101,16 @@ def run() -> None:
         pulumi.export(out.TRACKING_SERVER_ARN, tracking.server_arn)
 
     # Serving and its rollback alarms ---------------------------------------------------------------------------
+    alarm_topic = None
     if cfg.serving_enabled:
-        serve(cfg, opts, network=network, store=store, images=images, account_id=identity.account_id)
+        alarm_topic = serve(cfg, opts, network=network, store=store, images=images, account_id=identity.account_id)
     else:
         pulumi.log.warn("serving is not created: `ml-cicd:model.imageDigest` is not set. Pin the serving image "
                         "digest (the pipeline's package stage prints it) to create the model service.")
+
+    # Delivery pipeline, drift monitor, batch inference ---------------------------------------------------------
+    deliver(cfg, opts, store=store, images=images, tracking=tracking, network=network,
+            account_id=identity.account_id, alarm_topic_arn=alarm_topic)
 
     # Exports (names shared with the runtime through infra/outputs.py) ----------------------------------------
     pulumi.export(out.VPC_ID, network.vpc_id)
@@ -121,8 +127,9 @@ def run() -> None:
 
 
 def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, store: ArtifactStore,
-          images: ImageRepository, account_id: pulumi.Output[str]) -> None:
-    """The model service and the canary alarms it rolls back on (created once the load balancer exists)."""
+          images: ImageRepository, account_id: pulumi.Output[str]) -> pulumi.Output[str] | None:
+    """The model service and the canary alarms it rolls back on (created once the load balancer exists). Returns
+    the alarm topic (the delivery pipeline and the drift monitor notify it), or None without canary alarms."""
     serving, alarms = cfg.serving, cfg.alarms
     lb, canary, scaling = serving.load_balancer, serving.canary, serving.autoscaling
     assert cfg.model.image_digest is not None  # guaranteed by cfg.serving_enabled
@@ -173,3 +180,5 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
         pulumi.export(out.ROLLBACK_ALARMS, service.alarms.rollback_alarm_names)
         pulumi.export(out.ROLLBACK_COMPOSITE_ALARM, service.alarms.composite_alarm_name)
         pulumi.export(out.ALARM_TOPIC_ARN, service.alarms.topic_arn)
+        return service.alarms.topic_arn
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from runtime.cli import canary_cmd, config_cmd, graph_cmd, promote_cmd, smoke_cmd
+from runtime.cli import canary_cmd, ci_cmd, config_cmd, graph_cmd, monitor_cmd, pipeline_cmd, promote_cmd, smoke_cmd
 
 app = typer.Typer(
     name="mlcicd",
@@ -18,6 +18,9 @@ app.add_typer(config_cmd.app, name="config")
 app.command(name="graph")(graph_cmd.graph)
 app.command(name="smoke")(smoke_cmd.smoke)
 app.command(name="promote")(promote_cmd.promote)
+app.add_typer(pipeline_cmd.app, name="pipeline")
+app.add_typer(monitor_cmd.app, name="monitor")
+app.add_typer(ci_cmd.app, name="ci")
 app.add_typer(canary_cmd.app, name="canary")
 
 

@@ -1,46 +1,119 @@
-"""Config sections for delivery: the CodePipeline and the scheduled monitoring jobs."""
+"""Config sections for delivery: the CodePipeline and the scheduled monitoring jobs.
+
+Defaults are the named constants below; the docstring under each field is its reference documentation.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from runtime.config.base import ConfigModel
 from runtime.config.platform import Arn
 
+# Defaults -------------------------------------------------------------------------------------------------------
+BUILD_IMAGE = "aws/codebuild/standard:7.0"
+COMPUTE_TYPE = "BUILD_GENERAL1_SMALL"
+TRAIN_COMPUTE_TYPE = "BUILD_GENERAL1_LARGE"
+ACTION_TIMEOUT_MINUTES = 60
+TRAIN_TIMEOUT_MINUTES = 240
+APPROVAL_TIMEOUT_MINUTES = 4320  # 3 days
+PULUMI_VERSION = "3.272.0"
+PYTHON_VERSION = "3.11"
+DRIFT_SCHEDULE = "rate(1 day)"
+BATCH_SCHEDULE = "cron(0 3 * * ? *)"
+
+ScheduleExpression = Annotated[str, StringConstraints(
+    pattern=r"^(rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$")]
+"""An EventBridge Scheduler expression: `rate(N minutes|hours|days)` or a six-field `cron(...)`."""
+S3Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")]
+"""A key prefix inside a stack bucket: no leading slash, ends with `/`."""
+PathPattern = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+CodeBuildCompute = Literal["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE",
+                           "BUILD_GENERAL1_XLARGE", "BUILD_GENERAL1_2XLARGE"]
+Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"]
+
 
 class PipelineConfig(ConfigModel):
     repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
     """GitHub repository `owner/name` holding this project and the training code."""
     branch: str = "main"
+    """Branch whose pushes start the pipeline and which promotion pull requests target."""
     connection_arn: Arn
     """CodeStar (CodeConnections) connection to GitHub, authorised once in the console."""
     manual_approval: bool = False
-    """Require a person to approve before the promotion step."""
+    """Require a person to approve in CodePipeline before the promotion pull request is opened."""
     train_command: str = "python -m training.train"
-    """The team's training entry point; it logs to the stack's MLflow and registers a version."""
+    """The team's training entry point; it logs to the stack's MLflow (`MLFLOW_TRACKING_URI` is set) and registers
+    a new version of `model.name`."""
     test_command: str = "python -m pytest -q"
+    """Unit tests of the training code (Validate stage)."""
     lint_command: str = "ruff check ."
-    data_paths: list[str] = ["data/**"]
-    """Changes under these paths start the pipeline for a data change."""
-    code_paths: list[str] = ["training/**", "src/**", "pyproject.toml"]
-    """Changes under these paths start the pipeline for a code change."""
-    compute_type: str = "BUILD_GENERAL1_SMALL"
-    build_image: str = "aws/codebuild/standard:7.0"
+    """Linter of the training code (Validate stage)."""
+    install_command: str = "python -m pip install -e '.[test]'"
+    """How every action installs the repository (the `mlcicd` runtime and the training code) in its build
+    container. The pip cache is kept in the pipeline bucket between builds."""
+    training_data_path: str = "data/train.parquet"
+    """Training data in the repository (Parquet or CSV) that the Validate stage checks against the reference
+    profile `monitoring.drift.referenceProfileKey` before anything is trained."""
+    data_paths: list[PathPattern] = Field(default=["data/**"], min_length=1, max_length=8)
+    """Changes under these paths (glob) start the pipeline for a data change (CodePipeline allows 1 to 8)."""
+    code_paths: list[PathPattern] = Field(default=["training/**", "src/**", "pyproject.toml"], min_length=1,
+                                          max_length=8)
+    """Changes under these paths (glob) start the pipeline for a code change (1 to 8). Paths in neither list (docs,
+    workflows, the stack files, so also a merged promotion) start nothing."""
+    deploy_stack: str = "staging"
+    """Stack the Deploy stage updates with `pulumi up` (the candidate pinned) and the Verify stage tests."""
+    promote_to: str = "production"
+    """Stack whose file the Promote stage edits in a pull request."""
+    deploy_role_arn: Arn
+    """IAM role the Deploy action assumes for `pulumi up --stack <deployStack>` (it holds the permissions to manage
+    that stack; it must trust the deploy action's role). The build roles themselves stay least-privilege."""
+    github_token_secret_arn: Arn
+    """Secrets Manager secret holding a GitHub token (fine-grained: contents and pull requests, read and write, on
+    `repository` only) with which the Promote action pushes a branch and opens the pull request."""
+    pulumi_access_token_secret_arn: Arn | None = None
+    """Secrets Manager secret holding `PULUMI_ACCESS_TOKEN` (Pulumi Cloud backend). One of this or
+    `pulumiBackendUrl` is required."""
+    pulumi_backend_url: Annotated[str, StringConstraints(pattern=r"^(s3|https)://\S+$")] | None = None
+    """Self-managed state backend (`s3://bucket/prefix`) or a self-hosted Pulumi Cloud URL (`https://...`, then
+    with the access token). Default: Pulumi Cloud."""
+    pulumi_passphrase_secret_arn: Arn | None = None
+    """Secrets Manager secret with `PULUMI_CONFIG_PASSPHRASE`, for stacks using the passphrase secrets provider.
+    Default: none (Pulumi Cloud or an `awskms://` secrets provider need none)."""
+    pulumi_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")] = PULUMI_VERSION
+    """Pulumi CLI version the Deploy and Promote actions install."""
+    python_version: Literal["3.11", "3.12"] = PYTHON_VERSION
+    """Python runtime of the CodeBuild image."""
+    compute_type: CodeBuildCompute = COMPUTE_TYPE
+    """CodeBuild compute type of every action but Train."""
+    train_compute_type: CodeBuildCompute = TRAIN_COMPUTE_TYPE
+    """CodeBuild compute type of the Train action."""
+    build_image: str = BUILD_IMAGE
+    """CodeBuild image (Ubuntu standard image: Python, Docker, AWS CLI, jq, git)."""
+    timeout_minutes: int = Field(default=ACTION_TIMEOUT_MINUTES, ge=5, le=2160)
+    """Build timeout of every action but Train."""
+    train_timeout_minutes: int = Field(default=TRAIN_TIMEOUT_MINUTES, ge=5, le=2160)
+    """Build timeout of the Train action (CodeBuild allows up to 36 hours)."""
+    approval_timeout_minutes: int = Field(default=APPROVAL_TIMEOUT_MINUTES, ge=5, le=86400)
+    """How long the manual approval waits before the execution fails (default 3 days)."""
+    fail_on_severities: list[Severity] = Field(default=["CRITICAL"], min_length=1)
+    """ECR scan finding severities that fail the Package stage. Default: CRITICAL only."""
     log_retention_days: int | None = Field(default=None, ge=1, le=3653)
-    """Default: 365 in production, 30 elsewhere."""
+    """Retention of the build logs. Default: 365 in production, 30 elsewhere."""
 
 
 class DriftMonitorConfig(ConfigModel):
     enabled: bool = True
-    schedule: str = "rate(1 day)"
-    """EventBridge schedule expression."""
-    inference_prefix: str = "inference/"
-    """Prefix in the data bucket where served requests are captured."""
+    """Run the scheduled drift job (needs `pipeline`: the job runs the runtime from that repository)."""
+    schedule: ScheduleExpression = DRIFT_SCHEDULE
+    """EventBridge Scheduler expression; also the period of the drift alarm (capped at one day)."""
+    inference_prefix: S3Prefix = "inference/"
+    """Prefix in the data bucket where served requests are captured (the recent window the job checks)."""
     reference_profile_key: str = "profiles/reference.json"
     """Key in the data bucket of the training reference profile."""
-    alarm_threshold: float = Field(default=0.2, gt=0)
+    alarm_threshold: float = Field(default=0.2, gt=0, le=1)
     """Drift score (share of drifted columns) at or above which the drift alarm fires."""
     retrain_on_drift: bool = False
     """Start the delivery pipeline when the drift alarm fires."""
@@ -48,9 +121,13 @@ class DriftMonitorConfig(ConfigModel):
 
 class BatchInferenceConfig(ConfigModel):
     enabled: bool = False
-    schedule: str = "cron(0 3 * * ? *)"
-    input_prefix: str = "batch/input/"
-    output_prefix: str = "batch/output/"
+    """Score `inputPrefix` on a schedule with the pinned serving image (needs `model.imageDigest` and `pipeline`)."""
+    schedule: ScheduleExpression = BATCH_SCHEDULE
+    """EventBridge Scheduler expression."""
+    input_prefix: S3Prefix = "batch/input/"
+    """Prefix in the data bucket holding the CSV files to score."""
+    output_prefix: S3Prefix = "batch/output/"
+    """Prefix in the data bucket receiving predictions (`<run>/<file>.json`) and the summary report."""
 
 
 class MonitoringConfig(ConfigModel):

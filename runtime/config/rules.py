@@ -331,3 +331,42 @@ def judge_window(s: dict[str, Any]) -> Iterator[Finding]:
                        f"{judge.period_seconds} s, fewer than minPoints ({judge.min_points}): the judge could never "
                        f"decide; use at least {-(-judge.min_points * judge.period_seconds // 60)} minutes",
                        judge.window_minutes)
+
+
+@rule
+def pipeline_settings(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "pipeline") or s["pipeline"] is None:
+        return
+    pipeline = s["pipeline"]
+    if pipeline.deploy_stack == pipeline.promote_to:
+        yield _problem("pipeline.promoteTo", f"must differ from deployStack ({pipeline.deploy_stack}): candidates "
+                       "are verified in one stack and promoted to another", pipeline.promote_to)
+    url = pipeline.pulumi_backend_url
+    if pipeline.pulumi_access_token_secret_arn is None and (url is None or url.startswith("https://")):
+        yield Problem("pipeline.pulumiAccessTokenSecretArn", "the Deploy and Promote actions log in to the Pulumi "
+                      "state backend: set pulumiAccessTokenSecretArn (a Secrets Manager secret with the Pulumi "
+                      "Cloud token) or pulumiBackendUrl: s3://<bucket>/<prefix> (self-managed)")
+    overlap = sorted(set(pipeline.data_paths) & set(pipeline.code_paths))
+    if overlap:
+        yield _problem("pipeline.codePaths", "a path pattern may be in dataPaths or codePaths, not both", overlap)
+
+
+@rule
+def monitoring_settings(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "monitoring"):
+        return
+    monitoring = s["monitoring"]
+    has_pipeline = _has(s, "pipeline") and s["pipeline"] is not None
+    if monitoring.drift.retrain_on_drift and (not monitoring.drift.enabled or not has_pipeline):
+        yield _problem("monitoring.drift.retrainOnDrift", "starts the delivery pipeline when the drift alarm fires: "
+                       "it needs `monitoring.drift.enabled: true` and a `pipeline` section", True)
+    if monitoring.batch.enabled:
+        if not has_pipeline:
+            yield _problem("monitoring.batch.enabled", "the batch job runs `mlcicd` from the repository in "
+                           "`pipeline`: configure `pipeline` or set `enabled: false`", True)
+        if _has(s, "model") and s["model"].image_digest is None:
+            yield _problem("monitoring.batch.enabled", "batch inference scores with the pinned serving image: set "
+                           "`model.imageDigest` or set `enabled: false`", True)
+        if monitoring.batch.input_prefix == monitoring.batch.output_prefix:
+            yield _problem("monitoring.batch.outputPrefix", "must differ from inputPrefix (predictions would be "
+                           "scored as input on the next run)", monitoring.batch.output_prefix)

@@ -1,0 +1,1 @@
+"""Delivery: the CodePipeline and its CodeBuild actions, generated from one stage list."""

@@ -1,0 +1,77 @@
+"""Buildspecs rendered from the stage definitions (pure functions; no YAML is written by hand).
+
+Every build action gets the same shape (CodeBuild buildspec reference, version 0.2):
+- `env.shell: bash`, and `env.exported-variables` for what later actions read as `#{<Namespace>.<VAR>}`;
+- install: the Python runtime, the repository (`pipeline.installCommand`) unless the action says otherwise, then the
+  action's own tools;
+- build: the action's commands (each must succeed);
+- post_build: the action's `finally_commands`, which CodeBuild runs whether the build phase passed or failed
+  (evidence upload);
+- cache: pip's cache, kept in the pipeline bucket.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any
+
+import yaml
+
+from components.delivery.stages import PIP_CACHE, Action, Command, Mlcicd
+
+_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
+
+
+def shell_word(arg: str) -> str:
+    """Quote one argument for bash. Words naming variables (`$X`, `${X}`) stay expandable inside double quotes."""
+    if _SAFE.match(arg):
+        return arg
+    if "$" in arg:
+        escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
+        return f'"{escaped}"'
+    return shlex.quote(arg)
+
+
+def render_command(command: Command) -> str:
+    """One buildspec command line."""
+    if isinstance(command, str):
+        return command
+    line = " ".join(["mlcicd", *(shell_word(a) for a in command.argv)])
+    if command.stdout:
+        line += f" > {shell_word(command.stdout)}"
+    if command.ok_exit_codes:
+        accepted = " || ".join(f'[ "$rc" -eq {code} ]' for code in command.ok_exit_codes)
+        line = f"{line} || {{ rc=$?; {accepted}; }}"
+    if command.capture:
+        # `VAR="$(...)" && export VAR`: a bare `export VAR="$(...)"` would succeed even when the command failed.
+        line = f'{command.capture}="$({line})" && export {command.capture}'
+    return line
+
+
+def buildspec(action: Action, *, install_command: str, python_version: str) -> dict[str, Any]:
+    """The buildspec of a build action, as data."""
+    if action.category != "Build":
+        raise ValueError(f"{action.name}: only build actions have a buildspec (category {action.category})")
+    env: dict[str, Any] = {"shell": "bash"}
+    if action.exports:
+        env["exported-variables"] = list(action.exports)
+    install = ([install_command] if action.install_project else []) + list(action.install)
+    phases: dict[str, Any] = {"install": {"runtime-versions": {"python": python_version}}}
+    if install:
+        phases["install"]["commands"] = install
+    phases["build"] = {"commands": [render_command(c) for c in action.commands]}
+    if action.finally_commands:
+        phases["post_build"] = {"commands": list(action.finally_commands)}
+    return {"version": 0.2, "env": env, "phases": phases, "cache": {"paths": [PIP_CACHE]}}
+
+
+def render(action: Action, *, install_command: str, python_version: str) -> str:
+    """The buildspec YAML of a build action (deterministic: same action, same bytes)."""
+    doc = buildspec(action, install_command=install_command, python_version=python_version)
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=10_000)
+
+
+def mlcicd_invocations(action: Action) -> list[Mlcicd]:
+    """The `mlcicd` invocations of an action (what the CLI parser must accept)."""
+    return [c for c in action.commands if isinstance(c, Mlcicd)]

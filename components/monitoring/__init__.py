@@ -1,0 +1,1 @@
+"""Monitoring: scheduled drift checks with their alarm and retrain trigger, and batch inference."""

@@ -1,0 +1,127 @@
+"""`mlcicd:monitoring:DriftMonitor`: a scheduled drift check of served data, its metric, alarm and retrain trigger.
+
+Creates:
+- the drift job (`components.monitoring.jobs.drift_job` on `scheduled_job`): EventBridge Scheduler starts a
+  CodeBuild project that runs `mlcicd data validate` on the newest capture under the inference prefix against the
+  training reference profile and `mlcicd monitor publish-drift` (metric `DriftScore`, dimension `ModelName`, in the
+  stack's model-metric namespace);
+- the drift alarm on that metric (threshold `monitoring.drift.alarmThreshold`), to the alarm topic;
+- when `retrainOnDrift`: an EventBridge rule on the alarm entering ALARM that starts the delivery pipeline, through
+  a role allowed `codepipeline:StartPipelineExecution` on that pipeline only.
+
+Decisions: the alarm period is the schedule's interval (capped at a day), one datapoint decides; missing data is
+`ignore` (the job publishes once per interval, so a quiet period keeps the last verdict instead of flapping to OK or
+INSUFFICIENT_DATA); a job that fails to publish notifies through its own failure notification instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import allow, assume_role_policy, document
+from components.monitoring.jobs import drift_job
+from components.monitoring.scheduled_job import JobSettings, scheduled_job
+from runtime import metrics as m
+
+TYPE = "mlcicd:monitoring:DriftMonitor"
+#: CloudWatch alarm periods above a day cannot be evaluated over one period; cron schedules count as daily.
+MAX_PERIOD_SECONDS = 86_400
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86_400}
+
+
+def schedule_period_seconds(expression: str) -> int:
+    """The alarm period for a schedule: its interval for `rate(...)` (at least a minute, at most a day), a day for
+    `cron(...)`."""
+    match = _RATE.match(expression)
+    if match is None:
+        return MAX_PERIOD_SECONDS
+    seconds = int(match[1]) * _UNIT_SECONDS[match[2].rstrip("s")]
+    return max(60, min(seconds, MAX_PERIOD_SECONDS))
+
+
+def alarm_event_pattern(alarm_arn: str) -> str:
+    """EventBridge pattern: this alarm entering ALARM."""
+    return json.dumps({"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+                       "resources": [alarm_arn], "detail": {"state": {"value": ["ALARM"]}}}, sort_keys=True)
+
+
+class DriftMonitorArgs(TypedDict, total=False):
+    settings: JobSettings
+    """Source, build environment, buckets and key shared by the scheduled jobs. Required."""
+    model_name: str
+    """Registered model name (metric dimension ModelName). Required."""
+    schedule: str
+    """EventBridge Scheduler expression. Default `rate(1 day)`."""
+    inference_prefix: str
+    """Prefix of the inference captures in the data bucket. Default `inference/`."""
+    reference_profile_key: str
+    """Key of the reference profile in the data bucket. Default `profiles/reference.json`."""
+    alarm_threshold: float
+    """Drift score at or above which the alarm fires. Default 0.2."""
+    namespace: str
+    """CloudWatch namespace of the model metrics. Default `MLCICD/Model`."""
+    alarm_topic_arn: pulumi.Input[str] | None
+    """Topic for the alarm's ALARM and OK transitions. Default None: no alarm actions."""
+    retrain_pipeline_arn: pulumi.Input[str] | None
+    """Delivery pipeline to start when the alarm fires. Default None: no retrain trigger."""
+
+
+class DriftMonitor(pulumi.ComponentResource):
+    project_name: pulumi.Output[str]
+    alarm_name: pulumi.Output[str]
+    alarm_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DriftMonitorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        if "settings" not in args or "model_name" not in args:
+            raise ValueError(f"DriftMonitor {name}: args.settings and args.model_name are required")
+        settings, model = args["settings"], args["model_name"]
+        schedule = args.get("schedule", "rate(1 day)")
+        namespace = args.get("namespace", "MLCICD/Model")
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = f"{pulumi.get_project()}-{settings.stack}-{name}"
+
+        job = drift_job(stack=settings.stack,
+                        reference_profile_key=args.get("reference_profile_key", "profiles/reference.json"),
+                        inference_prefix=args.get("inference_prefix", "inference/"))
+        project = scheduled_job(self, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace)
+
+        topic = args.get("alarm_topic_arn")
+        actions = [topic] if topic is not None else []
+        alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-alarm", name=f"{prefix}-drift",
+            alarm_description=f"Share of drifted columns in served data of {model} at or above the threshold "
+                              "(published by the drift job).",
+            namespace=namespace, metric_name=m.DRIFT_SCORE, dimensions={m.DIMENSION_MODEL: model},
+            statistic="Maximum", period=schedule_period_seconds(schedule), evaluation_periods=1,
+            datapoints_to_alarm=1, comparison_operator="GreaterThanOrEqualToThreshold",
+            threshold=args.get("alarm_threshold", 0.2),
+            # One datapoint per schedule interval: between them the last verdict stands (see module doc).
+            treat_missing_data="ignore",
+            actions_enabled=True, alarm_actions=actions, ok_actions=actions, opts=child)
+
+        pipeline_arn = args.get("retrain_pipeline_arn")
+        if pipeline_arn is not None:
+            account = pulumi.Output.from_input(settings.account_id)
+            role = aws.iam.Role(f"{name}-retrain-role", assume_role_policy=account.apply(
+                lambda a: assume_role_policy("events.amazonaws.com", a)), opts=child)
+            aws.iam.RolePolicy(f"{name}-retrain-policy", role=role.id, policy=pulumi.Output.from_input(
+                pipeline_arn).apply(lambda arn: document([
+                    allow("StartDeliveryPipeline", ["codepipeline:StartPipelineExecution"], [arn])])), opts=child)
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-retrain", name=f"{prefix}-retrain"[:64],
+                description=f"Retrain {model}: start the delivery pipeline when the drift alarm fires",
+                event_pattern=alarm.arn.apply(alarm_event_pattern), opts=child)
+            aws.cloudwatch.EventTarget(f"{name}-retrain-target", rule=rule.name, arn=pipeline_arn,
+                                       role_arn=role.arn, opts=child)
+
+        self.project_name = project.name
+        self.alarm_name = alarm.name
+        self.alarm_arn = alarm.arn
+        self.register_outputs({"projectName": self.project_name, "alarmName": self.alarm_name})

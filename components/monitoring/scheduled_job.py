@@ -1,0 +1,122 @@
+"""A CodeBuild project started on a schedule: the shared body of the monitoring components.
+
+Why CodeBuild and not an ECS task: the jobs run the runtime from the repository (no image of it exists), CodeBuild
+checks the repository out through the pipeline's connection, bills per minute with nothing running in between,
+brings its log group and Docker (batch scoring runs the pinned serving image), and EventBridge Scheduler starts it
+with one scoped permission.
+
+Resources (children of the calling component): log group with retention, the job's role and policy
+(`components.delivery.policies`, the same least-privilege statements as the pipeline's actions), the project, the
+scheduler's role (`codebuild:StartBuild` on this project only) and the schedule, and a notification rule for failed
+runs when a topic is given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.delivery import buildspec
+from components.delivery.policies import Resources, action_statements
+from components.delivery.stages import Action
+from components.iam import allow, assume_role_policy, document
+
+#: EventBridge Scheduler's universal target for CodeBuild StartBuild.
+START_BUILD_TARGET = "arn:aws:scheduler:::aws-sdk:codebuild:startBuild"
+#: A missed start is retried this many times within this many seconds.
+RETRY_ATTEMPTS = 3
+RETRY_MAX_AGE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What every scheduled job of a stack shares: source, build environment, the stack's buckets and key."""
+
+    stack: str
+    region: str
+    account_id: pulumi.Input[str]
+    repository: str
+    branch: str
+    connection_arn: str
+    install_command: str
+    kms_key_arn: pulumi.Input[str]
+    buckets: Mapping[str, pulumi.Input[str]]
+    """Bucket role -> name (data, pipeline: the cache lives in the pipeline bucket)."""
+    bucket_arns: Mapping[str, pulumi.Input[str]]
+    python_version: str = "3.11"
+    build_image: str = "aws/codebuild/standard:7.0"
+    compute_type: str = "BUILD_GENERAL1_SMALL"
+    timeout_minutes: int = 60
+    log_retention_days: int = 30
+    notification_topic_arn: pulumi.Input[str] | None = None
+    extra_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+def scheduled_job(parent: pulumi.Resource, name: str, job: Action, settings: JobSettings, *, schedule: str,
+                  metrics_namespace: str | None = None,
+                  ecr_repository_arn: pulumi.Input[str] | None = None) -> aws.codebuild.Project:
+    child = pulumi.ResourceOptions(parent=parent)
+    project_name = f"{pulumi.get_project()}-{settings.stack}-{name}"
+    account = pulumi.Output.from_input(settings.account_id)
+    logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/codebuild/{project_name}",
+                                   retention_in_days=settings.log_retention_days, opts=child)
+    role = aws.iam.Role(f"{name}-role", assume_role_policy=account.apply(
+        lambda a: assume_role_policy("codebuild.amazonaws.com", a)), opts=child)
+    policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.all(
+        account, dict(settings.bucket_arns), settings.kms_key_arn, ecr_repository_arn, logs.arn).apply(
+        lambda r: document(action_statements(job, Resources(
+            region=settings.region, account_id=r[0], buckets=r[1], kms_key_arn=r[2], artifact_prefix="",
+            ecr_repository_arn=r[3], metrics_namespace=metrics_namespace,
+            connection_arn=settings.connection_arn), r[4]))), opts=child)
+    env = {"STACK_NAME": settings.stack, **{f"{b.upper()}_BUCKET": settings.buckets[b]
+                                            for b in sorted({g.bucket for g in job.access.s3})},
+           **settings.extra_env}
+    project = aws.codebuild.Project(
+        name, name=project_name, description=f"{project_name}: scheduled {job.name}", service_role=role.arn,
+        encryption_key=settings.kms_key_arn, build_timeout=settings.timeout_minutes,
+        source=aws.codebuild.ProjectSourceArgs(
+            type="GITHUB", location=f"https://github.com/{settings.repository}.git", git_clone_depth=1,
+            auth=aws.codebuild.ProjectSourceAuthArgs(type="CODECONNECTIONS", resource=settings.connection_arn),
+            buildspec=buildspec.render(job, install_command=settings.install_command,
+                                       python_version=settings.python_version)),
+        source_version=settings.branch,
+        artifacts=aws.codebuild.ProjectArtifactsArgs(type="NO_ARTIFACTS"),
+        environment=aws.codebuild.ProjectEnvironmentArgs(
+            compute_type=settings.compute_type, image=settings.build_image, type="LINUX_CONTAINER",
+            image_pull_credentials_type="CODEBUILD", privileged_mode=job.access.docker,
+            environment_variables=[aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(
+                name=k, value=v, type="PLAINTEXT") for k, v in env.items()]),
+        cache=aws.codebuild.ProjectCacheArgs(
+            type="S3", location=pulumi.Output.concat(settings.buckets["pipeline"], f"/cache/{job.name}")),
+        logs_config=aws.codebuild.ProjectLogsConfigArgs(
+            cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(group_name=logs.name, status="ENABLED"),
+            s3_logs=aws.codebuild.ProjectLogsConfigS3LogsArgs(status="DISABLED")),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))
+
+    # The schedule and the one permission it needs -------------------------------------------------------------
+    scheduler_role = aws.iam.Role(f"{name}-scheduler-role", assume_role_policy=account.apply(
+        lambda a: assume_role_policy("scheduler.amazonaws.com", a)), opts=child)
+    aws.iam.RolePolicy(f"{name}-scheduler-policy", role=scheduler_role.id, policy=project.arn.apply(
+        lambda arn: document([allow("StartThisJob", ["codebuild:StartBuild"], [arn])])), opts=child)
+    aws.scheduler.Schedule(
+        f"{name}-schedule", name=project_name[:64], description=f"Start {project_name}",
+        schedule_expression=schedule, schedule_expression_timezone="UTC",
+        flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+        target=aws.scheduler.ScheduleTargetArgs(
+            arn=START_BUILD_TARGET, role_arn=scheduler_role.arn,
+            input=project.name.apply(lambda n: json.dumps({"ProjectName": n})),
+            retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                maximum_retry_attempts=RETRY_ATTEMPTS, maximum_event_age_in_seconds=RETRY_MAX_AGE_SECONDS)),
+        opts=child)
+    if settings.notification_topic_arn is not None:
+        aws.codestarnotifications.NotificationRule(
+            f"{name}-failures", name=project_name[:64], resource=project.arn, detail_type="BASIC",
+            event_type_ids=["codebuild-project-build-state-failed"],
+            targets=[aws.codestarnotifications.NotificationRuleTargetArgs(
+                address=settings.notification_topic_arn, type="SNS")],
+            opts=child)
+    return project

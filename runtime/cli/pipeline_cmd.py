@@ -1,0 +1,82 @@
+"""`mlcicd pipeline candidate-version|image-scan`: what the delivery pipeline's actions run between the gates."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runtime.cli.common import err, exit_usage, finish, load_config
+from runtime.report import EXIT_INCONCLUSIVE
+
+app = typer.Typer(help="Steps of the delivery pipeline's actions (CodeBuild) besides the gates.",
+                  no_args_is_help=True)
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+@app.command(name="candidate-version")
+def candidate_version(
+    model: Annotated[str, typer.Option(help="Registered model name.")],
+    since_ms: Annotated[int, typer.Option(help="Epoch milliseconds noted before training started.")],
+    tracking_uri: Annotated[str | None, typer.Option(envvar="MLFLOW_TRACKING_URI",
+                                                     help="MLflow registry (default: $MLFLOW_TRACKING_URI).")] = None,
+) -> None:
+    """Print the one version of MODEL registered since --since-ms (the Train action exports it as MODEL_VERSION).
+    Exit 2 when none or several were registered, 3 when the registry cannot be reached."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from runtime.candidate import CandidateError
+    from runtime.candidate import candidate_version as find
+
+    try:
+        found = find(MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri), model, since_ms)
+    except CandidateError as exc:
+        exit_usage(str(exc))
+    except MlflowException as exc:
+        err(f"error: registry {tracking_uri or '(default)'} did not answer: {exc.message}")
+        raise typer.Exit(EXIT_INCONCLUSIVE) from None
+    err(f"candidate: {model} version {found.version} (run {found.run_id})")
+    typer.echo(found.version)
+
+
+@app.command(name="image-scan")
+def image_scan(
+    *,
+    repository: Annotated[str, typer.Option(help="ECR repository name.")],
+    digest: Annotated[str, typer.Option(help="Image digest sha256:<64 hex> (what was pushed).")],
+    report: Annotated[Path, typer.Option(help="Write the JSON report (kind image-scan) here.")],
+    fail_on: Annotated[list[str] | None, typer.Option(help="Severity that fails the image (repeatable). Default: "
+                                                      "`pipeline.failOnSeverities` of --stack, else CRITICAL.")] = None,
+    stack: Annotated[str | None, typer.Option(help="Stack whose `pipeline.failOnSeverities` applies.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the scan to complete.", min=0)] = 900.0,
+    region: Annotated[str | None, typer.Option(help="AWS region (default: the SDK's).")] = None,
+    project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+) -> None:
+    """Judge ECR's scan of a pushed image. Exit 0 PASS, 1 refused findings, 2 bad input (digest, repository,
+    image), 3 scan not complete (failed, unsupported, timed out)."""
+    if not _DIGEST.match(digest):
+        exit_usage(f"--digest {digest!r}: expected sha256:<64 lowercase hex>")
+    severities = list(fail_on or [])
+    if not severities and stack is not None:
+        pipeline = load_config(stack, project_dir).config.pipeline
+        severities = list(pipeline.fail_on_severities) if pipeline is not None else []
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from runtime.image_scan import scan_report
+
+    try:
+        result = scan_report(boto3.client("ecr", region_name=region), repository, digest, severities or ["CRITICAL"],
+                             timeout_s=timeout)
+    except ValueError as exc:
+        exit_usage(str(exc))
+    except ClientError as exc:
+        exit_usage(f"{repository}@{digest}: {exc.response.get('Error', {}).get('Message', exc)}")
+    except BotoCoreError as exc:
+        err(f"error: ECR did not answer: {exc}")
+        raise typer.Exit(EXIT_INCONCLUSIVE) from None
+    finish(result, report)
