@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, SupportsFloat
 
 from runtime import metrics as m
 
@@ -34,14 +34,17 @@ class Observation:
     latency_s: float
     status: int
     """HTTP status; 5xx counts as an error (like the ALB's HTTPCode_Target_5XX_Count)."""
-    predictions: Sequence[float | int | str] = field(default_factory=tuple)
+    predictions: Sequence[SupportsFloat | str] = field(default_factory=tuple)
     """The predictions returned (class labels or scores); empty for a failed request."""
 
 
-def score_bin(value: float | int | str, edges: Sequence[float] | None = None) -> str:
-    """Histogram bin label of one prediction: the label itself for classes (str, int, bool), or the range
-    `lo-hi` of `edges` (default SCORE_EDGES) a score falls into (the last bin includes its upper edge)."""
-    if isinstance(value, str | bool | numbers.Integral) and edges is None:
+def score_bin(value: SupportsFloat | str, edges: Sequence[float] | None = None) -> str:
+    """Histogram bin label of one prediction: the label itself for classes (str; int and bool unless `edges` are
+    given), or the range `lo-hi` of `edges` (default SCORE_EDGES) a score falls into (the last bin includes its
+    upper edge)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | numbers.Integral) and edges is None:
         return str(value)
     bounds = tuple(edges if edges is not None else SCORE_EDGES)
     x = float(value)

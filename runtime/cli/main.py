@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from runtime.cli import canary_cmd, ci_cmd, config_cmd, graph_cmd, monitor_cmd, pipeline_cmd, promote_cmd, smoke_cmd
+from runtime.cli import (
+    canary_cmd,
+    ci_cmd,
+    config_cmd,
+    graph_cmd,
+    monitor_cmd,
+    pipeline_cmd,
+    promote_cmd,
+    smoke_cmd,
+    verify_cmd,
+)
 
 app = typer.Typer(
     name="mlcicd",
@@ -22,6 +32,7 @@ app.add_typer(pipeline_cmd.app, name="pipeline")
 app.add_typer(monitor_cmd.app, name="monitor")
 app.add_typer(ci_cmd.app, name="ci")
 app.add_typer(canary_cmd.app, name="canary")
+app.add_typer(verify_cmd.app, name="verify")
 
 
 def main() -> None:
