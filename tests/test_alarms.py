@@ -190,3 +190,10 @@ def test_no_alarms_without_serving() -> None:
     assert g.of_type("mlcicd:observability:CanaryAlarms") == []
     assert [r.name for r in g.resources if r.name.startswith("canary-alarms")] == []
     assert out.ROLLBACK_ALARMS not in g.outputs
+
+
+def test_without_our_load_balancer_only_model_metric_alarms() -> None:
+    g = graph("eks")  # tests/fixtures/Pulumi.eks.yaml: Argo Rollouts, no ALB of ours
+    assert sorted(_alarms(g)) == ["canary-verdict", "model-quality"]
+    composite = _child(g, COMPOSITE, "canary-alarms-rollback")
+    assert composite.inputs["alarmRule"].count("ALARM(") == 2
