@@ -8,6 +8,7 @@ from runtime.cli import (
     canary_cmd,
     ci_cmd,
     config_cmd,
+    data_cmd,
     graph_cmd,
     monitor_cmd,
     pipeline_cmd,
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(data_cmd.app, name="data")
 app.command(name="graph")(graph_cmd.graph)
 app.command(name="smoke")(smoke_cmd.smoke)
 app.command(name="promote")(promote_cmd.promote)

@@ -10,52 +10,89 @@ from runtime.config.base import ConfigModel
 
 
 class ColumnSchema(ConfigModel):
+    """The contract of one column. Declared columns override what is taken from the reference data."""
+
     type: Literal["float", "int", "string", "category", "bool", "datetime"]
+    """Logical type. `float` also accepts integer columns; `string` and `category` accept string and
+    dictionary-encoded columns (`category` also booleans). Required."""
     nullable: bool = True
+    """false: any null (or NaN) in the current data is a FAIL. Default: true (the null-rate limit still applies)."""
     min: float | None = None
+    """Lowest allowed value of a numeric column. Default: the reference's minimum."""
     max: float | None = None
+    """Highest allowed value of a numeric column. Default: the reference's maximum."""
     allowed: list[str] | None = None
-    """Allowed categories (string/category columns)."""
+    """Allowed categories of a string/category/bool column (booleans as "true"/"false"); values outside count as
+    out of range. Default: not checked (categories unseen in the reference are reported by the drift check)."""
 
 
 class DataSchemaConfig(ConfigModel):
+    """Which columns the data must have, with which types."""
+
     columns: dict[str, ColumnSchema] = {}
-    """Declared columns. Empty: the schema is taken from the reference data."""
+    """Declared columns. Default: empty (the schema is taken from the reference data; declared columns are added to
+    it or override the reference's entry)."""
     allow_extra_columns: bool = False
-    """An extra column in the current data is a FAIL unless true."""
+    """A column in the current data that the schema does not know is a FAIL unless true. Default: false."""
     exclude_from_drift: list[str] = []
-    """Columns not tested for drift (ids, timestamps, the label)."""
+    """Columns not tested for drift (ids, timestamps, the label); their range is not compared with the reference's
+    either (declared min/max still apply). Default: none."""
 
 
 class QualityConfig(ConfigModel):
+    """Quality limits for the current data."""
+
     max_null_rate: float = Field(default=0.05, ge=0, le=1)
+    """Largest share of missing values (null or NaN) per column. Default: 0.05."""
     max_duplicate_rate: float = Field(default=0.05, ge=0, le=1)
+    """Largest share of rows that repeat an earlier row (all columns equal). Default: 0.05."""
     max_out_of_range_rate: float = Field(default=0.01, ge=0, le=1)
+    """Largest share of a column's values outside its range (declared min/max, else the reference's) or outside
+    its declared allowed categories. Default: 0.01."""
     fail_on_constant_columns: bool = True
+    """A column with a single value in the current data fails unless the reference is constant too.
+    Default: true."""
     min_rows: int = Field(default=100, ge=1)
-    """Fewer current rows than this is INCONCLUSIVE (not enough evidence)."""
+    """Fewer current (or reference) rows than this is INCONCLUSIVE, never PASS; an empty current frame too.
+    Default: 100."""
 
 
 class DriftConfig(ConfigModel):
+    """Drift of each column between the reference and the current data."""
+
     ks_alpha: float = Field(default=0.05, gt=0, lt=1)
-    """Family-wise (Bonferroni) or false-discovery (Benjamini-Hochberg) level for the KS and chi-square tests."""
+    """Level of the KS (numeric) and chi-square (categorical) tests after the correction for testing many columns:
+    family-wise error rate (Bonferroni) or false discovery rate (Benjamini-Hochberg). Default: 0.05."""
     min_effect_size: float = Field(default=0.02, ge=0, le=1)
-    """KS statistic below which a significant p-value is not called drift (huge samples find tiny shifts)."""
+    """Smallest effect called drift however small the p-value (huge samples find trivial shifts): the KS statistic
+    for numeric columns, the total variation distance for categorical ones. Default: 0.02."""
     psi_threshold: float = Field(default=0.2, gt=0)
-    """PSI at or above which a column drifts, whatever the p-value."""
+    """PSI at or above which a column drifts, whatever the p-value. Default: 0.2."""
     bins: int = Field(default=10, ge=2, le=100)
-    """Quantile bins of the reference for PSI and the HTML histograms."""
+    """Reference-quantile bins of numeric columns for PSI. Default: 10."""
     correction: Literal["benjamini-hochberg", "bonferroni", "none"] = "benjamini-hochberg"
+    """Multiple-testing correction over the tested columns. Default: benjamini-hochberg."""
     max_drifted_share: float = Field(default=0.0, ge=0, le=1)
-    """Share of tested columns allowed to drift before the data gate fails."""
+    """Share of tested columns allowed to drift before the data gate fails. Default: 0.0 (any drifted column
+    fails)."""
     max_new_category_rate: float = Field(default=0.01, ge=0, le=1)
-    """Share of current rows with a category the reference never had above which the column fails."""
+    """Share of current rows with a category the reference never had above which the column drifts.
+    Default: 0.01."""
+    profile_quantiles: int = Field(default=65_536, ge=10_000, le=100_000_000)
+    """Reference profiles (`--write-profile`) store numeric columns with at most this many values whole (exact KS)
+    and larger ones as this many order statistics with exact counts (KS within about 1/profileQuantiles, reported
+    as bounds). Default: 65536 (about 0.6 MB per numeric column)."""
 
 
 class DataValidationConfig(ConfigModel):
+    """`mlcicd data validate`: schema, quality and drift of a current data frame against a reference."""
+
     schema_: DataSchemaConfig = Field(default=DataSchemaConfig(), alias="schema")
+    """Default: the schema of the reference, extra columns fail."""
     quality: QualityConfig = QualityConfig()
+    """Default: see QualityConfig."""
     drift: DriftConfig = DriftConfig()
+    """Default: see DriftConfig."""
 
 
 class MetricThresholdConfig(ConfigModel):

@@ -370,3 +370,29 @@ def monitoring_settings(s: dict[str, Any]) -> Iterator[Finding]:
         if monitoring.batch.input_prefix == monitoring.batch.output_prefix:
             yield _problem("monitoring.batch.outputPrefix", "must differ from inputPrefix (predictions would be "
                            "scored as input on the next run)", monitoring.batch.output_prefix)
+
+
+@rule
+def data_schema_contract(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "data"):
+        return
+    data = s["data"]
+    numeric = ("float", "int")
+    for name, col in data.schema_.columns.items():
+        path = f"data.schema.columns.{name}"
+        if col.min is not None and col.max is not None and col.min > col.max:
+            yield _problem(f"{path}.min", f"must not exceed max ({col.max:g})", col.min)
+        if col.type not in numeric and (col.min is not None or col.max is not None):
+            key = "min" if col.min is not None else "max"
+            yield _problem(f"{path}.{key}", f"value bounds apply to numeric columns (float, int), not {col.type}; "
+                           "use `allowed` for categories", getattr(col, key))
+        if col.type not in ("string", "category", "bool") and col.allowed is not None:
+            yield _problem(f"{path}.allowed", f"allowed categories apply to string, category and bool columns, not "
+                           f"{col.type}; use `min`/`max` for numeric bounds", col.allowed)
+        if col.allowed is not None and not col.allowed:
+            yield _problem(f"{path}.allowed", "an empty list allows nothing; list the categories or remove "
+                           "`allowed`", col.allowed)
+    repeated = sorted({c for c in data.schema_.exclude_from_drift if data.schema_.exclude_from_drift.count(c) > 1})
+    if repeated:
+        yield _problem("data.schema.excludeFromDrift", f"lists {', '.join(repeated)} more than once",
+                       data.schema_.exclude_from_drift)
