@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from components.defaults import TLS_POLICY
-from components.serving.ecs_policies import WILDCARD_ALLOWED
 from infra import outputs as out
 from runtime.config import ConfigError, load_stack
 from runtime.graph import MOCK_ACCOUNT, MOCK_VPC_CIDR, Graph, Resource
@@ -163,6 +162,19 @@ def _arns_of_this_stack(resource: str) -> bool:
     return f":{MOCK_ACCOUNT}:" in resource or resource.startswith("arn:aws:s3:::artifacts-")
 
 
+#: Every statement allowed `Resource: "*"`, with its actions: AWS offers no resource-level permission for them.
+REQUIRES_STAR = {
+    ("execution", "EcrAuthorization"): ["ecr:GetAuthorizationToken"],
+    ("task", "PublishModelMetrics"): ["cloudwatch:PutMetricData"],  # scoped by the cloudwatch:namespace condition
+    ("ecs-load-balancers", "DescribeLoadBalancing"): [
+        "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"],
+    ("codedeploy", "DescribeLoadBalancing"): [
+        "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups"],
+}
+
+
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_roles_are_scoped(strategy: str) -> None:
     g = graph("production", STRATEGIES[strategy])
@@ -175,7 +187,8 @@ def test_roles_are_scoped(strategy: str) -> None:
             assert all("*" not in action for action in statement["Action"]), (role, statement["Sid"])
             for resource in statement["Resource"]:
                 if resource == "*":
-                    assert (role, statement["Sid"]) in WILDCARD_ALLOWED, (role, statement)
+                    assert REQUIRES_STAR.get((role, statement["Sid"])) == statement["Action"], (role, statement)
+                    assert statement["Resource"] == ["*"]
                 else:
                     assert _arns_of_this_stack(resource), (role, statement["Sid"], resource)
 
@@ -450,10 +463,10 @@ EXPLAINED = {
     "Listener/model-http-redirect (only in production)": "serving.loadBalancer.protocol",
     "ListenerRule/model-production:listenerArn": "serving.loadBalancer.protocol",
     "RolePolicy/model-ecs-load-balancers:policy.Statement[].Resource[]": "serving.loadBalancer.protocol",
-    "SecurityGroupIngressRule/model-lb-in-443-cidr-0 (only in production)": "serving.loadBalancer.protocol",
-    "SecurityGroupIngressRule/model-lb-in-443-cidr-1 (only in production)": "serving.loadBalancer.protocol",
-    "SecurityGroupIngressRule/model-lb-in-80-cidr-1 (only in production)": "serving.loadBalancer.ingressCidrs",
-    "SecurityGroupIngressRule/model-lb-in-80-cidr-0:cidrIpv4": "serving.loadBalancer.ingressCidrs",
+    "SecurityGroupIngressRule/model-lb-in-443-cidr0 (only in production)": "serving.loadBalancer.protocol",
+    "SecurityGroupIngressRule/model-lb-in-443-cidr1 (only in production)": "serving.loadBalancer.protocol",
+    "SecurityGroupIngressRule/model-lb-in-80-cidr1 (only in production)": "serving.loadBalancer.ingressCidrs",
+    "SecurityGroupIngressRule/model-lb-in-80-cidr0:cidrIpv4": "serving.loadBalancer.ingressCidrs",
     "LoadBalancer/model:enableDeletionProtection": "environment",
     "LogGroup/model-logs:retentionInDays": "environment",
     "LoadBalancer/model:subnets[]": "network.privateSubnetIds",

@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
+from components.aws_common import allow_in, allow_out, application_load_balancer, ecs_cluster, security_group
 from components.iam import assume_role_policy, output_document
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, RollbackAlarms, pinned_image
@@ -69,8 +70,7 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
                                         retention_in_days=args.get("log_retention_days",
                                                                    cfg_defaults.LOG_RETENTION_DAYS_OTHER),
                                         opts=child)
-    cluster = aws.ecs.Cluster(name, settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
-                              opts=child)
+    cluster = ecs_cluster(name, parent=parent)
 
     # Roles: execution (agent: pull, logs) and task (model: artifacts, metrics), never shared --------------------
     trust = pulumi.Output.from_input(args["account_id"]).apply(
@@ -114,47 +114,31 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
         skip_destroy=True,
         opts=child)
 
-    # Network: security groups ---------------------------------------------------------------------------------
+    # Network: security groups (empty, then one rule per source) and the load balancer --------------------------
     https = args.get("certificate_arn") is not None
-    lb_sg = aws.ec2.SecurityGroup(f"{name}-lb", vpc_id=args["vpc_id"],
-                                  description=f"{prefix} load balancer: clients in, tasks out", opts=child)
-    task_sg = aws.ec2.SecurityGroup(f"{name}-tasks", vpc_id=args["vpc_id"],
-                                    description=f"{prefix} tasks: load balancer in, AWS APIs out", opts=child)
-    listener_ports = [443, 80] if https else [80]
+    lb_sg = security_group(f"{name}-lb", vpc_id=args["vpc_id"], parent=parent,
+                           description=f"{prefix} load balancer: clients in, tasks out")
+    task_sg = security_group(f"{name}-tasks", vpc_id=args["vpc_id"], parent=parent,
+                             description=f"{prefix} tasks: load balancer in, AWS APIs out")
     sources = list(args.get("ingress_security_group_ids", []))
     cidrs: list[pulumi.Input[str]] = list(args.get("ingress_cidrs", []))
     if not cidrs and not sources:
         cidrs = [args["vpc_cidr"]]  # nothing configured: clients inside the VPC only
-    for port_in in listener_ports:
-        for i, cidr in enumerate(cidrs):
-            aws.vpc.SecurityGroupIngressRule(f"{name}-lb-in-{port_in}-cidr-{i}", security_group_id=lb_sg.id,
-                                             ip_protocol="tcp", from_port=port_in, to_port=port_in, cidr_ipv4=cidr,
-                                             description="configured client CIDR", opts=child)
-        for i, source in enumerate(sources):
-            aws.vpc.SecurityGroupIngressRule(f"{name}-lb-in-{port_in}-sg-{i}", security_group_id=lb_sg.id,
-                                             ip_protocol="tcp", from_port=port_in, to_port=port_in,
-                                             referenced_security_group_id=source,
-                                             description="configured client security group", opts=child)
-    aws.vpc.SecurityGroupEgressRule(f"{name}-lb-to-tasks", security_group_id=lb_sg.id, ip_protocol="tcp",
-                                    from_port=port, to_port=port, referenced_security_group_id=task_sg.id,
-                                    description="to the model tasks only", opts=child)
-    aws.vpc.SecurityGroupIngressRule(f"{name}-tasks-from-lb", security_group_id=task_sg.id, ip_protocol="tcp",
-                                     from_port=port, to_port=port, referenced_security_group_id=lb_sg.id,
-                                     description="from the load balancer only", opts=child)
+    for listener_port in [443, 80] if https else [80]:
+        allow_in(f"{name}-lb-in-{listener_port}", group=lb_sg, port=listener_port, cidrs=cidrs, sources=sources,
+                 description="configured clients", parent=parent)
+    allow_out(f"{name}-lb-to-tasks", group=lb_sg, port=port, target=task_sg.id, description="the model tasks only",
+              parent=parent)
+    allow_in(f"{name}-tasks-from-lb", group=task_sg, port=port, sources=[lb_sg.id],
+             description="the load balancer only", parent=parent)
     # HTTPS to AWS APIs (ECR, S3, logs, metrics) through the VPC endpoints or NAT; nothing else leaves.
-    aws.vpc.SecurityGroupEgressRule(f"{name}-tasks-https-out", security_group_id=task_sg.id, ip_protocol="tcp",
-                                    from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
-                                    description="AWS APIs over HTTPS", opts=child)
-
-    # Load balancer -------------------------------------------------------------------------------------------
+    allow_out(f"{name}-tasks-https-out", group=task_sg, port=443, cidr="0.0.0.0/0", description="AWS APIs over HTTPS",
+              parent=parent)
     internal = args.get("internal", True)
-    alb = aws.lb.LoadBalancer(
-        name, load_balancer_type="application", internal=internal, security_groups=[lb_sg.id],
-        subnets=args["private_subnet_ids"] if internal else args.get("public_subnet_ids", []),
-        drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
-        enable_deletion_protection=args.get("deletion_protection", False),
-        access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=args["log_bucket"], prefix="alb", enabled=True),
-        opts=child)
+    alb = application_load_balancer(
+        name, subnet_ids=args["private_subnet_ids"] if internal else args.get("public_subnet_ids", []),
+        security_group=lb_sg, internal=internal, deletion_protection=args.get("deletion_protection", False),
+        log_bucket=args["log_bucket"], parent=parent)
     colours = ["blue"] if strategy == "rolling" else ["blue", "green"]
     groups = {colour: aws.lb.TargetGroup(
         f"{name}-{colour}", port=port, protocol="HTTP", target_type="ip", vpc_id=args["vpc_id"],

@@ -1,7 +1,7 @@
 """IAM statements of the ECS model service, as pure functions of ARNs (tested on their own and in the graph).
 
 Each role gets only what its workload does. `Resource: "*"` appears only for actions that AWS does not let a
-policy scope to a resource; each such statement says so, and `WILDCARD_ALLOWED` lists them for the tests.
+policy scope to a resource; each such statement says so (and tests/test_serving_ecs.py holds the allow-list).
 """
 
 from __future__ import annotations
@@ -9,14 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from components.iam import Statement, allow
-
-#: (role, Sid) of every statement that must use `Resource: "*"` because AWS offers no resource-level permission.
-WILDCARD_ALLOWED = frozenset({
-    ("execution", "EcrAuthorization"),       # ecr:GetAuthorizationToken has no resource type
-    ("task", "PublishModelMetrics"),          # cloudwatch:PutMetricData has no resource type (namespace condition)
-    ("ecs-load-balancers", "DescribeLoadBalancing"),  # elasticloadbalancing:Describe* have no resource type
-    ("codedeploy", "DescribeLoadBalancing"),
-})
 
 
 def execution_statements(repository_arn: str, log_group_arn: str, kms_key_arn: str) -> list[Statement]:
