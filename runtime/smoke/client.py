@@ -111,8 +111,13 @@ def classify(exc: BaseException, timeout_s: float) -> tuple[str, str]:
 
 async def request(client: httpx.AsyncClient, method: str, url: str, timeout_s: float,
                   payload: Any = None) -> Outcome:
-    """Send one request and read the whole body within `timeout_s`; never raises (except cancellation)."""
-    content = None if payload is None else json.dumps(payload, allow_nan=False).encode()
+    """Send one request and read the whole body within `timeout_s`; never raises (except cancellation).
+
+    `payload` is a JSON value, or the already encoded bytes (the hot loops encode each payload once)."""
+    if payload is None or isinstance(payload, bytes):
+        content = payload
+    else:
+        content = json.dumps(payload, allow_nan=False).encode()
     headers = {"Content-Type": "application/json"} if content is not None else None
     t0 = time.perf_counter()
     try:

@@ -38,6 +38,8 @@ class RunStats:
     """The first full reason seen for each error category."""
     aborted: str | None = None
     wall_s: float = 0.0
+    errors: int = 0
+    """Failed requests so far (kept as a count: checked after every response)."""
 
     def record(self, outcome: Outcome, problem: str | None) -> Sample:
         category = None if problem is None else error_category(outcome)
@@ -45,11 +47,8 @@ class RunStats:
             self.first_reasons.setdefault(category, problem)
         sample = Sample(outcome.latency_s, category)
         self.samples.append(sample)
+        self.errors += category is not None
         return sample
-
-    @property
-    def errors(self) -> int:
-        return sum(s.error is not None for s in self.samples)
 
     def ok_latencies_ms(self) -> list[float]:
         return sorted(s.latency_s * 1000 for s in self.samples if s.error is None)
@@ -132,7 +131,7 @@ async def closed_loop(client: httpx.AsyncClient, base: str, requests: list[Scori
         while next_index < total and stats.aborted is None:
             req = requests[next_index % len(requests)]
             next_index += 1
-            outcome = await request(client, "POST", url, timeout_s, req.body)
+            outcome = await request(client, "POST", url, timeout_s, req.content)
             stats.record(outcome, judge_prediction(outcome, req))
             if stats.errors > budget and stats.aborted is None:
                 stats.aborted = (f"stopped after {len(stats.samples)} of {total} requests: {stats.errors} "

@@ -70,7 +70,7 @@ async def open_loop(client: httpx.AsyncClient, base: str, requests: list[Scoring
 
     async def one(req: ScoringRequest) -> None:
         try:
-            outcome = await request(client, "POST", url, timeout_s, req.body)
+            outcome = await request(client, "POST", url, timeout_s, req.content)
             sample = stats.record(outcome, judge_prediction(outcome, req))
             if sample.error is None and sample.latency_s * 1000 > cfg.p95_ms:
                 stats.slow += 1

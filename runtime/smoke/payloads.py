@@ -19,6 +19,7 @@ import copy
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,11 @@ class ScoringRequest:
     body: dict[str, Any]
     rows: int | None
     """Rows the request scores (predictions expected); None when the format does not say."""
+
+    @cached_property
+    def content(self) -> bytes:
+        """The body as sent (strict JSON, encoded once)."""
+        return json.dumps(self.body, allow_nan=False).encode()
 
 
 @dataclass(frozen=True)

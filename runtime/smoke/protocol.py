@@ -131,7 +131,7 @@ def judge_prediction(outcome: Outcome, req: ScoringRequest) -> str | None:
 
 
 async def invocation_check(client: httpx.AsyncClient, base: str, req: ScoringRequest, timeout_s: float) -> Check:
-    outcome = await request(client, "POST", f"{base}/invocations", timeout_s, req.body)
+    outcome = await request(client, "POST", f"{base}/invocations", timeout_s, req.content)
     name = f"invocations {req.name}"
     expected = f"HTTP 200 with {req.rows} predictions" if req.rows is not None else "HTTP 200 with predictions"
     problem = judge_prediction(outcome, req)
@@ -147,7 +147,7 @@ async def invocation_check(client: httpx.AsyncClient, base: str, req: ScoringReq
 
 async def rejection_check(client: httpx.AsyncClient, base: str, req: ScoringRequest, timeout_s: float) -> Check:
     """A schema-violating request must be rejected with 4xx; 2xx (garbage accepted) and 5xx (crash) fail."""
-    outcome = await request(client, "POST", f"{base}/invocations", timeout_s, req.body)
+    outcome = await request(client, "POST", f"{base}/invocations", timeout_s, req.content)
     name = f"rejects {req.name}"
     if not outcome.answered:
         return failed(name, None, "HTTP 4xx", outcome.reason)
