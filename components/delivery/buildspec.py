@@ -7,6 +7,7 @@ Every build action gets the same shape (CodeBuild buildspec reference, version 0
 - build: the action's commands (each must succeed);
 - post_build: the action's `finally_commands`, which CodeBuild runs whether the build phase passed or failed
   (evidence upload);
+- artifacts: the directory named by `output`, when the action hands files to later actions;
 - cache: pip's cache, kept in the pipeline bucket.
 """
 
@@ -63,7 +64,11 @@ def buildspec(action: Action, *, install_command: str, python_version: str) -> d
     phases["build"] = {"commands": [render_command(c) for c in action.commands]}
     if action.finally_commands:
         phases["post_build"] = {"commands": list(action.finally_commands)}
-    return {"version": 0.2, "env": env, "phases": phases, "cache": {"paths": [PIP_CACHE]}}
+    doc: dict[str, Any] = {"version": 0.2, "env": env, "phases": phases}
+    if action.output:
+        doc["artifacts"] = {"base-directory": action.output, "files": ["**/*"]}
+    doc["cache"] = {"paths": [PIP_CACHE]}
+    return doc
 
 
 def render(action: Action, *, install_command: str, python_version: str) -> str:

@@ -327,10 +327,14 @@ def _stage_args(stage: Stage, projects: Mapping[str, aws.codebuild.Project],
                 category="Approval", provider="Manual", configuration=dict(action.configuration),
                 timeout_in_minutes=spec.approval_timeout_minutes, **common))
         else:
+            configuration: dict[str, Any] = {"ProjectName": projects[action.name].name,
+                                             "EnvironmentVariables": action_variables(action)}
+            if len(action.inputs) > 1:
+                configuration["PrimarySource"] = action.inputs[0]
             actions.append(aws.codepipeline.PipelineStageActionArgs(
-                category="Build", provider="CodeBuild", input_artifacts=[SOURCE_ARTIFACT],
-                configuration={"ProjectName": projects[action.name].name,
-                               "EnvironmentVariables": action_variables(action)}, **common))
+                category="Build", provider="CodeBuild", input_artifacts=list(action.inputs),
+                output_artifacts=[action.output] if action.output else None, configuration=configuration,
+                **common))
     return aws.codepipeline.PipelineStageArgs(name=stage.name, actions=actions)
 
 

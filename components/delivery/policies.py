@@ -178,6 +178,16 @@ def action_statements(action: Action, res: Resources, log_group_arn: str) -> lis
     if secrets:
         out.append(allow("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], sorted(secrets)))
     out += tracking_statements(access.tracking, res)
+    if access.inspect_service:
+        ecs = f"arn:aws:ecs:{res.region}:{res.account_id}"
+        out.append(allow("InspectDeployedService", ["ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTasks"],
+                         [f"{ecs}:service/*", f"{ecs}:task/*", f"{ecs}:container-instance/*"]))
+        # Neither call accepts a resource-level permission (AWS requires "*"); both only read.
+        out.append(allow("InspectTaskDefinitionsAndAlarms", ["cloudwatch:DescribeAlarms",
+                                                             "ecs:DescribeTaskDefinition"], ["*"]))
+    if action.output:
+        out.append(allow("WriteOutputArtifact", ["s3:PutObject"],
+                         [f"{res.buckets['pipeline']}/{res.artifact_prefix}*"]))
     if access.assume_deploy_role:
         if res.deploy_role_arn is None:
             raise ValueError(f"{action.name}: assumes the deploy role but none was given")

@@ -68,6 +68,8 @@ class Access:
     """Builds or runs container images (CodeBuild privileged mode)."""
     metrics: bool = False
     """Publishes model metrics (only into the stack's metric namespace)."""
+    inspect_service: bool = False
+    """Reads the deployed model service (ECS services, tasks, task definitions; the deployed stack's alarms)."""
 
     @property
     def in_vpc(self) -> bool:
@@ -113,6 +115,10 @@ class Action:
     """Train compute type and timeout instead of the default ones."""
     configuration: tuple[tuple[str, str], ...] = ()
     """Source and Approval actions: their CodePipeline configuration."""
+    inputs: tuple[str, ...] = ("source",)
+    """Input artifacts; the first is the primary source, the others are at `$CODEBUILD_SRC_DIR_<name>`."""
+    output: str | None = None
+    """Output artifact: the files under the directory of the same name."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,10 @@ class PipelineSpec:
 
 # Shell fragments ----------------------------------------------------------------------------------------------
 RUN_PREFIX = "runs/$PIPELINE_EXECUTION_ID/"
+#: The Deploy action's output: the stack file it deployed (the candidate pinned) and `pulumi stack output --json`.
+DEPLOYED = "deployed"
+DEPLOYED_DIR = f"$CODEBUILD_SRC_DIR_{DEPLOYED}"
+STACK_OUTPUTS = "stack-outputs.json"
 MODEL_VERSION = ("MODEL_VERSION", "#{Train.MODEL_VERSION}")
 IMAGE_DIGEST = ("IMAGE_DIGEST", "#{Package.IMAGE_DIGEST}")
 ENDPOINT_URL = ("ENDPOINT_URL", "#{Deploy.ENDPOINT_URL}")
@@ -268,9 +278,10 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
         access=Access(tracking="read", ecr="push", docker=True, s3=(S3Grant("models", "reports/", write=True),
                                                                     S3Grant("models", spec.mlflow_prefix))))
 
+    stack_file = f"Pulumi.{spec.deploy_stack}.yaml"
     deploy = Action(
         name="Deploy", namespace="Deploy", exports=("ENDPOINT_URL",), variables=(MODEL_VERSION, IMAGE_DIGEST),
-        install_project=False, install=_pulumi_install(spec.pulumi_version),
+        install_project=False, install=_pulumi_install(spec.pulumi_version), output=DEPLOYED,
         commands=(
             'aws configure set profile.deploy.role_arn "$DEPLOY_ROLE_ARN"',
             "aws configure set profile.deploy.credential_source EcsContainer",
@@ -279,11 +290,14 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
             f'pulumi config set --stack {q(spec.deploy_stack)} --path model.imageDigest "$IMAGE_DIGEST" '
             "--type string",
             f"pulumi up --stack {q(spec.deploy_stack)} --yes --non-interactive --diff",
-            f'ENDPOINT_URL="$(pulumi stack output --stack {q(spec.deploy_stack)} {outputs.MODEL_ENDPOINT})" '
-            "&& export ENDPOINT_URL",
+            f"mkdir -p {DEPLOYED} && cp {q(stack_file)} {DEPLOYED}/",
+            f"pulumi stack output --stack {q(spec.deploy_stack)} --json > {DEPLOYED}/{STACK_OUTPUTS}",
+            f'ENDPOINT_URL="$(jq -er .{outputs.MODEL_ENDPOINT} {DEPLOYED}/{STACK_OUTPUTS})" && export ENDPOINT_URL',
         ),
         access=Access(assume_deploy_role=True, secrets=spec.pulumi_secrets))
 
+    # The verify actions test what Deploy deployed: its stack file (the candidate pinned) replaces the checkout's.
+    pinned = f'cp "{DEPLOYED_DIR}/{stack_file}" {q(stack_file)}'
     verify = (
         Action(
             name="Smoke", variables=(MODEL_VERSION, ENDPOINT_URL),
@@ -292,10 +306,12 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
             finally_commands=(upload_report(KIND_SMOKE),),
             access=Access(network=True, s3=(S3Grant("models", "reports/", write=True),))),
         Action(
-            name="VerifyRollout", variables=(MODEL_VERSION, ENDPOINT_URL),
-            commands=(Mlcicd(("verify", "rollout", *deployed, "--report", report_path(KIND_VERIFY_ROLLOUT))),),
+            name="VerifyRollout", variables=(MODEL_VERSION, ENDPOINT_URL), inputs=("source", DEPLOYED),
+            commands=(pinned, Mlcicd(("verify", "rollout", *deployed, "--stack-outputs",
+                                      f"{DEPLOYED_DIR}/{STACK_OUTPUTS}", "--report",
+                                      report_path(KIND_VERIFY_ROLLOUT)))),
             finally_commands=(upload_report(KIND_VERIFY_ROLLOUT),),
-            access=Access(network=True, s3=(S3Grant("models", "reports/", write=True),))),
+            access=Access(inspect_service=True, s3=(S3Grant("models", "reports/", write=True),))),
         # After smoke: a load test on a broken endpoint proves nothing, and running both at once would put the
         # smoke test's latency thresholds under the load test's traffic.
         Action(
@@ -318,6 +334,7 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
     auth = '-c "http.https://github.com/.extraheader=$GIT_AUTH_HEADER"'
     promote_actions.append(Action(
         name="Promote", run_order=2 if spec.manual_approval else 1, variables=(MODEL_VERSION, IMAGE_DIGEST),
+        inputs=("source", DEPLOYED),
         commands=(
             "mkdir -p reports evidence",
             'aws s3 cp "s3://$MODELS_BUCKET/reports/$MODEL_NAME/$MODEL_VERSION/" '
@@ -326,11 +343,13 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
             "&& export GIT_AUTH_HEADER",
             f"git {auth} clone --quiet --branch {q(spec.branch)} https://github.com/{spec.repository}.git promotion",
             f'git -C promotion checkout -b "{branch}"',
+            # The pull request also pins in git what Deploy put live in the deployed stack.
+            f'cp "{DEPLOYED_DIR}/{stack_file}" promotion/{q(stack_file)}',
             Mlcicd(("promote", "--from", spec.deploy_stack, "--to", spec.promote_to, "--version", "$MODEL_VERSION",
                     "--image-digest", "$IMAGE_DIGEST", "--evidence", "evidence", "--tracking-uri",
                     "$MLFLOW_TRACKING_URI", "--project-dir", "promotion", "--pr-body", "pr.md",
                     "--report", report_path(KIND_PROMOTION)), stdout="promotion.diff"),
-            f"git -C promotion add Pulumi.{spec.promote_to}.yaml",
+            f"git -C promotion add Pulumi.{spec.promote_to}.yaml {q(stack_file)}",
             'git -C promotion -c user.name="ml-cicd pipeline" -c user.email="ml-cicd@users.noreply.github.com" '
             f'commit --quiet -m "Promote $MODEL_NAME version $MODEL_VERSION to {spec.promote_to}"',
             f'git {auth} -C promotion push --quiet origin "{branch}"',

@@ -95,7 +95,7 @@ class DriftMonitor(pulumi.ComponentResource):
         topic = args.get("alarm_topic_arn")
         actions = [topic] if topic is not None else []
         alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-alarm", name=f"{prefix}-drift",
+            f"{name}-alarm", name=prefix,
             alarm_description=f"Share of drifted columns in served data of {model} at or above the threshold "
                               "(published by the drift job).",
             namespace=namespace, metric_name=m.DRIFT_SCORE, dimensions={m.DIMENSION_MODEL: model},
