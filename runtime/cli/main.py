@@ -9,6 +9,7 @@ from runtime.cli import (
     ci_cmd,
     config_cmd,
     data_cmd,
+    gate_cmd,
     graph_cmd,
     monitor_cmd,
     pipeline_cmd,
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(gate_cmd.app, name="gate")
 app.command(name="graph")(graph_cmd.graph)
 app.command(name="smoke")(smoke_cmd.smoke)
 app.command(name="promote")(promote_cmd.promote)

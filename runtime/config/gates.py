@@ -96,55 +96,109 @@ class DataValidationConfig(ConfigModel):
 
 
 class MetricThresholdConfig(ConfigModel):
+    """Bounds for one metric logged in the candidate's run. Set at least one of min, max, maxRegression."""
+
     min: float | None = None
+    """Lowest acceptable value (inclusive). Default: no lower bound."""
     max: float | None = None
+    """Highest acceptable value (inclusive). Default: no upper bound."""
     max_regression: float | None = Field(default=None, ge=0)
-    """Largest allowed worsening vs the champion, in the metric's units."""
+    """Largest allowed worsening vs the champion, in the metric's units (0.01 = one point of accuracy).
+    Default: not compared with the champion."""
     higher_is_better: bool = True
+    """Direction of "worse" for maxRegression: true for accuracy/F1/AUC, false for losses and errors.
+    Default: true."""
 
 
 class FairnessConfig(ConfigModel):
+    """Group fairness of the candidate's predictions on the evaluation data (classification only). Each threshold
+    set to null is not checked; at least one must be set."""
+
     sensitive_column: str
-    """Column of the evaluation data holding the group (not a model feature unless it is one)."""
+    """Column of the evaluation data holding the group. It is passed to the model only if the model's input
+    signature names it. Required."""
+    positive_label: int | str = 1
+    """Target value that counts as the positive outcome (for positive rates, TPR and FPR). Default: 1."""
     demographic_parity_ratio_min: float | None = Field(default=0.8, ge=0, le=1)
+    """Lowest allowed ratio of positive-prediction rates, min over groups / max over groups (the four-fifths
+    rule). Default: 0.8."""
     equalized_odds_difference_max: float | None = Field(default=0.1, ge=0, le=1)
+    """Largest allowed gap between groups in true-positive rate or false-positive rate, whichever is larger.
+    Default: 0.1."""
     metric_ratio_min: float | None = Field(default=None, ge=0, le=1)
-    """Worst group's accuracy divided by the best group's."""
+    """Lowest allowed ratio of the worst group's accuracy to the best group's. Default: null (not checked)."""
     min_group_size: int = Field(default=30, ge=1)
-    """Groups smaller than this make the check INCONCLUSIVE."""
+    """Groups with fewer evaluation rows make the fairness checks INCONCLUSIVE (too few to judge).
+    Default: 30."""
 
 
 class LatencyGateConfig(ConfigModel):
+    """In-process prediction latency of the loaded model, one row per call (the serving shape)."""
+
     p95_ms: float = Field(default=50.0, gt=0)
-    """p95 of single-row predictions, measured in-process."""
+    """Highest allowed p95 of single-row predictions, in milliseconds. Default: 50."""
     samples: int = Field(default=200, ge=20, le=100_000)
+    """Timed single-row predictions (rows of the evaluation data, cycled). Default: 200."""
+    warmup: int = Field(default=10, ge=0, le=10_000)
+    """Untimed predictions first (lazy initialisation, caches). Default: 10."""
 
 
 class PredictionSanityConfig(ConfigModel):
+    """Checks every candidate's predictions on the evaluation data must pass (run whenever `evaluation` is set).
+    NaN or infinite predictions always fail."""
+
     max_class_share: float | None = Field(default=0.98, gt=0, le=1)
-    """No single predicted class may take more than this share (a collapsed classifier)."""
+    """Classification: no single predicted class may take more than this share of rows (a collapsed
+    classifier). Default: 0.98; null: not checked."""
     min_class_share: float | None = Field(default=None, ge=0, le=1)
+    """Classification: every class present in the evaluation target must be predicted for at least this share
+    of rows. Default: null (not checked)."""
     score_min: float | None = None
+    """Lowest allowed prediction value (regression outputs or numeric scores). Default: null (not checked)."""
     score_max: float | None = None
-    """Bounds for regression outputs or scores."""
+    """Highest allowed prediction value (regression outputs or numeric scores). Default: null (not checked)."""
 
 
 class EvaluationDataConfig(ConfigModel):
+    """Held-out data the candidate is scored on for the fairness, latency and prediction checks."""
+
     path: str
-    """Evaluation dataset (Parquet or CSV; local path or s3:// URI)."""
+    """Parquet (`.parquet`, `.pq`) or CSV (`.csv`) file: a local path (relative to the directory of
+    Pulumi.yaml when the gate runs with --stack, else to the working directory) or an s3://bucket/key URI.
+    Required."""
     target_column: str
+    """Column with the true label or value; never passed to the model. Required."""
 
 
 class ModelGateConfig(ConfigModel):
+    """`mlcicd gate model`: the bar a candidate model version clears before it is packaged."""
+
     metrics: dict[str, MetricThresholdConfig] = {}
-    """Metric name (as logged in the run) to bounds and allowed regression."""
+    """Metric name (as logged in the run behind the model version) to bounds and allowed regression.
+    Default: empty, which makes the gate INCONCLUSIVE (nothing to judge on)."""
+    task: Literal["classification", "regression"] = "classification"
+    """What the model predicts: class-share and fairness checks apply to classification only.
+    Default: classification."""
     allow_no_champion: bool = True
-    """With no champion yet, absolute thresholds alone may pass."""
+    """With no champion yet (the champion alias unset), absolute bounds alone may pass. false: the gate is
+    INCONCLUSIVE until a champion exists. Default: true."""
     champion_alias: str = "champion"
+    """Registered-model alias of the version in production, compared against by default. Default: champion."""
     candidate_alias: str = "candidate"
-    """Alias set on the candidate version when the gate passes."""
+    """Alias set on the candidate version when the gate passes (never on FAIL or INCONCLUSIVE).
+    Default: candidate."""
     evaluation: EvaluationDataConfig | None = None
-    """Needed for fairness, latency and prediction checks."""
+    """Needed for fairness, latency and prediction checks. Default: none (metric checks only)."""
     fairness: FairnessConfig | None = None
+    """Default: none (not checked)."""
     latency: LatencyGateConfig | None = None
+    """Default: none (not checked)."""
     predictions: PredictionSanityConfig = PredictionSanityConfig()
+    """Default: maxClassShare 0.98 and the NaN/inf check, whenever `evaluation` is set."""
+    tracking_timeout_seconds: int = Field(default=10, ge=1, le=600)
+    """Timeout of each HTTP request to the tracking server (MLFLOW_HTTP_REQUEST_TIMEOUT, unless that is set in
+    the environment). Default: 10."""
+    tracking_retries: int = Field(default=2, ge=0, le=10)
+    """Retries of a failed HTTP request to the tracking server, after 0, 2, 4, ... s of backoff
+    (MLFLOW_HTTP_REQUEST_MAX_RETRIES, unless set in the environment). An unreachable server makes the gate
+    INCONCLUSIVE after at most (retries + 1) x timeout plus the backoff. Default: 2."""
