@@ -321,6 +321,33 @@ def tracking_mode_sections(s: dict[str, Any]) -> Iterator[Finding]:
 
 
 @rule
+def model_gate_checks(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "gates"):
+        return
+    gates = s["gates"]
+    for name, bounds in gates.metrics.items():
+        if bounds.min is None and bounds.max is None and bounds.max_regression is None:
+            yield Problem(f"gates.metrics.{name}", "checks nothing: set at least one of min, max, maxRegression")
+    fairness = gates.fairness
+    if fairness is not None:
+        if gates.task != "classification":
+            yield _problem("gates.task", "fairness checks compare predicted classes: use `task: classification` "
+                           "or remove `fairness`", gates.task)
+        limits = (fairness.demographic_parity_ratio_min, fairness.equalized_odds_difference_max,
+                  fairness.metric_ratio_min)
+        if all(limit is None for limit in limits):
+            yield Problem("gates.fairness", "checks nothing: set at least one of demographicParityRatioMin, "
+                          "equalizedOddsDifferenceMax, metricRatioMin")
+    sanity = gates.predictions
+    if None not in (sanity.min_class_share, sanity.max_class_share) and sanity.min_class_share > sanity.max_class_share:
+        yield _problem("gates.predictions.minClassShare", f"must not exceed maxClassShare ({sanity.max_class_share:g})",
+                       sanity.min_class_share)
+    if None not in (sanity.score_min, sanity.score_max) and sanity.score_min > sanity.score_max:
+        yield _problem("gates.predictions.scoreMin", f"must not exceed scoreMax ({sanity.score_max:g})",
+                       sanity.score_min)
+
+
+@rule
 def judge_window(s: dict[str, Any]) -> Iterator[Finding]:
     if not _has(s, "serving"):
         return
