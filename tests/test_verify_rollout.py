@@ -107,6 +107,21 @@ def test_other_model_version_fails(moto_url: str, monkeypatch: pytest.MonkeyPatc
     assert version.observed == "7"
 
 
+def test_model_version_from_task_definition_tags(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
+    ecs = client("ecs", moto_url)
+    ecs.create_cluster(clusterName="tagged")
+    td = ecs.register_task_definition(family="tagged", containerDefinitions=[
+        {"name": "model", "image": f"repo@{PINNED}", "cpu": 256, "memory": 512}],
+        tags=[{"key": "model-version", "value": STAGING.model.version or ""}])["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="tagged", serviceName="tagged", taskDefinition=td, desiredCount=2)
+    assert check(verify(moto_url, "tagged"), "model-version").verdict == Verdict.PASS
+    ecs.untag_resource(resourceArn=td, tagKeys=["model-version"])
+    missing = check(verify(moto_url, "tagged"), "model-version")
+    assert missing.verdict == Verdict.INCONCLUSIVE
+    assert "declares no model version" in missing.reason
+
+
 def test_rollout_still_in_progress_is_inconclusive(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     deploy(moto_url, "rolling", running=False, monkeypatch=monkeypatch)
     report = verify(moto_url, "rolling")
@@ -183,7 +198,7 @@ def test_rolled_back_deployment_fails_with_refresh_guidance() -> None:
             "taskDefinitionArn": old_td, "containerDefinitions": [
                 {"name": "model", "image": f"repo@{OTHER}",
                  "environment": [{"name": "MLCICD_MODEL_VERSION", "value": "12"}]}]}, "tags": []},
-            {"taskDefinition": old_td, "include": ["TAGS"]})
+            {"taskDefinition": old_td})
         report = verify_ecs_rollout(ecs, cw, cluster="c", service="svc", expected=EXPECTED)
         ecs_stub.assert_no_pending_responses()
     assert report.verdict == Verdict.FAIL

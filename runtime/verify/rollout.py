@@ -205,7 +205,7 @@ def verify_ecs_rollout(ecs: Any, cloudwatch: Any, *, cluster: str, service: str,
         report.add(inconclusive("image-digest", "the service has no task definition"))
         return report
     try:
-        described_td = ecs.describe_task_definition(taskDefinition=td_arn, include=["TAGS"])
+        described_td = ecs.describe_task_definition(taskDefinition=td_arn)
     except _errors() as exc:
         report.add(inconclusive("image-digest", f"cannot describe task definition {td_arn}: {exc}"))
         return report
@@ -224,8 +224,19 @@ def verify_ecs_rollout(ecs: Any, cloudwatch: Any, *, cluster: str, service: str,
             digest = None
     report.details["image"] = image
     report.add(_digest_check(digest, image, expected))
-    report.add(_version_check(chosen, described_td.get("tags") or [], expected, td_arn))
+    report.add(_version_check(chosen, _tags_if_needed(ecs, chosen, td_arn), expected, td_arn))
     return report
+
+
+def _tags_if_needed(ecs: Any, container: Mapping[str, Any], td_arn: str) -> list[dict[str, str]]:
+    """Task-definition tags, read only when the container's environment does not name the model version (the
+    environment needs no extra permission; tags need `ecs:DescribeTaskDefinition` with include TAGS)."""
+    if any(e.get("name") == MODEL_VERSION_ENV and e.get("value") for e in container.get("environment") or []):
+        return []
+    try:
+        return ecs.describe_task_definition(taskDefinition=td_arn, include=["TAGS"]).get("tags") or []
+    except _errors():
+        return []
 
 
 def _digest_check(digest: str | None, image: str, expected: Expected) -> Check:
