@@ -438,6 +438,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tracking_uri = f"sqlite:///{workdir}/mlflow.db"
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
+    proc: subprocess.Popen[bytes] | None = None
+    log = (workdir / "serve.log").open("wb")
     try:
         frame = cast(Any, load_iris(as_frame=True)).frame
         features, target = frame.drop(columns="target"), frame["target"]
@@ -447,21 +449,21 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         with mlflow.start_run():
             mlflow.sklearn.log_model(model, name="model", signature=signature, input_example=features.head(3),
                                      pip_requirements=["scikit-learn"], registered_model_name="iris-smoke")
+        mlflow.MlflowClient().set_registered_model_alias("iris-smoke", "candidate", "1")
+        port = _free_port()
+        env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
+               # The scoring server execs `uvicorn` from PATH: the venv's bin must be on it.
+               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        proc = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m",
+                                 "models:/iris-smoke@candidate", "--env-manager", "local", "-p", str(port),
+                                 "--host", "127.0.0.1"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir)
+        # While the server starts (~15 s): the second model and the sample rows.
+        with mlflow.start_run():
             bare = mlflow.sklearn.log_model(model, name="bare", signature=signature,
                                             pip_requirements=["scikit-learn"])
-        mlflow.MlflowClient().set_registered_model_alias("iris-smoke", "candidate", "1")
         frame.sample(20, random_state=0).to_csv(workdir / "iris.csv", index=False)
-    finally:
         mlflow.set_tracking_uri(previous)
-    port = _free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
-           # The scoring server execs `uvicorn` from PATH: the venv's bin must be on it.
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    log = (workdir / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/iris-smoke@candidate",
-                             "--env-manager", "local", "-p", str(port), "--host", "127.0.0.1"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir)
-    try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90
         while True:
@@ -478,7 +480,9 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             time.sleep(0.25)
         yield Served(url, tracking_uri, "models:/iris-smoke@candidate", bare.model_uri, workdir)
     finally:
-        _stop(proc)
+        mlflow.set_tracking_uri(previous)
+        if proc is not None:
+            _stop(proc)
         log.close()
 
 
