@@ -46,10 +46,10 @@ def validate(
     from runtime.data.frame import DataInputError
     from runtime.data.validate import validate_data
 
-    cfg = _config(stack, project_dir)
     with usage_errors():
-        try:
-            result = validate_data(reference, current, cfg, write_profile=write_profile)
+        try:  # the stack config loads in a background thread while the data is read
+            result = validate_data(reference, current, lambda: _config(stack, project_dir),
+                                   write_profile=write_profile)
         except DataInputError as exc:
             raise UsageError(str(exc)) from exc
     written = result.details.get("profile_written")
