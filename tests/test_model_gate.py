@@ -692,7 +692,7 @@ def test_cli_unreachable_tracking_server_is_inconclusive_quickly(tmp_path: Path)
     assert [c["name"] for c in written["checks"]] == ["tracking"]
     reason = written["checks"][0]["reason"]
     assert reason.startswith("tracking server http://127.0.0.1:")
-    assert "could not read registered model 'm'" in reason
+    assert reason.endswith("could not read registered model 'm': [Errno 111] Connection refused")
     assert "secret" not in out.read_text()
 
 
@@ -706,7 +706,7 @@ def test_tracking_server_that_never_answers_times_out(tmp_path: Path) -> None:
         report = gate_model("m", "1", config=config(trackingTimeoutSeconds=1, trackingRetries=0), tracking_uri=uri)
         elapsed = time.perf_counter() - started
     assert report.verdict is Verdict.INCONCLUSIVE
-    assert "timeout" in report.checks[0].reason.lower()
+    assert report.checks[0].reason.endswith("could not read registered model 'm': Read timed out. (read timeout=1)")
     assert elapsed < 10
 
 

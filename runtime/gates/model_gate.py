@@ -51,6 +51,9 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST",)
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+#: The part of a connection failure worth reading (requests/urllib3 bury it in pool and retry wrappers).
+_NETWORK_CAUSE = re.compile(r"\[Errno -?\d+\][^\"')]*|Read timed out\.?(?: \(read timeout=[\d.]+\))?"
+                            r"|Connection aborted[^\"')]*|Remote end closed connection[^\"')]*")
 T = TypeVar("T")
 
 
@@ -134,6 +137,12 @@ def bounded_http(cfg: ModelGateConfig) -> Iterator[None]:
             os.environ.pop(key, None)
 
 
+def _why(exc: BaseException) -> str:
+    """A failed tracking call in a few words: the network cause when there is one, else the message."""
+    found = _NETWORK_CAUSE.search(str(exc))
+    return found.group(0).strip() if found else _short(exc)
+
+
 def _short(exc: BaseException, limit: int = 300) -> str:
     """An exception as one line for a reason, credentials in URLs (`scheme://user:pass@`) removed."""
     text = _USERINFO.sub(r"\1", " ".join(str(exc).split())) or type(exc).__name__
@@ -159,9 +168,9 @@ class Registry:
         except MlflowException as exc:
             if exc.error_code in _NOT_FOUND:
                 raise _NotFound(_short(exc)) from exc
-            raise TrackingUnavailable(f"tracking server {redact(self.uri)} could not {what}: {_short(exc)}") from exc
+            raise TrackingUnavailable(f"tracking server {redact(self.uri)} could not {what}: {_why(exc)}") from exc
         except Exception as exc:
-            raise TrackingUnavailable(f"tracking server {redact(self.uri)} could not {what}: {_short(exc)}") from exc
+            raise TrackingUnavailable(f"tracking server {redact(self.uri)} could not {what}: {_why(exc)}") from exc
 
     def version(self, ref: ModelRef, aliases: dict[str, str]) -> ModelVersion:
         if ref.alias is not None:
