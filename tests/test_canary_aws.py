@@ -423,3 +423,71 @@ def test_default_window_is_aligned_to_the_period() -> None:
     assert end == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     assert start == datetime(2026, 3, 2, 11, 50, tzinfo=UTC)
     assert CanaryJudgeConfig().period_seconds == 60
+
+
+# Which target group is the canary: the listener's weights (moto ELBv2 with weighted forward actions) -----------
+def weighted_listener(url: str, name: str, weights: tuple[int, int]) -> tuple[str, str, str, Any]:
+    ec2, elbv2 = client("ec2", url), client("elbv2", url)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]
+               ["SubnetId"] for i, z in ((1, "a"), (2, "b"))]
+    lb = elbv2.create_load_balancer(Name=name, Subnets=subnets, Scheme="internal")["LoadBalancers"][0]
+    tgs = [elbv2.create_target_group(Name=f"{name}-{color}", Protocol="HTTP", Port=8080, VpcId=vpc,
+                                     TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+           for color in ("blue", "green")]
+    listener = elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[
+        {"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": tgs[0], "Weight": weights[0]}, {"TargetGroupArn": tgs[1], "Weight": weights[1]}]}}])
+    suffix = lb["LoadBalancerArn"].split(":loadbalancer/")[1]
+    blue, green = (t.split(":", 5)[-1] for t in tgs)
+    return suffix, blue, green, listener["Listeners"][0]["ListenerArn"]
+
+
+def test_canary_target_group_is_the_lightly_weighted_one(moto_url: str) -> None:
+    from runtime.canary.metrics_source import MetricsUnavailable, resolve_canary_target_groups
+
+    _, blue, green, listener = weighted_listener(moto_url, "weights", (90, 10))
+    elbv2 = client("elbv2", moto_url)
+    assert resolve_canary_target_groups(elbv2, [blue, green]) == (blue, green)
+    rule = elbv2.describe_rules(ListenerArn=listener)["Rules"][0]
+    elbv2.modify_listener(ListenerArn=listener, DefaultActions=[{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": t["TargetGroupArn"], "Weight": w} for t, w in
+                         zip(rule["Actions"][0]["ForwardConfig"]["TargetGroups"], (100, 0), strict=True)]}}])
+    with pytest.raises(MetricsUnavailable, match="no canary in progress"):
+        resolve_canary_target_groups(elbv2, [blue, green])
+
+
+def test_cli_judges_alb_metrics_with_everything_from_the_stack_and_its_outputs(moto_url: str,
+                                                                              tmp_path: Path) -> None:
+    """`--stack staging --stack-outputs FILE`: thresholds from Pulumi.staging.yaml, load balancer and target groups
+    from the outputs, the canary found by the listener weights, ALB metrics read from AWS/ApplicationELB."""
+    from tests.harness import ROOT
+
+    lb, blue, green, _ = weighted_listener(moto_url, "judge-alb", (80, 20))
+    cw = client("cloudwatch", moto_url)
+    rng = np.random.default_rng(9)
+    data = []
+    for minute in range(5):
+        ts = END - timedelta(minutes=5 - minute)
+        for tg, requests in ((blue, 800.0), (green, 200.0)):
+            dims = [{"Name": "LoadBalancer", "Value": lb}, {"Name": "TargetGroup", "Value": tg}]
+            data += [{"MetricName": m.ALB_REQUESTS, "Dimensions": dims, "Timestamp": ts, "Value": requests},
+                     {"MetricName": m.ALB_RESPONSE_TIME, "Dimensions": dims, "Timestamp": ts,
+                      "Value": 0.05 + float(rng.normal(0, 0.002))}]
+    put_metric_data(cw, m.ALB_NAMESPACE, data)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"servingLoadBalancerArnSuffix": lb,
+                                   "servingTargetGroupArnSuffixes": {"primary": blue, "alternate": green}}))
+    out = tmp_path / "alb.json"
+    code, report, output = invoke("canary", "judge", "--stack", "staging", "--project-dir", str(ROOT),
+                                  "--stack-outputs", str(outputs), "--endpoint-url", moto_url, "--no-percentiles",
+                                  "--end-time", END.isoformat(), "--report", str(out))
+    assert report is not None, output
+    assert report["subject"]["canary"] == green
+    assert report["details"]["source"]["traffic"]["canary_target_group"] == green
+    errors = next(x for x in report["details"]["metrics"] if x["name"] == "errors")
+    assert errors["stats"]["canary_requests"] == 1000
+    assert errors["status"] == "PASS"
+    # No prediction histogram or quality was published: the judge cannot pass (predictions weigh 0.2).
+    assert code == 3
+    assert report["verdict"] == "INCONCLUSIVE"

@@ -224,3 +224,39 @@ def read_canary_data(client: Any, source: MetricSource, *, start: datetime, end:
         described["messages"] = messages
     return CanaryData(sides["baseline"], sides["canary"], start=start, end=end, period_seconds=period,
                       source=described)
+
+
+def _tg_suffix(arn: str) -> str:
+    return arn.split(":", 5)[-1] if arn.startswith("arn:") else arn
+
+
+def resolve_canary_target_groups(elbv2: Any, target_groups: Sequence[str]) -> tuple[str, str]:
+    """(baseline, canary) arn suffixes of a target-group pair: the canary is the one the weighted forward rule
+    currently sends less (but some) traffic to. Raises MetricsUnavailable when no canary is in progress."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    suffixes = [_tg_suffix(t) for t in target_groups]
+    if len(suffixes) != 2:
+        raise MetricsUnavailable(f"expected two target groups, got {suffixes}")
+    try:
+        groups = elbv2.describe_target_groups(Names=[s.split("/")[1] for s in suffixes])["TargetGroups"]
+        arns = {_tg_suffix(g["TargetGroupArn"]): g["TargetGroupArn"] for g in groups}
+        balancers = {lb for g in groups for lb in g.get("LoadBalancerArns", [])}
+        weights: dict[str, int] = {}
+        for lb in sorted(balancers):
+            for listener in elbv2.describe_listeners(LoadBalancerArn=lb)["Listeners"]:
+                for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+                    for action in rule.get("Actions", []):
+                        forwarded = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+                        found = {_tg_suffix(t["TargetGroupArn"]): int(t.get("Weight", 1)) for t in forwarded}
+                        if set(found) == set(arns) and set(arns) == set(suffixes):
+                            weights = found
+    except (ClientError, BotoCoreError, KeyError, IndexError) as exc:
+        raise MetricsUnavailable(f"cannot resolve which target group is the canary: {exc}") from exc
+    if len(weights) != 2:
+        raise MetricsUnavailable(f"no listener rule forwards to both {suffixes[0]} and {suffixes[1]}: pass "
+                                 "--baseline-target-group and --canary-target-group")
+    (low, low_w), (high, high_w) = sorted(weights.items(), key=lambda kv: (kv[1], kv[0]))
+    if low_w in (0, high_w):
+        raise MetricsUnavailable(f"no canary in progress (weights {low}={low_w}, {high}={high_w}): nothing to judge")
+    return high, low

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from runtime.cli.common import UsageError, finish, load_config, usage_errors
+from runtime.report import Report
 
 if TYPE_CHECKING:
     from runtime.canary.run import ActSettings, JudgeRequest
@@ -178,5 +179,34 @@ def judge(
                                 window_minutes=window_minutes, period_seconds=period_seconds, end_time=end_time,
                                 percentiles=percentiles, act=settings, outputs=outputs)
         clients = boto3_clients(resolve_region(region, cfg), endpoint_url)
+        pair = outputs.get(out.SERVING_TARGET_GROUPS)
+        if request.source.albs is None and namespace is None and isinstance(pair, dict) and \
+                outputs.get(out.SERVING_LOAD_BALANCER):
+            resolved = resolve_from_outputs(request, clients, str(outputs[out.SERVING_LOAD_BALANCER]),
+                                            [str(v) for v in pair.values()])
+            if isinstance(resolved, Report):
+                finish(resolved, report)
+            request = resolved
     result = run_canary_judge(request, clients)
     finish(result, report)
+
+
+def resolve_from_outputs(request: JudgeRequest, clients: Any, load_balancer: str,
+                         target_groups: list[str]) -> JudgeRequest | Report:
+    """The stack outputs name the load balancer and the target-group pair; the listener's weights say which of
+    the two is the canary right now. No canary in progress: an INCONCLUSIVE report."""
+    from dataclasses import replace
+
+    from runtime.canary.judge import KIND
+    from runtime.canary.metrics_source import AlbTargets, MetricsUnavailable, resolve_canary_target_groups
+    from runtime.report import inconclusive
+
+    try:
+        baseline, canary = resolve_canary_target_groups(clients("elbv2"), target_groups)
+    except MetricsUnavailable as exc:
+        result = Report(kind=KIND, subject=dict(request.subject))
+        result.add(inconclusive("targets", str(exc)))
+        return result
+    subject = {**request.subject, "baseline": baseline, "canary": canary}
+    return replace(request, source=replace(request.source, albs=AlbTargets(load_balancer, baseline, canary)),
+                   subject=subject)
