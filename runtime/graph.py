@@ -177,6 +177,11 @@ def mock_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str
         "aws:lb/listenerRule:ListenerRule": {"arn": f"arn:aws:elasticloadbalancing:{region}:{acct}:listener-rule/"
                                                     f"app/{name}/0123456789abcdef/0123456789abcdef/0123456789abcdef"},
         "aws:ecs/service:Service": {"arn": f"arn:aws:ecs:{region}:{acct}:service/{resource_name}"},
+        "aws:cloudwatch/eventRule:EventRule": {"arn": f"arn:aws:events:{region}:{acct}:rule/{resource_name}"},
+        "aws:scheduler/schedule:Schedule": {"arn": f"arn:aws:scheduler:{region}:{acct}:schedule/default/"
+                                                   f"{resource_name}"},
+        "aws:codestarnotifications/notificationRule:NotificationRule": {
+            "arn": f"arn:aws:codestar-notifications:{region}:{acct}:notificationrule/{resource_name}"},
     }
     state["arn"] = arn
     state.update(extras.get(type_token, {}))

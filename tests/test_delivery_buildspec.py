@@ -121,7 +121,8 @@ def test_deploy_stack_and_promotion_target_come_from_config() -> None:
     text = "\n".join(bs.render(a, install_command=INSTALL, python_version="3.11") for a in actions(s))
     assert "pulumi up --stack qa" in text
     assert "mlcicd promote --from qa --to live" in text
-    assert "staging" not in text and "production" not in text
+    assert "staging" not in text
+    assert "production" not in text
 
 
 def test_gates_use_the_promotion_targets_thresholds_and_checks_the_deployed_stacks() -> None:

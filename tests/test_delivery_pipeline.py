@@ -59,7 +59,8 @@ def actions_granted(doc: dict[str, Any]) -> set[str]:
 
 
 def env(g: Graph, action: str) -> dict[str, tuple[str, str]]:
-    return {v["name"]: (v["value"], v["type"]) for v in project(g, action).inputs["environment"]["environmentVariables"]}
+    variables = project(g, action).inputs["environment"]["environmentVariables"]
+    return {v["name"]: (v["value"], v["type"]) for v in variables}
 
 
 # The pipeline ---------------------------------------------------------------------------------------------------
@@ -119,7 +120,8 @@ def test_manual_approval_exactly_when_config_asks(stack: str, approval: bool) ->
     assert ("Approve" in promote) is approval
     if approval:
         assert (promote["Approve"]["category"], promote["Approve"]["provider"]) == ("Approval", "Manual")
-        assert promote["Approve"]["runOrder"] == 1 and promote["Promote"]["runOrder"] == 2
+        assert promote["Approve"]["runOrder"] == 1
+        assert promote["Promote"]["runOrder"] == 2
         assert promote["Approve"]["timeoutInMinutes"] == 4320
     else:
         assert promote["Promote"]["runOrder"] == 1
@@ -246,10 +248,9 @@ def test_only_actions_reaching_private_endpoints_run_in_the_vpc(staging: Graph) 
     egress = {r.inputs["fromPort"]: r.inputs["cidrIpv4"]
               for r in staging.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
               if r.name.startswith("delivery-builds")}
-    vpc_cidr = staging.outputs.get("vpcCidr") or staging.one("aws:ec2/securityGroup:SecurityGroup",
-                                                             "delivery-builds").inputs["vpcId"]
+    assert egress.keys() == {80, 443}
     assert egress[443] == "0.0.0.0/0"
-    assert egress.keys() == {80, 443} and egress[80] != "0.0.0.0/0", (egress, vpc_cidr)
+    assert egress[80].startswith("10."), "plain HTTP only inside the VPC"
     ingress = staging.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert all(r.inputs.get("securityGroupId") != f"{group.name}-id" for r in ingress)
 
@@ -285,7 +286,8 @@ def test_each_role_holds_only_what_its_action_touches(staging: Graph) -> None:
     assert sids("Lint") == base
     assert sids("UnitTests") == base
     assert sids("Deploy") == base | {"ReadOwnSecrets", "AssumeDeployRole", "WriteOutputArtifact"}
-    assert "PushServingImage" in sids("Package") and "PushServingImage" not in sids("Promote")
+    assert "PushServingImage" in sids("Package")
+    assert "PushServingImage" not in sids("Promote")
     assert {a for a in BUILD_ACTIONS if "AssumeDeployRole" in sids(a)} == {"Deploy"}
     assert {a for a in BUILD_ACTIONS if "ReadOwnSecrets" in sids(a)} == {"Deploy", "Promote"}
     assert {a for a in BUILD_ACTIONS if "InspectDeployedService" in sids(a)} == {"VerifyRollout"}
