@@ -779,6 +779,65 @@ def test_missing_evaluation_object_is_a_usage_error(models: Registered, s3: Any)
         run_gate(models, version, cfg)
 
 
+# The pure checks, on numbers computed by hand ---------------------------------------------------------------------
+def test_group_rates_and_fairness_statistics_by_hand() -> None:
+    from runtime.config.gates import FairnessConfig
+    from runtime.gates.model_checks import fairness, group_rates
+
+    truth = np.array([1, 1, 0, 0, 1, 1, 0, 0])
+    predicted = np.array([1, 1, 1, 0, 1, 0, 0, 0])
+    groups = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])
+    rates = group_rates(truth, predicted, groups, 1)
+    assert rates["a"].positive_rate == 0.75
+    assert rates["b"].positive_rate == 0.25
+    assert (rates["a"].tpr, rates["a"].fpr, rates["b"].tpr, rates["b"].fpr) == (1.0, 0.5, 0.5, 0.0)
+    assert (rates["a"].accuracy, rates["b"].accuracy) == (0.75, 0.75)
+    cfg = FairnessConfig(sensitive_column="g", demographic_parity_ratio_min=0.5, equalized_odds_difference_max=0.5,
+                         metric_ratio_min=1.0, min_group_size=4)
+    checks = {c.name: c for c in fairness(truth, predicted, groups, 1, cfg)[0]}
+    assert checks["fairness:demographic-parity"].observed == pytest.approx(1 / 3)
+    assert checks["fairness:demographic-parity"].verdict is Verdict.FAIL
+    assert checks["fairness:equalized-odds"].observed == 0.5  # TPR gap 0.5, FPR gap 0.5: at the bound passes
+    assert checks["fairness:equalized-odds"].verdict is Verdict.PASS
+    assert checks["fairness:accuracy-ratio"].observed == 1.0
+    assert checks["fairness:accuracy-ratio"].verdict is Verdict.PASS
+
+
+def test_equalized_odds_undefined_without_positive_labels_is_inconclusive() -> None:
+    from runtime.config.gates import FairnessConfig
+    from runtime.gates.model_checks import fairness
+
+    truth = np.array([1, 0, 0, 0])
+    groups = np.array(["a", "a", "b", "b"])
+    cfg = FairnessConfig(sensitive_column="g", min_group_size=1)
+    checks = {c.name: c for c in fairness(truth, np.array([1, 0, 1, 0]), groups, 1, cfg)[0]}
+    assert checks["fairness:equalized-odds"].verdict is Verdict.INCONCLUSIVE
+    assert "group 'b' of g has no positive labels" in checks["fairness:equalized-odds"].reason
+
+
+@pytest.mark.parametrize("samples", [20, 30, 47, 100, 200, 1000])
+def test_latency_early_stop_count_decides_the_p95(samples: int) -> None:
+    """`time_single_rows` stops at `samples - floor(0.95 (samples - 1))` slow calls: with that many the p95 of all
+    planned samples (and of those taken so far) is over the threshold; one fewer can still pass."""
+    decisive = samples - math.floor(0.95 * (samples - 1))
+    slow_enough = np.array([1.0] * (samples - decisive) + [100.0] * decisive)
+    assert np.percentile(slow_enough, 95) > 10
+    assert np.percentile(np.array([100.0] * decisive), 95) > 10  # stopped after exactly those
+    one_fewer = np.array([1.0] * (samples - decisive + 1) + [100.0] * (decisive - 1))
+    assert np.percentile(one_fewer, 95) < 100
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"image_digest": "latest"}, "--image-digest 'latest': expected sha256:<64 lowercase hex>"),
+    ({"report_bucket": "s3://bucket/x"}, "--report-bucket 's3://bucket/x': expected an S3 bucket name"),
+    ({"champion": "@"}, "--champion '@': expected a model version number"),
+])
+def test_malformed_options_are_usage_errors(sqlite_store: Store, kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError) as info:
+        gate_model("m", "1", config=config(), tracking_uri=sqlite_store.uri, **kwargs)
+    assert str(info.value).startswith(message)
+
+
 # Config rules of the gate section -------------------------------------------------------------------------------
 @pytest.mark.parametrize(("gates", "path", "words"), [
     ({"metrics": {"accuracy": {"higherIsBetter": True}}}, "gates.metrics.accuracy", "set at least one of min"),
