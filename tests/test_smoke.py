@@ -26,7 +26,8 @@ from runtime.cli.main import app
 from runtime.config.checks import SmokeConfig
 from runtime.report import EXIT_CODES, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS, EXIT_USAGE, Report, Verdict
 from runtime.smoke import PayloadError, load_test, resolve_payloads, smoke_test
-from runtime.smoke.latency import min_samples, percentile_check, quantile
+from runtime.smoke.latency import Sample, min_samples, percentile_check, quantile
+from runtime.smoke.load import LoadStats, rate_check
 from runtime.smoke.payloads import count_rows, from_config, from_model, schema_violations
 from runtime.smoke.protocol import predictions_problem
 from tests.servers import COLUMNS, closed_port, payload, serve, serve_process
@@ -295,6 +296,17 @@ def test_server_that_cannot_keep_up_shows_dropped_requests() -> None:
     assert rate.verdict is Verdict.FAIL
     assert rate.reason.startswith("the server is not keeping up")
     assert report.details["load"]["dropped"] >= 30
+
+
+def test_a_client_that_cannot_keep_the_schedule_makes_throughput_inconclusive() -> None:
+    cfg = config(load={"rps": 100, "durationSeconds": 1}).load
+    stats = LoadStats(planned=100, sent=100, late=60, arrivals_s=2.0)
+    for _ in range(100):
+        stats.samples.append(Sample(0.005, None))
+    rate = rate_check(stats, cfg)
+    assert rate.verdict is Verdict.INCONCLUSIVE
+    assert rate.reason.startswith("the client could not keep the schedule: 50.0 rps answered of 100 offered")
+    assert "60 dispatched late" in rate.reason
 
 
 def test_load_is_capped_by_max_requests() -> None:
