@@ -101,7 +101,8 @@ class PipelineConfig(ConfigModel):
     fail_on_severities: list[Severity] = Field(default=["CRITICAL"], min_length=1)
     """ECR scan finding severities that fail the Package stage. Default: CRITICAL only."""
     log_retention_days: int | None = Field(default=None, ge=1, le=3653)
-    """Retention of the build logs. Default: 365 in production, 30 elsewhere."""
+    """Retention (days) of the build logs of the pipeline and the monitoring jobs. Default: the stack's log
+    retention (`serving.logRetentionDays`, itself 365 in production and 30 elsewhere)."""
 
 
 class DriftMonitorConfig(ConfigModel):
