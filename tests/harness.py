@@ -6,30 +6,16 @@ test starts from a file a team would really deploy. Graphs are cached per (stack
 
 from __future__ import annotations
 
-import copy
 import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from runtime.config.loader import read_stack_file, stack_file
+from runtime.config.loader import deep_merge, read_stack_file, stack_file
 from runtime.graph import Graph, Resource, build_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Merge overrides into a copy of base; a value of None deletes the key."""
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

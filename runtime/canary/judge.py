@@ -23,6 +23,7 @@ import numpy as np
 from runtime.canary import stats
 from runtime.config.checks import CanaryJudgeConfig, JudgeMetric
 from runtime.config.defaults import MODEL_QUALITY_METRIC
+from runtime.config.platform import ModelQualityAlarmConfig
 from runtime.report import Check, Report, Verdict, failed, inconclusive, passed
 
 KIND = "canary-judge"
@@ -68,6 +69,12 @@ class QualityRule:
     metric_name: str = MODEL_QUALITY_METRIC
     higher_is_better: bool = True
     threshold: float | None = None
+
+    @classmethod
+    def from_alarm(cls, alarm: ModelQualityAlarmConfig) -> QualityRule:
+        """The rule the stack's model-quality alarm states (`alarms.modelQuality`)."""
+        return cls(metric_name=alarm.metric_name, higher_is_better=alarm.comparison == "LessThanThreshold",
+                   threshold=alarm.threshold)
 
 
 @dataclass

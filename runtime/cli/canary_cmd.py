@@ -91,8 +91,7 @@ def build_request(*, cfg: StackConfig | None, stack: str | None, model: str | No
             option = {"windowMinutes": "--window-minutes", "periodSeconds": "--period-seconds"}[str(first["loc"][0])]
             raise UsageError(f"{option} {first['input']!r}: {first['msg']}") from None
     alarm = cfg.alarms.model_quality if cfg else None
-    quality = QualityRule(metric_name=alarm.metric_name, higher_is_better=alarm.comparison == "LessThanThreshold",
-                          threshold=alarm.threshold) if alarm else QualityRule()
+    quality = QualityRule.from_alarm(alarm) if alarm else QualityRule()
     albs = AlbTargets(load_balancer, baseline_target_group, canary_target_group) if (
         load_balancer and baseline_target_group and canary_target_group) else None
     model_namespace = namespace or (alarm.namespace if alarm else None)

@@ -103,6 +103,21 @@ def validate_config(raw: Mapping[str, Any], source: str) -> LoadedConfig:
     return LoadedConfig(config=StackConfig.model_validate(sections), advice=advice)
 
 
+def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `overrides` into a copy of `base` (nested mappings merge, other values replace; None deletes)."""
+    import copy
+
+    out = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
 def _mask_secure(value: Any) -> tuple[Any, bool]:
     """Replace Pulumi `{secure: ...}` values (undecryptable here) with a placeholder; report whether any was."""
     if isinstance(value, Mapping):
