@@ -17,8 +17,8 @@ from components.delivery import buildspec as bs
 from components.delivery.stages import Mlcicd, PipelineSpec, build_actions, delivery_stages
 from runtime.cli.main import app
 from runtime.config import load_stack
-from runtime.graph import MOCK_ACCOUNT, Graph, Resource
-from tests.harness import ROOT, graph, policy
+from runtime.graph import MOCK_ACCOUNT, Graph, Resource, mock_outputs
+from tests.harness import ROOT, graph, policy, stack_config
 
 PIPELINE = "aws:codepipeline/pipeline:Pipeline"
 PROJECT = "aws:codebuild/project:Project"
@@ -325,6 +325,26 @@ def test_failures_and_pending_approvals_notify_the_alarm_topic(production: Graph
                                            "codepipeline-pipeline-manual-approval-needed"]
     assert rule.inputs["targets"] == [{"address": f"arn:aws:sns:{REGION}:{MOCK_ACCOUNT}:canary-alarms-topic",
                                        "type": "SNS"}]
+
+
+def test_sagemaker_tracking_is_authorised_by_iam_per_action_level() -> None:
+    from components.delivery.policies import MLFLOW_READ, MLFLOW_TRAIN, MLFLOW_WRITE
+
+    g = graph("sagemaker", {"pipeline": stack_config("staging")["pipeline"]})
+    server = g.one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
+
+    def granted(action: str) -> set[str]:
+        found = [s for s in statements(role_policy(g, action)) if s["Sid"] == "UseTrackingServer"]
+        if found:
+            assert found[0]["Resource"] == [mock_outputs(server.type, server.name, server.inputs, REGION)["arn"]]
+        return set(found[0]["Action"]) if found else set()
+
+    assert granted("Train") == set(MLFLOW_READ + MLFLOW_WRITE + MLFLOW_TRAIN)
+    assert granted("ModelGate") == set(MLFLOW_READ + MLFLOW_WRITE)
+    assert granted("Package") == granted("Promote") == set(MLFLOW_READ)
+    assert granted("Lint") == set()
+    assert "MLFLOW_TRACKING_USERNAME" not in env(g, "Train")
+    assert "ReadTrackingCredentials" not in {s["Sid"] for s in statements(role_policy(g, "Train"))}
 
 
 def test_no_pipeline_section_no_pipeline_and_a_warning_for_the_monitor() -> None:
