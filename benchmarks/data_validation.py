@@ -189,6 +189,42 @@ print(json.dumps({"imports_s": t_imported - t0, "read_s": t_read - t_imported, "
 """
 
 
+PROFILE_TRADE_OFF = r"""
+import json, sys, time
+from runtime.data.frame import NumericSummary
+from runtime.data.profile import compact, load_profile, save_profile
+from runtime.data.validate import compare, default_config, load_current, load_reference
+ref_path, cur_path, tmp = sys.argv[1:4]
+cfg = default_config()
+raw = load_reference(ref_path, cfg, {})
+cur = load_current(cur_path, {})
+exact = compare(raw, cur, cfg)
+verdicts = {c.name: c.verdict.value for c in exact.checks}
+rows = []
+for size in (10_000, 65_536, 100_000_000):
+    path = f"{tmp}/profile_{size}.npz"
+    t0 = time.perf_counter()
+    nbytes = save_profile(compact(raw, size), path)
+    t1 = time.perf_counter()
+    profile = load_profile(path)
+    t2 = time.perf_counter()
+    result = compare(profile, cur, cfg)
+    t3 = time.perf_counter()
+    errors, widths = [], []
+    for name, col in exact.details["columns"].items():
+        if not isinstance(raw.summary.columns.get(name), NumericSummary):
+            continue
+        got = result.details["columns"][name]["drift"]
+        errors.append(abs(got["statistic"] - col["drift"]["statistic"]))
+        lo, hi = got.get("statistic_bounds", [got["statistic"], got["statistic"]])
+        widths.append(hi - lo)
+    rows.append({"sketch_size": size, "bytes": nbytes, "write_s": t1 - t0, "load_s": t2 - t1, "compare_s": t3 - t2,
+                 "exact": profile.exact, "max_abs_ks_error": max(errors), "max_bound_width": max(widths),
+                 "same_verdicts": {c.name: c.verdict.value for c in result.checks} == verdicts})
+print(json.dumps(rows))
+"""
+
+
 def ensure_evidently() -> Path:
     python = EVIDENTLY_VENV / "bin" / "python"
     probe = [str(python), "-c", "import evidently, pandas; assert evidently.__version__.startswith('0.7'); "
@@ -235,6 +271,8 @@ def main(argv: list[str]) -> int:
         inproc = measure([sys.executable, "-c", IN_PROCESS, str(ref), str(cur), str(profile), str(out)])
         lib = json.loads(str(inproc["stdout"]))
         results["profile_bytes"] = profile.stat().st_size
+        trade = measure([sys.executable, "-c", PROFILE_TRADE_OFF, str(ref), str(cur), tmp])
+        results["profile_trade_off"] = json.loads(str(trade["stdout"]))
     best = min(cold, key=lambda r: float(r["wall_s"]))
     best_profile = min(with_profile, key=lambda r: float(r["wall_s"]))
     results.update(cold_cli=_strip(cold), profile_cli=_strip([prof]), cold_cli_with_profile=_strip(with_profile),
@@ -265,6 +303,12 @@ def main(argv: list[str]) -> int:
           f"current-side compute {lib['current_compute_s']:.3f} s)")
     print(f"profile: {results['profile_bytes'] / 1e6:.1f} MB (reference Parquet {ref.stat().st_size / 1e6:.0f} MB); "
           f"verdict {raw_report['verdict']}, drifted {', '.join(raw_report['details']['drifted_columns'])}")
+    print("profile size vs accuracy (numeric columns; KS error against the raw reference, bound width):")
+    for t in results["profile_trade_off"]:  # type: ignore[attr-defined]
+        label = "whole columns (exact)" if t["exact"] else f"{t['sketch_size']:,} order statistics"
+        print(f"  {label:<28} {t['bytes'] / 1e6:7.1f} MB  write {t['write_s']:.2f} s  load {t['load_s']:.3f} s  "
+              f"max |D error| {t['max_abs_ks_error']:.1e}  max bound width {t['max_bound_width']:.1e}  "
+              f"same verdicts: {t['same_verdicts']}")
     failures = []
     if float(best["wall_s"]) > TARGET_WALL_S:
         failures.append(f"cold CLI {float(best['wall_s']):.3f} s > {TARGET_WALL_S} s")

@@ -20,9 +20,9 @@ from runtime.cli.main import app
 from runtime.config import ConfigError, validate_config
 from runtime.config.gates import DataValidationConfig
 from runtime.data import stats
-from runtime.data.frame import DataInputError
+from runtime.data.frame import DataInputError, NumericSummary
 from runtime.data.html import render_html
-from runtime.data.profile import load_profile
+from runtime.data.profile import load_profile, sketch
 from runtime.data.validate import validate_data
 from runtime.report import Verdict
 
@@ -170,14 +170,20 @@ def test_sorted_rank_equals_searchsorted() -> None:
                 assert np.array_equal(stats.sorted_rank(b, keys, side), np.searchsorted(b, keys, side))
 
 
-def test_sketch_bounds_contain_the_exact_statistic() -> None:
+@pytest.mark.parametrize("kind", ["point-mass", "integers"])
+def test_sketch_bounds_contain_the_exact_statistic(kind: str) -> None:
     rng = np.random.default_rng(5)
-    ref = np.sort(np.concatenate([rng.normal(size=200000), np.zeros(5000)]))
-    cur = np.sort(rng.normal(0.01, 1, 100000))
-    ranks = np.unique(np.round(np.linspace(0, ref.size - 1, 10000)).astype(np.int64))
-    values = ref[ranks]
-    counts = np.searchsorted(ref, values, side="right")
-    lo, hi = stats.ks_statistic_bounds(values, counts, ranks, ref.size, cur)
+    if kind == "point-mass":
+        ref = np.sort(np.concatenate([rng.normal(size=200000), np.zeros(5000)]))
+        cur = np.sort(rng.normal(0.01, 1, 100000))
+    else:  # ties on both sides, at the stored values themselves
+        ref = np.sort(rng.poisson(4, 200000).astype(float))
+        cur = np.sort(rng.poisson(4.05, 100000).astype(float))
+    column = sketch(NumericSummary(dtype="float", rows=ref.size, missing=0, values=ref, n=ref.size), 10000)
+    assert column.counts is not None
+    assert column.ranks is not None
+    assert np.all(np.diff(column.values) > 0)
+    lo, hi = stats.ks_statistic_bounds(column.values, column.counts, column.ranks, ref.size, cur)
     exact = stats.ks_statistic_sorted(ref, cur)
     assert lo <= exact <= hi
     assert hi - lo < 3e-4
@@ -494,6 +500,15 @@ def test_cli_reads_thresholds_from_the_stack(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert "drift:customer_id" not in {c["name"] for c in report["checks"]}
     assert report["details"]["alpha"] == 0.01
+
+
+def test_cli_unknown_stack_is_a_usage_error(tmp_path: Path, pair: tuple[Path, Path]) -> None:
+    ref, cur = pair
+    code, text = run_cli("validate", "--reference", str(ref), "--current", str(cur), "--report",
+                         str(tmp_path / "o.json"), "--stack", "nonexistent", "--project-dir", str(ROOT))
+    assert code == 2, text
+    assert "Pulumi.nonexistent.yaml" in text
+    assert not (tmp_path / "o.json").exists()
 
 
 def test_profile_command_writes_a_profile(tmp_path: Path, pair: tuple[Path, Path]) -> None:

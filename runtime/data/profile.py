@@ -7,8 +7,9 @@ Format (version 1): a numpy `.npz` archive (a zip of `.npy` arrays, deflate-comp
 - `meta.json` (JSON text as a uint8 array): `{"format": "mlcicd-data-profile", "version": 1, "source", "rows",
   "created_at", "bins", "sketch_size", "duplicates", "columns": [{"name", "kind", "dtype", "arrow_type", "rows",
   "missing", "n", "exact", "categories"}]}`; the order of `columns` is the reference's column order.
-- per numeric column `c<i>.values` (float64, sorted), `c<i>.counts` and `c<i>.ranks` (int64, only for a
-  sketch: values <= each stored value, and each stored value's 0-based rank),
+- per numeric column `c<i>.values` (float64, sorted; strictly increasing in a sketch), `c<i>.counts` and
+  `c<i>.ranks` (int64, only for a sketch: the number of values <= each stored value, and the lowest 0-based rank
+  at which it occurs among the sampled ranks),
   `c<i>.psi_edges` / `c<i>.psi_counts` (reference-quantile bins and the reference's exact counts in them),
   `c<i>.hist_edges` / `c<i>.hist_counts` (display histogram); per categorical column `c<i>.counts` (int64, one per
   category of `categories`).
@@ -92,11 +93,16 @@ def reference_from_summary(summary: FrameSummary, bins: int) -> ReferenceProfile
 
 
 def sketch(column: NumericSummary, size: int) -> NumericSummary:
-    """Keep `size` order statistics of a whole sorted column (minimum and maximum included) with exact counts."""
+    """Keep `size` order statistics of a whole sorted column (minimum and maximum included) with exact counts.
+
+    Equal order statistics (a value repeated over many ranks) are kept once, with the lowest of their ranks: the
+    stored values are strictly increasing, and a tie-heavy column costs a few entries instead of `size`."""
     if not column.exact or column.n <= size:
         return column
     ranks = np.unique(np.round(np.linspace(0, column.n - 1, size)).astype(np.int64))
     values = column.values[ranks]
+    first = np.concatenate(([True], values[1:] != values[:-1]))
+    values, ranks = values[first], ranks[first]
     counts = np.searchsorted(column.values, values, side="right").astype(np.int64)
     return replace(column, values=values.copy(), counts=counts, ranks=ranks)
 
@@ -136,13 +142,15 @@ def profile_bytes(profile: ReferenceProfile) -> bytes:
             "sketch_size": profile.sketch_size, "duplicates": summary.duplicates, "columns": columns}
     arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for key, array in arrays.items():
             # Sorted float64 values hardly compress (and deflating 10 MB takes seconds): stored as they are;
-            # counts and the small arrays deflate well.
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED if key.endswith(".values") else zipfile.ZIP_DEFLATED
-            with archive.open(info, "w", force_zip64=True) as member:
+            # counts, ranks and the small arrays deflate well, at the fastest level.
+            name: zipfile.ZipInfo | str = f"{key}.npy"
+            if key.endswith(".values"):
+                name = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                name.compress_type = zipfile.ZIP_STORED
+            with archive.open(name, "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
     return buffer.getvalue()
 

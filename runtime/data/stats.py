@@ -122,27 +122,29 @@ def ks_statistic_sorted(a: np.ndarray, b: np.ndarray) -> float:
 
 def ks_statistic_bounds(values: np.ndarray, counts: np.ndarray, ranks: np.ndarray, n_ref: int,
                         b: np.ndarray) -> tuple[float, float]:
-    """Bounds of the KS statistic when the reference is known only at order statistics (a profile's sketch).
+    """Bounds of the KS statistic when the reference is known only at some order statistics (a profile's sketch).
 
-    `values[j]` is the reference's order statistic of 0-based rank `ranks[j]` (the first is its minimum, the last
-    its maximum) and `counts[j]` the exact number of reference values <= values[j]; `b` is the sorted current
-    sample. The lower bound is |F_ref - F_cur| at the stored points (true values of the difference). Between two
-    stored values v_j < v_j+1, F_ref lies in [counts[j], ranks[j+1]] / n_ref (at most ranks[j+1] values are below
-    v_j+1) and F_cur between its values at v_j and just below v_j+1, which bounds the difference from above. The
-    width is at most about 1/len(values) plus the current sample's largest share between two stored points.
+    `values` are strictly increasing reference values, the first its minimum and the last its maximum;
+    `counts[j]` is the exact number of reference values <= values[j], and `ranks[j]` a 0-based rank at which
+    values[j] occurs (so at most ranks[j] values are below it); `b` is the sorted current sample.
+    The lower bound is |F_ref - F_cur| at the stored values (true values of the difference). Between two stored
+    values v_j < v_j+1, F_ref lies in [counts[j], ranks[j+1]] / n_ref and F_cur between its value at v_j and its
+    value just below v_j+1, which bounds the difference from above. The width is at most about 1/len(values) plus
+    the current sample's largest share between two stored values.
     """
     n2 = b.shape[0]
     cur_right = sorted_rank(b, values, "right")
-    cur_left = sorted_rank(b, values, "left")
+    cur_left = cur_right.copy()  # differs only where the current sample holds the stored value itself
+    tied = np.flatnonzero((cur_right > 0) & (b.take(cur_right - 1, mode="clip") == values))
+    if tied.size:
+        cur_left[tied] = np.searchsorted(b, values[tied], side="left")
     f_ref = counts / n_ref
-    lower = float(np.max(np.abs(f_ref - cur_right / n2)))
-    lower = max(lower, float(cur_left[0]) / n2)  # below the reference minimum F_ref = 0
-    gap = values[1:] > values[:-1]
+    f_cur = cur_right / n2
+    lower = max(float(np.max(np.abs(f_ref - f_cur))), float(cur_left[0]) / n2)  # F_ref = 0 below the minimum
     upper = lower
-    if gap.any():
-        ref_side = ranks[1:] / n_ref - cur_right[:-1] / n2
-        cur_side = cur_left[1:] / n2 - f_ref[:-1]
-        upper = max(upper, float(np.max(ref_side[gap])), float(np.max(cur_side[gap])))
+    if values.shape[0] > 1:
+        upper = max(upper, float(np.max(ranks[1:] / n_ref - f_cur[:-1])),
+                    float(np.max(cur_left[1:] / n2 - f_ref[:-1])))
     return min(lower, 1.0), min(upper, 1.0)
 
 
