@@ -130,26 +130,33 @@ def measure(argv: list[str], ok: tuple[int, ...] = (0, 1)) -> dict[str, float | 
 
 IN_PROCESS = r"""
 import json, resource, sys, time
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 t_start = time.perf_counter()
 import pyarrow.parquet as pq
 from runtime.data.frame import TableSource, duplicate_rows, summarize
 from runtime.data.validate import compare, load_reference, validate_data, default_config
 ref_path, cur_path, profile_path, report_path = sys.argv[1:5]
 t_imported = time.perf_counter()
-report = validate_data(ref_path, cur_path)
+raw = validate_data(ref_path, cur_path)
 t_raw = time.perf_counter()
-report = validate_data(profile_path, cur_path)
+profiled = validate_data(profile_path, cur_path)
 t_profiled = time.perf_counter()
 cfg = default_config()
 profile = load_reference(profile_path, cfg, {})
 t_loaded = time.perf_counter()
 table = pq.read_table(cur_path)
 t_read = time.perf_counter()
-frame = TableSource(table, cur_path)
-summary = summarize(frame)
-summary.duplicates = duplicate_rows(frame, summary)
-result = compare(profile, summary, cfg)
-t_compute = time.perf_counter()
+computes = []
+for _ in range(3):  # the first pays the first touch of the memory the sorted columns go to
+    t0, c0 = time.perf_counter(), cpu()
+    frame = TableSource(table, cur_path)
+    summary = summarize(frame)
+    summary.duplicates = duplicate_rows(frame, summary)
+    result = compare(profile, summary, cfg)
+    computes.append((time.perf_counter() - t0, cpu() - c0))
+    del summary
 result.finish().write(report_path)
 print(json.dumps({
     "imports_s": t_imported - t_start,
@@ -157,10 +164,12 @@ print(json.dumps({
     "library_profile_s": t_profiled - t_raw,
     "profile_load_s": t_loaded - t_profiled,
     "current_read_s": t_read - t_loaded,
-    "current_compute_s": t_compute - t_read,
+    "current_compute_s": min(w for w, _ in computes),
+    "current_compute_runs": computes,
     "verdict": result.verdict.value,
     "drifted": result.details["drifted_columns"],
-    "timings_raw": report.details.get("timings"),
+    "timings_raw": raw.details.get("timings"),
+    "timings_profile": profiled.details.get("timings"),
 }))
 """
 
@@ -298,9 +307,12 @@ def main(argv: list[str]) -> int:
     walls = ", ".join(f"{float(r['wall_s']):.3f}" for r in cold)
     walls_profile = ", ".join(f"{float(r['wall_s']):.3f}" for r in with_profile)
     print(f"  all cold runs (wall): {walls} s; with profile: {walls_profile} s")
-    print(f"library, in-process: reference data {lib['library_raw_s']:.3f} s, profile {lib['library_profile_s']:.3f} s "
-          f"(profile load {lib['profile_load_s']:.3f} s, current read {lib['current_read_s']:.3f} s, "
-          f"current-side compute {lib['current_compute_s']:.3f} s)")
+    runs = ", ".join(f"{w:.3f} s ({c:.3f} s CPU)" for w, c in lib["current_compute_runs"])
+    stages = ", ".join(f"{k.removesuffix('_s')} {v:.3f}" for k, v in lib["timings_raw"].items())
+    print(f"library, in-process: reference data {lib['library_raw_s']:.3f} s ({stages}), profile "
+          f"{lib['library_profile_s']:.3f} s (profile load {lib['profile_load_s']:.3f} s, current read "
+          f"{lib['current_read_s']:.3f} s)")
+    print(f"  current-side compute with the cached profile (Arrow table -> report), 3 runs: {runs}")
     print(f"profile: {results['profile_bytes'] / 1e6:.1f} MB (reference Parquet {ref.stat().st_size / 1e6:.0f} MB); "
           f"verdict {raw_report['verdict']}, drifted {', '.join(raw_report['details']['drifted_columns'])}")
     print("profile size vs accuracy (numeric columns; KS error against the raw reference, bound width):")
