@@ -10,9 +10,9 @@ fault, not a flag:
 | `drifted`       | current data shifted and rescaled in five features              | data validation         |
 | `broken-schema` | current data lost a column and one became text                  | data validation         |
 | `degraded`      | candidate trained on 45 % flipped labels                        | model gate (metrics)    |
-| `unfair`        | candidate trained on data whose positives in group B were erased | model gate (fairness)   |
+| `unfair`        | candidate trained with 20 % of group B's positives erased       | model gate (fairness)   |
 | `slow`          | candidate wraps the model in a 60 ms sleep per call             | model gate (latency)    |
-| `error-spike`   | candidate's serving process fails 5 % of requests with 5xx      | smoke test (errors)     |
+| `error-spike`   | candidate's serving process fails 5 % of its requests           | smoke test (errors)     |
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ DRIFTED_FEATURES = ("mean radius", "mean texture", "mean perimeter", "mean area"
 SLOW_SECONDS = 0.06
 ERROR_RATE = 0.05
 LABEL_NOISE = 0.45
-UNFAIR_ERASE_SHARE = 0.6
+UNFAIR_ERASE_SHARE = 0.2
 
 
 @dataclass(frozen=True)

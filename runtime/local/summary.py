@@ -41,13 +41,15 @@ class StageResult:
 
 
 def stop_reason(report: dict[str, Any]) -> str:
-    """The reasons a person needs: every failing check, else every inconclusive one."""
+    """What a person needs: the names of every failing check (else every inconclusive one), then the first
+    two reasons in full."""
     checks = report.get("checks", [])
-    for wanted in ("FAIL", "INCONCLUSIVE"):
+    for wanted, word in (("FAIL", "failed"), ("INCONCLUSIVE", "inconclusive")):
         bad = [c for c in checks if c.get("verdict") == wanted]
         if bad:
-            return "; ".join(f"{c['name']}: {c.get('reason', '')}" for c in bad[:4]) + (
-                f" (+{len(bad) - 4} more)" if len(bad) > 4 else "")
+            names = ", ".join(str(c["name"]) for c in bad)
+            details = "; ".join(str(c.get("reason", "")) for c in bad[:2])
+            return f"{len(bad)} check{'s' * (len(bad) != 1)} {word} ({names}): {details}"
     return ""
 
 
