@@ -7,8 +7,8 @@ must pass every stage and promote into a copy of Pulumi.production.yaml. Child p
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
