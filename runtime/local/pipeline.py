@@ -366,10 +366,10 @@ def judge_local(pipeline: Pipeline, observations: dict[str, list[Any]]) -> Repor
 
 def moto_clients(region: str, endpoint_url: str) -> Callable[[str], Any]:
     """boto3 clients for the local moto server, with its dummy credentials (never the user's real ones)."""
-    import boto3
+    from boto3.session import Session
     from botocore.config import Config
 
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+    session = Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=region)
     config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=30)
     cache: dict[str, Any] = {}
