@@ -42,10 +42,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from typer.testing import CliRunner
 
-from runtime.cli.common import UsageError
 from runtime.cli.main import app
 from runtime.config import ConfigError, validate_config
 from runtime.config.gates import ModelGateConfig
+from runtime.errors import UsageError
 from runtime.gates.model_gate import gate_model
 from runtime.report import Check, Report, Verdict
 from tests.harness import ROOT, stack_config

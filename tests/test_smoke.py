@@ -457,7 +457,9 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         features, target = frame.drop(columns="target"), frame["target"]
         model = LogisticRegression(max_iter=500).fit(features, target)
         signature = infer_signature(features, model.predict(features))
-        mlflow.set_experiment("smoke")
+        # Artifacts under the tmp dir: MLflow's default root is ./mlruns relative to the working directory.
+        experiment = mlflow.create_experiment("smoke", artifact_location=(workdir / "artifacts").as_uri())
+        mlflow.set_experiment(experiment_id=experiment)
         with mlflow.start_run():
             mlflow.sklearn.log_model(model, name="model", signature=signature, input_example=features.head(3),
                                      pip_requirements=["scikit-learn"], registered_model_name="iris-smoke")

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from runtime.errors import UsageError
 from runtime.report import EXIT_USAGE
+
+__all__ = ["UsageError", "err", "exit_usage", "finish", "load_config", "usage_errors"]
 
 if TYPE_CHECKING:
     from runtime.config import LoadedConfig
     from runtime.report import Report
-
-
-class UsageError(Exception):
-    """Bad input (argument, file, reference): exit 2. The message names the bad value and the fix."""
 
 
 def err(message: str) -> None:

@@ -33,8 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from runtime.cli.common import UsageError
 from runtime.config.gates import EvaluationDataConfig, ModelGateConfig
+from runtime.errors import UsageError
 from runtime.evidence import KIND_MODEL_GATE, digest_tag, evidence_key, report_tag, verdict_tag
 from runtime.gates import model_checks as mc
 from runtime.report import Report, Verdict, inconclusive, passed

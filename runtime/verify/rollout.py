@@ -308,7 +308,7 @@ def fetch_argo_rollout(namespace: str, name: str) -> dict[str, Any]:
     try:
         from kubernetes import client, config  # type: ignore[import-not-found]
     except ImportError:
-        from runtime.cli.common import UsageError
+        from runtime.errors import UsageError
 
         raise UsageError("backend eks: install the Kubernetes client (`pip install kubernetes`) to read the "
                          "Argo Rollout") from None
