@@ -20,10 +20,10 @@ from runtime.cli.main import app
 from runtime.config import ConfigError, validate_config
 from runtime.config.gates import DataValidationConfig
 from runtime.data import stats
-from runtime.data.frame import DataInputError, NumericSummary
+from runtime.data.frame import DataInputError, NumericSummary, TableSource, summarize
 from runtime.data.html import render_html
-from runtime.data.profile import load_profile, sketch
-from runtime.data.validate import validate_data
+from runtime.data.profile import compact, load_profile, reference_from_summary, sketch
+from runtime.data.validate import compare, validate_data
 from runtime.report import Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -425,6 +425,20 @@ def test_sketched_profile_bounds_and_verdicts(tmp_path: Path) -> None:
         lo, hi = sketched.details["columns"][name]["drift"]["statistic_bounds"]
         assert lo <= exact <= hi
         assert hi - lo <= 2.5 / 10000 + 1e-12
+
+
+def test_a_sketch_too_coarse_to_decide_is_inconclusive() -> None:
+    rng = np.random.default_rng(21)
+    ref = reference_from_summary(summarize(TableSource(pa.table({"x": rng.normal(0, 1, 20000)}), "r")), 10)
+    cur = summarize(TableSource(pa.table({"x": rng.normal(0.02, 1, 20000)}), "c"))
+    exact = compare(ref, cur)
+    coarse = compare(compact(ref, 20), cur)  # 20 order statistics: bounds about 0.05 wide
+    lo, hi = coarse.details["columns"]["x"]["drift"]["statistic_bounds"]
+    assert lo <= exact.details["columns"]["x"]["drift"]["statistic"] <= hi
+    assert lo < 0.02 <= hi
+    assert checks(coarse)["drift:x"] is Verdict.INCONCLUSIVE
+    assert checks(coarse)["drift.share"] is Verdict.INCONCLUSIVE
+    assert "cannot decide" in next(c.reason for c in coarse.checks if c.name == "drift:x")
 
 
 def test_profile_errors_are_usage_errors(tmp_path: Path, pair: tuple[Path, Path]) -> None:

@@ -543,9 +543,15 @@ def _drift(report: Report, reference: ReferenceProfile, current: FrameSummary, *
 
     names = [r.name for r, x in zip(results, decisions, strict=True) if x]
     listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    report.add(Check("drift.share", Verdict.PASS if allowed else Verdict.FAIL, share,
-                     f"<= {d.max_drifted_share}",
-                     f"{drifted_n} of {len(results)} tested columns drifted ({share:.3g})"
-                     + (f": {listed}" if names else "")
-                     + f"; {d.correction} correction at alpha {d.ks_alpha:g}"))
+    undecided = sum(1 for x in decisions if x is None)
+    reason = (f"{drifted_n} of {len(results)} tested columns drifted ({share:.3g})" + (f": {listed}" if names else "")
+              + f"; {d.correction} correction at alpha {d.ks_alpha:g}")
+    if not allowed:
+        verdict = Verdict.FAIL
+    elif (drifted_n + undecided) / len(results) > d.max_drifted_share:
+        verdict = Verdict.INCONCLUSIVE  # the undecided columns could push the share over the limit
+        reason += f"; {undecided} undecided column(s) could exceed maxDriftedShare {d.max_drifted_share:g}"
+    else:
+        verdict = Verdict.PASS
+    report.add(Check("drift.share", verdict, share, f"<= {d.max_drifted_share}", reason))
     return share
