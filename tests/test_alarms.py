@@ -15,6 +15,7 @@ from tests.harness import graph, policy, stack_config
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 PREFIX = "ml-cicd-{stack}-canary-alarms"
+STACK_ALARMS = "ml-cicd-{stack}"  # every alarm of the stack (canary and drift) may publish to the topic
 
 
 def _component(g: Graph) -> Resource:
@@ -147,24 +148,34 @@ def test_topic_is_encrypted_with_a_rotating_key_cloudwatch_may_use(production: G
     assert topic.inputs["kmsMasterKeyId"] == f"arn:aws:kms:eu-west-1:{MOCK_ACCOUNT}:key/canary-alarms-topic-key-key-id"
     assert key.inputs["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
-    assert set(statements) == {"AccountAdministersKeyThroughIam", "CloudWatchAlarmsPublish"}
+    assert set(statements) == {"AccountAdministersKeyThroughIam", "CloudWatchAlarmsPublish", "NotificationRulesPublish"}
     cloudwatch = statements["CloudWatchAlarmsPublish"]
     assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert cloudwatch["Condition"] == {
         "StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT},
         "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:eu-west-1:{MOCK_ACCOUNT}:alarm:"
-                                     f"{PREFIX.format(stack='production')}-*"}}
+                                     f"{STACK_ALARMS.format(stack='production')}-*"}}
+    notifications = statements["NotificationRulesPublish"]
+    assert notifications["Principal"] == {"Service": "codestar-notifications.amazonaws.com"}
+    assert notifications["Condition"] == {"StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT}}
     assert statements["AccountAdministersKeyThroughIam"]["Principal"] == {"AWS": f"arn:aws:iam::{MOCK_ACCOUNT}:root"}
 
 
-def test_topic_policy_admits_only_these_alarms_over_tls(production: Graph) -> None:
+def test_topic_policy_admits_only_this_stacks_alarms_and_notifications_over_tls(production: Graph) -> None:
     doc = policy(_child(production, "aws:sns/topicPolicy:TopicPolicy", "canary-alarms-topic-policy"))
     statements = {s["Sid"]: s for s in doc["Statement"]}
     publish = statements["CloudWatchAlarmsPublish"]
     assert (publish["Effect"], publish["Action"], publish["Principal"]) == (
         "Allow", "sns:Publish", {"Service": "cloudwatch.amazonaws.com"})
-    assert publish["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":alarm:{PREFIX.format(stack='production')}-*")
+    assert publish["Condition"]["ArnLike"]["aws:SourceArn"].endswith(
+        f":alarm:{STACK_ALARMS.format(stack='production')}-*")
+    notifications = statements["NotificationRulesPublish"]
+    assert (notifications["Principal"], notifications["Action"], notifications["Condition"]) == (
+        {"Service": "codestar-notifications.amazonaws.com"}, "sns:Publish",
+        {"StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT}})
+    drift = production.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert all(a.inputs["name"].startswith(STACK_ALARMS.format(stack="production") + "-") for a in drift)
     deny = statements["DenyInsecureTransport"]
     assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
 

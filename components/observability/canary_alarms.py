@@ -98,12 +98,12 @@ class CanaryAlarms(pulumi.ComponentResource):
         key = aws.kms.Key(f"{name}-topic-key", description=f"ml-cicd {name}: alarm topic encryption",
                           enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
                           policy=pulumi.Output.from_input(account).apply(
-                              lambda acct: topic_key_policy(acct, region, prefix)),
+                              lambda acct: topic_key_policy(acct, region, stack_alarm_prefix())),
                           opts=child)
         topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, opts=child)
         aws.sns.TopicPolicy(f"{name}-topic-policy", arn=topic.arn,
                             policy=pulumi.Output.all(topic.arn, account).apply(
-                                lambda a: topic_policy(a[0], a[1], region, prefix)),
+                                lambda a: topic_policy(a[0], a[1], region, stack_alarm_prefix())),
                             opts=child)
         for i, email in enumerate(args.get("emails", [])):
             aws.sns.TopicSubscription(f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email,
@@ -232,13 +232,24 @@ def latency_queries(lb: pulumi.Input[str], groups: Sequence[pulumi.Input[str]], 
     return queries
 
 
+def stack_alarm_prefix() -> str:
+    """Every alarm of this stack (canary, drift) starts with this; the topic's grants are limited to it."""
+    return f"{pulumi.get_project()}-{pulumi.get_stack()}"
+
+
 def _cloudwatch_conditions(account_id: str, region: str, prefix: str) -> dict[str, Any]:
     return {"StringEquals": {"aws:SourceAccount": account_id},
             "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{prefix}-*"}}
 
 
+def _notification_conditions(account_id: str) -> dict[str, Any]:
+    """CodeStar notification rules (pipeline failures, approvals, failed scheduled jobs) of this account."""
+    return {"StringEquals": {"aws:SourceAccount": account_id}}
+
+
 def topic_key_policy(account_id: str, region: str, prefix: str) -> str:
-    """Key policy: the account administers the key through IAM; CloudWatch alarms of this component may use it."""
+    """Key policy: the account administers the key through IAM; this stack's alarms and the account's notification
+    rules may use it to publish."""
     statements = [
         # AWS's default key-policy statement: without it no IAM policy could ever manage the key again. In a key
         # policy, Resource "*" means this key.
@@ -249,16 +260,24 @@ def topic_key_policy(account_id: str, region: str, prefix: str) -> str:
         {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
          "Condition": _cloudwatch_conditions(account_id, region, prefix)},
+        {"Sid": "NotificationRulesPublish", "Effect": "Allow",
+         "Principal": {"Service": "codestar-notifications.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": _notification_conditions(account_id)},
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
 def topic_policy(topic_arn: str, account_id: str, region: str, prefix: str) -> str:
-    """Topic policy: this component's alarms may publish; nobody may publish without TLS."""
+    """Topic policy: this stack's alarms (canary and drift) and the account's CodeStar notification rules may
+    publish; nobody may publish without TLS."""
     statements = [
         {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": "sns:Publish", "Resource": topic_arn,
          "Condition": _cloudwatch_conditions(account_id, region, prefix)},
+        {"Sid": "NotificationRulesPublish", "Effect": "Allow",
+         "Principal": {"Service": "codestar-notifications.amazonaws.com"}, "Action": "sns:Publish",
+         "Resource": topic_arn, "Condition": _notification_conditions(account_id)},
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
          "Resource": topic_arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
     ]
