@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runtime.cli.common import UsageError, err, finish, load_config, usage_errors
+from runtime.cli.common import err, finish, load_config, usage_errors
 
 if TYPE_CHECKING:
     from runtime.config.gates import DataValidationConfig
@@ -64,15 +64,12 @@ def validate(
     """Validate CURRENT against REFERENCE: schema, quality, drift. Exit 0 PASS, 1 FAIL, 2 bad input,
     3 INCONCLUSIVE (e.g. empty or too few rows)."""
     with _batch_process():
-        from runtime.data.frame import DataInputError
         from runtime.data.validate import validate_data
 
-        with usage_errors():
-            try:  # the stack config loads in a background thread while the data is read
-                result = validate_data(reference, current, lambda: _config(stack, project_dir),
-                                       write_profile=write_profile)
-            except DataInputError as exc:
-                raise UsageError(str(exc)) from exc
+        with usage_errors():  # bad inputs raise DataInputError, a UsageError: exit 2 naming the path
+            # The stack config loads in a background thread while the data is read.
+            result = validate_data(reference, current, lambda: _config(stack, project_dir),
+                                   write_profile=write_profile)
         written = result.details.get("profile_written")
         if written:
             err(f"profile: {written['path']} ({written['bytes'] / 1e6:.2f} MB)")
@@ -96,16 +93,12 @@ def profile(
 ) -> None:
     """Write the compact profile of REFERENCE that `data validate --reference PROFILE` compares against."""
     with _batch_process():
-        from runtime.data.frame import DataInputError
         from runtime.data.validate import load_reference, write_reference_profile
 
         cfg = _config(stack, project_dir)
         timings: dict[str, float] = {}
         with usage_errors():
-            try:
-                ref = load_reference(reference, cfg, timings)
-                size = write_reference_profile(ref, out, cfg)
-            except DataInputError as exc:
-                raise UsageError(str(exc)) from exc
+            ref = load_reference(reference, cfg, timings)
+            size = write_reference_profile(ref, out, cfg)
     err(f"profile of {reference} ({ref.summary.rows} rows, {len(ref.summary.columns)} columns): {out} "
         f"({size / 1e6:.2f} MB)")

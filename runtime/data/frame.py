@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from runtime.errors import UsageError
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -32,7 +34,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class DataInputError(Exception):
+class DataInputError(UsageError):
     """A data file or profile that cannot be used (missing, unreadable, corrupt, wrong format): exit 2.
     The message names the path and says what to fix."""
 
