@@ -10,6 +10,7 @@ and every input that carries a secret is written as "[secret]".
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,6 +208,18 @@ def _mock_call(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
     return {}
 
 
+_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def _use_graph_loop() -> None:
+    """Pulumi's SDK needs a current event loop on this thread; `asyncio.run` elsewhere in the process (the smoke
+    test, a server fixture) leaves none. One loop, reused for every graph, so none is ever leaked."""
+    global _LOOP  # noqa: PLW0603 - one loop per process, created on first use
+    if _LOOP is None or _LOOP.is_closed():
+        _LOOP = asyncio.new_event_loop()
+    asyncio.set_event_loop(_LOOP)
+
+
 def _is_root(urn: str) -> bool:
     return "::pulumi:pulumi:Stack::" in urn
 
@@ -291,6 +304,7 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
             warnings.append(message)
 
     pulumi_settings.ROOT.set(None)
+    _use_graph_loop()
     mocks = Mocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=Monitor(mocks),
                              logger=Logger())  # type: ignore[arg-type]

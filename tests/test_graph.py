@@ -111,3 +111,15 @@ def test_secret_config_never_reaches_the_graph_in_plain_text() -> None:
     assert plaintext not in text
     tags = g.one("pulumi:providers:aws").inputs["defaultTags"]
     assert SECRET in json.dumps(tags)
+
+
+def test_graph_builds_after_asyncio_run_cleared_the_event_loop() -> None:
+    """`asyncio.run` (the smoke test, servers) leaves the main thread without an event loop; Pulumi needs one."""
+    import asyncio
+
+    async def noop() -> int:
+        return 1
+
+    assert asyncio.run(noop()) == 1
+    g = build_graph("staging", ROOT, raw_config=stack_config("staging", {"tags": {"built-after": "asyncio-run"}}))
+    assert g.resources
