@@ -400,8 +400,10 @@ def quality_metric_data(seen: list[Any], metric_name: str, *, model_name: str, v
 
 
 def _pass_note(report: Report) -> str:
-    notes = [c.reason for c in report.checks if c.verdict is Verdict.PASS][:2]
-    return "; ".join(notes)
+    """All checks passed: say how many, and the first two in words."""
+    notes = [c.reason for c in report.checks][:2]
+    count = len(report.checks)
+    return f"{count} check{'s' * (count != 1)} passed: " + "; ".join(notes)
 
 
 # Entry point ------------------------------------------------------------------------------------------------

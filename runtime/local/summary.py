@@ -116,10 +116,16 @@ def _plots(stage: StageResult) -> str:
     return ""
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return json.dumps(value)
+
+
 def _check_row(check: dict[str, Any]) -> str:
     color = COLORS.get(str(check.get("verdict")), "#000")
     cells = [html.escape(str(check.get("name"))), f"<span style='color:{color}'>{check.get('verdict')}</span>",
-             html.escape(json.dumps(check.get("observed"))), html.escape(str(check.get("threshold") or "")),
+             html.escape(_shown(check.get("observed"))), html.escape(str(check.get("threshold") or "")),
              html.escape(str(check.get("reason", "")))]
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
