@@ -582,9 +582,9 @@ def test_s3_reference_current_and_profile(tmp_path: Path, pair: tuple[Path, Path
     pacsv.write_csv(pq.read_table(cur), tmp_path / "cur.csv")
     s3.upload_file(str(tmp_path / "cur.csv"), "data", "inference/2026/cur.csv")
     raw = validate_data("s3://data/training/ref.parquet", "s3://data/inference/2026/cur.csv",
-                        write_profile="s3://data/profiles/reference.json")
+                        write_profile="s3://data/profiles/reference.npz")
     assert raw.verdict is Verdict.PASS, raw.summary_lines()
-    profiled = validate_data("s3://data/profiles/reference.json", "s3://data/inference/2026/cur.csv")
+    profiled = validate_data("s3://data/profiles/reference.npz", "s3://data/inference/2026/cur.csv")
     assert _verdicts(profiled) == _verdicts(raw)
     with pytest.raises(DataInputError, match=r"s3://data/nope.parquet: cannot read from S3 \(NoSuchKey\)"):
         validate_data("s3://data/nope.parquet", cur)

@@ -34,7 +34,7 @@ def rendered(action: Action) -> dict:
 @pytest.mark.parametrize(("arg", "word"), [
     ("reports/model-gate.json", "reports/model-gate.json"),
     ("$MODEL_NAME", '"$MODEL_NAME"'),
-    ("s3://$DATA_BUCKET/profiles/reference.json", '"s3://$DATA_BUCKET/profiles/reference.json"'),
+    ("s3://$DATA_BUCKET/profiles/reference.npz", '"s3://$DATA_BUCKET/profiles/reference.npz"'),
     ("two words", "'two words'"),
     ('say "$X" `now`', '"say \\"$X\\" \\`now\\`"'),
     ("it's", "'it'\"'\"'s'"),

@@ -300,7 +300,7 @@ def test_s3_access_is_the_prefixes_each_action_names(staging: Graph) -> None:
         found = [s for s in statements(role_policy(staging, action)) if s["Sid"] == sid]
         return found[0]["Resource"] if found else []
 
-    assert grants("DataValidate", "ReadData") == ["arn:aws:s3:::artifacts-data/profiles/reference.json"]
+    assert grants("DataValidate", "ReadData") == ["arn:aws:s3:::artifacts-data/profiles/reference.npz"]
     assert grants("DataValidate", "WriteModels") == ["arn:aws:s3:::artifacts-models/runs/*"]
     assert grants("ModelGate", "WriteModels") == ["arn:aws:s3:::artifacts-models/reports/*"]
     assert grants("Train", "WriteModels") == ["arn:aws:s3:::artifacts-models/mlflow/*",
@@ -399,7 +399,7 @@ def _invocations() -> list[tuple[str, Mlcicd]]:
         spec = PipelineSpec.from_config(load_stack(stack, ROOT).config, stack)
         for _, action in build_actions(delivery_stages(spec)):
             found += [(f"{stack}:{action.name}", c) for c in bs.mlcicd_invocations(action)]
-    for job in (drift_job(stack="production", reference_profile_key="profiles/reference.json",
+    for job in (drift_job(stack="production", reference_profile_key="profiles/reference.npz",
                           inference_prefix="inference/"),
                 batch_job(input_prefix="batch/input/", output_prefix="batch/output/")):
         found += [(f"job:{job.name}", c) for c in bs.mlcicd_invocations(job)]

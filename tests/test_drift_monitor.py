@@ -65,7 +65,7 @@ def test_drift_job_checks_out_the_repository_and_runs_validate_then_publish(prod
     assert job["sourceVersion"] == "main"
     build = yaml.safe_load(job["source"]["buildspec"])["phases"]["build"]["commands"]
     validate = next(c for c in build if c.startswith("mlcicd data validate"))
-    assert '--reference "s3://$DATA_BUCKET/profiles/reference.json"' in validate
+    assert '--reference "s3://$DATA_BUCKET/profiles/reference.npz"' in validate
     assert '--current "s3://$DATA_BUCKET/$CURRENT_KEY"' in validate
     assert validate.endswith('|| { rc=$?; [ "$rc" -eq 1 ]; }'), "a drifted capture is a result, not a failure"
     publish = next(c for c in build if c.startswith("mlcicd monitor publish-drift"))
@@ -80,7 +80,7 @@ def test_drift_job_role_reads_reference_and_captures_and_publishes_only_its_name
     s = statements(production, "drift-job-policy")
     assert s["ReadData"]["Resource"] == ["arn:aws:s3:::artifacts-data/inference/*",
                                          "arn:aws:s3:::artifacts-data/monitoring/drift/*",
-                                         "arn:aws:s3:::artifacts-data/profiles/reference.json"]
+                                         "arn:aws:s3:::artifacts-data/profiles/reference.npz"]
     assert s["WriteData"]["Resource"] == ["arn:aws:s3:::artifacts-data/monitoring/drift/*"]
     assert s["PublishModelMetrics"] == {
         "Sid": "PublishModelMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": ["*"],

@@ -61,7 +61,7 @@ class DriftMonitorArgs(TypedDict, total=False):
     inference_prefix: str
     """Prefix of the inference captures in the data bucket. Default `inference/`."""
     reference_profile_key: str
-    """Key of the reference profile in the data bucket. Default `profiles/reference.json`."""
+    """Key of the reference profile in the data bucket. Default `profiles/reference.npz`."""
     alarm_threshold: float
     """Drift score at or above which the alarm fires. Default 0.2."""
     namespace: str
@@ -88,7 +88,7 @@ class DriftMonitor(pulumi.ComponentResource):
         prefix = f"{pulumi.get_project()}-{settings.stack}-{name}"
 
         job = drift_job(stack=settings.stack,
-                        reference_profile_key=args.get("reference_profile_key", "profiles/reference.json"),
+                        reference_profile_key=args.get("reference_profile_key", "profiles/reference.npz"),
                         inference_prefix=args.get("inference_prefix", "inference/"))
         project = scheduled_job(self, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace)
 

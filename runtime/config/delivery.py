@@ -112,7 +112,7 @@ class DriftMonitorConfig(ConfigModel):
     """EventBridge Scheduler expression; also the period of the drift alarm (capped at one day)."""
     inference_prefix: S3Prefix = "inference/"
     """Prefix in the data bucket where served requests are captured (the recent window the job checks)."""
-    reference_profile_key: str = "profiles/reference.json"
+    reference_profile_key: str = "profiles/reference.npz"
     """Key in the data bucket of the training reference profile."""
     alarm_threshold: float = Field(default=0.2, gt=0, le=1)
     """Drift score (share of drifted columns) at or above which the drift alarm fires."""
