@@ -1,5 +1,7 @@
-"""Run the benchmarks: `python -m benchmarks [NAME ...]` (names: cli, data, local, smoke). Each prints its figures and
-ratios against its named peer, measured in the same run; the exit code is non-zero when a target is missed."""
+"""Run the benchmarks: `python -m benchmarks [NAME ...] [OPTIONS]` (names: cli, data, local, smoke).
+
+Each prints its figures and ratios against its named peer, measured in the same run; the exit code is non-zero
+when a target is missed."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ SUITES = {"cli": "benchmarks.cli", "data": "benchmarks.data_validation", "local"
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(SUITES)
+    """Leading arguments name suites; everything from the first option on goes to each suite (`local --repeat 1`)."""
+    split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    names, options = argv[:split] or list(SUITES), argv[split:]
     unknown = [n for n in names if n not in SUITES]
     if unknown:
         print(f"unknown benchmark(s) {unknown}; choose from {list(SUITES)}", file=sys.stderr)
@@ -20,7 +24,7 @@ def main(argv: list[str]) -> int:
     for name in names:
         print(f"== {name} ==", flush=True)
         module = importlib.import_module(SUITES[name])
-        status |= module.main([])
+        status |= module.main(options)
     return status
 
 
