@@ -161,7 +161,8 @@ class CanaryAlarms(pulumi.ComponentResource):
             comparison_operator="LessThanThreshold", threshold=1,
             # A single failing verdict is decisive: one period, one datapoint.
             evaluation_periods=1, datapoints_to_alarm=1,
-            # The judge publishes only when it reaches PASS or FAIL; no verdict is not a failed verdict.
+            # No datapoint means no judge ran yet, which is not a failed verdict; a judge that ran always publishes
+            # (0 also for INCONCLUSIVE unless run with --on-inconclusive hold), so thin evidence rolls back.
             treat_missing_data="notBreaching",
             actions_enabled=True, opts=child))
 
