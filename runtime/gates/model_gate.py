@@ -24,8 +24,8 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,6 +38,7 @@ from runtime.errors import UsageError
 from runtime.evidence import KIND_MODEL_GATE, digest_tag, evidence_key, report_tag, verdict_tag
 from runtime.gates import model_checks as mc
 from runtime.report import Report, Verdict, inconclusive, passed
+from runtime.tracking import bounded_mlflow_http, require_registry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,31 +111,13 @@ def resolve_tracking_uri(tracking_uri: str | None) -> str:
     if not uri:
         raise UsageError("no tracking server: pass --tracking-uri URI (http(s)://... or sqlite:///path) or set "
                          "MLFLOW_TRACKING_URI")
-    if uri.startswith("sqlite:///"):
-        path = Path(uri[len("sqlite:///"):])
-        if not path.is_file():  # MLflow would silently create an empty registry there
-            raise UsageError(f"--tracking-uri {uri}: no MLflow database at {path}; pass the registry's URI")
+    require_registry(uri)
     return uri
 
 
-@contextmanager
-def bounded_http(cfg: ModelGateConfig) -> Iterator[None]:
-    """MLflow's HTTP retry budget for the gate's calls: `gates.trackingRetries` retries (backoff 0, 2, 4 s, no
-    jitter) of at most `gates.trackingTimeoutSeconds` each, unless the caller set MLflow's variables."""
-    wanted = {
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(cfg.tracking_retries),
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(cfg.tracking_timeout_seconds),
-        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-        "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-    }
-    added = {k: v for k, v in wanted.items() if k not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
+def bounded_http(cfg: ModelGateConfig) -> AbstractContextManager[None]:
+    """MLflow's HTTP retry budget for the gate's calls (`gates.trackingRetries`, `gates.trackingTimeoutSeconds`)."""
+    return bounded_mlflow_http(cfg.tracking_retries, cfg.tracking_timeout_seconds)
 
 
 def _why(exc: BaseException) -> str:

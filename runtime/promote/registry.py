@@ -6,20 +6,16 @@ registry makes promotion INCONCLUSIVE within seconds instead of MLflow's default
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runtime.promote.errors import PromotionError
+from runtime.tracking import bounded_mlflow_http, missing_sqlite_registry
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-_BOUNDED_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
-                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
 
 
 class RegistryUnavailable(Exception):
@@ -35,23 +31,15 @@ class RegisteredVersion:
     run_id: str | None = None
 
 
-@contextmanager
-def _bounded_http() -> Iterator[None]:
-    added = {k: v for k, v in _BOUNDED_HTTP.items() if k not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
+def _bounded_http() -> AbstractContextManager[None]:
+    return bounded_mlflow_http(retries=1, timeout_s=10)
 
 
 def _check_sqlite(uri: str) -> None:
     """MLflow creates a missing sqlite database silently; a wrong path must not look like an empty registry."""
-    if uri.startswith("sqlite:///"):
-        path = Path(uri[len("sqlite:///"):])
-        if not path.is_file():
-            raise PromotionError(f"--tracking-uri {uri}: no MLflow database at {path}; pass the registry's URI")
+    path = missing_sqlite_registry(uri)
+    if path is not None:
+        raise PromotionError(f"--tracking-uri {uri}: no MLflow database at {path}; pass the registry's URI")
 
 
 def fetch_version(tracking_uri: str, name: str, version: str) -> RegisteredVersion:
