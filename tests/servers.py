@@ -28,7 +28,9 @@ from typing import Any, cast
 
 COLUMNS = ["x1", "x2", "x3"]
 BEHAVIOURS = ("correct", "slow", "hang", "error-5xx", "truncated", "non-json", "accepts-garbage", "wrong-count",
-              "never-ready")
+              "never-ready", "flaky-5xx")
+#: `flaky-5xx` answers every this-many-th `/invocations` request with 500 (a 20 % error rate), the rest correctly.
+FLAKY_EVERY = 5
 #: Longest a `hang` request waits (released at once when the server stops).
 HANG_S = 30.0
 
@@ -46,6 +48,7 @@ class ScoringServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.handled = 0
         self.handle_s = 0.0
+        self.invocations = 0
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (timeout, abort) closed its end: expected here, not worth a traceback."""
@@ -126,7 +129,10 @@ class ScoringHandler(BaseHTTPRequestHandler):
             time.sleep(self.scoring.delay_s)
         elif behaviour == "hang":
             self.scoring.stopping.wait(HANG_S)
-        if behaviour == "error-5xx":
+        with self.scoring.lock:
+            self.scoring.invocations += 1
+            flaky = behaviour == "flaky-5xx" and self.scoring.invocations % FLAKY_EVERY == 0
+        if behaviour == "error-5xx" or flaky:
             self._json(500, {"error_code": "INTERNAL_ERROR", "message": "model crashed"})
         elif behaviour == "accepts-garbage":
             self._json(200, {"predictions": [0.5] * (rows or 1)})

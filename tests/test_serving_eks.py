@@ -24,7 +24,10 @@ JUDGE_IMAGE = ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlcicd-runtime:0.1.
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 ANALYSIS = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 #: `Resource: "*"` allowed only here, each because AWS offers no resource-level permission for the actions.
-STAR_ALLOWED = {"ReadCanaryMetrics": "CloudWatch GetMetricData/GetMetricStatistics/ListMetrics"}
+STAR_ALLOWED = {"ReadCanaryMetrics": "CloudWatch GetMetricData/GetMetricStatistics/ListMetrics",
+                "PublishProbeMetrics": "CloudWatch PutMetricData, scoped by the cloudwatch:namespace condition"}
+STABLE_URL = f"http://{APP}.{NAMESPACE}.svc.cluster.local"
+CANARY_URL = f"http://{APP}-canary.{NAMESPACE}.svc.cluster.local"
 
 
 @pytest.fixture(scope="module")
@@ -222,18 +225,45 @@ def test_endpoint_is_the_stable_service(eks: Graph) -> None:
 
 
 # The canary judge -------------------------------------------------------------------------------------------
-def test_analysis_job_runs_the_judge(eks: Graph) -> None:
+def test_analysis_job_probes_stable_and_canary_then_judges(eks: Graph) -> None:
     (metric,) = eks.one(ANALYSIS).inputs["spec"]["metrics"]
     assert (metric["count"], metric["failureLimit"]) == (1, 0)
     job = metric["provider"]["job"]["spec"]
     assert job["backoffLimit"] == 0
     (container,) = job["template"]["spec"]["containers"]
     assert container["image"] == JUDGE_IMAGE
-    assert container["command"] == ["mlcicd", "canary", "judge", "--stack", "eks", "--report",
-                                    "/tmp/canary-judge.json"]
+    # One process: probe the two Services for the judge's window, publish with Variant baseline/canary (the
+    # judge's defaults and the model-quality alarm's canary variant), then judge exactly that window.
+    assert container["command"] == [
+        "mlcicd", "canary", "judge", "--stack", "eks", "--probe-baseline-url", STABLE_URL,
+        "--probe-canary-url", CANARY_URL, "--baseline-variant", "baseline", "--canary-variant", "canary",
+        "--report", "/tmp/canary-judge.json"]
     assert container["workingDir"] == "/etc/mlcicd"
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["MLCICD_CANARY_POD_TEMPLATE_HASH"] == "{{args.canary-hash}}"
+
+
+def test_probe_urls_are_the_rollouts_stable_and_canary_services(eks: Graph) -> None:
+    canary = _rollout(eks)["spec"]["strategy"]["canary"]
+    services = {r.inputs["metadata"]["name"]: r.inputs for r in eks.of_type("kubernetes:core/v1:Service")}
+    for url, name in ((STABLE_URL, canary["stableService"]), (CANARY_URL, canary["canaryService"])):
+        assert url == f"http://{name}.{services[name]['metadata']['namespace']}.svc.cluster.local"
+        assert services[name]["spec"]["ports"][0]["port"] == 80
+
+
+def test_judge_deadline_covers_the_probed_window(eks: Graph) -> None:
+    (metric,) = eks.one(ANALYSIS).inputs["spec"]["metrics"]
+    # Fixture: 5-minute window of 60 s periods; defaults: 10 s request timeout, 120 s visibility wait; 300 s
+    # overhead.
+    assert metric["provider"]["job"]["spec"]["activeDeadlineSeconds"] == 300 + 60 + 10 + 120 + 300
+    longer = graph("eks", {"serving": {"canary": {"judge": {"windowMinutes": 30}}}})
+    (metric,) = longer.one(ANALYSIS).inputs["spec"]["metrics"]
+    assert metric["provider"]["job"]["spec"]["activeDeadlineSeconds"] == 1800 + 60 + 10 + 120 + 300
+
+
+def test_probe_hosts_must_admit_the_services() -> None:
+    with pytest.raises(ValueError, match=r"serving.canary.probe.allowedHosts must admit the in-cluster Services"):
+        graph("eks", {"serving": {"canary": {"probe": {"allowedHosts": ["*.example.internal"]}}}})
 
 
 def test_judge_reads_the_same_validated_config(eks: Graph) -> None:
@@ -258,16 +288,27 @@ def test_judge_config_masks_secrets() -> None:
     assert "clientSecret: '**********'" in files["Pulumi.eks.yaml"]
 
 
-def test_judge_role_reads_metrics_only(eks: Graph) -> None:
+def test_judge_role_reads_metrics_and_publishes_into_the_model_namespace_only(eks: Graph) -> None:
     role = eks.one("aws:iam/role:Role", "model-judge")
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"]
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT}}
-    for s in policy(eks.one("aws:iam/rolePolicy:RolePolicy", "model-judge"))["Statement"]:
-        assert all(a.startswith("cloudwatch:Get") or a == "cloudwatch:ListMetrics" for a in s["Action"])
-        assert s["Resource"] == ["*"]
-        assert s["Sid"] in STAR_ALLOWED
+    statements = {s["Sid"]: s for s in policy(eks.one("aws:iam/rolePolicy:RolePolicy", "model-judge"))["Statement"]}
+    assert set(statements) == set(STAR_ALLOWED)
+    read = statements["ReadCanaryMetrics"]
+    assert read["Action"] == ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"]
+    assert read["Resource"] == ["*"]
+    assert "Condition" not in read
+    publish = statements["PublishProbeMetrics"]
+    assert publish["Action"] == ["cloudwatch:PutMetricData"]
+    assert publish["Resource"] == ["*"]
+    assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": "MLCICD/Model"}}
+    custom = graph("eks", {"alarms": {"modelQuality": {"namespace": "Churn/Model"}}})
+    statements = {s["Sid"]: s for s in policy(custom.one("aws:iam/rolePolicy:RolePolicy",
+                                                          "model-judge"))["Statement"]}
+    assert statements["PublishProbeMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace":
+                                                                               "Churn/Model"}}
     association = eks.one("aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs
     assert association == {"clusterName": "ml-staging", "namespace": NAMESPACE,
                            "serviceAccount": f"{APP}-canary-judge",
@@ -313,6 +354,15 @@ def test_eks_without_judge_image_is_an_error() -> None:
     assert set(problems) == {"serving.eks.judgeImage"}
     assert "ml-cicd:serving.eks.judgeImage: strategy `canary` runs `mlcicd canary judge`" in problems[
         "serving.eks.judgeImage"]
+
+
+def test_eks_canary_without_probe_payloads_is_an_error() -> None:
+    problems = _problems({"smoke": {"samplePayloads": []}})
+    assert set(problems) == {"smoke.samplePayloads"}
+    assert ("ml-cicd:smoke.samplePayloads: backend `eks` with strategy `canary` probes the stable and canary pods "
+            "with these request bodies") in problems["smoke.samplePayloads"]
+    rolling = stack_config("eks", {"smoke": {"samplePayloads": []}, "serving": {"canary": {"strategy": "rolling"}}})
+    validate_config(rolling, "test")
 
 
 def test_eks_rejects_blue_green_and_bad_cluster_values() -> None:

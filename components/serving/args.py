@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 import pulumi
 
 if TYPE_CHECKING:
-    from runtime.config.checks import CanaryJudgeConfig
+    from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
     from runtime.config.platform import EksConfig
 
 Strategy = Literal["canary", "linear", "rolling", "blue-green"]
@@ -76,6 +76,9 @@ class ModelServiceArgs(TypedDict, total=False):
     """Minutes each step is held while the alarms watch. Default 10."""
     judge: CanaryJudgeConfig
     """Canary judge settings (EKS analysis step). Default: the config model's defaults."""
+    probe: CanaryProbeConfig
+    """Probe traffic of the EKS analysis step (its job's deadline covers the probe). Default: the config model's
+    defaults."""
     rollback_alarms: AlarmFactory
     """Factory creating the alarms every deployment rolls back on. Required: no deployment without rollback."""
 

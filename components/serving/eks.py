@@ -5,10 +5,13 @@ Creates, all parented to the ModelService and all through one explicit `kubernet
 - the namespace, labelled to enforce the `restricted` Pod Security Standard (unless `createNamespace: false`);
 - optionally the Argo Rollouts controller (Helm chart, pinned version);
 - a `Rollout` with the canary steps from config (setWeight, pause for the bake, analysis) and stable/canary
-  Services; an `AnalysisTemplate` whose Job runs `mlcicd canary judge --stack <stack>` (the same judge as on ECS)
-  in the runtime image `serving.eks.judgeImage`, with the stack file from a ConfigMap;
+  Services; an `AnalysisTemplate` whose Job runs `mlcicd canary judge --stack <stack> --probe-*` (the same judge
+  as on ECS) in the runtime image `serving.eks.judgeImage`, with the stack file from a ConfigMap: it sends probe
+  traffic to the stable and canary Services for the judge's window, publishes what each served into the model
+  namespace, and judges that window (nothing else publishes per-variant metrics on EKS);
 - a HorizontalPodAutoscaler on the Rollout and a PodDisruptionBudget;
-- for the judge, its own ServiceAccount and (EKS Pod Identity) an IAM role that can only read CloudWatch metrics.
+- for the judge, its own ServiceAccount and (EKS Pod Identity) an IAM role that can read CloudWatch metrics and
+  publish into the model namespace only.
 
 Security decisions: every container runs as a non-root UID with a read-only root filesystem (an emptyDir at
 /tmp for scratch), no capabilities, no privilege escalation, seccomp RuntimeDefault; no service account token is
@@ -30,6 +33,7 @@ from components.iam import allow, document
 from components.serving import eks_specs as spec
 from components.serving.args import ModelServiceArgs, pinned_image
 from runtime.config import defaults as cfg_defaults
+from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 
 if TYPE_CHECKING:
     from runtime.config.stack import StackConfig
@@ -38,6 +42,9 @@ ARGO_ROLLOUTS_REPO = "https://argoproj.github.io/argo-helm"
 ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts"
 #: CloudWatch's metric read APIs have no resource-level permissions: AWS requires Resource "*".
 JUDGE_ACTIONS = ("cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics")
+#: The probe publishes what stable and canary served; PutMetricData has no resource type either (Resource "*"),
+#: so the `cloudwatch:namespace` condition scopes it to the model namespace.
+PROBE_ACTIONS = ("cloudwatch:PutMetricData",)
 
 
 class EksServiceOutputs(NamedTuple):
@@ -56,12 +63,16 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     judged = strategy != "rolling"
     if judged and eks.judge_image is None:
         raise ValueError(f"ModelService {name}: strategy `{strategy}` requires eks.judge_image")
+    app = spec.k8s_name(args["model_name"])
+    ns = eks.namespace
+    probe = args.get("probe") or CanaryProbeConfig()
+    stable_url, canary_url = spec.service_url(app, ns), spec.service_url(f"{app}-canary", ns)
+    if judged:
+        _check_probe_hosts(name, probe, stable_url, canary_url)
     provider = k8s.Provider(f"{name}-k8s", kubeconfig=spec.kubeconfig(eks, region),
                             cluster_identifier=eks.cluster_name, enable_server_side_apply=True,
                             delete_unreachable=False, opts=pulumi.ResourceOptions(parent=parent))
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
-    app = spec.k8s_name(args["model_name"])
-    ns = eks.namespace
     # Selectors are immutable: only the two labels that identify the model's pods; objects carry one more.
     selector = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ml-cicd"}
     labels = {**selector, "app.kubernetes.io/managed-by": "pulumi"}
@@ -92,7 +103,8 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
                                    automount_service_account_token=False, opts=after)
         if eks.judge_pod_identity:
             _judge_role(parent, name, cluster=eks.cluster_name, namespace=ns, service_account=judge_name,
-                        account_id=args.get("account_id"))
+                        account_id=args.get("account_id"),
+                        metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE))
         files = spec.judge_stack_files(_stack_config(), pulumi.get_project(), pulumi.get_stack())
         k8s.core.v1.ConfigMap(f"{name}-judge-config", metadata=meta(judge_name), data=files, immutable=False,
                               opts=after)
@@ -103,7 +115,9 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
                     labels={**labels, "app.kubernetes.io/name": judge_name,
                             "app.kubernetes.io/component": "canary-judge"}, service_account=judge_name,
                     image=eks.judge_image or "", stack=pulumi.get_stack(), region=region, config_map=judge_name,
-                    eks=eks)}}]},
+                    eks=eks, stable_url=stable_url, canary_url=canary_url,
+                    deadline_seconds=spec.judge_deadline_seconds(args.get("judge") or CanaryJudgeConfig(),
+                                                                 probe))}}]},
             opts=after)
         analysis = spec.analysis_step(judge_name)
 
@@ -159,9 +173,23 @@ def _argo_rollouts(name: str, version: str, opts: pulumi.ResourceOptions) -> k8s
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])))
 
 
+def _check_probe_hosts(name: str, probe: CanaryProbeConfig, *urls: str) -> None:
+    """The analysis step probes the stable and canary Services: the probe's host allow-list must admit them."""
+    from runtime.canary.probe import check_url
+    from runtime.errors import UsageError
+
+    for url in urls:
+        try:
+            check_url("the analysis step's probe URL", url, probe.allowed_hosts)
+        except UsageError as exc:
+            raise ValueError(f"ModelService {name}: serving.canary.probe.allowedHosts must admit the in-cluster "
+                             f"Services the analysis step probes: {exc}") from None
+
+
 def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: str, service_account: str,
-                account_id: pulumi.Input[str] | None) -> None:
-    """An IAM role only the judge's ServiceAccount assumes (EKS Pod Identity), reading CloudWatch metrics only."""
+                account_id: pulumi.Input[str] | None, metrics_namespace: str) -> None:
+    """An IAM role only the judge's ServiceAccount assumes (EKS Pod Identity): read CloudWatch metrics, and
+    publish the probe's metrics into the model namespace only."""
     if account_id is None:
         raise ValueError(f"ModelService {name}: eks.judge_pod_identity requires args.account_id")
     child = pulumi.ResourceOptions(parent=parent)
@@ -171,8 +199,10 @@ def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: 
             "Action": ["sts:AssumeRole", "sts:TagSession"],
             "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]}, sort_keys=True))
     role = aws.iam.Role(f"{name}-judge", assume_role_policy=trust, opts=child)
-    aws.iam.RolePolicy(f"{name}-judge-metrics", role=role.id,
-                       policy=document([allow("ReadCanaryMetrics", JUDGE_ACTIONS, ["*"])]), opts=child)
+    aws.iam.RolePolicy(f"{name}-judge-metrics", role=role.id, policy=document([
+        allow("ReadCanaryMetrics", JUDGE_ACTIONS, ["*"]),
+        allow("PublishProbeMetrics", PROBE_ACTIONS, ["*"],
+              {"StringEquals": {"cloudwatch:namespace": metrics_namespace}})]), opts=child)
     aws.eks.PodIdentityAssociation(f"{name}-judge", cluster_name=cluster, namespace=namespace,
                                    service_account=service_account, role_arn=role.arn, opts=child)
 

@@ -13,6 +13,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from runtime import metrics
+from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.config.platform import EksConfig
 from runtime.config.stack import StackConfig
 
@@ -22,8 +24,8 @@ ARGO_API = "argoproj.io/v1alpha1"
 JUDGE_CONFIG_DIR = "/etc/mlcicd"
 #: Writable scratch of every container (emptyDir); the root filesystem is read-only.
 SCRATCH = "/tmp"  # noqa: S108 - mount point in the pod, not a temp file here
-#: Seconds the judge job may run (it reads an already elapsed window from CloudWatch and computes).
-JUDGE_DEADLINE_SECONDS = 900
+#: Seconds the judge job may need besides probing (pod start, image pull, reading CloudWatch, computing).
+JUDGE_OVERHEAD_SECONDS = 300
 #: Pod Security Standard the namespace enforces.
 POD_SECURITY_LEVEL = "restricted"
 
@@ -148,14 +150,36 @@ def model_pod_template(*, labels: dict[str, str], service_account: str, image: p
             volumes=[scratch_volume(eks)]))
 
 
+def service_url(service: str, namespace: str) -> str:
+    """In-cluster URL of a Service on port 80."""
+    return f"http://{service}.{namespace}.svc.cluster.local"
+
+
+def judge_deadline_seconds(judge: CanaryJudgeConfig, probe: CanaryProbeConfig) -> int:
+    """How long the judge job may run: the probed window, up to one period of warm-up before it, the last
+    requests' timeout, waiting for CloudWatch to show the data, and the fixed overhead."""
+    return round(judge.window_minutes * 60 + judge.period_seconds + probe.request_timeout_seconds
+                 + probe.visibility_timeout_seconds + JUDGE_OVERHEAD_SECONDS)
+
+
+def judge_command(stack: str, stable_url: str, canary_url: str) -> list[str]:
+    """Probe the stable and canary Services for the judge's window, then judge that window. One process, so the
+    judge reads exactly the probed window with the bins just published; no shell in the runtime image needed."""
+    return ["mlcicd", "canary", "judge", "--stack", stack,
+            "--probe-baseline-url", stable_url, "--probe-canary-url", canary_url,
+            "--baseline-variant", metrics.VARIANT_BASELINE, "--canary-variant", metrics.VARIANT_CANARY,
+            "--report", f"{SCRATCH}/canary-judge.json"]
+
+
 def judge_job(*, labels: dict[str, str], service_account: str, image: str, stack: str, region: str,
-              config_map: str, eks: EksConfig) -> dict[str, Any]:
-    """The AnalysisTemplate's job: `mlcicd canary judge --stack S`, reading the stack file from a ConfigMap. Exit
-    0 (PASS) lets the Rollout continue; any other exit (FAIL 1, usage 2, INCONCLUSIVE 3) fails the analysis and
-    Argo Rollouts aborts the canary: fail closed."""
+              config_map: str, eks: EksConfig, stable_url: str, canary_url: str,
+              deadline_seconds: int) -> dict[str, Any]:
+    """The AnalysisTemplate's job: `mlcicd canary judge --stack S --probe-*` (`judge_command`), reading the stack
+    file from a ConfigMap. Exit 0 (PASS) lets the Rollout continue; any other exit (FAIL 1, usage 2,
+    INCONCLUSIVE 3) fails the analysis and Argo Rollouts aborts the canary: fail closed."""
     container = k8s.core.v1.ContainerArgs(
         name="judge", image=image, working_dir=JUDGE_CONFIG_DIR,
-        command=["mlcicd", "canary", "judge", "--stack", stack, "--report", f"{SCRATCH}/canary-judge.json"],
+        command=judge_command(stack, stable_url, canary_url),
         env=[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted({
             "AWS_REGION": region, "HOME": SCRATCH,
             "MLCICD_CANARY_POD_TEMPLATE_HASH": "{{args.canary-hash}}",
@@ -174,7 +198,7 @@ def judge_job(*, labels: dict[str, str], service_account: str, image: str, stack
             volumes=[scratch_volume(eks), k8s.core.v1.VolumeArgs(
                 name="stack-config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map))]))
     return {"metadata": {"labels": labels}, "spec": {
-        "backoffLimit": 0, "activeDeadlineSeconds": JUDGE_DEADLINE_SECONDS, "ttlSecondsAfterFinished": 3600,
+        "backoffLimit": 0, "activeDeadlineSeconds": deadline_seconds, "ttlSecondsAfterFinished": 3600,
         "template": template}}
 
 

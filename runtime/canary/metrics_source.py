@@ -51,6 +51,9 @@ class MetricSource:
     """Ask for the p99 response time (CloudWatch computes it; moto fails on percentile statistics)."""
     baseline_variant: str = m.VARIANT_BASELINE
     canary_variant: str = m.VARIANT_CANARY
+    bins: tuple[str, ...] | None = None
+    """Prediction histogram bins, when the caller published them itself (the probe); None: discovered with
+    ListMetrics (which can take up to 15 minutes to list a metric CloudWatch has just created)."""
 
     def variant(self, side: str) -> str:
         return self.baseline_variant if side == "baseline" else self.canary_variant
@@ -66,6 +69,7 @@ class MetricSource:
         else:
             out["traffic"] = {"namespace": self.model_namespace, "dimensions": [m.DIMENSION_MODEL,
                                                                                 m.DIMENSION_VARIANT]}
+        out["bins"] = "ListMetrics" if self.bins is None else list(self.bins)
         return out
 
 
@@ -209,7 +213,8 @@ def read_canary_data(client: Any, source: MetricSource, *, start: datetime, end:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        bins = discover_bins(client, source)
+        bins = discover_bins(client, source) if source.bins is None else {
+            side: list(source.bins) for _, side in SIDES}
         queries = build_queries(source, bins)
         series, messages = fetch_series(client, queries, start=start, end=end, period=period)
     except (ClientError, BotoCoreError) as exc:

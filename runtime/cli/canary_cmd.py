@@ -9,14 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from runtime.cli.common import UsageError, finish, load_config, usage_errors
+from runtime.cli.common import UsageError, err, finish, load_config, usage_errors
 from runtime.report import Report
 
 if TYPE_CHECKING:
+    from runtime.canary.probe import ProbeRequest
     from runtime.canary.run import ActSettings, JudgeRequest
     from runtime.config import StackConfig
 
-app = typer.Typer(help="Judge a canary against its baseline from CloudWatch metrics.", no_args_is_help=True)
+app = typer.Typer(help="Judge a canary against its baseline from CloudWatch metrics; probe both where nothing "
+                  "publishes per-variant metrics.", no_args_is_help=True)
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -65,6 +67,7 @@ def build_request(*, cfg: StackConfig | None, stack: str | None, model: str | No
     from runtime.canary.metrics_source import AlbTargets, MetricSource
     from runtime.canary.run import JudgeRequest
     from runtime.config.checks import CanaryJudgeConfig
+    from runtime.config.defaults import MODEL_METRICS_NAMESPACE, MODEL_QUALITY_METRIC
 
     model_name = model or (cfg.model.name if cfg else None) or outputs.get(out.MODEL_NAME)
     if not model_name:
@@ -97,8 +100,8 @@ def build_request(*, cfg: StackConfig | None, stack: str | None, model: str | No
     model_namespace = namespace or (alarm.namespace if alarm else None)
     source = MetricSource(model_name=model_name, albs=albs, percentiles=percentiles,
                           baseline_variant=baseline_variant, canary_variant=canary_variant,
-                          **({"model_namespace": model_namespace} if model_namespace else {}),
-                          **({"quality_metric": alarm.metric_name} if alarm else {}))
+                          model_namespace=model_namespace or MODEL_METRICS_NAMESPACE,
+                          quality_metric=alarm.metric_name if alarm else MODEL_QUALITY_METRIC)
     subject = {"model": model_name, "version": cfg.model.version if cfg else None, "stack": stack,
                "baseline": baseline_target_group or baseline_variant, "canary": canary_target_group or canary_variant}
     return JudgeRequest(source=source, config=judge, quality=quality, end=parse_time(end_time), subject=subject,
@@ -143,8 +146,21 @@ def judge(
     codedeploy_group: Annotated[str | None, typer.Option(help="CodeDeploy deployment group.")] = None,
     on_inconclusive: Annotated[str, typer.Option(help="With --act: `rollback` (fail closed) or `hold` (leave the "
                                                       "deployment, publish nothing).")] = "rollback",
+    probe_baseline_url: Annotated[str | None, typer.Option(help="Probe first: send the window's traffic to this "
+                                                                "baseline (stable) scoring server, then judge.")]
+    = None,
+    probe_canary_url: Annotated[str | None, typer.Option(help="Probe first: the canary's scoring server.")] = None,
+    sample_data: Annotated[Path | None, typer.Option(help="With --probe-*: Parquet or CSV rows to send (default: "
+                                                         "smoke.samplePayloads).")] = None,
+    target_column: Annotated[str | None, typer.Option(help="With --sample-data: the label column (not sent); "
+                                                           "gives the quality metric.")] = None,
+    rps: Annotated[float | None, typer.Option(help="With --probe-*: requests per second to each side (default "
+                                                   "serving.canary.probe.rps).")] = None,
 ) -> None:
-    """Judge canary vs baseline over a window (exit 0 PASS, 1 FAIL or MARGINAL, 2 usage, 3 INCONCLUSIVE)."""
+    """Judge canary vs baseline over a window (exit 0 PASS, 1 FAIL or MARGINAL, 2 usage, 3 INCONCLUSIVE).
+
+    With --probe-baseline-url and --probe-canary-url it first sends probe traffic to both for the whole window
+    and publishes what they served (the EKS analysis step), then judges exactly that window."""
     with usage_errors():
         from infra import outputs as out
         from runtime.canary.run import ActSettings, boto3_clients, run_canary_judge
@@ -177,17 +193,142 @@ def judge(
                                 namespace=namespace, baseline_variant=baseline_variant, canary_variant=canary_variant,
                                 window_minutes=window_minutes, period_seconds=period_seconds, end_time=end_time,
                                 percentiles=percentiles, act=settings, outputs=outputs)
+        probing = probe_baseline_url is not None or probe_canary_url is not None
+        probe_request: ProbeRequest | None = None
+        if not probing and (sample_data is not None or target_column is not None or rps is not None):
+            raise UsageError("--sample-data, --target-column and --rps shape the probe traffic: give them with "
+                             "--probe-baseline-url and --probe-canary-url")
+        if probing:
+            if probe_baseline_url is None or probe_canary_url is None:
+                raise UsageError("probing needs both --probe-baseline-url and --probe-canary-url")
+            if request.source.albs is not None or end_time is not None:
+                raise UsageError("--probe-* judges the window it has just probed, from the model namespace: drop "
+                                 "--end-time and the load-balancer options")
+            probe_request = build_probe_request(
+                cfg=cfg, stack=stack, baseline_url=probe_baseline_url, canary_url=probe_canary_url,
+                sample_data=sample_data, target_column=target_column, rps=rps, model=request.source.model_name,
+                namespace=request.source.model_namespace, baseline_variant=baseline_variant,
+                canary_variant=canary_variant, duration=request.config.window_minutes * 60,
+                period_seconds=request.config.period_seconds)
         clients = boto3_clients(resolve_region(region, cfg), endpoint_url)
         pair = outputs.get(out.SERVING_TARGET_GROUPS)
-        if request.source.albs is None and namespace is None and isinstance(pair, dict) and \
+        if not probing and request.source.albs is None and namespace is None and isinstance(pair, dict) and \
                 outputs.get(out.SERVING_LOAD_BALANCER):
             resolved = resolve_from_outputs(request, clients, str(outputs[out.SERVING_LOAD_BALANCER]),
                                             [str(v) for v in pair.values()])
             if isinstance(resolved, Report):
                 finish(resolved, report)
             request = resolved
-    result = run_canary_judge(request, clients)
+        if probe_request is not None:
+            from runtime.canary.probe import judge_with_probe
+
+            result = judge_with_probe(request, probe_request, clients)
+        else:
+            result = run_canary_judge(request, clients)
     finish(result, report)
+
+
+def build_probe_request(*, cfg: StackConfig | None, stack: str | None, baseline_url: str, canary_url: str,
+                        sample_data: Path | None, target_column: str | None, rps: float | None, model: str | None,
+                        namespace: str | None, baseline_variant: str, canary_variant: str, duration: int | None,
+                        period_seconds: int | None) -> ProbeRequest:
+    """The probe from the stack config and the command line; every bad value is a UsageError (exit 2)."""
+    from pydantic import ValidationError
+
+    from runtime.canary.probe import ProbeRequest, read_sample, sample_from_payloads, validate_probe
+    from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
+    from runtime.config.platform import ModelQualityAlarmConfig
+
+    probe_cfg = cfg.serving.canary.probe if cfg else CanaryProbeConfig()
+    if rps is not None:
+        try:
+            probe_cfg = CanaryProbeConfig.model_validate({**probe_cfg.model_dump(mode="json"), "rps": rps})
+        except ValidationError as exc:
+            raise UsageError(f"--rps {rps:g}: {exc.errors()[0]['msg']}") from None
+    judge_cfg = cfg.serving.canary.judge if cfg else CanaryJudgeConfig()
+    if period_seconds is not None:
+        try:
+            judge_cfg = CanaryJudgeConfig.model_validate({**judge_cfg.model_dump(mode="json"),
+                                                          "periodSeconds": period_seconds})
+        except ValidationError as exc:
+            raise UsageError(f"--period-seconds {period_seconds}: {exc.errors()[0]['msg']}") from None
+    model_name = model or (cfg.model.name if cfg else None)
+    if not model_name:
+        raise UsageError("no model name: pass --model NAME or --stack S")
+    if target_column is not None and sample_data is None:
+        raise UsageError("--target-column names the label column of --sample-data: give the file too")
+    if sample_data is not None:
+        sample = read_sample(sample_data, target_column)
+    elif cfg is not None and cfg.smoke.sample_payloads:
+        sample = sample_from_payloads(cfg.smoke.sample_payloads)
+    else:
+        raise UsageError("no probe payloads: pass --sample-data FILE (Parquet or CSV; --target-column adds the "
+                         "quality metric) or set smoke.samplePayloads in the stack")
+    alarm = cfg.alarms.model_quality if cfg else ModelQualityAlarmConfig()
+    request = ProbeRequest(
+        baseline_url=baseline_url, canary_url=canary_url, sample=sample, model_name=model_name,
+        namespace=namespace or alarm.namespace, quality_metric=alarm.metric_name,
+        baseline_variant=baseline_variant, canary_variant=canary_variant,
+        duration_seconds=duration if duration is not None else judge_cfg.window_minutes * 60,
+        period_seconds=judge_cfg.period_seconds, config=probe_cfg,
+        subject={"model": model_name, "version": cfg.model.version if cfg else None, "stack": stack,
+                 "baseline": baseline_variant, "canary": canary_variant})
+    return validate_probe(request)
+
+
+@app.command()
+def probe(
+    *,
+    baseline_url: Annotated[str, typer.Option(help="Baseline (stable) scoring server, e.g. "
+                                                   "http://<model>.<namespace>.svc.cluster.local.")],
+    canary_url: Annotated[str, typer.Option(help="Canary scoring server, e.g. "
+                                                 "http://<model>-canary.<namespace>.svc.cluster.local.")],
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    stack: Annotated[str | None, typer.Option(help="Stack: rate, bounds, payloads, model and namespace from "
+                                                   "Pulumi.<stack>.yaml.")] = None,
+    project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+    sample_data: Annotated[Path | None, typer.Option(help="Parquet or CSV rows to send, one per request (default: "
+                                                         "smoke.samplePayloads).")] = None,
+    target_column: Annotated[str | None, typer.Option(help="Label column of --sample-data (not sent); gives the "
+                                                           "quality metric.")] = None,
+    rps: Annotated[float | None, typer.Option(help="Requests per second to EACH side (default "
+                                                   "serving.canary.probe.rps).")] = None,
+    duration: Annotated[int | None, typer.Option(help="Seconds to measure, whole periods (default: the judge's "
+                                                      "window).")] = None,
+    period_seconds: Annotated[int | None, typer.Option(help="Data-point length (default "
+                                                            "serving.canary.judge.periodSeconds).")] = None,
+    model: Annotated[str | None, typer.Option(help="Registered model name (default: the stack's).")] = None,
+    namespace: Annotated[str | None, typer.Option(help="Metric namespace (default alarms.modelQuality.namespace)."
+                                                  )] = None,
+    baseline_variant: Annotated[str, typer.Option(help="Variant dimension of the baseline.")] = "baseline",
+    canary_variant: Annotated[str, typer.Option(help="Variant dimension of the canary.")] = "canary",
+    region: Annotated[str | None, typer.Option(help="AWS region (default: the stack's).")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")] = None,
+) -> None:
+    """Send probe traffic to baseline and canary and publish what each served for `canary judge` (exit 0
+    published, 2 usage, 3 nothing published).
+
+    Every 1/rps seconds the next sample row goes to both sides; the measured window starts at the next period
+    boundary (up to one period of warm-up before it). Only loopback and serving.canary.probe.allowedHosts."""
+    with usage_errors():
+        from runtime.canary.probe import probe_canary
+        from runtime.canary.run import boto3_clients
+
+        cfg = load_config(stack, project_dir).config if stack else None
+        request = build_probe_request(cfg=cfg, stack=stack, baseline_url=baseline_url, canary_url=canary_url,
+                                      sample_data=sample_data, target_column=target_column, rps=rps, model=model,
+                                      namespace=namespace, baseline_variant=baseline_variant,
+                                      canary_variant=canary_variant, duration=duration,
+                                      period_seconds=period_seconds)
+        clients = boto3_clients(resolve_region(region, cfg), endpoint_url)
+        result = probe_canary(request, clients)
+        from runtime.report import Verdict
+
+        if result.report.verdict is Verdict.PASS:
+            window = result.report.details["window"]
+            err(f"judge this window: mlcicd canary judge {'--stack ' + stack + ' ' if stack else ''}--end-time "
+                f"{window['end']} --window-minutes {request.duration_seconds // 60 or 1} ...")
+    finish(result.report, report)
 
 
 def resolve_from_outputs(request: JudgeRequest, clients: Any, load_balancer: str,

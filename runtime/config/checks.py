@@ -59,7 +59,9 @@ class SmokeConfig(ConfigModel):
     """Request bodies for `/invocations` in MLflow's scoring format, each with exactly one of `dataframe_split`,
     `dataframe_records`, `instances`, `inputs` (plus optional `params`). Default: none; then the payloads come
     from `--sample-data` or the model's input example or signature (`--model-uri`). `--sample-data` on the
-    command line takes precedence over these."""
+    command line takes precedence over these. The canary probe sends them too (a multi-row `dataframe_split` as
+    one request per row); with `serving.backend: eks` and a judged strategy they are required, because the
+    Rollout's analysis step probes stable and canary with them."""
     load: LoadTestConfig = Field(default=LoadTestConfig())
 
     @field_validator("sample_payloads")
@@ -132,3 +134,34 @@ class CanaryJudgeConfig(ConfigModel):
     marginal_score: float = Field(default=60.0, ge=0, le=100)
     """Score at or above which (and below `passScore`) the canary is MARGINAL: reported as FAIL (a canary that
     is not clearly good is rolled back), with the MARGINAL label kept in the report details. Default 60."""
+
+
+class CanaryProbeConfig(ConfigModel):
+    """`mlcicd canary probe` and `mlcicd canary judge --probe-*`: labelled or sample requests sent at a fixed rate
+    to the baseline and the canary at once (each row to both), so the judge has per-variant metrics where no
+    serving component publishes them (the EKS analysis step). Bounded in rate, requests and time; only loopback
+    and the hosts listed here may be probed."""
+
+    rps: float = Field(default=5.0, gt=0, le=200)
+    """Requests per second sent to EACH side (the same row to baseline and canary). Default 5: 3000 requests a
+    side over a 10-minute window, well above `judge.minRequests`, and a load a single scoring pod carries."""
+    max_requests: int = Field(default=20_000, ge=1, le=1_000_000)
+    """Hard cap on requests per side; a probe whose rate x duration (plus one period of warm-up) exceeds it is
+    refused before anything is sent. Default 20000."""
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """Total time one request may take before it counts as an error. Default 10."""
+    max_in_flight: int = Field(default=16, ge=1, le=512)
+    """Unanswered requests allowed per side; a request whose send time finds this many is not sent and counts as
+    an error (a side that cannot keep up shows as errors, and the probe stays bounded in time). Default 16."""
+    allowed_hosts: list[str] = Field(default=["*.svc.cluster.local"])
+    """Host patterns (shell-style, e.g. `*.svc.cluster.local`) probe URLs may point at, besides loopback
+    (`localhost`, 127.0.0.0/8, ::1: always allowed). Anything else is refused with exit 2. Default
+    `[*.svc.cluster.local]`: in-cluster Services."""
+    min_baseline_success_rate: float = Field(default=0.9, gt=0, le=1)
+    """Share of the baseline's requests that must be answered with predictions; below it the stable version (or
+    the probe's payloads) is broken, a comparison against it proves nothing, and the probe publishes nothing
+    (INCONCLUSIVE). Default 0.9."""
+    visibility_timeout_seconds: float = Field(default=120.0, ge=0, le=900)
+    """`canary judge --probe-*` only: how long to wait after publishing for CloudWatch to return every published
+    request of the window before judging; what is still missing then makes the verdict INCONCLUSIVE.
+    Default 120."""

@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, StringConstraints
 
 from runtime.config import defaults as d
 from runtime.config.base import ConfigModel
-from runtime.config.checks import CanaryJudgeConfig
+from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 
 AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")]
 Arn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")]
@@ -113,6 +113,9 @@ class CanaryConfig(ConfigModel):
     after the full shift. Default 10; at least 1 for `blue-green`."""
     judge: CanaryJudgeConfig = CanaryJudgeConfig()
     """How `mlcicd canary judge` decides between baseline and canary."""
+    probe: CanaryProbeConfig = CanaryProbeConfig()
+    """Probe traffic for the judge where nothing publishes per-variant metrics (the EKS analysis step sends it to
+    the stable and canary Services): rate, bounds and allowed hosts."""
 
 
 class LoadBalancerConfig(ConfigModel):

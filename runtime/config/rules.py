@@ -423,3 +423,17 @@ def data_schema_contract(s: dict[str, Any]) -> Iterator[Finding]:
     if repeated:
         yield _problem("data.schema.excludeFromDrift", f"lists {', '.join(repeated)} more than once",
                        data.schema_.exclude_from_drift)
+
+
+@rule
+def eks_probe_payloads(s: dict[str, Any]) -> Iterator[Finding]:
+    if not _has(s, "serving", "smoke"):
+        return
+    serving = s["serving"]
+    strategy = serving.canary.strategy
+    if serving.backend != "eks" or strategy == "rolling" or s["smoke"].sample_payloads:
+        return
+    yield Problem("smoke.samplePayloads", f"backend `eks` with strategy `{strategy}` probes the stable and canary "
+                  "pods with these request bodies during the Rollout's analysis (nothing else sends the canary "
+                  "traffic it could be judged on); add at least one in MLflow's scoring format, e.g. "
+                  "`{dataframe_split: {columns: [...], data: [[...], ...]}}` with many representative rows")

@@ -286,7 +286,7 @@ class Pipeline:
 
     # -- 8. canary: split traffic, publish what each side served to CloudWatch (moto), judge from there
     def canary(self) -> Report:
-        from runtime.local.traffic import replay_split
+        from runtime.canary.probe import replay_split
 
         assert self.moto is not None
         canary_cfg = self.cfg.serving.canary
@@ -335,7 +335,8 @@ def judge_local(pipeline: Pipeline, observations: dict[str, list[Any]]) -> Repor
     from runtime.canary import act as acting
     from runtime.canary.judge import QualityRule
     from runtime.canary.metrics_source import MetricSource
-    from runtime.canary.publish import observations_metric_data, put_metric_data
+    from runtime.canary.probe import variant_metric_data
+    from runtime.canary.publish import put_metric_data
     from runtime.canary.run import JudgeRequest, run_canary_judge
     from runtime.metrics import VARIANT_BASELINE, VARIANT_CANARY
 
@@ -347,11 +348,8 @@ def judge_local(pipeline: Pipeline, observations: dict[str, list[Any]]) -> Repor
     cloudwatch = clients("cloudwatch")
     quality_name = cfg.alarms.model_quality.metric_name
     for variant, side in ((VARIANT_BASELINE, "champion"), (VARIANT_CANARY, "candidate")):
-        seen = observations[side]
-        data = observations_metric_data([o.observation for o in seen], model_name=pipeline.model, variant=variant,
-                                        period_seconds=judge_cfg.period_seconds)
-        data += quality_metric_data(seen, quality_name, model_name=pipeline.model, variant=variant,
-                                    period_seconds=judge_cfg.period_seconds)
+        data = variant_metric_data(observations[side], model_name=pipeline.model, variant=variant,
+                                   period_seconds=judge_cfg.period_seconds, quality_metric=quality_name)
         put_metric_data(cloudwatch, namespace, data)
     source = MetricSource(model_name=pipeline.model, model_namespace=namespace, quality_metric=quality_name,
                           percentiles=False)
@@ -380,23 +378,6 @@ def moto_clients(region: str, endpoint_url: str) -> Callable[[str], Any]:
         return cache[service]
 
     return factory
-
-
-def quality_metric_data(seen: list[Any], metric_name: str, *, model_name: str, variant: str,
-                        period_seconds: int) -> list[dict[str, Any]]:
-    """Accuracy of the served predictions against the replayed labels, per period: the model-quality metric."""
-    from runtime.metrics import DIMENSION_MODEL, DIMENSION_VARIANT
-
-    by_period: dict[int, list[bool]] = {}
-    for served in seen:
-        if served.correct is not None:
-            stamp = int(served.observation.timestamp.timestamp())
-            by_period.setdefault(stamp - stamp % period_seconds, []).append(served.correct)
-    dims = [{"Name": DIMENSION_MODEL, "Value": model_name}, {"Name": DIMENSION_VARIANT, "Value": variant}]
-    resolution = {"StorageResolution": 1} if period_seconds < 60 else {}
-    return [{"MetricName": metric_name, "Dimensions": dims, "Timestamp": datetime.fromtimestamp(start, tz=UTC),
-             "Unit": "None", "Value": sum(hits) / len(hits), **resolution}
-            for start, hits in sorted(by_period.items())]
 
 
 def _pass_note(report: Report) -> str:
