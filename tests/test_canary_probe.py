@@ -307,3 +307,26 @@ def test_labelled_sample_keeps_the_label_out_of_the_request(sample_file: Path) -
     assert len(sample.rows) == 40
     with pytest.raises(UsageError, match="--target-column 'y': not a column"):
         read_sample(sample_file, "y")
+
+
+def test_judge_waits_for_published_data_and_fails_closed_when_it_never_shows(
+        healthy: Running, twin: Running, sample_file: Path) -> None:
+    """CloudWatch may return just-published data late; data that never shows within the visibility timeout makes
+    the verdict INCONCLUSIVE (Stubber: moto shows every datum at once)."""
+    from botocore.stub import Stubber
+
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION, config=FAST)
+    stubber = Stubber(cloudwatch)
+    stubber.add_response("put_metric_data", {}, None)
+    stubber.add_response("put_metric_data", {}, None)
+    stubber.add_response("get_metric_data", {"MetricDataResults": [], "Messages": []}, None)
+    probe = probe_request(healthy.url, twin.url, "probe-late", sample_file)
+    probe = ProbeRequest(**{**probe.__dict__, "duration_seconds": 1,
+                            "config": PROBE.model_copy(update={"visibility_timeout_seconds": 0.0})})
+    with stubber:
+        report = judge_with_probe(judge_request("probe-late"), probe, lambda _service: cloudwatch)
+    stubber.assert_no_pending_responses()
+    assert report.verdict is Verdict.INCONCLUSIVE
+    (late,) = [c for c in report.checks if c.name == "metrics visible"]
+    assert "CloudWatch still lacks" in late.reason
+    assert report.details["probe"]["reads"] == 1

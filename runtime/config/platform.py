@@ -159,8 +159,9 @@ class EksConfig(ConfigModel):
     pinned by digest. Required unless `canary.strategy` is `rolling`. Not the serving image: that one holds
     only the model and MLflow's scoring server."""
     judge_pod_identity: bool = True
-    """Give the judge its own IAM role through EKS Pod Identity (read-only CloudWatch metrics). Default true;
-    needs the `eks-pod-identity-agent` add-on on the cluster."""
+    """Give the judge its own IAM role through EKS Pod Identity (read CloudWatch metrics, publish the probe's
+    metrics into the model namespace only). Default true; needs the `eks-pod-identity-agent` add-on on the
+    cluster."""
     run_as_user: int = Field(default=d.EKS_RUN_AS_USER, ge=1, le=2147483647)
     """Non-root UID every container runs as (also the group and fsGroup). Default 10001."""
     scratch_mib: int = Field(default=d.EKS_SCRATCH_MIB, ge=16, le=65536)

@@ -302,7 +302,7 @@ def eks_judge_settings(s: dict[str, Any]) -> Iterator[Finding]:
                       "(<repo>:<tag>@sha256:<64 hex>), or use strategy `rolling`")
     if not eks.judge_pod_identity:
         yield Advice("serving.eks.judgePodIdentity", "default true; false leaves the canary judge without its "
-                     "own read-only IAM role (it gets whatever the node's role allows)")
+                     "own narrowly scoped IAM role (it gets whatever the node's role allows)")
 
 
 @rule
