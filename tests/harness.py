@@ -41,3 +41,16 @@ def policy(resource: Resource, key: str = "policy") -> dict[str, Any]:
     """A JSON policy input, parsed."""
     value = resource.inputs[key]
     return json.loads(value) if isinstance(value, str) else value
+
+
+def use_fake_aws(monkeypatch: Any, region: str, endpoint_url: str | None = None) -> None:
+    """Dummy credentials and a region for boto3 (and the moto endpoint when given): never the user's real ones."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": region}.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    if endpoint_url is None:
+        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    else:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)

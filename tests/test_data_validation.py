@@ -25,6 +25,7 @@ from runtime.data.html import render_html
 from runtime.data.profile import compact, load_profile, reference_from_summary, sketch
 from runtime.data.validate import compare, validate_data
 from runtime.report import Verdict
+from tests.harness import use_fake_aws
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = CliRunner()
@@ -557,23 +558,14 @@ def test_html_is_self_contained_and_lists_failing_checks_first(tmp_path: Path) -
 # --------------------------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Any:
+def s3(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-        client = boto3.client("s3")
+    use_fake_aws(monkeypatch, "eu-west-1", moto_url)
+    client = boto3.client("s3")
+    if "data" not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
         client.create_bucket(Bucket="data", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        yield client
-    finally:
-        server.stop()
+    return client
 
 
 def test_s3_reference_current_and_profile(tmp_path: Path, pair: tuple[Path, Path], s3: Any) -> None:

@@ -48,7 +48,7 @@ from runtime.config.gates import ModelGateConfig
 from runtime.errors import UsageError
 from runtime.gates.model_gate import gate_model
 from runtime.report import Check, Report, Verdict
-from tests.harness import ROOT, stack_config
+from tests.harness import ROOT, stack_config, use_fake_aws
 from tests.servers import closed_port
 
 TARGET = "target"
@@ -717,26 +717,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                       "AWS_ENDPOINT_URL": moto_endpoint}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def s3(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    use_fake_aws(monkeypatch, "us-east-1", moto_url)
     return boto3.client("s3")
 
 

@@ -23,7 +23,7 @@ from runtime.config import load_stack
 from runtime.evidence import digest_tag, evidence_key, report_tag, verdict_tag
 from runtime.promote import PromotionError, promote
 from runtime.report import Check, Report, Verdict
-from tests.harness import ROOT
+from tests.harness import ROOT, use_fake_aws
 
 MODEL = "churn-classifier"
 OTHER_DIGEST = "sha256:" + "ab" * 32
@@ -711,33 +711,23 @@ def test_unreachable_registry_is_inconclusive_and_bounded(project: Path, evidenc
 
 
 def test_s3_report_location(project: Path, registry: Any, registry_db: str, staged: tuple[str, str],
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+                            moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reports in the artifacts bucket (s3:// in the tag), read through moto in server mode."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        for key, value in {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        version, digest = staged
-        for kind, report in (("model-gate", model_gate(version)), ("smoke", smoke(version, digest))):
-            key = evidence_key(MODEL, version, kind)
-            s3.put_object(Bucket="artifacts", Key=key, Body=report.to_json().encode())
-            registry.set_model_version_tag(MODEL, version, verdict_tag(kind), "PASS")
-            registry.set_model_version_tag(MODEL, version, report_tag(kind), f"s3://artifacts/{key}")
-        ok = promote(project_dir=project, tracking_uri=registry_db, dry_run=True)
-        assert ok.exit_code == 0, ok.report.summary_lines()
-        registry.set_model_version_tag(MODEL, version, report_tag("smoke"), "s3://artifacts/reports/missing.json")
-        missing = promote(project_dir=project, tracking_uri=registry_db, dry_run=True)
-        assert missing.exit_code == 1
-        assert "s3://artifacts/reports/missing.json: not a readable report" in \
-               check(missing.report, "evidence smoke").reason
-    finally:
-        server.stop()
+    use_fake_aws(monkeypatch, "eu-west-1", moto_url)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    version, digest = staged
+    for kind, report in (("model-gate", model_gate(version)), ("smoke", smoke(version, digest))):
+        key = evidence_key(MODEL, version, kind)
+        s3.put_object(Bucket="artifacts", Key=key, Body=report.to_json().encode())
+        registry.set_model_version_tag(MODEL, version, verdict_tag(kind), "PASS")
+        registry.set_model_version_tag(MODEL, version, report_tag(kind), f"s3://artifacts/{key}")
+    ok = promote(project_dir=project, tracking_uri=registry_db, dry_run=True)
+    assert ok.exit_code == 0, ok.report.summary_lines()
+    registry.set_model_version_tag(MODEL, version, report_tag("smoke"), "s3://artifacts/reports/missing.json")
+    missing = promote(project_dir=project, tracking_uri=registry_db, dry_run=True)
+    assert missing.exit_code == 1
+    assert "s3://artifacts/reports/missing.json: not a readable report" in \
+           check(missing.report, "evidence smoke").reason

@@ -6,7 +6,6 @@ deployment next to the restored PRIMARY, circuit-breaker events) is given to the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from runtime.cli.main import app
 from runtime.config import load_stack
 from runtime.report import Verdict
 from runtime.verify.rollout import Expected, verify_argo_rollout, verify_ecs_rollout
-from tests.harness import ROOT
+from tests.harness import ROOT, use_fake_aws
 
 REGION = "eu-west-1"
 FAST = Config(retries={"max_attempts": 1, "mode": "standard"})
@@ -32,26 +31,11 @@ EXPECTED = Expected(stack="staging", model_name=STAGING.model.name, version=STAG
                     image_digest=PINNED)
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
+    use_fake_aws(monkeypatch, REGION)
 
 
 def client(service: str, url: str | None = None) -> Any:
