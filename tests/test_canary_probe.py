@@ -263,7 +263,7 @@ def test_cli_probe_requires_both_urls() -> None:
     (["--probe-baseline-url", "http://127.0.0.1:1", "--probe-canary-url", "http://127.0.0.1:2", "--end-time",
       "2026-01-01T00:00:00Z"], "drop --end-time"),
     (["--probe-baseline-url", "http://10.0.0.1", "--probe-canary-url", "http://127.0.0.1:2", "--sample-data",
-      "SAMPLE"], "host 10.0.0.1 is neither loopback nor matched"),
+      "SAMPLE"], "--probe-baseline-url 'http://10.0.0.1': host 10.0.0.1 is neither loopback nor matched"),
     (["--probe-baseline-url", "http://127.0.0.1:1", "--probe-canary-url", "http://127.0.0.1:2"],
      "no probe payloads"),
 ])

@@ -375,13 +375,16 @@ def check_url(option: str, url: str, allowed_hosts: Sequence[str]) -> str:
     return url.rstrip("/")
 
 
-def validate_probe(request: ProbeRequest) -> ProbeRequest:
-    """Refuse a probe before anything is sent: URLs, variants, window and the request cap."""
+def validate_probe(request: ProbeRequest,
+                   url_options: tuple[str, str] = ("--baseline-url", "--canary-url")) -> ProbeRequest:
+    """Refuse a probe before anything is sent: URLs, variants, window and the request cap. `url_options` name the
+    URLs in messages as the command line spells them."""
     cfg = request.config
-    baseline = check_url("--baseline-url", request.baseline_url, cfg.allowed_hosts)
-    canary = check_url("--canary-url", request.canary_url, cfg.allowed_hosts)
+    baseline_option, canary_option = url_options
+    baseline = check_url(baseline_option, request.baseline_url, cfg.allowed_hosts)
+    canary = check_url(canary_option, request.canary_url, cfg.allowed_hosts)
     if baseline == canary:
-        raise UsageError(f"--baseline-url and --canary-url are the same ({baseline}): a probe compares two "
+        raise UsageError(f"{baseline_option} and {canary_option} are the same ({baseline}): a probe compares two "
                          "different deployments (stable and canary Services)")
     if request.baseline_variant == request.canary_variant:
         raise UsageError(f"--baseline-variant and --canary-variant are both {request.baseline_variant!r}; the judge "

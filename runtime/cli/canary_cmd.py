@@ -209,7 +209,8 @@ def judge(
                 sample_data=sample_data, target_column=target_column, rps=rps, model=request.source.model_name,
                 namespace=request.source.model_namespace, baseline_variant=baseline_variant,
                 canary_variant=canary_variant, duration=request.config.window_minutes * 60,
-                period_seconds=request.config.period_seconds)
+                period_seconds=request.config.period_seconds,
+                url_options=("--probe-baseline-url", "--probe-canary-url"))
         clients = boto3_clients(resolve_region(region, cfg), endpoint_url)
         pair = outputs.get(out.SERVING_TARGET_GROUPS)
         if not probing and request.source.albs is None and namespace is None and isinstance(pair, dict) and \
@@ -231,7 +232,8 @@ def judge(
 def build_probe_request(*, cfg: StackConfig | None, stack: str | None, baseline_url: str, canary_url: str,
                         sample_data: Path | None, target_column: str | None, rps: float | None, model: str | None,
                         namespace: str | None, baseline_variant: str, canary_variant: str, duration: int | None,
-                        period_seconds: int | None) -> ProbeRequest:
+                        period_seconds: int | None,
+                        url_options: tuple[str, str] = ("--baseline-url", "--canary-url")) -> ProbeRequest:
     """The probe from the stack config and the command line; every bad value is a UsageError (exit 2)."""
     from pydantic import ValidationError
 
@@ -273,7 +275,7 @@ def build_probe_request(*, cfg: StackConfig | None, stack: str | None, baseline_
         period_seconds=judge_cfg.period_seconds, config=probe_cfg,
         subject={"model": model_name, "version": cfg.model.version if cfg else None, "stack": stack,
                  "baseline": baseline_variant, "canary": canary_variant})
-    return validate_probe(request)
+    return validate_probe(request, url_options)
 
 
 @app.command()
@@ -326,8 +328,9 @@ def probe(
 
         if result.report.verdict is Verdict.PASS:
             window = result.report.details["window"]
+            minutes = -(-request.duration_seconds // 60)
             err(f"judge this window: mlcicd canary judge {'--stack ' + stack + ' ' if stack else ''}--end-time "
-                f"{window['end']} --window-minutes {request.duration_seconds // 60 or 1} ...")
+                f"{window['end']} --window-minutes {minutes} --period-seconds {request.period_seconds} ...")
     finish(result.report, report)
 
 
