@@ -32,6 +32,7 @@ from runtime.cli.main import app
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.errors import UsageError
 from runtime.report import Verdict
+from tests.harness import use_fake_aws
 from tests.servers import COLUMNS, FLAKY_EVERY, Running, serve_process
 
 REGION = "eu-west-1"
@@ -47,26 +48,9 @@ PROBE = CanaryProbeConfig.model_validate({"rps": 25, "requestTimeoutSeconds": 5,
 SECONDS = 6
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION"):
-        monkeypatch.delenv(key, raising=False)
+    use_fake_aws(monkeypatch, REGION)  # the moto endpoint is passed explicitly (moto_url: tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
