@@ -5,7 +5,6 @@ statistics, pagination of GetMetricData, ECS service deployments, CodeDeploy sto
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,18 @@ from typer.testing import CliRunner
 from runtime import metrics as m
 from runtime.canary import act as acting
 from runtime.canary.metrics_source import AlbTargets, MetricSource, read_canary_data, window
-from runtime.canary.publish import Observation, observations_metric_data, put_metric_data, score_bin
+from runtime.canary.publish import (
+    Observation,
+    observations_metric_data,
+    period_metric_data,
+    put_metric_data,
+    score_bin,
+)
 from runtime.canary.run import ActSettings, JudgeRequest, carry_out, run_canary_judge
 from runtime.cli.main import app
 from runtime.config.checks import CanaryJudgeConfig
 from runtime.report import Report, Verdict, failed, passed
+from tests.harness import use_fake_aws
 
 REGION = "eu-west-1"
 NAMESPACE = "Test/Canary"
@@ -32,26 +38,11 @@ END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 FAST = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=10)
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION"):
-        monkeypatch.delenv(key, raising=False)
+    use_fake_aws(monkeypatch, REGION)
 
 
 def client(service: str, url: str | None = None) -> Any:
@@ -491,3 +482,14 @@ def test_cli_judges_alb_metrics_with_everything_from_the_stack_and_its_outputs(m
     # No prediction histogram or quality was published: the judge cannot pass (predictions weigh 0.2).
     assert code == 3
     assert report["verdict"] == "INCONCLUSIVE"
+
+
+def test_quality_is_published_under_the_stacks_metric_name() -> None:
+    """`alarms.modelQuality.metricName` names the metric the alarm and the judge read; the default only when
+    none is given."""
+    stamp = END - timedelta(minutes=1)
+    named = period_metric_data([], model_name="m", variant=m.VARIANT_CANARY, timestamp=stamp, quality=0.9,
+                               quality_metric="Accuracy")
+    default = period_metric_data([], model_name="m", variant=m.VARIANT_CANARY, timestamp=stamp, quality=0.9)
+    assert [d["MetricName"] for d in named if d.get("Value") == 0.9] == ["Accuracy"]
+    assert [d["MetricName"] for d in default if d.get("Value") == 0.9] == ["PredictionQuality"]

@@ -73,7 +73,7 @@ def _period_start(ts: datetime, period_seconds: int) -> datetime:
 
 def period_metric_data(observations: Sequence[Observation], *, model_name: str, variant: str, timestamp: datetime,
                        high_resolution: bool = False, bin_edges: Sequence[float] | None = None,
-                       quality: float | None = None) -> list[dict[str, Any]]:
+                       quality: float | None = None, quality_metric: str | None = None) -> list[dict[str, Any]]:
     """The datums of one variant for one period (all observations belong to it)."""
     resolution = {"StorageResolution": 1} if high_resolution else {}
 
@@ -101,7 +101,8 @@ def period_metric_data(observations: Sequence[Observation], *, model_name: str, 
     if quality is not None and math.isfinite(quality):
         from runtime.config.defaults import MODEL_QUALITY_METRIC
 
-        out.append(datum(MODEL_QUALITY_METRIC, "None", dims, Value=float(quality)))
+        # The stack's `alarms.modelQuality.metricName` when given: the name the alarm and the judge read.
+        out.append(datum(quality_metric or MODEL_QUALITY_METRIC, "None", dims, Value=float(quality)))
     return out
 
 
