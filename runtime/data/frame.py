@@ -11,6 +11,7 @@ import math
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -140,7 +141,7 @@ def locate(path: str | Path) -> Input:
     return Input(text, kind_of(head))
 
 
-class FrameSource:
+class FrameSource(ABC):
     """Columns of one data frame, read on demand: a Parquet file column by column (so the whole table is never
     held in memory and two threads decode and sort different columns), or an Arrow table (CSV, tests)."""
 
@@ -153,8 +154,9 @@ class FrameSource:
     def names(self) -> list[str]:
         return list(self.schema.names)
 
+    @abstractmethod
     def column(self, name: str) -> pa.ChunkedArray:
-        raise NotImplementedError
+        """One column, decoded."""
 
 
 class TableSource(FrameSource):
