@@ -27,7 +27,7 @@ from runtime.canary.probe import (
     read_sample,
     sample_from_payloads,
 )
-from runtime.canary.run import ClientFactory, JudgeRequest, run_canary_judge
+from runtime.canary.run import ClientFactory, JudgeRequest, boto3_clients, run_canary_judge
 from runtime.cli.main import app
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.errors import UsageError
@@ -82,15 +82,7 @@ def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def clients(moto_url: str) -> ClientFactory:
-    cache: dict[str, Any] = {}
-
-    def factory(service: str) -> Any:
-        if service not in cache:
-            cache[service] = boto3.client(service, region_name=REGION, endpoint_url=moto_url,  # type: ignore[call-overload]
-                                          config=FAST)
-        return cache[service]
-
-    return factory
+    return boto3_clients(REGION, moto_url, credentials=("testing", "testing"), max_attempts=1)
 
 
 def probe_request(baseline: str, canary: str, model: str, sample_file: Path, **extra: Any) -> ProbeRequest:

@@ -364,20 +364,9 @@ def judge_local(pipeline: Pipeline, observations: dict[str, list[Any]]) -> Repor
 
 def moto_clients(region: str, endpoint_url: str) -> Callable[[str], Any]:
     """boto3 clients for the local moto server, with its dummy credentials (never the user's real ones)."""
-    from boto3.session import Session
-    from botocore.config import Config
+    from runtime.canary.run import boto3_clients
 
-    session = Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name=region)
-    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-    cache: dict[str, Any] = {}
-
-    def factory(service: str) -> Any:
-        if service not in cache:
-            cache[service] = session.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
-        return cache[service]
-
-    return factory
+    return boto3_clients(region, endpoint_url, credentials=("testing", "testing"), max_attempts=2)
 
 
 def _pass_note(report: Report) -> str:
