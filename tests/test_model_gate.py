@@ -11,11 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -47,6 +44,7 @@ from runtime.config import ConfigError, validate_config
 from runtime.config.gates import ModelGateConfig
 from runtime.errors import UsageError
 from runtime.gates.model_gate import gate_model
+from runtime.local.processes import ManagedProcess, free_port
 from runtime.report import Check, Report, Verdict
 from tests.harness import ROOT, stack_config, use_fake_aws
 from tests.servers import closed_port
@@ -711,10 +709,6 @@ def test_tracking_server_that_never_answers_times_out(tmp_path: Path) -> None:
 
 
 # S3: evaluation data and the report in the artifacts bucket (moto server) --------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -854,38 +848,22 @@ def test_staging_gates_section_is_a_complete_example() -> None:
 
 
 # A real `mlflow server` over HTTP -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ServerProcess:
-    process: subprocess.Popen[bytes]
-    uri: str
-    log: Path
-
-
 @pytest.fixture(scope="session")
-def _server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def _server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
     """`mlflow server` (sqlite backend, proxied artifacts, one worker, no job runner) on a free loopback port;
-    started without waiting, killed with its process group at the end."""
+    started without waiting, stopped with its process group at the end."""
     root = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    log = root / "server.log"
+    port = free_port()
     command = [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
                f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts"),
                "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=root,
-                                   start_new_session=True)
+    server = ManagedProcess("mlflow server", command, port, root / "server.log", cwd=root,
+                            env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+                            unset_env=("MLFLOW_TRACKING_URI",))
     try:
-        yield ServerProcess(process, f"http://127.0.0.1:{port}", log)
+        yield server.start()
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=3)
-            except subprocess.TimeoutExpired:  # uvicorn may wait on idle keep-alive connections
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        server.stop()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -897,23 +875,9 @@ def _boot_server_early(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(_server_process: ServerProcess) -> Store:
-    import httpx
-
-    server = _server_process
-    deadline = time.monotonic() + 120
-    while True:
-        if server.process.poll() is not None:
-            pytest.fail(f"mlflow server exited with {server.process.returncode}: {server.log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{server.uri}/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"mlflow server not healthy within 120 s: {server.log.read_text()[-3000:]}")
-        time.sleep(0.25)
-    return _new_store(server.uri, None)
+def mlflow_server(_server_process: ManagedProcess) -> Store:
+    _server_process.wait_ready("/health", 120)
+    return _new_store(_server_process.url, None)
 
 
 @pytest.fixture

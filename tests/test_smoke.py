@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from runtime.cli.main import app
 from runtime.config.checks import SmokeConfig
+from runtime.local.processes import ManagedProcess, free_port
 from runtime.report import EXIT_CODES, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS, EXIT_USAGE, Report, Verdict
 from runtime.smoke import PayloadError, load_test, resolve_payloads, smoke_test
 from runtime.smoke.latency import Sample, min_samples, percentile_check, quantile
@@ -422,21 +419,6 @@ class Served:
     workdir: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
 
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
@@ -450,8 +432,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tracking_uri = f"sqlite:///{workdir}/mlflow.db"
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
-    proc: subprocess.Popen[bytes] | None = None
-    log = (workdir / "serve.log").open("wb")
+    server: ManagedProcess | None = None
     try:
         frame = cast(Any, load_iris(as_frame=True)).frame
         features, target = frame.drop(columns="target"), frame["target"]
@@ -464,40 +445,27 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             mlflow.sklearn.log_model(model, name="model", signature=signature, input_example=features.head(3),
                                      pip_requirements=["scikit-learn"], registered_model_name="iris-smoke")
         mlflow.MlflowClient().set_registered_model_alias("iris-smoke", "candidate", "1")
-        port = _free_port()
-        env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
-               # The scoring server execs `uvicorn` from PATH: the venv's bin must be on it.
+        port = free_port()
+        # The scoring server execs `uvicorn` from PATH: the venv's bin must be on it.
+        env = {"MLFLOW_TRACKING_URI": tracking_uri,
                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        proc = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m",
-                                 "models:/iris-smoke@candidate", "--env-manager", "local", "-p", str(port),
-                                 "--host", "127.0.0.1"],
-                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir)
+        server = ManagedProcess("mlflow models serve", [sys.executable, "-m", "mlflow", "models", "serve", "-m",
+                                                         "models:/iris-smoke@candidate", "--env-manager", "local",
+                                                         "-p", str(port), "--host", "127.0.0.1"],
+                                port, workdir / "serve.log", env=env, cwd=workdir).start()
         # While the server starts (~15 s): the second model and the sample rows.
         with mlflow.start_run():
             bare = mlflow.sklearn.log_model(model, name="bare", signature=signature,
                                             pip_requirements=["scikit-learn"])
         frame.sample(20, random_state=0).to_csv(workdir / "iris.csv", index=False)
         mlflow.set_tracking_uri(previous)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"mlflow models serve exited with {proc.returncode}: "
-                            f"{(workdir / 'serve.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"scoring server not ready in 90 s: {(workdir / 'serve.log').read_text()[-2000:]}")
-            time.sleep(0.25)
+        server.wait_ready("/ping", 90)
+        url = server.url
         yield Served(url, tracking_uri, "models:/iris-smoke@candidate", bare.model_uri, workdir)
     finally:
         mlflow.set_tracking_uri(previous)
-        if proc is not None:
-            _stop(proc)
-        log.close()
+        if server is not None:
+            server.stop()
 
 
 # Generous latency thresholds: these tests are about the protocol, not about how busy this machine is.

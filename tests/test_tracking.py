@@ -6,15 +6,10 @@ protections), plus overrides for OIDC. SageMaker: `tests/fixtures/Pulumi.sagemak
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +22,7 @@ from components.tracking.self_hosted import server_command
 from components.tracking.tracking_server import TYPE
 from runtime.config import ConfigError, validate_config
 from runtime.graph import MOCK_ACCOUNT, MOCK_VPC_CIDR, Graph, Resource
+from runtime.local.processes import ManagedProcess, free_port
 from tests.harness import graph, policy, stack_config
 
 TRACKING_IMAGE = ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow-server:3.17.2@sha256:"
@@ -435,10 +431,6 @@ def test_short_backups_are_an_error() -> None:
 
 
 # The deployed command, run for real ------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -450,7 +442,7 @@ def basic_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
     container = _container(graph("staging"))
     env = _env(container)
     store = f"sqlite:///{work / 'mlflow.db'}"
-    port = _free_port()
+    port = free_port()
     env.update({
         "HOME": str(work), "MLFLOW_AUTH_CONFIG_PATH": str(work / "basic_auth.ini"),
         "MLFLOW_BACKEND_STORE_URI": store, "MLFLOW_ARTIFACTS_DESTINATION": str(work / "artifacts"),
@@ -463,33 +455,12 @@ def basic_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
     command = [shell, flag, script.replace("--host 0.0.0.0 --port 5000 --workers 2",
                                            f"--host 127.0.0.1 --port {port} --workers 1")]
     assert f"--port {port}" in command[2]
-    log = (work / "server.log").open("wb")
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    server = ManagedProcess("mlflow server (basic auth)", command, port, work / "server.log", env=env).start()
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"mlflow server exited: {(work / 'server.log').read_text()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.5)
-        else:
-            raise AssertionError(f"mlflow server not ready: {(work / 'server.log').read_text()[-2000:]}")
-        yield url, env["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")[0], env
+        server.wait_ready("/health", 90)
+        yield server.url, env["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")[0], env
     finally:
-        try:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        finally:
-            log.close()
+        server.stop()
 
 
 @pytest.mark.slow

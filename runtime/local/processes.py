@@ -41,6 +41,10 @@ class ManagedProcess:
     port: int
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    """Added to (or replacing) this process's environment."""
+    unset_env: tuple[str, ...] = ()
+    """Variables of this process's environment the child must not inherit."""
+    cwd: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -50,9 +54,10 @@ class ManagedProcess:
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
+        env = {k: v for k, v in os.environ.items() if k not in self.unset_env}
         try:
-            self.proc = subprocess.Popen(list(self.argv), stdout=log, stderr=subprocess.STDOUT,
-                                         env={**os.environ, **self.env}, start_new_session=True)
+            self.proc = subprocess.Popen(list(self.argv), stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd,
+                                         env={**env, **self.env}, start_new_session=True)
         finally:
             log.close()
         return self
