@@ -179,6 +179,7 @@ class Pipeline:
     def train(self) -> Report:
         import mlflow
         from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
 
         from runtime.local.training import train_and_register
 
@@ -193,7 +194,9 @@ class Pipeline:
             self.champion_version = client.get_model_version_by_alias(self.model, champion_alias).version
             report.add(passed("champion", self.champion_version, None,
                               f"champion is version {self.champion_version} (@{champion_alias})"))
-        except Exception:  # MLflow raises its own exception type for a missing model or alias
+        except MlflowException as exc:  # no registered model or no champion alias yet: this is the first run
+            if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
             first = train_and_register(prepare("good"), "good", self.model, self.run.tracking_uri, experiment)
             client.set_registered_model_alias(self.model, champion_alias, first.version)
             self.champion_version = first.version
