@@ -201,36 +201,37 @@ def _worst(ids: list[str]) -> str:
     return ids[0] if len(ids) == 1 else f"MAX([{', '.join(ids)}])"
 
 
+def _guarded_worst(lb: pulumi.Input[str], groups: Sequence[pulumi.Input[str]], period: int, *, min_requests: int,
+                   signal: tuple[str, str, str], expression: str, id_prefix: str, label: str
+                   ) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    """Per target group i: requests r_i and the signal metric (metric, statistic, query letter x: x_i);
+    `expression` (with {i}) when r_i >= min_requests else 0 (low traffic does not mislead); the alarm sees the
+    worst group."""
+    metric, stat, letter = signal
+    queries = _per_group(lb, groups, period, metric=m.ALB_REQUESTS, stat="Sum", letter="r")
+    queries += _per_group(lb, groups, period, metric=metric, stat=stat, letter=letter)
+    ids = [f"{id_prefix}{i}" for i in range(len(groups))]
+    for i, query_id in enumerate(ids):
+        queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=query_id, return_data=False, label=f"{label}, target group {i}",
+            expression=f"IF(FILL(r{i}, 0) >= {min_requests}, {expression.format(i=i)}, 0)"))
+    queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id="worst", return_data=True, label=f"{label}, worst target group", expression=_worst(ids)))
+    return queries
+
+
 def error_rate_queries(lb: pulumi.Input[str], groups: Sequence[pulumi.Input[str]], period: int,
                        min_requests: int) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
-    """r_i requests, e_i 5xx, rate_i = 100 e_i / r_i when r_i >= min_requests else 0; the alarm sees max rate_i."""
-    queries = _per_group(lb, groups, period, metric=m.ALB_REQUESTS, stat="Sum", letter="r")
-    queries += _per_group(lb, groups, period, metric=m.ALB_TARGET_5XX, stat="Sum", letter="e")
-    rates = []
-    for i in range(len(groups)):
-        rates.append(f"rate{i}")
-        queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
-            id=f"rate{i}", return_data=False, label=f"5xx percent, target group {i}",
-            expression=f"IF(FILL(r{i}, 0) >= {min_requests}, 100 * FILL(e{i}, 0) / FILL(r{i}, 0), 0)"))
-    queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
-        id="worst", return_data=True, label="5xx percent, worst target group", expression=_worst(rates)))
-    return queries
+    """rate_i = 100 x 5xx_i / requests_i (0 below min_requests); the alarm sees max rate_i."""
+    return _guarded_worst(lb, groups, period, min_requests=min_requests, signal=(m.ALB_TARGET_5XX, "Sum", "e"),
+                          expression="100 * FILL(e{i}, 0) / FILL(r{i}, 0)", id_prefix="rate", label="5xx percent")
 
 
 def latency_queries(lb: pulumi.Input[str], groups: Sequence[pulumi.Input[str]], period: int,
                     min_requests: int) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
-    """p_i = p99 response time when r_i >= min_requests else 0; the alarm sees max p_i."""
-    queries = _per_group(lb, groups, period, metric=m.ALB_REQUESTS, stat="Sum", letter="r")
-    queries += _per_group(lb, groups, period, metric=m.ALB_RESPONSE_TIME, stat="p99", letter="t")
-    guarded = []
-    for i in range(len(groups)):
-        guarded.append(f"p{i}")
-        queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
-            id=f"p{i}", return_data=False, label=f"p99 seconds, target group {i}",
-            expression=f"IF(FILL(r{i}, 0) >= {min_requests}, t{i}, 0)"))
-    queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
-        id="worst", return_data=True, label="p99 seconds, worst target group", expression=_worst(guarded)))
-    return queries
+    """p_i = p99 response time (0 below min_requests); the alarm sees max p_i."""
+    return _guarded_worst(lb, groups, period, min_requests=min_requests, signal=(m.ALB_RESPONSE_TIME, "p99", "t"),
+                          expression="t{i}", id_prefix="p", label="p99 seconds")
 
 
 def stack_alarm_prefix() -> str:
