@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import err, exit_usage
+from runtime.cli.common import UsageError, err
 
 app = typer.Typer(help="Helpers of the GitHub workflows: affected stacks, offline graph diffs.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def changed_stacks(
     try:
         text = sys.stdin.read() if str(files) == "-" else files.read_text(encoding="utf-8")
     except OSError as exc:
-        exit_usage(f"--files {files}: cannot read ({exc.strerror or exc})")
+        raise UsageError(f"--files {files}: cannot read ({exc.strerror or exc})") from None
     stacks = affected(text.splitlines(), _stacks(project_dir), config_only=config_only)
     err(f"affected stacks: {', '.join(stacks) or 'none'}")
     typer.echo(json.dumps(stacks))
@@ -56,12 +56,12 @@ def graph_diff(
             try:
                 graphs[path.stem] = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
-                exit_usage(f"{path}: not a graph ({exc})")
+                raise UsageError(f"{path}: not a graph ({exc})") from None
         return graphs
 
     old, new = load(base), load(head)
     if not old and not new:
-        exit_usage(f"no <stack>.json graphs in {base} or {head}")
+        raise UsageError(f"no <stack>.json graphs in {base} or {head}")
     empty: dict = {"resources": []}
     diffs = {s: diff_graphs(old.get(s, empty), new.get(s, empty)) for s in sorted(old.keys() | new.keys())}
     text = render_markdown(diffs)

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from runtime.config.gates import EvaluationDataConfig, ModelGateConfig
-from runtime.errors import UsageError
+from runtime.errors import AwsUnavailable, TrackingUnavailable, UsageError
 from runtime.evidence import KIND_MODEL_GATE, digest_tag, evidence_key, report_tag, verdict_tag
 from runtime.gates import model_checks as mc
 from runtime.report import Report, Verdict, inconclusive, passed
@@ -58,11 +58,7 @@ _NETWORK_CAUSE = re.compile(r"\[Errno -?\d+\][^\"')]*|Read timed out\.?(?: \(rea
 T = TypeVar("T")
 
 
-class TrackingUnavailable(Exception):
-    """The tracking server could not be asked (unreachable, timed out, answered with an error)."""
-
-
-class _NotFound(Exception):
+class _NotFound(UsageError):
     pass
 
 
@@ -296,7 +292,7 @@ def read_evaluation(cfg: EvaluationDataConfig, base_dir: Path | None) -> pd.Data
         raise UsageError(f"{where}: cannot read it as {suffix[1:]}: {_short(exc)}") from exc
 
 
-class EvaluationUnavailable(Exception):
+class EvaluationUnavailable(AwsUnavailable):
     """The evaluation data's store (S3) could not be asked: missing evidence, not a usage error."""
 
 
