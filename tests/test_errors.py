@@ -104,10 +104,9 @@ def test_raise_from_none_hides_the_cause_on_purpose() -> None:
 def test_internal_error_names_the_place_and_asks_for_debug() -> None:
     from runtime.tracking import redact
 
-    try:
+    with pytest.raises(Exception) as caught:  # whatever a bug raises
         redact(42)  # type: ignore[arg-type]  # a bug: not a string
-    except Exception as exc:
-        error = classify(exc)
+    error = classify(caught.value)
     rendered = error.render()
     assert type(error) is InternalError
     assert rendered.startswith("error: internal error: ")

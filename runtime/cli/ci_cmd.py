@@ -48,23 +48,9 @@ def graph_diff(
     out: Annotated[Path | None, typer.Option(help="Write the Markdown here instead of stdout.")] = None,
 ) -> None:
     """Markdown comment: per stack, the resources the change adds, changes and deletes."""
-    from runtime.graph_diff import diff_graphs, render_markdown
+    from runtime.graph_diff import diff_graph_dirs
 
-    def load(directory: Path) -> dict[str, dict]:
-        graphs = {}
-        for path in sorted(directory.glob("*.json")):
-            try:
-                graphs[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise UsageError(f"{path}: not a graph ({exc})") from None
-        return graphs
-
-    old, new = load(base), load(head)
-    if not old and not new:
-        raise UsageError(f"no <stack>.json graphs in {base} or {head}")
-    empty: dict = {"resources": []}
-    diffs = {s: diff_graphs(old.get(s, empty), new.get(s, empty)) for s in sorted(old.keys() | new.keys())}
-    text = render_markdown(diffs)
+    text = diff_graph_dirs(base, head)
     if out is None:
         typer.echo(text, nl=False)
     else:
