@@ -196,7 +196,7 @@ def _fault(exc: BaseException) -> type[MlcicdError] | None:
         return UsageError if code in _MLFLOW_USAGE_CODES else None
     if _is(exc, "requests.exceptions", "ConnectionError", "Timeout", "RetryError") or \
             _is(exc, "urllib3.exceptions", "HTTPError"):
-        return TrackingUnavailable  # MLflow is the runtime's only user of requests
+        return ServiceUnavailable  # MLflow's transport (TrackingUnavailable when MLflow is in the chain)
     if _is(exc, "httpx", "TransportError"):
         return EndpointUnavailable
     if isinstance(exc, ConnectionError | TimeoutError) or _is(exc, "socket", "gaierror"):
@@ -214,9 +214,13 @@ _DECISIVE = (CredentialsError, ServiceUnavailable)
 def _cause_fault(exc: BaseException) -> type[MlcicdError] | None:
     """The most telling fault in the chain: credentials or an outage anywhere decide; otherwise the outermost
     recognised one."""
-    faults = [f for f in (_fault(e) for e in chain(exc)) if f is not None]
+    links = list(chain(exc))
+    faults = [f for f in (_fault(e) for e in links) if f is not None]
     decisive = [f for f in faults if issubclass(f, _DECISIVE)]
-    return (decisive or faults or [None])[0]
+    found = (decisive or faults or [None])[0]
+    if found is ServiceUnavailable and any(_is(e, "mlflow.exceptions", "MlflowException") for e in links):
+        return TrackingUnavailable
+    return found
 
 
 def classify(exc: BaseException) -> MlcicdError:

@@ -75,6 +75,7 @@ REFUSED = ConnectionRefusedError(111, "Connection refused")
     (MemoryError(), OutOfMemory, EXIT_USAGE),
     (_raised(KeyError("oops")), InternalError, EXIT_USAGE),
     (_raised(RuntimeError("wrapped"), REFUSED), errors.ServiceUnavailable, EXIT_INCONCLUSIVE),
+    (_raised(requests.ConnectionError("pool"), REFUSED), errors.ServiceUnavailable, EXIT_INCONCLUSIVE),
 ])
 def test_classify_by_type_and_cause(exc: BaseException, expected: type[MlcicdError], code: int) -> None:
     error = classify(exc)

@@ -143,7 +143,7 @@ def check_baseline(request: ProbeRequest) -> None:
 
     url = f"{request.baseline_url.rstrip('/')}/ping"
     try:
-        httpx.get(url, timeout=request.config.request_timeout_seconds)
+        httpx.get(url, timeout=request.config.request_timeout_seconds, trust_env=False)  # no proxies, as the probe
     except httpx.TransportError as exc:
         raise EndpointUnavailable(f"the baseline at {request.baseline_url} did not answer GET /ping "
                                   f"({type(exc).__name__}: {exc}): nothing to compare the canary against, so no "
