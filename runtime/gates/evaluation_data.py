@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.config.gates import EvaluationDataConfig, ModelGateConfig
-from runtime.errors import UsageError
+from runtime.errors import AwsUnavailable, UsageError
 from runtime.gates.reasons import one_line
 from runtime.gates.s3 import s3_client
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class EvaluationUnavailable(Exception):
+class EvaluationUnavailable(AwsUnavailable):
     """The evaluation data's store (S3) could not be asked: missing evidence, not a usage error."""
 
 

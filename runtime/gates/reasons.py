@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+
+from runtime.tracking import redact
+
+__all__ = ["one_line", "redact"]
 
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-
-
-def redact(uri: str) -> str:
-    """A tracking URI fit for reports and logs: user and password removed."""
-    parts = urlsplit(uri)
-    if parts.username is None and parts.password is None:
-        return uri
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from runtime.config.gates import ModelGateConfig
-from runtime.errors import UsageError
+from runtime.errors import TrackingUnavailable, UsageError
 from runtime.gates.reasons import one_line, redact
 from runtime.tracking import bounded_mlflow_http, require_registry
 
@@ -34,11 +34,7 @@ _NETWORK_CAUSE = re.compile(r"\[Errno -?\d+\][^\"')]*|Read timed out\.?(?: \(rea
 T = TypeVar("T")
 
 
-class TrackingUnavailable(Exception):
-    """The tracking server could not be asked (unreachable, timed out, answered with an error)."""
-
-
-class _NotFound(Exception):
+class _NotFound(UsageError):
     pass
 
 
