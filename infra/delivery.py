@@ -17,7 +17,7 @@ from components.network.network import Network
 from components.registry.image_repository import ImageRepository
 from components.storage.artifact_store import ArtifactStore
 from components.tracking.tracking_server import TrackingServer
-from infra import outputs as out
+from runtime import stack_outputs as out
 from runtime.config import StackConfig
 
 

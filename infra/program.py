@@ -18,8 +18,8 @@ from components.registry.image_repository import ImageRepository, ImageRepositor
 from components.serving.model_service import ModelService, ModelServiceArgs
 from components.storage.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.tracking.tracking_server import TrackingServer, TrackingServerArgs
-from infra import outputs as out
 from infra.delivery import deliver
+from runtime import stack_outputs as out
 from runtime.config import ConfigError, LoadedConfig, StackConfig, load_from_pulumi
 
 #: Sections whose secret values the program keeps secret (SecretStr fields are wrapped where they are used).
@@ -112,7 +112,7 @@ def run() -> None:
     deliver(cfg, opts, store=store, images=images, tracking=tracking, network=network,
             account_id=identity.account_id, alarm_topic_arn=alarm_topic)
 
-    # Exports (names shared with the runtime through infra/outputs.py) ----------------------------------------
+    # Exports (names shared with the runtime through runtime/stack_outputs.py) --------------------------------
     pulumi.export(out.VPC_ID, network.vpc_id)
     pulumi.export(out.PRIVATE_SUBNET_IDS, network.private_subnet_ids)
     pulumi.export(out.DATA_BUCKET, store.data_bucket)

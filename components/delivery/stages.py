@@ -26,7 +26,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Literal
 
-from infra import outputs
+from runtime import stack_outputs as outputs
 from runtime.config.stack import StackConfig
 from runtime.evidence import KIND_DATA_VALIDATION, KIND_LOAD, KIND_MODEL_GATE, KIND_SMOKE, evidence_key
 

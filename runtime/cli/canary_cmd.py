@@ -62,7 +62,7 @@ def build_request(*, cfg: StackConfig | None, stack: str | None, model: str | No
                   act: ActSettings | None, outputs: dict[str, Any]) -> JudgeRequest:
     from pydantic import ValidationError
 
-    from infra import outputs as out
+    from runtime import stack_outputs as out
     from runtime.canary.judge import QualityRule
     from runtime.canary.metrics_source import AlbTargets, MetricSource
     from runtime.canary.run import JudgeRequest
@@ -162,7 +162,7 @@ def judge(
     With --probe-baseline-url and --probe-canary-url it first sends probe traffic to both for the whole window
     and publishes what they served (the EKS analysis step), then judges exactly that window."""
     with usage_errors():
-        from infra import outputs as out
+        from runtime import stack_outputs as out
         from runtime.canary.run import ActSettings, boto3_clients, run_canary_judge
         from runtime.config.defaults import MODEL_METRICS_NAMESPACE
 

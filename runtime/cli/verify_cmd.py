@@ -31,7 +31,7 @@ def rollout(
     """Compare the live deployment with the stack's pins; FAIL with guidance when the platform rolled back
     (exit 0 PASS, 1 FAIL, 2 usage, 3 INCONCLUSIVE)."""
     with usage_errors():
-        from infra import outputs as out
+        from runtime import stack_outputs as out
         from runtime.canary.run import boto3_clients
         from runtime.cli.canary_cmd import read_stack_outputs
         from runtime.verify.rollout import Expected, fetch_argo_rollout, verify_argo_rollout, verify_ecs_rollout

@@ -1,4 +1,8 @@
-"""Stack output names, shared by the program (exports) and the runtime (`pulumi stack output` readers)."""
+"""Stack output names: the contract between the program (`infra/` exports them), the components' generated
+commands (the Deploy action reads the endpoint with `jq`) and the runtime (`pulumi stack output --json` readers).
+
+A pure module with no imports, so every layer can use it: infra -> components -> runtime.
+"""
 
 DATA_BUCKET = "dataBucket"
 MODELS_BUCKET = "modelsBucket"
