@@ -9,7 +9,6 @@ from __future__ import annotations
 import pulumi
 
 from components.delivery.pipeline import DeliveryPipeline, DeliveryPipelineArgs
-from components.delivery.stages import PipelineSpec
 from components.monitoring.batch_inference import BatchInference, BatchInferenceArgs
 from components.monitoring.drift_monitor import DriftMonitor, DriftMonitorArgs
 from components.monitoring.scheduled_job import JobSettings
@@ -19,6 +18,7 @@ from components.storage.artifact_store import ArtifactStore
 from components.tracking.tracking_server import TrackingServer
 from runtime import stack_outputs as out
 from runtime.config import StackConfig
+from runtime.pipeline.model import PipelineSpec
 
 
 def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore, images: ImageRepository,

@@ -1,6 +1,6 @@
 """`mlcicd:delivery:DeliveryPipeline`: CodePipeline V2 whose CodeBuild actions run the runtime.
 
-Everything is generated from ONE stage list (`components.delivery.stages.delivery_stages`): per build action a
+Everything is generated from ONE stage list (`runtime.pipeline.steps.delivery_stages`): per build action a
 CodeBuild project with its own role and policy (`components.delivery.policies`), its own log group with retention,
 an S3 build cache and a buildspec rendered from the definition (`components.delivery.buildspec`). Later actions read
 earlier ones' results as pipeline variables (`#{Train.MODEL_VERSION}`, `#{Package.IMAGE_DIGEST}`).
@@ -30,8 +30,9 @@ import pulumi_aws as aws
 
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements, artifact_prefix
-from components.delivery.stages import Action, PipelineSpec, Stage, build_actions, delivery_stages
 from components.iam import allow, assume_role_policy, document
+from runtime.pipeline.model import Action, PipelineSpec, Stage, build_actions
+from runtime.pipeline.steps import delivery_stages
 
 TYPE = "mlcicd:delivery:DeliveryPipeline"
 

@@ -22,8 +22,8 @@ import pulumi_aws as aws
 
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements
-from components.delivery.stages import Action
 from components.iam import allow, assume_role_policy, document
+from runtime.pipeline.model import Action
 
 #: EventBridge Scheduler's universal target for CodeBuild StartBuild.
 START_BUILD_TARGET = "arn:aws:scheduler:::aws-sdk:codebuild:startBuild"
