@@ -233,9 +233,18 @@ def _config_values(raw: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _as_the_program_reads(raw: dict[str, Any]) -> dict[str, Any]:
+    """The config values as `load_from_pulumi` reads them back from `_config_values` (objects parsed, scalars as
+    strings), so a check here sees exactly what the program will."""
+    prefix = f"{NAMESPACE}:"
+    return {key[len(prefix):]: json.loads(value) if value[:1] in "{[" else value
+            for key, value in _config_values(raw).items()}
+
+
 def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any] | None = None,
                 secret_keys: frozenset[str] = frozenset()) -> Graph:
-    """Run the program for `stack` under recording mocks. `raw_config` overrides the stack file (tests).
+    """Run the project's program (`main` in `Pulumi.yaml`) for `stack` under recording mocks. `root` is the
+    project directory (default: the nearest with a Pulumi.yaml); `raw_config` overrides the stack file (tests).
 
     Raises ConfigError when the config is invalid (the program validates before registering anything).
     """
@@ -243,10 +252,19 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime import settings as pulumi_settings
 
-    from runtime.config.loader import ConfigError, read_stack_file, stack_file
+    from runtime.config.loader import ConfigError, project_root, read_stack_file, stack_file, validate_config
+    from runtime.program import program_path, run_program
 
+    project_dir = root or project_root()
     if raw_config is None:
-        raw_config, secret_keys = read_stack_file(stack_file(stack, root))
+        raw_config, secret_keys = read_stack_file(stack_file(stack, project_dir))
+    # The program validates first too; checking here reports a bad config even where the program is missing.
+    try:
+        validate_config(_as_the_program_reads(raw_config), "Pulumi config")
+    except ConfigError as exc:
+        exc.registered_resources = 0
+        raise
+    program_dir = program_path(project_dir)
     region = str(raw_config.get("region", "us-east-1"))
     records: list[Resource] = []
     warnings: list[str] = []
@@ -311,8 +329,6 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
     pulumi.runtime.set_all_config(_config_values(raw_config),
                                   secret_keys=[f"{NAMESPACE}:{k}" for k in sorted(secret_keys)])
 
-    from infra.program import run as run_program
-
     async def collect_exports() -> None:
         root = pulumi_settings.get_root_resource()
         for key, value in dict(getattr(root, "outputs", {})).items():
@@ -320,7 +336,7 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
             outputs[key] = SECRET if await output.is_secret() else _plain(await output.future())
 
     def program() -> Any:
-        run_program()
+        run_program(program_dir, project_dir)
         return collect_exports()
 
     try:
