@@ -166,6 +166,7 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
         log_retention_days=cfg.log_retention_days, kms_key_arn=store.kms_key_arn,
         models_bucket_arn=store.models_bucket_arn, model_artifact_prefix=cfg.tracking.artifact_prefix,
         metrics_namespace=alarms.model_quality.namespace, eks=serving.eks,
+        **({"judge_stack_files": _judge_stack_files(cfg)} if serving.backend == "eks" else {}),
     ), opts)
 
     pulumi.export(out.MODEL_ENDPOINT, service.endpoint)
@@ -183,3 +184,11 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
         pulumi.export(out.ALARM_TOPIC_ARN, service.alarms.topic_arn)
         return service.alarms.topic_arn
     return None
+
+
+def _judge_stack_files(cfg: StackConfig) -> dict[str, str]:
+    """The stack files the EKS canary judge reads: the config this program was built from, rendered (imported
+    here so ECS stacks never load pulumi_kubernetes)."""
+    from components.serving.eks_specs import judge_stack_files
+
+    return judge_stack_files(cfg, pulumi.get_project(), pulumi.get_stack())

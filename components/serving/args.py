@@ -125,6 +125,10 @@ class ModelServiceArgs(TypedDict, total=False):
     # EKS -----------------------------------------------------------------------------------------------------
     eks: EksConfig | None
     """Cluster access and namespace (backend `eks` only). Default None."""
+    judge_stack_files: dict[str, str]
+    """Backend `eks` with a judged strategy: `Pulumi.yaml` and `Pulumi.<stack>.yaml` for the canary judge's job
+    (a ConfigMap mounted as its working directory), rendered by the program from the config it was built from
+    (`components.serving.eks_specs.judge_stack_files`). Required there; a component never reads program state."""
 
 
 def pinned_image(repository_url: pulumi.Input[str], digest: str) -> pulumi.Output[str]:

@@ -23,7 +23,7 @@ mounted; requests equal limits; the image is pinned by digest.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -34,9 +34,6 @@ from components.serving import eks_specs as spec
 from components.serving.args import ModelServiceArgs, pinned_image
 from runtime.config import defaults as cfg_defaults
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
-
-if TYPE_CHECKING:
-    from runtime.config.stack import StackConfig
 
 ARGO_ROLLOUTS_REPO = "https://argoproj.github.io/argo-helm"
 ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts"
@@ -63,6 +60,9 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     judged = strategy != "rolling"
     if judged and eks.judge_image is None:
         raise ValueError(f"ModelService {name}: strategy `{strategy}` requires eks.judge_image")
+    if judged and "judge_stack_files" not in args:
+        raise ValueError(f"ModelService {name}: strategy `{strategy}` requires args.judge_stack_files (the stack "
+                         "files the judge reads; see eks_specs.judge_stack_files)")
     app = spec.k8s_name(args["model_name"])
     ns = eks.namespace
     probe = args.get("probe") or CanaryProbeConfig()
@@ -105,9 +105,8 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
             _judge_role(parent, name, cluster=eks.cluster_name, namespace=ns, service_account=judge_name,
                         account_id=args.get("account_id"),
                         metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE))
-        files = spec.judge_stack_files(_stack_config(), pulumi.get_project(), pulumi.get_stack())
-        k8s.core.v1.ConfigMap(f"{name}-judge-config", metadata=meta(judge_name), data=files, immutable=False,
-                              opts=after)
+        k8s.core.v1.ConfigMap(f"{name}-judge-config", metadata=meta(judge_name), data=args["judge_stack_files"],
+                              immutable=False, opts=after)
         k8s.apiextensions.CustomResource(
             f"{name}-analysis", api_version=spec.ARGO_API, kind="AnalysisTemplate", metadata=meta(judge_name),
             spec={"args": [{"name": "canary-hash"}, {"name": "stable-hash"}], "metrics": [{
@@ -205,10 +204,3 @@ def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: 
               {"StringEquals": {"cloudwatch:namespace": metrics_namespace}})]), opts=child)
     aws.eks.PodIdentityAssociation(f"{name}-judge", cluster_name=cluster, namespace=namespace,
                                    service_account=service_account, role_arn=role.arn, opts=child)
-
-
-def _stack_config() -> StackConfig:
-    """The program's validated stack config (the same model the program was built from), for the judge's file."""
-    from runtime.config import load_from_pulumi
-
-    return load_from_pulumi().config
