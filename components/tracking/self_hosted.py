@@ -27,8 +27,8 @@ import pulumi_aws as aws
 from components import aws_common as common
 from components import defaults as d
 from components.iam import document
+from components.tracking.args import TrackingServerArgs
 from components.tracking.policies import artifact_statements
-from components.tracking.tracking_server import TrackingServerArgs
 from runtime.config.platform import SelfHostedTrackingConfig
 
 CONTAINER = "mlflow"
