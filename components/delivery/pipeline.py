@@ -31,6 +31,7 @@ import pulumi_aws as aws
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements, artifact_prefix
 from components.iam import allow, assume_role_policy, document
+from runtime.config import defaults as cfg_defaults
 from runtime.pipeline.model import Action, PipelineSpec, Stage, build_actions
 from runtime.pipeline.steps import delivery_stages
 
@@ -155,12 +156,14 @@ class _Settings:
             tracking_server_arn=a.get("tracking_server_arn"), secrets=a["secrets"],
             deploy_role_arn=a["deploy_role_arn"], pulumi_backend_url=a.get("pulumi_backend_url"),
             vpc_id=a.get("vpc_id"), vpc_cidr=a.get("vpc_cidr"), subnet_ids=a.get("subnet_ids"),
-            notification_topic_arn=a.get("notification_topic_arn"), python_version=a.get("python_version", "3.11"),
-            build_image=a.get("build_image", "aws/codebuild/standard:7.0"),
-            compute_type=a.get("compute_type", "BUILD_GENERAL1_SMALL"),
-            train_compute_type=a.get("train_compute_type", "BUILD_GENERAL1_LARGE"),
-            timeout_minutes=a.get("timeout_minutes", 60), train_timeout_minutes=a.get("train_timeout_minutes", 240),
-            log_retention_days=a.get("log_retention_days", 30))
+            notification_topic_arn=a.get("notification_topic_arn"),
+            python_version=a.get("python_version", cfg_defaults.PYTHON_VERSION),
+            build_image=a.get("build_image", cfg_defaults.BUILD_IMAGE),
+            compute_type=a.get("compute_type", cfg_defaults.COMPUTE_TYPE),
+            train_compute_type=a.get("train_compute_type", cfg_defaults.TRAIN_COMPUTE_TYPE),
+            timeout_minutes=a.get("timeout_minutes", cfg_defaults.ACTION_TIMEOUT_MINUTES),
+            train_timeout_minutes=a.get("train_timeout_minutes", cfg_defaults.TRAIN_TIMEOUT_MINUTES),
+            log_retention_days=a.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER))
 
 
 class DeliveryPipeline(pulumi.ComponentResource):

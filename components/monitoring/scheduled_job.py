@@ -23,6 +23,7 @@ import pulumi_aws as aws
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements
 from components.iam import allow, assume_role_policy, document
+from runtime.config import defaults as cfg_defaults
 from runtime.pipeline.model import Action
 
 #: EventBridge Scheduler's universal target for CodeBuild StartBuild.
@@ -47,11 +48,11 @@ class JobSettings:
     buckets: Mapping[str, pulumi.Input[str]]
     """Bucket role -> name (data, pipeline: the cache lives in the pipeline bucket)."""
     bucket_arns: Mapping[str, pulumi.Input[str]]
-    python_version: str = "3.11"
-    build_image: str = "aws/codebuild/standard:7.0"
-    compute_type: str = "BUILD_GENERAL1_SMALL"
-    timeout_minutes: int = 60
-    log_retention_days: int = 30
+    python_version: str = cfg_defaults.PYTHON_VERSION
+    build_image: str = cfg_defaults.BUILD_IMAGE
+    compute_type: str = cfg_defaults.COMPUTE_TYPE
+    timeout_minutes: int = cfg_defaults.ACTION_TIMEOUT_MINUTES
+    log_retention_days: int = cfg_defaults.LOG_RETENTION_DAYS_OTHER
     notification_topic_arn: pulumi.Input[str] | None = None
     extra_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 

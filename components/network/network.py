@@ -57,7 +57,7 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        mode = args.get("mode", "existing")
+        mode = args.get("mode", cfg_defaults.NETWORK_MODE)
         if mode == "existing":
             self._existing(args)
         else:
@@ -84,7 +84,7 @@ class Network(pulumi.ComponentResource):
         region = args["region"]
         cidr = args.get("cidr", cfg_defaults.NETWORK_CIDR)
         az_count = args.get("az_count", cfg_defaults.NETWORK_AZ_COUNT)
-        egress = args.get("egress", "endpoints")
+        egress = args.get("egress", cfg_defaults.NETWORK_EGRESS)
         child = pulumi.ResourceOptions(parent=self)
         private_cidrs, public_cidrs = subnet_cidrs(cidr, az_count)
 

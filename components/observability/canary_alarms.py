@@ -90,7 +90,7 @@ class CanaryAlarms(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         prefix = alarm_prefix(name)
         region, account = args["region"], args["account_id"]
-        period = args.get("period_seconds", 60)
+        period = args.get("period_seconds", cfg_defaults.ALARM_PERIOD_SECONDS)
         periods = args.get("evaluation_periods", cfg_defaults.ALARM_EVALUATION_PERIODS)
         datapoints = args.get("datapoints_to_alarm", cfg_defaults.ALARM_DATAPOINTS)
 
@@ -146,7 +146,7 @@ class CanaryAlarms(pulumi.ComponentResource):
             metric_name=args.get("quality_metric_name", cfg_defaults.MODEL_QUALITY_METRIC),
             dimensions={m.DIMENSION_MODEL: args["model_name"], m.DIMENSION_VARIANT: m.VARIANT_CANARY},
             statistic="Average", period=period,
-            comparison_operator=args.get("quality_comparison", "LessThanThreshold"),
+            comparison_operator=args.get("quality_comparison", cfg_defaults.MODEL_QUALITY_COMPARISON),
             threshold=args.get("quality_threshold", cfg_defaults.MODEL_QUALITY_THRESHOLD),
             # Quality is published only while a canary runs and only once labels arrive: its absence is no
             # evidence of harm. Judging thin evidence is the canary judge's job (INCONCLUSIVE, never PASS).

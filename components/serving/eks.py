@@ -56,7 +56,7 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     eks, region = args.get("eks"), args.get("region")
     if eks is None or region is None:
         raise ValueError(f"ModelService {name}: backend `eks` requires args.eks (cluster access) and args.region")
-    strategy = args.get("strategy", "canary")
+    strategy = args.get("strategy", cfg_defaults.CANARY_STRATEGY)
     judged = strategy != "rolling"
     if judged and eks.judge_image is None:
         raise ValueError(f"ModelService {name}: strategy `{strategy}` requires eks.judge_image")

@@ -24,6 +24,7 @@ import pulumi_aws as aws
 
 from components import defaults as d
 from components.iam import deny_insecure_transport
+from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:storage:ArtifactStore"
 
@@ -66,9 +67,9 @@ class ArtifactStore(pulumi.ComponentResource):
         if "account_id" not in args:
             raise ValueError(f"ArtifactStore {name}: args.account_id is required (log delivery condition)")
         child = pulumi.ResourceOptions(parent=self)
-        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", False))
-        force_destroy = args.get("force_destroy", False)
-        noncurrent_days = args.get("noncurrent_version_days", 90)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", d.PRODUCTION_PROTECTIONS))
+        force_destroy = args.get("force_destroy", cfg_defaults.FORCE_DESTROY)
+        noncurrent_days = args.get("noncurrent_version_days", cfg_defaults.NONCURRENT_VERSION_DAYS)
 
         # KMS key -------------------------------------------------------------------------------------------
         key_arn = args.get("kms_key_arn")
@@ -88,8 +89,8 @@ class ArtifactStore(pulumi.ComponentResource):
             f"{name}-logs-lifecycle", bucket=logs.id,
             rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-logs", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.get("access_log_days",
-                                                                                               365)),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.get(
+                    "access_log_days", cfg_defaults.ACCESS_LOG_DAYS)),
                 abort_incomplete_multipart_upload=_abort_multipart())],
             opts=child)
         aws.s3.BucketPolicy(

@@ -29,11 +29,11 @@ from components import defaults as d
 from components.iam import document
 from components.tracking.args import TrackingServerArgs
 from components.tracking.policies import artifact_statements
+from runtime.config import defaults as cfg_defaults
 from runtime.config.platform import SelfHostedTrackingConfig
 
 CONTAINER = "mlflow"
-SCRATCH = "/tmp"  # noqa: S108 - mount point of the task's scratch volume, not a temp file here
-AUTH_INI = f"{SCRATCH}/basic_auth.ini"
+AUTH_INI = f"{d.SCRATCH_PATH}/basic_auth.ini"
 #: MLflow's basic-auth app: authenticated users may read; writes need a grant (MLflow's default permission).
 AUTH_DEFAULT_PERMISSION = "READ"
 #: Generated secret values: letters and digits only (safe in env vars and ini files), every class present.
@@ -62,7 +62,7 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
     hosted = config.self_hosted
     if hosted is None:
         raise ValueError(f"TrackingServer {name}: mode `self-hosted` requires config.self_hosted")
-    production = args.get("production", False)
+    production = args.get("production", d.PRODUCTION_PROTECTIONS)
     child = pulumi.ResourceOptions(parent=parent)
     kms_key_arn, region = args["kms_key_arn"], args["region"]
 
@@ -114,7 +114,8 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
                     ("MLFLOW_FLASK_SERVER_SECRET_KEY", admin.arn, "flaskSecretKey")]
 
     # Roles: execution (start the task) and task (artifacts only) ------------------------------------------------
-    logs = common.log_group(f"{name}-logs", retention_days=args.get("log_retention_days", 30), parent=parent)
+    logs = common.log_group(f"{name}-logs", parent=parent,
+                            retention_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER))
     ecr_arn = common.ecr_repository_arn(hosted.image)
     execution = common.task_execution_role(
         f"{name}-execution", account_id=args["account_id"], log_group_arn=logs.arn,
@@ -130,7 +131,7 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
         lambda address: f"postgresql://{address}:{d.POSTGRES_PORT}/{d.TRACKING_DB_NAME}?sslmode=require")
     environment: dict[str, pulumi.Input[str]] = {
         "AWS_DEFAULT_REGION": region,
-        "HOME": SCRATCH,
+        "HOME": d.SCRATCH_PATH,
         "MLFLOW_ARTIFACTS_DESTINATION": pulumi.Output.concat(
             "s3://", args["models_bucket"], "/", config.artifact_prefix.rstrip("/")),
         "MLFLOW_BACKEND_STORE_URI": store_uri,
@@ -261,7 +262,7 @@ def _container(hosted: SelfHostedTrackingConfig, env: dict[str, str], *, secret_
                           key=lambda s: s["name"]),
         "user": d.TRACKING_CONTAINER_USER, "readonlyRootFilesystem": True, "privileged": False,
         "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
-        "mountPoints": [{"sourceVolume": "scratch", "containerPath": SCRATCH, "readOnly": False}],
+        "mountPoints": [{"sourceVolume": "scratch", "containerPath": d.SCRATCH_PATH, "readOnly": False}],
         "healthCheck": {"command": ["CMD", "python", "-c", "import urllib.request as u; u.urlopen("
                                     f"'http://127.0.0.1:{d.TRACKING_PORT}/health', timeout=4)"],
                         "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 90},
