@@ -1,4 +1,5 @@
-"""Run the Pulumi program in-process under recording mocks and capture the resource graph (design.md section 5).
+"""Run the Pulumi program in-process under recording mocks and capture the resource graph (its format:
+docs/architecture.md, "The offline graph").
 
 No credentials and no Pulumi CLI are needed: Pulumi's own mock monitor stands in for the engine, and a subclass
 records every `RegisterResource` request (parent, dependencies, per-property dependencies, inputs as Pulumi

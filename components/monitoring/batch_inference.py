@@ -6,8 +6,8 @@ bytes), runs `mlflow models predict` in it for each CSV file under the input pre
 container, and writes the predictions and a summary report (`mlcicd monitor batch-summary`) under
 `<outputPrefix><run id>/`.
 
-Security decisions: the job's role reads only the input prefix, writes only the output prefix and pulls only the
-serving repository; privileged mode (Docker) is the one thing it needs beyond a plain build.
+Security decisions (see docs/security.md): the job's role reads only the input prefix, writes only the output prefix
+and pulls only the serving repository; privileged mode (Docker) is the one thing it needs beyond a plain build.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`mlcicd:registry:ImageRepository`: the ECR repository for model-serving images.
 
-Security decisions (see ../shared/secure-defaults.md): tags IMMUTABLE (an image digest pinned in production can
+Security decisions (see docs/security.md): tags IMMUTABLE (an image digest pinned in production can
 never be re-pointed by a push), scan on push, KMS encryption with the stack's key, `force_delete` false, and a
 lifecycle policy that expires untagged images and caps the tagged count.
 """

@@ -5,7 +5,7 @@ backend store, artifacts proxied by the server into `s3://<models bucket>/<artif
 (`sagemaker.py`): SageMaker's managed MLflow tracking server. The arguments live in `args.py` (shared by both
 modes, so neither imports this module) and are re-exported here.
 
-Security decisions (see ../shared/secure-defaults.md):
+Security decisions (see docs/security.md):
 - Authentication is always on: MLflow's basic-auth app with generated admin credentials, or ALB OIDC in front of
   every request; SageMaker's server authenticates every call with IAM (SigV4). There is no unauthenticated mode.
 - The server's role reaches the artifact prefix of the models bucket and nothing else in S3 (no S3 full access).
