@@ -2,7 +2,7 @@
 role, and an application load balancer with our defaults. Plain functions; every resource is parented to the
 component that calls them.
 
-Security decisions (see ../shared/secure-defaults.md):
+Security decisions (see docs/security.md):
 - Log groups always have a retention; clusters always have Container Insights.
 - Security groups start empty (no implied egress); each rule is its own resource naming its one source/port.
 - The execution role may write its own log group, read the listed secrets, decrypt with the listed key only via
@@ -123,16 +123,20 @@ def application_load_balancer(name: str, *, subnet_ids: pulumi.Input[Sequence[pu
 
 
 def listeners(name: str, *, load_balancer: aws.lb.LoadBalancer, certificate_arn: str | None,
-              actions: Sequence[aws.lb.ListenerDefaultActionArgs], parent: pulumi.Resource) -> list[aws.lb.Listener]:
-    """With a certificate: HTTPS 443 running `actions` with the TLS 1.3 policy, and 80 redirecting to it.
-    Without: HTTP 80 running `actions` (internal load balancers only; the caller decides)."""
+              actions: Sequence[aws.lb.ListenerDefaultActionArgs], parent: pulumi.Resource,
+              ignore_action_changes: bool = False) -> list[aws.lb.Listener]:
+    """The listener running `actions` first, then the redirect if any. With a certificate: HTTPS 443 running
+    `actions` with the TLS 1.3 policy, and 80 redirecting to it. Without: HTTP 80 running `actions` (internal load
+    balancers only; the caller decides). `ignore_action_changes`: something else (CodeDeploy) owns the actions."""
     child = pulumi.ResourceOptions(parent=parent)
+    serving = pulumi.ResourceOptions(parent=parent, ignore_changes=["defaultActions"]) if ignore_action_changes \
+        else child
     if certificate_arn is None:
         return [aws.lb.Listener(f"{name}-http", load_balancer_arn=load_balancer.arn, port=80, protocol="HTTP",
-                                default_actions=list(actions), opts=child)]
+                                default_actions=list(actions), opts=serving)]
     https = aws.lb.Listener(f"{name}-https", load_balancer_arn=load_balancer.arn, port=443, protocol="HTTPS",
                             ssl_policy=d.TLS_POLICY, certificate_arn=certificate_arn, default_actions=list(actions),
-                            opts=child)
+                            opts=serving)
     redirect = aws.lb.Listener(
         f"{name}-http-redirect", load_balancer_arn=load_balancer.arn, port=80, protocol="HTTP",
         default_actions=[aws.lb.ListenerDefaultActionArgs(

@@ -1,21 +1,35 @@
-"""Component-level constants (AWS names and policies), in one place. Config defaults live in
-runtime/config/defaults.py; these are the fixed choices a component makes."""
+"""The choices components make on their own, named, in one place.
 
-#: TLS 1.3 policy for HTTPS listeners (TLS 1.3 only).
+Defaults the stack config shares (ports, sizes, thresholds, schedules, the secure booleans users may turn off) live
+in `runtime/config/defaults.py`, and components import them from there: one value, one place. This module holds what
+no config key sets: fixed security settings, AWS requirements and the defaults of component-only arguments.
+Beside each: why, and what changing it would do to a deployed stack ("in place", "replaces", "new revision" as in
+runtime/config/defaults.py). Security decisions are listed in docs/security.md.
+"""
+
+# Arguments without a config key ---------------------------------------------------------------------------------
+#: `protect` (ArtifactStore, ImageRepository), `deletion_protection` (ModelService), `production` (TrackingServer):
+#: production protections are off unless the caller asks; the program turns them on for production stacks.
+PRODUCTION_PROTECTIONS = False
+
+# Load balancers -------------------------------------------------------------------------------------------------
+#: Security: TLS 1.3 only on every HTTPS listener. In place.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-3-2021-06"
+#: Seconds a draining target keeps its in-flight requests (scoring calls are short). In place.
+DEREGISTRATION_DELAY_SECONDS = 30
+#: Seconds the load balancer health checks of a new serving task are ignored while the model loads (also the
+#: container health check's start period). New task definition revision / in place on the service.
+HEALTH_CHECK_GRACE_SECONDS = 60
 
-#: S3 encryption: SSE-KMS with a bucket key (cuts KMS request cost by ~99 %).
+# S3 and KMS -----------------------------------------------------------------------------------------------------
+#: Security: SSE-KMS with a bucket key (the bucket key cuts KMS request cost by ~99 %). In place.
 SSE_ALGORITHM = "aws:kms"
-
 #: Server access logs and ALB access logs can only be delivered to an SSE-S3 (AES256) bucket: AWS requirement.
 LOG_BUCKET_SSE_ALGORITHM = "AES256"
-
-#: Pipeline artifacts are transient; keep them this many days.
+#: Pipeline artifacts are transient; kept this many days. In place (lifecycle).
 PIPELINE_ARTIFACT_DAYS = 30
-
-#: Abort incomplete multipart uploads after this many days (they cost storage and are invisible).
+#: Incomplete multipart uploads are aborted after this many days (they cost storage and are invisible). In place.
 ABORT_MULTIPART_DAYS = 7
-
 #: Days a KMS key waits before deletion when removed from the stack (the maximum: a mistake can be undone).
 KMS_DELETION_WINDOW_DAYS = 30
 
@@ -28,25 +42,29 @@ ELB_LEGACY_LOG_REGIONS = frozenset({
     "sa-east-1", "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
 })
 
+# Network --------------------------------------------------------------------------------------------------------
 #: Interface endpoints of a created VPC (egress `endpoints`): ECR image pulls (api + dkr; layers come through the
 #: S3 gateway endpoint), task logs, secrets injected by ECS, STS for the SDKs, CloudWatch metrics from the runtime.
+#: Adding or removing one adds or removes that endpoint only.
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts", "monitoring")
 
-#: Serving container: a non-root user (uid:gid) and the only writable path (an ephemeral task volume; Fargate has
-#: no tmpfs). The MLflow scoring server writes worker heartbeats and temporary files there; HOME points at it.
+# Containers (ECS tasks and EKS pods) ---------------------------------------------------------------------------
+#: Security: the only writable path of every container (root filesystems are read-only): an ephemeral task volume
+#: on Fargate (no tmpfs there), a size-limited emptyDir on EKS. HOME points at it. New revision.
+SCRATCH_PATH = "/tmp"  # noqa: S108 - a mount point in the container, not a temp file here
+#: Security: the serving container's non-root user (uid:gid). New task definition revision.
 SERVING_CONTAINER_USER = "1000:1000"
-SERVING_SCRATCH_PATH = "/tmp"  # noqa: S108 - a mount point in the container, not a temp file here
+#: Seconds between autoscaling actions of the serving service: out fast (latency), in slowly (no flapping). In place.
+SCALE_OUT_COOLDOWN_SECONDS = 60
+SCALE_IN_COOLDOWN_SECONDS = 300
 
-#: Seconds a draining target keeps its in-flight requests (scoring calls are short).
-DEREGISTRATION_DELAY_SECONDS = 30
-#: Seconds the load balancer health checks of a new task are ignored while the model loads.
-HEALTH_CHECK_GRACE_SECONDS = 60
-
-#: Tracking server (MLflow on Fargate): port, non-root user, database name and user, PostgreSQL port.
+# Tracking server (MLflow on Fargate) ----------------------------------------------------------------------------
+#: MLflow's port, its non-root user (security), the database name and user, PostgreSQL's port. The database name and
+#: user are fixed at creation: changing them would replace the database.
 TRACKING_PORT = 5000
 TRACKING_CONTAINER_USER = "10001:10001"
 TRACKING_DB_NAME = "mlflow"
 TRACKING_DB_USER = "mlflow"
 POSTGRES_PORT = 5432
-#: Generated MLflow admin password length (MLflow requires at least 12 characters).
+#: Generated MLflow admin password length (MLflow requires at least 12 characters). Read once, at first start.
 TRACKING_ADMIN_PASSWORD_LENGTH = 40

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pulumi
 
 from components.delivery.pipeline import DeliveryPipeline, DeliveryPipelineArgs
-from components.delivery.stages import PipelineSpec
 from components.monitoring.batch_inference import BatchInference, BatchInferenceArgs
 from components.monitoring.drift_monitor import DriftMonitor, DriftMonitorArgs
 from components.monitoring.scheduled_job import JobSettings
@@ -17,8 +16,10 @@ from components.network.network import Network
 from components.registry.image_repository import ImageRepository
 from components.storage.artifact_store import ArtifactStore
 from components.tracking.tracking_server import TrackingServer
-from infra import outputs as out
+from runtime import stack_outputs as out
 from runtime.config import StackConfig
+from runtime.config.delivery import PipelineConfig
+from runtime.pipeline.model import PipelineSpec
 
 
 def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore, images: ImageRepository,
@@ -30,11 +31,24 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
             pulumi.log.warn("the drift monitor is not created: its job runs `mlcicd` from the repository in "
                             "`ml-cicd:pipeline`; configure `pipeline` or set `monitoring.drift.enabled: false`")
         return
-    stack = pulumi.get_stack()
-    buckets = {"data": store.data_bucket, "models": store.models_bucket, "pipeline": store.pipeline_bucket}
-    bucket_arns = {"data": store.data_bucket_arn, "models": store.models_bucket_arn,
-                   "pipeline": store.pipeline_bucket_arn}
-    retention = pipeline_cfg.log_retention_days or cfg.log_retention_days
+    delivery = build_pipeline(cfg, pipeline_cfg, opts, store=store, images=images, tracking=tracking,
+                              network=network, account_id=account_id, alarm_topic_arn=alarm_topic_arn)
+    settings = JobSettings(
+        stack=pulumi.get_stack(), region=cfg.region, account_id=account_id, repository=pipeline_cfg.repository,
+        branch=pipeline_cfg.branch, connection_arn=pipeline_cfg.connection_arn,
+        install_command=pipeline_cfg.install_command, kms_key_arn=store.kms_key_arn, buckets=_buckets(store),
+        bucket_arns=_bucket_arns(store), python_version=pipeline_cfg.python_version,
+        build_image=pipeline_cfg.build_image, compute_type=pipeline_cfg.compute_type,
+        timeout_minutes=pipeline_cfg.timeout_minutes, log_retention_days=_build_log_retention(cfg, pipeline_cfg),
+        notification_topic_arn=alarm_topic_arn)
+    build_monitoring(cfg, opts, settings, images=images, alarm_topic_arn=alarm_topic_arn,
+                     pipeline_arn=delivery.pipeline_arn)
+
+
+def build_pipeline(cfg: StackConfig, pipeline_cfg: PipelineConfig, opts: pulumi.ResourceOptions, *,
+                   store: ArtifactStore, images: ImageRepository, tracking: TrackingServer, network: Network,
+                   account_id: pulumi.Input[str], alarm_topic_arn: pulumi.Input[str] | None) -> DeliveryPipeline:
+    """The delivery pipeline and its exports."""
     secrets = {"github_token": pipeline_cfg.github_token_secret_arn}
     if pipeline_cfg.pulumi_access_token_secret_arn:
         secrets["pulumi_token"] = pipeline_cfg.pulumi_access_token_secret_arn
@@ -51,10 +65,11 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
                        "MLFLOW_TRACKING_PASSWORD": pulumi.Output.concat(secret_arn, ":password")}
 
     delivery = DeliveryPipeline("delivery", DeliveryPipelineArgs(
-        spec=PipelineSpec.from_config(cfg, stack), region=cfg.region, account_id=account_id, buckets=buckets,
-        bucket_arns=bucket_arns, kms_key_arn=store.kms_key_arn, ecr_repository_arn=images.repository_arn,
-        ecr_repository_url=images.repository_url, ecr_repository_name=images.repository_name,
-        tracking_uri=tracking.tracking_uri, tracking_credentials=credentials, tracking_secret_arn=secret_arn,
+        spec=PipelineSpec.from_config(cfg, pulumi.get_stack()), region=cfg.region, account_id=account_id,
+        buckets=_buckets(store), bucket_arns=_bucket_arns(store), kms_key_arn=store.kms_key_arn,
+        ecr_repository_arn=images.repository_arn, ecr_repository_url=images.repository_url,
+        ecr_repository_name=images.repository_name, tracking_uri=tracking.tracking_uri,
+        tracking_credentials=credentials, tracking_secret_arn=secret_arn,
         tracking_server_arn=_present(tracking.server_arn, "tracking server ARN")
         if cfg.tracking.mode == "sagemaker" else None,
         secrets=secrets, deploy_role_arn=pipeline_cfg.deploy_role_arn,
@@ -63,27 +78,24 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
         python_version=pipeline_cfg.python_version, build_image=pipeline_cfg.build_image,
         compute_type=pipeline_cfg.compute_type, train_compute_type=pipeline_cfg.train_compute_type,
         timeout_minutes=pipeline_cfg.timeout_minutes, train_timeout_minutes=pipeline_cfg.train_timeout_minutes,
-        log_retention_days=retention,
+        log_retention_days=_build_log_retention(cfg, pipeline_cfg),
     ), opts)
     pulumi.export(out.PIPELINE_NAME, delivery.pipeline_name)
     pulumi.export(out.PIPELINE_DEPLOY_ROLE_ARN, delivery.deploy_action_role_arn)
+    return delivery
 
-    # Scheduled monitoring jobs --------------------------------------------------------------------------------
-    settings = JobSettings(
-        stack=stack, region=cfg.region, account_id=account_id, repository=pipeline_cfg.repository,
-        branch=pipeline_cfg.branch, connection_arn=pipeline_cfg.connection_arn,
-        install_command=pipeline_cfg.install_command, kms_key_arn=store.kms_key_arn, buckets=buckets,
-        bucket_arns=bucket_arns, python_version=pipeline_cfg.python_version, build_image=pipeline_cfg.build_image,
-        compute_type=pipeline_cfg.compute_type, timeout_minutes=pipeline_cfg.timeout_minutes,
-        log_retention_days=retention, notification_topic_arn=alarm_topic_arn)
+
+def build_monitoring(cfg: StackConfig, opts: pulumi.ResourceOptions, settings: JobSettings, *,
+                     images: ImageRepository, alarm_topic_arn: pulumi.Input[str] | None,
+                     pipeline_arn: pulumi.Output[str]) -> None:
+    """The scheduled drift monitor and batch inference jobs, and their exports."""
     drift = cfg.monitoring.drift
     if drift.enabled:
         monitor = DriftMonitor("drift", DriftMonitorArgs(
             settings=settings, model_name=cfg.model.name, schedule=drift.schedule,
             inference_prefix=drift.inference_prefix, reference_profile_key=drift.reference_profile_key,
             alarm_threshold=drift.alarm_threshold, namespace=cfg.alarms.model_quality.namespace,
-            alarm_topic_arn=alarm_topic_arn,
-            retrain_pipeline_arn=delivery.pipeline_arn if drift.retrain_on_drift else None,
+            alarm_topic_arn=alarm_topic_arn, retrain_pipeline_arn=pipeline_arn if drift.retrain_on_drift else None,
         ), opts)
         pulumi.export(out.DRIFT_ALARM, monitor.alarm_name)
     batch = cfg.monitoring.batch
@@ -94,6 +106,19 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
             output_prefix=batch.output_prefix,
         ), opts)
         pulumi.export(out.BATCH_JOB, job.project_name)
+
+
+def _buckets(store: ArtifactStore) -> dict[str, pulumi.Input[str]]:
+    return {"data": store.data_bucket, "models": store.models_bucket, "pipeline": store.pipeline_bucket}
+
+
+def _bucket_arns(store: ArtifactStore) -> dict[str, pulumi.Input[str]]:
+    return {"data": store.data_bucket_arn, "models": store.models_bucket_arn, "pipeline": store.pipeline_bucket_arn}
+
+
+def _build_log_retention(cfg: StackConfig, pipeline_cfg: PipelineConfig) -> int:
+    """Build logs of the pipeline and the jobs: `pipeline.logRetentionDays`, else the stack's retention."""
+    return pipeline_cfg.log_retention_days or cfg.log_retention_days
 
 
 def _present(value: pulumi.Output[str | None], what: str) -> pulumi.Output[str]:

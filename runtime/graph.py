@@ -1,4 +1,5 @@
-"""Run the Pulumi program in-process under recording mocks and capture the resource graph (design.md section 5).
+"""Run the Pulumi program in-process under recording mocks and capture the resource graph (its format:
+docs/architecture.md, "The offline graph").
 
 No credentials and no Pulumi CLI are needed: Pulumi's own mock monitor stands in for the engine, and a subclass
 records every `RegisterResource` request (parent, dependencies, per-property dependencies, inputs as Pulumi
@@ -17,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from runtime.config.base import NAMESPACE
+from runtime.graph_mocks import MOCK_ACCOUNT, MOCK_VPC_CIDR, mock_call, mock_outputs
+
+__all__ = ["MOCK_ACCOUNT", "MOCK_VPC_CIDR", "SECRET", "Graph", "Resource", "build_graph", "mock_outputs"]
 
 PROJECT = "ml-cicd"
-MOCK_ACCOUNT = "123456789012"
-#: CIDR of an existing VPC looked up under mocks (`aws.ec2.get_vpc`).
-MOCK_VPC_CIDR = "10.0.0.0/16"
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 
@@ -123,91 +124,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _service(type_token: str) -> str:
-    module = type_token.split(":")[1].split("/", maxsplit=1)[0]
-    return {"cloudwatch": "logs", "appautoscaling": "application-autoscaling", "lb": "elasticloadbalancing",
-            "alb": "elasticloadbalancing", "codestarconnections": "codeconnections"}.get(module, module.lower())
-
-
-def mock_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
-    """Deterministic outputs a real provider would compute, so ARNs and URLs flow into policies and exports."""
-    acct = MOCK_ACCOUNT
-    state = dict(inputs)
-    resource_name = inputs.get("name") or name
-    state.setdefault("name", resource_name)
-    kind = type_token.rsplit(":", 1)[-1]
-    service = _service(type_token)
-    arn = f"arn:aws:{service}:{region}:{acct}:{kind[0].lower()}{kind[1:]}/{resource_name}"
-    if type_token == "aws:s3/bucket:Bucket":
-        bucket = inputs.get("bucket") or name
-        state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", bucketRegionalDomainName=f"{bucket}.s3.{region}"
-                     ".amazonaws.com")
-        return state
-    if type_token.startswith("aws:iam/"):
-        arn = f"arn:aws:iam::{acct}:{kind[0].lower()}{kind[1:]}/{resource_name}"
-    extras: dict[str, dict[str, Any]] = {
-        "aws:ecr/repository:Repository": {"repositoryUrl": f"{acct}.dkr.ecr.{region}.amazonaws.com/{resource_name}",
-                                          "registryId": acct},
-        "aws:kms/key:Key": {"keyId": f"{name}-key-id", "arn": f"arn:aws:kms:{region}:{acct}:key/{name}-key-id"},
-        "aws:lb/loadBalancer:LoadBalancer": {"dnsName": f"{resource_name}.{region}.elb.amazonaws.com",
-                                             "arnSuffix": f"app/{resource_name}/0123456789abcdef",
-                                             "zoneId": "Z0MOCKZONE"},
-        "aws:lb/targetGroup:TargetGroup": {"arnSuffix": f"targetgroup/{resource_name}/0123456789abcdef"},
-        "aws:rds/instance:Instance": {"address": f"{resource_name}.mock.{region}.rds.amazonaws.com",
-                                      "endpoint": f"{resource_name}.mock.{region}.rds.amazonaws.com:5432",
-                                      "masterUserSecrets": [{"secretArn": f"arn:aws:secretsmanager:{region}:{acct}"
-                                                             f":secret:rds!{resource_name}-AbCdEf",
-                                                             "kmsKeyId": "", "secretStatus": "active"}]},
-        "aws:secretsmanager/secret:Secret": {"arn": f"arn:aws:secretsmanager:{region}:{acct}:secret:"
-                                                    f"{resource_name}-AbCdEf"},
-        "aws:cloudwatch/logGroup:LogGroup": {"arn": f"arn:aws:logs:{region}:{acct}:log-group:{resource_name}"},
-        "aws:sns/topic:Topic": {"arn": f"arn:aws:sns:{region}:{acct}:{resource_name}"},
-        "aws:ecs/cluster:Cluster": {"arn": f"arn:aws:ecs:{region}:{acct}:cluster/{resource_name}"},
-        "aws:ecs/taskDefinition:TaskDefinition": {"arn": f"arn:aws:ecs:{region}:{acct}:task-definition/"
-                                                         f"{inputs.get('family', name)}:1", "revision": 1},
-        "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": {
-            "trackingServerUrl": f"https://{resource_name}.mlflow.sagemaker.{region}.app.aws"},
-        "aws:codebuild/project:Project": {"arn": f"arn:aws:codebuild:{region}:{acct}:project/{resource_name}"},
-        "aws:codepipeline/pipeline:Pipeline": {"arn": f"arn:aws:codepipeline:{region}:{acct}:{resource_name}"},
-        "aws:ec2/vpc:Vpc": {"cidrBlock": inputs.get("cidrBlock", "10.0.0.0/16")},
-        "aws:cloudwatch/metricAlarm:MetricAlarm": {"arn": f"arn:aws:cloudwatch:{region}:{acct}:alarm:{resource_name}"},
-        "aws:cloudwatch/compositeAlarm:CompositeAlarm": {
-            "arn": f"arn:aws:cloudwatch:{region}:{acct}:alarm:{inputs.get('alarmName', name)}"},
-        "aws:lb/listener:Listener": {"arn": f"arn:aws:elasticloadbalancing:{region}:{acct}:listener/app/{name}/"
-                                            "0123456789abcdef/0123456789abcdef"},
-        "aws:lb/listenerRule:ListenerRule": {"arn": f"arn:aws:elasticloadbalancing:{region}:{acct}:listener-rule/"
-                                                    f"app/{name}/0123456789abcdef/0123456789abcdef/0123456789abcdef"},
-        "aws:ecs/service:Service": {"arn": f"arn:aws:ecs:{region}:{acct}:service/{resource_name}"},
-        "aws:cloudwatch/eventRule:EventRule": {"arn": f"arn:aws:events:{region}:{acct}:rule/{resource_name}"},
-        "aws:scheduler/schedule:Schedule": {"arn": f"arn:aws:scheduler:{region}:{acct}:schedule/default/"
-                                                   f"{resource_name}"},
-        "aws:codestarnotifications/notificationRule:NotificationRule": {
-            "arn": f"arn:aws:codestar-notifications:{region}:{acct}:notificationrule/{resource_name}"},
-    }
-    state["arn"] = arn
-    state.update(extras.get(type_token, {}))
-    return state
-
-
-def _mock_call(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
-    if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": MOCK_ACCOUNT, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/mock", "userId": "MOCK"}
-    if token == "aws:index/getRegion:getRegion":
-        return {"name": region, "region": region, "id": region}
-    if token == "aws:index/getPartition:getPartition":
-        return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
-    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        return {"names": [f"{region}{z}" for z in "abc"], "zoneIds": [f"z{z}" for z in "abc"]}
-    if token == "aws:elb/getServiceAccount:getServiceAccount":
-        return {"arn": "arn:aws:iam::156460612806:root", "id": "156460612806"}
-    if token == "aws:secretsmanager/getRandomPassword:getRandomPassword":
-        return {"randomPassword": "mock-random-password"}
-    if token == "aws:ec2/getVpc:getVpc":
-        # An existing VPC looked up by id: a fixed, recognisable CIDR stands in for the real one.
-        return {"id": args.get("id", "vpc-mock"), "cidrBlock": MOCK_VPC_CIDR, "state": "available"}
-    return {}
-
-
 _LOOP: asyncio.AbstractEventLoop | None = None
 
 
@@ -233,94 +149,63 @@ def _config_values(raw: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _as_the_program_reads(raw: dict[str, Any]) -> dict[str, Any]:
+    """The config values as `load_from_pulumi` reads them back from `_config_values` (objects parsed, scalars as
+    strings), so a check here sees exactly what the program will."""
+    prefix = f"{NAMESPACE}:"
+    return {key[len(prefix):]: json.loads(value) if value[:1] in "{[" else value
+            for key, value in _config_values(raw).items()}
+
+
+@dataclass
+class _Capture:
+    """What one run records: every registered resource, the stack's outputs, the program's warnings."""
+
+    stack: str
+    region: str
+    records: list[Resource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
 def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any] | None = None,
                 secret_keys: frozenset[str] = frozenset()) -> Graph:
-    """Run the program for `stack` under recording mocks. `raw_config` overrides the stack file (tests).
+    """Run the project's program (`main` in `Pulumi.yaml`) for `stack` under recording mocks. `root` is the
+    project directory (default: the nearest with a Pulumi.yaml); `raw_config` overrides the stack file (tests).
 
-    Raises ConfigError when the config is invalid (the program validates before registering anything).
+    Raises ConfigError when the config is invalid (nothing is registered then).
     """
     import pulumi
-    from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime import settings as pulumi_settings
 
-    from runtime.config.loader import ConfigError, read_stack_file, stack_file
+    from runtime.config.loader import ConfigError, project_root, read_stack_file, stack_file, validate_config
+    from runtime.program import program_path, run_program
 
+    project_dir = root or project_root()
     if raw_config is None:
-        raw_config, secret_keys = read_stack_file(stack_file(stack, root))
-    region = str(raw_config.get("region", "us-east-1"))
-    records: list[Resource] = []
-    warnings: list[str] = []
-    outputs: dict[str, Any] = {}
-
-    class Mocks(pulumi.runtime.Mocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-            return f"{args.name}-id", mock_outputs(args.typ, args.name, args.inputs, region)
-
-        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-            return _mock_call(args.token, args.args, region), []
-
-    class Monitor(pulumi_mocks.MockMonitor):
-        def make_urn(self, parent: str, type_: str, name: str) -> str:
-            """Like the engine: the qualified type carries the whole parent chain; the root stack is no parent."""
-            if parent and not _is_root(parent):
-                type_ = parent.split("::")[2] + "$" + type_
-            return "urn:pulumi:" + "::".join([stack, PROJECT, type_, name])
-
-        def RegisterResource(self, request: Any) -> Any:
-            response = super().RegisterResource(request)
-            if request.type != "pulumi:pulumi:Stack":
-                from google.protobuf import json_format
-
-                parent = None if not request.parent or _is_root(request.parent) else request.parent
-                records.append(Resource(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=parent,
-                    inputs=_plain(json_format.MessageToDict(request.object)),
-                    dependencies=sorted(set(request.dependencies)),
-                    property_dependencies={k: sorted(set(v.urns)) for k, v in
-                                           sorted(request.propertyDependencies.items()) if v.urns},
-                    provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
-                    custom=bool(request.custom),
-                    protect=bool(request.protect),
-                ))
-            return response
-
-        def RegisterResourceOutputs(self, request: Any) -> Any:
-            from google.protobuf import json_format
-
-            if _is_root(request.urn):
-                outputs.update(_plain(json_format.MessageToDict(request.outputs)))
-            return super().RegisterResourceOutputs(request)
-
-    class Logger:
-        def warning(self, message: str, *args: Any) -> None:
-            warnings.append(message)
-
-        def debug(self, *args: Any) -> None: ...
-        def info(self, *args: Any) -> None: ...
-        def error(self, message: str, *args: Any) -> None:
-            warnings.append(message)
-
+        raw_config, secret_keys = read_stack_file(stack_file(stack, project_dir))
+    # The program validates first too; checking here reports a bad config even where the program is missing.
+    try:
+        validate_config(_as_the_program_reads(raw_config), "Pulumi config")
+    except ConfigError as exc:
+        exc.registered_resources = 0
+        raise
+    program_dir = program_path(project_dir)
+    capture = _Capture(stack=stack, region=str(raw_config.get("region", "us-east-1")))
     pulumi_settings.ROOT.set(None)
     _use_graph_loop()
-    mocks = Mocks()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=Monitor(mocks),
-                             logger=Logger())  # type: ignore[arg-type]
+    _install_recording_mocks(capture)
     pulumi.runtime.set_all_config(_config_values(raw_config),
                                   secret_keys=[f"{NAMESPACE}:{k}" for k in sorted(secret_keys)])
-
-    from infra.program import run as run_program
 
     async def collect_exports() -> None:
         root = pulumi_settings.get_root_resource()
         for key, value in dict(getattr(root, "outputs", {})).items():
             output = pulumi.Output.from_input(value)
-            outputs[key] = SECRET if await output.is_secret() else _plain(await output.future())
+            capture.outputs[key] = SECRET if await output.is_secret() else _plain(await output.future())
 
     def program() -> Any:
-        run_program()
+        run_program(program_dir, project_dir)
         return collect_exports()
 
     try:
@@ -328,9 +213,75 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
     except pulumi.RunError as exc:
         # The program validates config before registering anything; surface the ConfigError itself.
         if isinstance(exc.__cause__, ConfigError):
-            exc.__cause__.registered_resources = len(records)
+            exc.__cause__.registered_resources = len(capture.records)
             raise exc.__cause__ from None
         raise
-    records.sort(key=lambda r: r.urn)
-    return Graph(project=PROJECT, stack=stack, resources=records, outputs=dict(sorted(outputs.items())),
-                 warnings=warnings)
+    capture.records.sort(key=lambda r: r.urn)
+    return Graph(project=PROJECT, stack=stack, resources=capture.records,
+                 outputs=dict(sorted(capture.outputs.items())), warnings=capture.warnings)
+
+
+def _install_recording_mocks(capture: _Capture) -> None:
+    """Pulumi's mocks with deterministic provider answers, and its mock monitor subclassed to record every
+    `RegisterResource` request (and the root stack's outputs) into `capture`."""
+    import pulumi
+    from google.protobuf import json_format
+    from pulumi.runtime import mocks as pulumi_mocks
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+            return f"{args.name}-id", mock_outputs(args.typ, args.name, args.inputs, capture.region)
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+            return mock_call(args.token, args.args, capture.region), []
+
+    class Monitor(pulumi_mocks.MockMonitor):
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            """Like the engine: the qualified type carries the whole parent chain; the root stack is no parent."""
+            if parent and not _is_root(parent):
+                type_ = parent.split("::")[2] + "$" + type_
+            return "urn:pulumi:" + "::".join([capture.stack, PROJECT, type_, name])
+
+        def RegisterResource(self, request: Any) -> Any:
+            response = super().RegisterResource(request)
+            if request.type != "pulumi:pulumi:Stack":
+                capture.records.append(_recorded(request, response.urn))
+            return response
+
+        def RegisterResourceOutputs(self, request: Any) -> Any:
+            if _is_root(request.urn):
+                capture.outputs.update(_plain(json_format.MessageToDict(request.outputs)))
+            return super().RegisterResourceOutputs(request)
+
+    class Logger:
+        def warning(self, message: str, *args: Any) -> None:
+            capture.warnings.append(message)
+
+        def debug(self, *args: Any) -> None: ...
+        def info(self, *args: Any) -> None: ...
+        def error(self, message: str, *args: Any) -> None:
+            capture.warnings.append(message)
+
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=capture.stack, preview=False, monitor=Monitor(mocks),
+                             logger=Logger())  # type: ignore[arg-type]
+
+
+def _recorded(request: Any, urn: str) -> Resource:
+    """One `RegisterResource` request as the graph records it."""
+    from google.protobuf import json_format
+
+    parent = None if not request.parent or _is_root(request.parent) else request.parent
+    return Resource(
+        urn=urn,
+        type=request.type,
+        name=request.name,
+        parent=parent,
+        inputs=_plain(json_format.MessageToDict(request.object)),
+        dependencies=sorted(set(request.dependencies)),
+        property_dependencies={k: sorted(set(v.urns)) for k, v in
+                               sorted(request.propertyDependencies.items()) if v.urns},
+        provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
+        custom=bool(request.custom),
+        protect=bool(request.protect),
+    )

@@ -1,8 +1,8 @@
 """Review a change by its resource graphs: what a pull request adds, changes and deletes in each stack.
 
-`diff_graphs(base, head)` compares two `mlcicd graph` documents (design.md section 5) by URN; `render_markdown`
-turns the diffs of several stacks into one pull-request comment. Both are pure: the workflow builds the graphs
-offline (no credentials), so fork pull requests get the same review as branches of the repository.
+`diff_graphs(base, head)` compares two `mlcicd graph` documents (docs/architecture.md, "The offline graph") by
+URN; `render_markdown` turns the diffs of several stacks into one pull-request comment. Both are pure: the workflow
+builds the graphs offline (no credentials), so fork pull requests get the same review as branches of the repository.
 `diff_graph_dirs(base, head)` does both for two directories of `<stack>.json` graphs.
 
 `changed_stacks(files, stacks)` decides which stacks a change affects: a stack's own file, or all stacks when the

@@ -1,5 +1,9 @@
-"""The deployed stack's outputs as `pulumi stack output --json` saved them (names in infra/outputs.py): what the
-canary judge and the rollout check read to find the load balancer, target groups, cluster and service."""
+"""Stack output names: the contract between the program (`infra/` exports them), the components' generated
+commands (the Deploy action reads the endpoint with `jq`) and the runtime (`pulumi stack output --json` readers).
+
+Every layer can use it (infra -> components -> runtime); `read_stack_outputs` reads a saved
+`pulumi stack output --json` file for the canary judge and the rollout check.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,52 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import UsageError
+
+DATA_BUCKET = "dataBucket"
+MODELS_BUCKET = "modelsBucket"
+PIPELINE_BUCKET = "pipelineBucket"
+LOG_BUCKET = "logBucket"
+KMS_KEY_ARN = "kmsKeyArn"
+IMAGE_REPOSITORY_URL = "imageRepositoryUrl"
+MODEL_NAME = "modelName"
+MODEL_VERSION = "modelVersion"
+IMAGE_DIGEST = "imageDigest"
+
+# Network
+VPC_ID = "vpcId"
+PRIVATE_SUBNET_IDS = "privateSubnetIds"
+
+# Serving (present once `model.imageDigest` is pinned)
+MODEL_ENDPOINT = "modelEndpoint"
+SERVING_CLUSTER = "servingCluster"
+SERVING_SERVICE = "servingService"
+SERVING_LOG_GROUP = "servingLogGroup"
+#: ALB metric dimensions the canary judge reads: the load balancer's and the target groups' ARN suffixes
+#: (`{"primary": ..., "alternate": ...}`; the canary is whichever the production rule currently weights less).
+SERVING_LOAD_BALANCER = "servingLoadBalancerArnSuffix"
+SERVING_TARGET_GROUPS = "servingTargetGroupArnSuffixes"
+#: CodeDeploy deployment group (strategy `blue-green` only): the deploy stage starts deployments in it.
+SERVING_DEPLOYMENT_GROUP = "servingDeploymentGroup"
+
+# Canary alarms
+ROLLBACK_ALARMS = "rollbackAlarmNames"
+ROLLBACK_COMPOSITE_ALARM = "rollbackCompositeAlarm"
+ALARM_TOPIC_ARN = "alarmTopicArn"
+
+# Tracking
+#: `MLFLOW_TRACKING_URI` of the stack (self-hosted: the load balancer URL; sagemaker: the server URL).
+TRACKING_URI = "trackingUri"
+#: Self-hosted with basic auth: the Secrets Manager secret holding the MLflow admin credentials.
+TRACKING_ADMIN_SECRET_ARN = "trackingAdminSecretArn"
+#: SageMaker mode: the tracking server ARN (the URI the `sagemaker-mlflow` plugin takes).
+TRACKING_SERVER_ARN = "trackingServerArn"
+
+# Delivery pipeline and monitoring
+PIPELINE_NAME = "pipelineName"
+#: The Deploy action's role: add it to the trust policy of `pipeline.deployRoleArn`.
+PIPELINE_DEPLOY_ROLE_ARN = "pipelineDeployActionRoleArn"
+DRIFT_ALARM = "driftAlarmName"
+BATCH_JOB = "batchInferenceProject"
 
 
 def read_stack_outputs(path: Path | None, option: str = "--stack-outputs") -> dict[str, Any]:

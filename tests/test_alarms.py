@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from infra import outputs as out
 from runtime import metrics as m
+from runtime import stack_outputs as out
 from runtime.graph import MOCK_ACCOUNT, Graph, Resource
 from tests.harness import graph, policy, stack_config
 

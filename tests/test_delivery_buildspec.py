@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from components.delivery import buildspec as bs
-from components.delivery.stages import Action, Mlcicd, PipelineSpec, build_actions, critical_path, delivery_stages
 from runtime.config import load_stack
+from runtime.pipeline.model import Action, Mlcicd, PipelineSpec, build_actions, critical_path
+from runtime.pipeline.steps import delivery_stages
 from tests.harness import ROOT
 
 INSTALL = "python -m pip install -e '.[test]'"

@@ -14,10 +14,11 @@ from typer._click.exceptions import UsageError as TyperUsageError
 from typer.core import TyperGroup
 
 from components.delivery import buildspec as bs
-from components.delivery.stages import Mlcicd, PipelineSpec, build_actions, delivery_stages
 from runtime.cli.main import app
 from runtime.config import load_stack
 from runtime.graph import MOCK_ACCOUNT, Graph, Resource, mock_outputs
+from runtime.pipeline.model import Mlcicd, PipelineSpec, build_actions
+from runtime.pipeline.steps import delivery_stages
 from tests.harness import ROOT, graph, policy, stack_config
 
 PIPELINE = "aws:codepipeline/pipeline:Pipeline"

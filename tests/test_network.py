@@ -9,7 +9,7 @@ import pytest
 
 from components import defaults as component_defaults
 from components.network.network import subnet_cidrs
-from infra import outputs as out
+from runtime import stack_outputs as out
 from runtime.config import ConfigError
 from runtime.graph import MOCK_VPC_CIDR, Graph, Resource
 from tests.harness import graph, stack_config

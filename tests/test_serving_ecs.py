@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components.defaults import TLS_POLICY
-from infra import outputs as out
+from runtime import stack_outputs as out
 from runtime.config import ConfigError, load_stack
 from runtime.graph import MOCK_ACCOUNT, MOCK_VPC_CIDR, Graph, Resource
 from tests.harness import ROOT, graph, policy, stack_config

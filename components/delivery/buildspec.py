@@ -1,4 +1,4 @@
-"""Buildspecs rendered from the stage definitions (pure functions; no YAML is written by hand).
+"""Buildspecs rendered from the step list of `runtime.pipeline.steps` (pure functions; no YAML is written by hand).
 
 Every build action gets the same shape (CodeBuild buildspec reference, version 0.2):
 - `env.shell: bash`, and `env.exported-variables` for what later actions read as `#{<Namespace>.<VAR>}`;
@@ -19,8 +19,10 @@ from typing import Any
 
 import yaml
 
-from components.delivery.stages import PIP_CACHE, Action, Command, Mlcicd
+from runtime.pipeline.model import Action, Command, Mlcicd
 
+#: Where build containers keep pip's cache (saved to the pipeline bucket between builds).
+PIP_CACHE = "/root/.cache/pip/**/*"
 _SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from components.delivery.stages import Access, Action, S3Grant
 from components.iam import Statement, allow
+from runtime.pipeline.model import Access, Action, S3Grant
 
 #: MLflow on SageMaker authorises each REST call as an IAM action on the tracking server.
 MLFLOW_READ = (

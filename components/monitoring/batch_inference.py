@@ -6,8 +6,8 @@ bytes), runs `mlflow models predict` in it for each CSV file under the input pre
 container, and writes the predictions and a summary report (`mlcicd monitor batch-summary`) under
 `<outputPrefix><run id>/`.
 
-Security decisions: the job's role reads only the input prefix, writes only the output prefix and pulls only the
-serving repository; privileged mode (Docker) is the one thing it needs beyond a plain build.
+Security decisions (see docs/security.md): the job's role reads only the input prefix, writes only the output prefix
+and pulls only the serving repository; privileged mode (Docker) is the one thing it needs beyond a plain build.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pulumi
 
 from components.monitoring.jobs import batch_job
 from components.monitoring.scheduled_job import JobSettings, scheduled_job
+from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:monitoring:BatchInference"
 
@@ -46,11 +47,11 @@ class BatchInference(pulumi.ComponentResource):
         if "settings" not in args or "image" not in args or "ecr_repository_arn" not in args:
             raise ValueError(f"BatchInference {name}: args.settings, args.image and args.ecr_repository_arn are "
                              "required")
-        job = batch_job(input_prefix=args.get("input_prefix", "batch/input/"),
-                        output_prefix=args.get("output_prefix", "batch/output/"))
+        job = batch_job(input_prefix=args.get("input_prefix", cfg_defaults.BATCH_INPUT_PREFIX),
+                        output_prefix=args.get("output_prefix", cfg_defaults.BATCH_OUTPUT_PREFIX))
         settings = replace(args["settings"], extra_env={**args["settings"].extra_env, "SERVING_IMAGE": args["image"]})
         project = scheduled_job(self, f"{name}-job", job, settings,
-                                schedule=args.get("schedule", "cron(0 3 * * ? *)"),
+                                schedule=args.get("schedule", cfg_defaults.BATCH_SCHEDULE),
                                 ecr_repository_arn=args["ecr_repository_arn"])
         self.project_name = project.name
         self.register_outputs({"projectName": self.project_name})

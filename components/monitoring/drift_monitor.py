@@ -27,6 +27,7 @@ from components.iam import allow, assume_role_policy, document
 from components.monitoring.jobs import drift_job
 from components.monitoring.scheduled_job import JobSettings, scheduled_job
 from runtime import metrics as m
+from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:monitoring:DriftMonitor"
 #: CloudWatch alarm periods above a day cannot be evaluated over one period; cron schedules count as daily.
@@ -82,14 +83,15 @@ class DriftMonitor(pulumi.ComponentResource):
         if "settings" not in args or "model_name" not in args:
             raise ValueError(f"DriftMonitor {name}: args.settings and args.model_name are required")
         settings, model = args["settings"], args["model_name"]
-        schedule = args.get("schedule", "rate(1 day)")
-        namespace = args.get("namespace", "MLCICD/Model")
+        schedule = args.get("schedule", cfg_defaults.DRIFT_SCHEDULE)
+        namespace = args.get("namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
         child = pulumi.ResourceOptions(parent=self)
         prefix = f"{pulumi.get_project()}-{settings.stack}-{name}"
 
-        job = drift_job(stack=settings.stack,
-                        reference_profile_key=args.get("reference_profile_key", "profiles/reference.npz"),
-                        inference_prefix=args.get("inference_prefix", "inference/"))
+        job = drift_job(
+            stack=settings.stack,
+            reference_profile_key=args.get("reference_profile_key", cfg_defaults.DRIFT_REFERENCE_PROFILE_KEY),
+            inference_prefix=args.get("inference_prefix", cfg_defaults.DRIFT_INFERENCE_PREFIX))
         project = scheduled_job(self, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace)
 
         topic = args.get("alarm_topic_arn")
@@ -101,7 +103,7 @@ class DriftMonitor(pulumi.ComponentResource):
             namespace=namespace, metric_name=m.DRIFT_SCORE, dimensions={m.DIMENSION_MODEL: model},
             statistic="Maximum", period=schedule_period_seconds(schedule), evaluation_periods=1,
             datapoints_to_alarm=1, comparison_operator="GreaterThanOrEqualToThreshold",
-            threshold=args.get("alarm_threshold", 0.2),
+            threshold=args.get("alarm_threshold", cfg_defaults.DRIFT_ALARM_THRESHOLD),
             # One datapoint per schedule interval: between them the last verdict stands (see module doc).
             treat_missing_data="ignore",
             actions_enabled=True, alarm_actions=actions, ok_actions=actions, opts=child)

@@ -7,7 +7,7 @@ run on a schedule (`components.monitoring.scheduled_job`).
 
 from __future__ import annotations
 
-from components.delivery.stages import Access, Action, Mlcicd, S3Grant
+from runtime.pipeline.model import Access, Action, Mlcicd, S3Grant
 
 #: Where the drift job keeps its reports in the data bucket (one folder per run).
 DRIFT_REPORTS_PREFIX = "monitoring/drift/"

@@ -22,8 +22,9 @@ import pulumi_aws as aws
 
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements
-from components.delivery.stages import Action
 from components.iam import allow, assume_role_policy, document
+from runtime.config import defaults as cfg_defaults
+from runtime.pipeline.model import Action
 
 #: EventBridge Scheduler's universal target for CodeBuild StartBuild.
 START_BUILD_TARGET = "arn:aws:scheduler:::aws-sdk:codebuild:startBuild"
@@ -47,11 +48,11 @@ class JobSettings:
     buckets: Mapping[str, pulumi.Input[str]]
     """Bucket role -> name (data, pipeline: the cache lives in the pipeline bucket)."""
     bucket_arns: Mapping[str, pulumi.Input[str]]
-    python_version: str = "3.11"
-    build_image: str = "aws/codebuild/standard:7.0"
-    compute_type: str = "BUILD_GENERAL1_SMALL"
-    timeout_minutes: int = 60
-    log_retention_days: int = 30
+    python_version: str = cfg_defaults.PYTHON_VERSION
+    build_image: str = cfg_defaults.BUILD_IMAGE
+    compute_type: str = cfg_defaults.COMPUTE_TYPE
+    timeout_minutes: int = cfg_defaults.ACTION_TIMEOUT_MINUTES
+    log_retention_days: int = cfg_defaults.LOG_RETENTION_DAYS_OTHER
     notification_topic_arn: pulumi.Input[str] | None = None
     extra_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
@@ -59,8 +60,28 @@ class JobSettings:
 def scheduled_job(parent: pulumi.Resource, name: str, job: Action, settings: JobSettings, *, schedule: str,
                   metrics_namespace: str | None = None,
                   ecr_repository_arn: pulumi.Input[str] | None = None) -> aws.codebuild.Project:
+    project = _project(parent, name, job, settings, metrics_namespace=metrics_namespace,
+                       ecr_repository_arn=ecr_repository_arn)
+    _schedule(parent, name, project, settings, schedule=schedule)
+    if settings.notification_topic_arn is not None:
+        aws.codestarnotifications.NotificationRule(
+            f"{name}-failures", name=_project_name(name, settings)[:64], resource=project.arn, detail_type="BASIC",
+            event_type_ids=["codebuild-project-build-state-failed"],
+            targets=[aws.codestarnotifications.NotificationRuleTargetArgs(
+                address=settings.notification_topic_arn, type="SNS")],
+            opts=pulumi.ResourceOptions(parent=parent))
+    return project
+
+
+def _project_name(name: str, settings: JobSettings) -> str:
+    return f"{pulumi.get_project()}-{settings.stack}-{name}"
+
+
+def _project(parent: pulumi.Resource, name: str, job: Action, settings: JobSettings, *,
+             metrics_namespace: str | None, ecr_repository_arn: pulumi.Input[str] | None) -> aws.codebuild.Project:
+    """Log group, role and policy (the job's declared access only), and the CodeBuild project."""
     child = pulumi.ResourceOptions(parent=parent)
-    project_name = f"{pulumi.get_project()}-{settings.stack}-{name}"
+    project_name = _project_name(name, settings)
     account = pulumi.Output.from_input(settings.account_id)
     logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/codebuild/{project_name}",
                                    retention_in_days=settings.log_retention_days, opts=child)
@@ -75,7 +96,7 @@ def scheduled_job(parent: pulumi.Resource, name: str, job: Action, settings: Job
     env = {"STACK_NAME": settings.stack, **{f"{b.upper()}_BUCKET": settings.buckets[b]
                                             for b in sorted({g.bucket for g in job.access.s3})},
            **settings.extra_env}
-    project = aws.codebuild.Project(
+    return aws.codebuild.Project(
         name, name=project_name, description=f"{project_name}: scheduled {job.name}", service_role=role.arn,
         encryption_key=settings.kms_key_arn, build_timeout=settings.timeout_minutes,
         source=aws.codebuild.ProjectSourceArgs(
@@ -97,9 +118,14 @@ def scheduled_job(parent: pulumi.Resource, name: str, job: Action, settings: Job
             s3_logs=aws.codebuild.ProjectLogsConfigS3LogsArgs(status="DISABLED")),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))
 
-    # The schedule and the one permission it needs -------------------------------------------------------------
-    scheduler_role = aws.iam.Role(f"{name}-scheduler-role", assume_role_policy=account.apply(
-        lambda a: assume_role_policy("scheduler.amazonaws.com", a)), opts=child)
+
+def _schedule(parent: pulumi.Resource, name: str, project: aws.codebuild.Project, settings: JobSettings, *,
+              schedule: str) -> None:
+    """The schedule and the one permission it needs (`codebuild:StartBuild` on this project)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    project_name = _project_name(name, settings)
+    scheduler_role = aws.iam.Role(f"{name}-scheduler-role", assume_role_policy=pulumi.Output.from_input(
+        settings.account_id).apply(lambda a: assume_role_policy("scheduler.amazonaws.com", a)), opts=child)
     aws.iam.RolePolicy(f"{name}-scheduler-policy", role=scheduler_role.id, policy=project.arn.apply(
         lambda arn: document([allow("StartThisJob", ["codebuild:StartBuild"], [arn])])), opts=child)
     aws.scheduler.Schedule(
@@ -112,11 +138,3 @@ def scheduled_job(parent: pulumi.Resource, name: str, job: Action, settings: Job
             retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
                 maximum_retry_attempts=RETRY_ATTEMPTS, maximum_event_age_in_seconds=RETRY_MAX_AGE_SECONDS)),
         opts=child)
-    if settings.notification_topic_arn is not None:
-        aws.codestarnotifications.NotificationRule(
-            f"{name}-failures", name=project_name[:64], resource=project.arn, detail_type="BASIC",
-            event_type_ids=["codebuild-project-build-state-failed"],
-            targets=[aws.codestarnotifications.NotificationRuleTargetArgs(
-                address=settings.notification_topic_arn, type="SNS")],
-            opts=child)
-    return project

@@ -6,7 +6,7 @@ builds a minimal private VPC: one private subnet per availability zone and, per 
   Manager, STS and CloudWatch metrics, so tasks reach AWS without any route to the internet; or
 - `nat`: public subnets with an internet gateway and one NAT gateway per zone (no shared single point of failure).
 
-Security decisions (see ../shared/secure-defaults.md):
+Security decisions (see docs/security.md):
 - Private subnets never map public IPs; public subnets exist only for NAT or an internet-facing load balancer and do
   not map public IPs either (nothing is launched into them but NAT gateways and load balancer nodes).
 - The endpoint security group admits HTTPS from the VPC CIDR only and has no egress rule.
@@ -25,6 +25,8 @@ from components import defaults as d
 from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:network:Network"
+
+Zones = pulumi.Output[aws.GetAvailabilityZonesResult]
 
 
 class NetworkArgs(TypedDict, total=False):
@@ -57,7 +59,7 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        mode = args.get("mode", "existing")
+        mode = args.get("mode", cfg_defaults.NETWORK_MODE)
         if mode == "existing":
             self._existing(args)
         else:
@@ -81,12 +83,10 @@ class Network(pulumi.ComponentResource):
     def _create(self, name: str, args: NetworkArgs) -> None:
         if "region" not in args:
             raise ValueError("Network: mode `create` needs `region` (endpoint service names)")
-        region = args["region"]
         cidr = args.get("cidr", cfg_defaults.NETWORK_CIDR)
-        az_count = args.get("az_count", cfg_defaults.NETWORK_AZ_COUNT)
-        egress = args.get("egress", "endpoints")
+        egress = args.get("egress", cfg_defaults.NETWORK_EGRESS)
         child = pulumi.ResourceOptions(parent=self)
-        private_cidrs, public_cidrs = subnet_cidrs(cidr, az_count)
+        private_cidrs, public_cidrs = subnet_cidrs(cidr, args.get("az_count", cfg_defaults.NETWORK_AZ_COUNT))
 
         vpc = aws.ec2.Vpc(name, cidr_block=cidr, enable_dns_support=True,
                           enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
@@ -94,51 +94,60 @@ class Network(pulumi.ComponentResource):
         # No rules: the default group can never be used by accident.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, opts=child)
         zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
-
-        private_subnets = [
-            aws.ec2.Subnet(f"{name}-private-{i}", vpc_id=vpc.id, cidr_block=block, map_public_ip_on_launch=False,
-                           availability_zone=zones.names.apply(lambda names, i=i: names[i % len(names)]),
-                           tags={"Name": f"{name}-private-{i}", "tier": "private"}, opts=child)
-            for i, block in enumerate(private_cidrs)]
-
+        private_subnets = [self._subnet(f"{name}-private-{i}", vpc, block, zones=zones, zone=i, tier="private")
+                           for i, block in enumerate(private_cidrs)]
         public_subnets: list[aws.ec2.Subnet] = []
         if egress == "nat" or args.get("public_subnets", False):
-            igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": name}, opts=child)
-            public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags={"Name": f"{name}-public"},
-                                           opts=child)
-            aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
-                          gateway_id=igw.id, opts=child)
-            for i, block in enumerate(public_cidrs):
-                subnet = aws.ec2.Subnet(
-                    f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=block, map_public_ip_on_launch=False,
-                    availability_zone=zones.names.apply(lambda names, i=i: names[i % len(names)]),
-                    tags={"Name": f"{name}-public-{i}", "tier": "public"}, opts=child)
-                aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id,
-                                              opts=child)
-                public_subnets.append(subnet)
-
-        # One private route table per zone, so a NAT gateway failure stays inside its zone.
-        private_tables: list[aws.ec2.RouteTable] = []
-        for i, subnet in enumerate(private_subnets):
-            table = aws.ec2.RouteTable(f"{name}-private-{i}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{i}"},
-                                       opts=child)
-            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=table.id,
-                                          opts=child)
-            if egress == "nat":
-                eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=child)
-                nat = aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=public_subnets[i].id,
-                                         tags={"Name": f"{name}-nat-{i}"}, opts=child)
-                aws.ec2.Route(f"{name}-private-{i}-default", route_table_id=table.id,
-                              destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id, opts=child)
-            private_tables.append(table)
-
+            public_subnets = self._public_subnets(name, vpc, public_cidrs, zones)
+        private_tables = self._private_routes(name, vpc, private_subnets, public_subnets, nat=egress == "nat")
         if egress == "endpoints":
-            self._endpoints(name, region, vpc, private_subnets, private_tables)
+            self._endpoints(name, args["region"], vpc, private_subnets, private_tables)
 
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets]).apply(list)
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets]).apply(list)
+
+    def _subnet(self, name: str, vpc: aws.ec2.Vpc, block: str, *, zones: Zones, zone: int,
+                tier: str) -> aws.ec2.Subnet:
+        """A subnet in the zone-th zone (round robin); never maps public IPs, in either tier."""
+        return aws.ec2.Subnet(name, vpc_id=vpc.id, cidr_block=block, map_public_ip_on_launch=False,
+                              availability_zone=zones.names.apply(lambda names: names[zone % len(names)]),
+                              tags={"Name": name, "tier": tier}, opts=pulumi.ResourceOptions(parent=self))
+
+    def _public_subnets(self, name: str, vpc: aws.ec2.Vpc, cidrs: list[str], zones: Zones) -> list[aws.ec2.Subnet]:
+        """Public subnets routed to an internet gateway (for NAT gateways and internet-facing load balancers)."""
+        child = pulumi.ResourceOptions(parent=self)
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": name}, opts=child)
+        public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child)
+        aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
+                      gateway_id=igw.id, opts=child)
+        subnets = []
+        for i, block in enumerate(cidrs):
+            subnet = self._subnet(f"{name}-public-{i}", vpc, block, zones=zones, zone=i, tier="public")
+            aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id,
+                                          opts=child)
+            subnets.append(subnet)
+        return subnets
+
+    def _private_routes(self, name: str, vpc: aws.ec2.Vpc, subnets: list[aws.ec2.Subnet],
+                        public_subnets: list[aws.ec2.Subnet], *, nat: bool) -> list[aws.ec2.RouteTable]:
+        """One private route table per zone, so a NAT gateway failure stays inside its zone."""
+        child = pulumi.ResourceOptions(parent=self)
+        tables: list[aws.ec2.RouteTable] = []
+        for i, subnet in enumerate(subnets):
+            table = aws.ec2.RouteTable(f"{name}-private-{i}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{i}"},
+                                       opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=table.id,
+                                          opts=child)
+            if nat:
+                eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=child)
+                gateway = aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=public_subnets[i].id,
+                                             tags={"Name": f"{name}-nat-{i}"}, opts=child)
+                aws.ec2.Route(f"{name}-private-{i}-default", route_table_id=table.id,
+                              destination_cidr_block="0.0.0.0/0", nat_gateway_id=gateway.id, opts=child)
+            tables.append(table)
+        return tables
 
     def _endpoints(self, name: str, region: str, vpc: aws.ec2.Vpc, subnets: list[aws.ec2.Subnet],
                    tables: list[aws.ec2.RouteTable]) -> None:

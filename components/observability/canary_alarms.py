@@ -11,25 +11,28 @@ SNS topic (with optional email subscriptions) and a KMS key for that topic:
 - `canary-verdict`: `mlcicd canary judge --act` publishes 1 (pass) or 0 (fail); the alarm fires on 0.
 Without a load balancer (EKS) only the two model-metric alarms exist.
 
-Security decisions (see ../shared/secure-defaults.md):
+Security decisions (see docs/security.md):
 - Every alarm sets `treat_missing_data` on purpose (the reason is beside each) and has actions enabled.
 - The topic is encrypted with a customer-managed key of its own. CloudWatch can publish to an encrypted topic only
   if the key policy lets `cloudwatch.amazonaws.com` use the key (an AWS-managed `alias/aws/sns` key cannot be
   given that), and the stack key's policy belongs to the ArtifactStore (or to the user, when given in config):
-  a dedicated key keeps that grant narrow. Both the key grant and the topic policy are pinned to this account and
-  to alarms named with this component's prefix (confused-deputy conditions); the topic refuses non-TLS publishes.
+  a dedicated key keeps that grant narrow. Both the key grant and the topic policy (`policies.py`) are pinned to
+  this account and to alarms named with this stack's prefix (confused-deputy conditions); the topic refuses
+  non-TLS publishes.
 """
 
+# pyright: reportTypedDictNotRequiredAccess=false
+# (CanaryAlarms.__init__ checks model_name, account_id and region before calling the builders below.)
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any, Literal, TypedDict
+from typing import Literal, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
+from components.observability.policies import stack_alarm_prefix, topic_key_policy, topic_policy
 from runtime import metrics as m
 from runtime.config import defaults as cfg_defaults
 
@@ -88,87 +91,12 @@ class CanaryAlarms(pulumi.ComponentResource):
         if "model_name" not in args or "account_id" not in args or "region" not in args:
             raise ValueError(f"CanaryAlarms {name}: args.model_name, account_id and region are required")
         child = pulumi.ResourceOptions(parent=self)
-        prefix = alarm_prefix(name)
-        region, account = args["region"], args["account_id"]
-        period = args.get("period_seconds", 60)
-        periods = args.get("evaluation_periods", cfg_defaults.ALARM_EVALUATION_PERIODS)
-        datapoints = args.get("datapoints_to_alarm", cfg_defaults.ALARM_DATAPOINTS)
-
-        # Topic and its key -----------------------------------------------------------------------------------
-        key = aws.kms.Key(f"{name}-topic-key", description=f"ml-cicd {name}: alarm topic encryption",
-                          enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
-                          policy=pulumi.Output.from_input(account).apply(
-                              lambda acct: topic_key_policy(acct, region, stack_alarm_prefix())),
-                          opts=child)
-        topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, opts=child)
-        aws.sns.TopicPolicy(f"{name}-topic-policy", arn=topic.arn,
-                            policy=pulumi.Output.all(topic.arn, account).apply(
-                                lambda a: topic_policy(a[0], a[1], region, stack_alarm_prefix())),
-                            opts=child)
-        for i, email in enumerate(args.get("emails", [])):
-            aws.sns.TopicSubscription(f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email,
-                                      opts=child)
-
-        # Rollback alarms ---------------------------------------------------------------------------------------
-        alarms: list[aws.cloudwatch.MetricAlarm] = []
-        lb = args.get("load_balancer_arn_suffix")
-        groups = list(args.get("target_group_arn_suffixes", []))
-        min_requests = args.get("min_requests", cfg_defaults.ALARM_MIN_REQUESTS)
-        if lb is not None and groups:
-            alb_period = max(period, ALB_MIN_PERIOD_SECONDS)
-            alarms.append(aws.cloudwatch.MetricAlarm(
-                f"{name}-5xx-rate", name=f"{prefix}-5xx-rate",
-                alarm_description="Worst target group's 5xx share of requests (percent); groups below the "
-                                  f"minimum of {min_requests} requests per period count as 0.",
-                comparison_operator="GreaterThanThreshold",
-                threshold=args.get("error_rate_percent", cfg_defaults.ALARM_5XX_PERCENT),
-                metric_queries=error_rate_queries(lb, groups, alb_period, min_requests),
-                # No data means no requests reached any target group: nothing to judge, and the deployment
-                # circuit breaker and the canary judge (INCONCLUSIVE below its minimum) cover a silent service.
-                treat_missing_data="notBreaching",
-                actions_enabled=True, evaluation_periods=periods, datapoints_to_alarm=datapoints, opts=child))
-            alarms.append(aws.cloudwatch.MetricAlarm(
-                f"{name}-p99-latency", name=f"{prefix}-p99-latency",
-                alarm_description="Worst target group's p99 target response time (seconds); groups below the "
-                                  "minimum requests per period count as 0.",
-                comparison_operator="GreaterThanThreshold",
-                threshold=args.get("p99_latency_ms", cfg_defaults.ALARM_P99_MS) / 1000.0,
-                metric_queries=latency_queries(lb, groups, alb_period, min_requests),
-                # Missing latency data means no traffic, not slow traffic (same reasoning as the error rate).
-                treat_missing_data="notBreaching",
-                actions_enabled=True, evaluation_periods=periods, datapoints_to_alarm=datapoints, opts=child))
-        namespace = args.get("quality_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
-        alarms.append(aws.cloudwatch.MetricAlarm(
-            f"{name}-model-quality", name=f"{prefix}-model-quality",
-            alarm_description=f"Model quality of the canary variant ({namespace} "
-                              f"{args.get('quality_metric_name', cfg_defaults.MODEL_QUALITY_METRIC)}).",
-            namespace=namespace,
-            metric_name=args.get("quality_metric_name", cfg_defaults.MODEL_QUALITY_METRIC),
-            dimensions={m.DIMENSION_MODEL: args["model_name"], m.DIMENSION_VARIANT: m.VARIANT_CANARY},
-            statistic="Average", period=period,
-            comparison_operator=args.get("quality_comparison", "LessThanThreshold"),
-            threshold=args.get("quality_threshold", cfg_defaults.MODEL_QUALITY_THRESHOLD),
-            # Quality is published only while a canary runs and only once labels arrive: its absence is no
-            # evidence of harm. Judging thin evidence is the canary judge's job (INCONCLUSIVE, never PASS).
-            treat_missing_data="notBreaching",
-            actions_enabled=True, evaluation_periods=periods, datapoints_to_alarm=datapoints, opts=child))
-        alarms.append(aws.cloudwatch.MetricAlarm(
-            f"{name}-canary-verdict", name=f"{prefix}-canary-verdict",
-            alarm_description="Canary judge verdict: 1 pass, 0 fail (published by `mlcicd canary judge --act`).",
-            namespace=namespace, metric_name=m.CANARY_VERDICT,
-            dimensions={m.DIMENSION_MODEL: args["model_name"]},
-            statistic="Minimum", period=period,
-            comparison_operator="LessThanThreshold", threshold=1,
-            # A single failing verdict is decisive: one period, one datapoint.
-            evaluation_periods=1, datapoints_to_alarm=1,
-            # No datapoint means no judge ran yet, which is not a failed verdict; a judge that ran always publishes
-            # (0 also for INCONCLUSIVE unless run with --on-inconclusive hold), so thin evidence rolls back.
-            treat_missing_data="notBreaching",
-            actions_enabled=True, opts=child))
+        topic = _topic(name, args, child)
+        alarms = [*_load_balancer_alarms(name, args, child), *_model_alarms(name, args, child)]
 
         # Composite: one page for "a rollback alarm fired", and one for "all clear" -------------------------------
         composite = aws.cloudwatch.CompositeAlarm(
-            f"{name}-rollback", alarm_name=f"{prefix}-rollback",
+            f"{name}-rollback", alarm_name=f"{alarm_prefix(name)}-rollback",
             alarm_description="Any rollback alarm of the model service is in ALARM: the deployment is rolled back.",
             alarm_rule=pulumi.Output.all(*[a.name for a in alarms]).apply(
                 lambda names: " OR ".join(f'ALARM("{n}")' for n in names)),
@@ -180,6 +108,99 @@ class CanaryAlarms(pulumi.ComponentResource):
         self.topic_arn = topic.arn
         self.register_outputs({"rollbackAlarmNames": self.rollback_alarm_names, "topicArn": self.topic_arn,
                                "compositeAlarmName": self.composite_alarm_name})
+
+
+def _topic(name: str, args: CanaryAlarmsArgs, child: pulumi.ResourceOptions) -> aws.sns.Topic:
+    """The alarm topic, encrypted with a key of its own, and its email subscriptions."""
+    region, account = args["region"], args["account_id"]
+    key = aws.kms.Key(f"{name}-topic-key", description=f"ml-cicd {name}: alarm topic encryption",
+                      enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
+                      policy=pulumi.Output.from_input(account).apply(
+                          lambda acct: topic_key_policy(acct, region, stack_alarm_prefix())),
+                      opts=child)
+    topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, opts=child)
+    aws.sns.TopicPolicy(f"{name}-topic-policy", arn=topic.arn,
+                        policy=pulumi.Output.all(topic.arn, account).apply(
+                            lambda a: topic_policy(a[0], a[1], region, stack_alarm_prefix())),
+                        opts=child)
+    for i, email in enumerate(args.get("emails", [])):
+        aws.sns.TopicSubscription(f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email, opts=child)
+    return topic
+
+
+def _evaluation(args: CanaryAlarmsArgs) -> tuple[int, int]:
+    """Evaluation periods and breaching datapoints of the threshold alarms."""
+    return (args.get("evaluation_periods", cfg_defaults.ALARM_EVALUATION_PERIODS),
+            args.get("datapoints_to_alarm", cfg_defaults.ALARM_DATAPOINTS))
+
+
+def _load_balancer_alarms(name: str, args: CanaryAlarmsArgs,
+                          child: pulumi.ResourceOptions) -> list[aws.cloudwatch.MetricAlarm]:
+    """5xx rate and p99 latency of the worst target group; none without our load balancer (EKS)."""
+    lb = args.get("load_balancer_arn_suffix")
+    groups = list(args.get("target_group_arn_suffixes", []))
+    if lb is None or not groups:
+        return []
+    prefix = alarm_prefix(name)
+    period = max(args.get("period_seconds", cfg_defaults.ALARM_PERIOD_SECONDS), ALB_MIN_PERIOD_SECONDS)
+    min_requests = args.get("min_requests", cfg_defaults.ALARM_MIN_REQUESTS)
+    periods, datapoints = _evaluation(args)
+    return [
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-5xx-rate", name=f"{prefix}-5xx-rate",
+            alarm_description="Worst target group's 5xx share of requests (percent); groups below the "
+                              f"minimum of {min_requests} requests per period count as 0.",
+            comparison_operator="GreaterThanThreshold",
+            threshold=args.get("error_rate_percent", cfg_defaults.ALARM_5XX_PERCENT),
+            metric_queries=error_rate_queries(lb, groups, period, min_requests),
+            # No data means no requests reached any target group: nothing to judge, and the deployment
+            # circuit breaker and the canary judge (INCONCLUSIVE below its minimum) cover a silent service.
+            treat_missing_data="notBreaching", actions_enabled=True, evaluation_periods=periods,
+            datapoints_to_alarm=datapoints, opts=child),
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-p99-latency", name=f"{prefix}-p99-latency",
+            alarm_description="Worst target group's p99 target response time (seconds); groups below the "
+                              "minimum requests per period count as 0.",
+            comparison_operator="GreaterThanThreshold",
+            threshold=args.get("p99_latency_ms", cfg_defaults.ALARM_P99_MS) / 1000.0,
+            metric_queries=latency_queries(lb, groups, period, min_requests),
+            # Missing latency data means no traffic, not slow traffic (same reasoning as the error rate).
+            treat_missing_data="notBreaching", actions_enabled=True, evaluation_periods=periods,
+            datapoints_to_alarm=datapoints, opts=child),
+    ]
+
+
+def _model_alarms(name: str, args: CanaryAlarmsArgs, child: pulumi.ResourceOptions) -> list[aws.cloudwatch.MetricAlarm]:
+    """Model quality of the canary variant and the canary judge's verdict (the metrics the runtime publishes)."""
+    prefix = alarm_prefix(name)
+    period = args.get("period_seconds", cfg_defaults.ALARM_PERIOD_SECONDS)
+    namespace = args.get("quality_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
+    metric = args.get("quality_metric_name", cfg_defaults.MODEL_QUALITY_METRIC)
+    periods, datapoints = _evaluation(args)
+    return [
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-model-quality", name=f"{prefix}-model-quality",
+            alarm_description=f"Model quality of the canary variant ({namespace} {metric}).",
+            namespace=namespace, metric_name=metric,
+            dimensions={m.DIMENSION_MODEL: args["model_name"], m.DIMENSION_VARIANT: m.VARIANT_CANARY},
+            statistic="Average", period=period,
+            comparison_operator=args.get("quality_comparison", cfg_defaults.MODEL_QUALITY_COMPARISON),
+            threshold=args.get("quality_threshold", cfg_defaults.MODEL_QUALITY_THRESHOLD),
+            # Quality is published only while a canary runs and only once labels arrive: its absence is no
+            # evidence of harm. Judging thin evidence is the canary judge's job (INCONCLUSIVE, never PASS).
+            treat_missing_data="notBreaching", actions_enabled=True, evaluation_periods=periods,
+            datapoints_to_alarm=datapoints, opts=child),
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-canary-verdict", name=f"{prefix}-canary-verdict",
+            alarm_description="Canary judge verdict: 1 pass, 0 fail (published by `mlcicd canary judge --act`).",
+            namespace=namespace, metric_name=m.CANARY_VERDICT, dimensions={m.DIMENSION_MODEL: args["model_name"]},
+            statistic="Minimum", period=period, comparison_operator="LessThanThreshold", threshold=1,
+            # A single failing verdict is decisive: one period, one datapoint.
+            evaluation_periods=1, datapoints_to_alarm=1,
+            # No datapoint means no judge ran yet, which is not a failed verdict; a judge that ran always publishes
+            # (0 also for INCONCLUSIVE unless run with --on-inconclusive hold), so thin evidence rolls back.
+            treat_missing_data="notBreaching", actions_enabled=True, opts=child),
+    ]
 
 
 def alarm_prefix(name: str) -> str:
@@ -232,55 +253,3 @@ def latency_queries(lb: pulumi.Input[str], groups: Sequence[pulumi.Input[str]], 
     """p_i = p99 response time (0 below min_requests); the alarm sees max p_i."""
     return _guarded_worst(lb, groups, period, min_requests=min_requests, signal=(m.ALB_RESPONSE_TIME, "p99", "t"),
                           expression="t{i}", id_prefix="p", label="p99 seconds")
-
-
-def stack_alarm_prefix() -> str:
-    """Every alarm of this stack (canary, drift) starts with this; the topic's grants are limited to it."""
-    return f"{pulumi.get_project()}-{pulumi.get_stack()}"
-
-
-def _cloudwatch_conditions(account_id: str, region: str, prefix: str) -> dict[str, Any]:
-    return {"StringEquals": {"aws:SourceAccount": account_id},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{prefix}-*"}}
-
-
-def _notification_conditions(account_id: str) -> dict[str, Any]:
-    """CodeStar notification rules (pipeline failures, approvals, failed scheduled jobs) of this account."""
-    return {"StringEquals": {"aws:SourceAccount": account_id}}
-
-
-def topic_key_policy(account_id: str, region: str, prefix: str) -> str:
-    """Key policy: the account administers the key through IAM; this stack's alarms and the account's notification
-    rules may use it to publish."""
-    statements = [
-        # AWS's default key-policy statement: without it no IAM policy could ever manage the key again. In a key
-        # policy, Resource "*" means this key.
-        {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow",
-         "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
-        # Required for CloudWatch to publish to a KMS-encrypted topic (SNS developer guide, "Enable compatibility
-        # between event sources from AWS services and encrypted topics").
-        {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
-         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-         "Condition": _cloudwatch_conditions(account_id, region, prefix)},
-        {"Sid": "NotificationRulesPublish", "Effect": "Allow",
-         "Principal": {"Service": "codestar-notifications.amazonaws.com"},
-         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-         "Condition": _notification_conditions(account_id)},
-    ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
-
-
-def topic_policy(topic_arn: str, account_id: str, region: str, prefix: str) -> str:
-    """Topic policy: this stack's alarms (canary and drift) and the account's CodeStar notification rules may
-    publish; nobody may publish without TLS."""
-    statements = [
-        {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
-         "Action": "sns:Publish", "Resource": topic_arn,
-         "Condition": _cloudwatch_conditions(account_id, region, prefix)},
-        {"Sid": "NotificationRulesPublish", "Effect": "Allow",
-         "Principal": {"Service": "codestar-notifications.amazonaws.com"}, "Action": "sns:Publish",
-         "Resource": topic_arn, "Condition": _notification_conditions(account_id)},
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
-         "Resource": topic_arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-    ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

@@ -1,6 +1,6 @@
 """`mlcicd:registry:ImageRepository`: the ECR repository for model-serving images.
 
-Security decisions (see ../shared/secure-defaults.md): tags IMMUTABLE (an image digest pinned in production can
+Security decisions (see docs/security.md): tags IMMUTABLE (an image digest pinned in production can
 never be re-pointed by a push), scan on push, KMS encryption with the stack's key, `force_delete` false, and a
 lifecycle policy that expires untagged images and caps the tagged count.
 """
@@ -12,6 +12,9 @@ from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
+
+from components import defaults as d
+from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:registry:ImageRepository"
 
@@ -42,17 +45,18 @@ class ImageRepository(pulumi.ComponentResource):
             raise ValueError(f"ImageRepository {name}: args.kms_key_arn is required")
         repo = aws.ecr.Repository(
             name,
-            image_tag_mutability="MUTABLE" if args.get("mutable_tags", False) else "IMMUTABLE",
+            image_tag_mutability="MUTABLE" if args.get("mutable_tags", cfg_defaults.MUTABLE_TAGS) else "IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
-                scan_on_push=args.get("scan_on_push", True)),
+                scan_on_push=args.get("scan_on_push", cfg_defaults.SCAN_ON_PUSH)),
             encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
                 encryption_type="KMS", kms_key=args["kms_key_arn"])],
             force_delete=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", d.PRODUCTION_PROTECTIONS)),
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle", repository=repo.name,
-            policy=lifecycle_policy(args.get("untagged_expiry_days", 7), args.get("max_tagged_images", 50)),
+            policy=lifecycle_policy(args.get("untagged_expiry_days", cfg_defaults.ECR_UNTAGGED_EXPIRY_DAYS),
+                                    args.get("max_tagged_images", cfg_defaults.ECR_MAX_TAGGED_IMAGES)),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.repository_url = repo.repository_url

@@ -46,7 +46,8 @@ class ModelServiceArgs(TypedDict, total=False):
     image_digest: str
     """`sha256:<64 hex>`: the image runs as `<repository url>@<digest>`, never by tag. Required."""
     port: int
-    """Container port of the MLflow scoring server (`/ping`, `/invocations`). Default 8080."""
+    """Container port of the MLflow scoring server (`/ping`, `/invocations`). Default 8080. Changing it registers a
+    new task definition revision and, on ECS, replaces the target groups (a target group's port is fixed)."""
     cpu: int
     """CPU units per task/pod (1024 = 1 vCPU). Default 1024."""
     memory: int
@@ -98,7 +99,7 @@ class ModelServiceArgs(TypedDict, total=False):
     public_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Subnets of an internet-facing load balancer. Default [] (needed only when `internal` is False)."""
     internal: bool
-    """Internal load balancer. Default True (security default)."""
+    """Internal load balancer. Default True (security default). Changing it replaces the load balancer."""
     certificate_arn: str | None
     """ACM certificate: HTTPS on 443 with the TLS 1.3 policy, port 80 only redirects. Default None (HTTP)."""
     ingress_cidrs: list[str]
@@ -125,6 +126,10 @@ class ModelServiceArgs(TypedDict, total=False):
     # EKS -----------------------------------------------------------------------------------------------------
     eks: EksConfig | None
     """Cluster access and namespace (backend `eks` only). Default None."""
+    judge_stack_files: dict[str, str]
+    """Backend `eks` with a judged strategy: `Pulumi.yaml` and `Pulumi.<stack>.yaml` for the canary judge's job
+    (a ConfigMap mounted as its working directory), rendered by the program from the config it was built from
+    (`components.serving.eks_specs.judge_stack_files`). Required there; a component never reads program state."""
 
 
 def pinned_image(repository_url: pulumi.Input[str], digest: str) -> pulumi.Output[str]:

@@ -1,7 +1,10 @@
 """ECS backend of `mlcicd:serving:ModelService`: a Fargate service running the MLflow scoring server behind an ALB.
 
-Creates: log group, cluster (Container Insights), execution and task roles, task definition (image by digest),
-security groups, ALB with listeners and target groups, the service with its deployment mechanism, and autoscaling.
+Creates, each part built by its own module with the ModelService as parent:
+- `ecs_task.py`: log group, execution and task roles, task definition (image by digest);
+- `ecs_load_balancer.py`: security groups, ALB with listeners and target groups, the production listener rule;
+- here: the cluster (Container Insights) and the service with its deployment mechanism;
+- `ecs_deploy.py`: CodeDeploy (strategy `blue-green`) and autoscaling.
 
 Deployment, one mechanism per service (`strategy`):
 - `canary` / `linear`: ECS-native CANARY / LINEAR. Two target groups; a production listener rule forwards to
@@ -11,30 +14,27 @@ Deployment, one mechanism per service (`strategy`):
 The ECS-controlled strategies always have the circuit breaker with rollback and roll back on the canary alarms;
 CodeDeploy rolls back on failure and on the same alarms.
 
-Security decisions (see ../shared/secure-defaults.md): image pinned by digest; read-only root filesystem with one
-writable scratch volume, non-root user, all Linux capabilities dropped, never privileged; own log group with
-retention; separate execution and task roles scoped to this stack's ARNs; private subnets, no public IP, ECS Exec
-off; ALB internal by default, invalid headers dropped, access logs, TLS 1.3 when a certificate is given (port 80
-only redirects), ingress only from the configured CIDRs / security groups (default: the VPC CIDR).
+Security decisions (see docs/security.md): private subnets, no public IP, ECS Exec off; the task and load balancer
+decisions are listed in `ecs_task.py` and `ecs_load_balancer.py`.
 """
 
+# pyright: reportTypedDictNotRequiredAccess=false
+# (build_ecs_service checks every key in REQUIRED first.)
 from __future__ import annotations
 
-import json
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
-from components.aws_common import allow_in, allow_out, application_load_balancer, ecs_cluster, security_group
-from components.iam import assume_role_policy, output_document
-from components.serving import ecs_policies
-from components.serving.args import ModelServiceArgs, RollbackAlarms, pinned_image
+from components.aws_common import ecs_cluster
+from components.serving.args import ModelServiceArgs, RollbackAlarms, Strategy
 from components.serving.ecs_deploy import build_autoscaling, build_codedeploy
+from components.serving.ecs_load_balancer import LoadBalancerParts, build_load_balancer, service_load_balancer
+from components.serving.ecs_task import build_task
 from runtime.config import defaults as cfg_defaults
 
-CONTAINER = "model"
 #: Arguments the ECS backend cannot run without.
 REQUIRED = ("model_name", "image_repository_url", "image_repository_arn", "image_digest", "rollback_alarms",
             "region", "account_id", "vpc_id", "vpc_cidr", "private_subnet_ids", "log_bucket", "kms_key_arn",
@@ -53,132 +53,60 @@ class EcsServiceOutputs(NamedTuple):
 
 
 def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelServiceArgs) -> EcsServiceOutputs:
-    if ("model_name" not in args or "image_repository_url" not in args or "image_repository_arn" not in args
-            or "image_digest" not in args or "rollback_alarms" not in args or "region" not in args
-            or "account_id" not in args or "vpc_id" not in args or "vpc_cidr" not in args
-            or "private_subnet_ids" not in args or "log_bucket" not in args or "kms_key_arn" not in args
-            or "models_bucket_arn" not in args):
-        missing = [key for key in REQUIRED if key not in args]
+    missing = [key for key in REQUIRED if key not in args]
+    if missing:
         raise ValueError(f"ModelService {name} (ecs): missing args {', '.join(missing)}")
-    child = pulumi.ResourceOptions(parent=parent)
-    strategy = args.get("strategy", "canary")
+    strategy = args.get("strategy", cfg_defaults.CANARY_STRATEGY)
     port = args.get("port", cfg_defaults.SERVING_PORT)
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+    child = pulumi.ResourceOptions(parent=parent)
 
-    # Logs and cluster ----------------------------------------------------------------------------------------
-    log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
-                                        retention_in_days=args.get("log_retention_days",
-                                                                   cfg_defaults.LOG_RETENTION_DAYS_OTHER),
-                                        opts=child)
+    task = build_task(parent, name, args, prefix=prefix, port=port)
     cluster = ecs_cluster(name, parent=parent)
+    lb = build_load_balancer(parent, name, args, prefix=prefix, port=port, strategy=strategy)
+    groups = list(lb.groups.values())
+    alarms = args["rollback_alarms"](lb.alb.arn_suffix, [g.arn_suffix for g in groups])
+    service = _service(parent, name, args, strategy=strategy, cluster=cluster, task=task.task_definition, lb=lb,
+                       load_balancer=service_load_balancer(parent, name, lb, prefix=prefix, port=port),
+                       alarms=alarms)
+    deployment_group = None
+    if strategy == "blue-green":
+        deployment_group = build_codedeploy(name, args, cluster=cluster, service=service, groups=groups,
+                                            listener=lb.listener, alarms=alarms,
+                                            pass_roles=[task.task_role, task.execution_role], child=child)
+    build_autoscaling(name, args, cluster=cluster, service=service, alb=lb.alb, groups=groups, child=child)
 
-    # Roles: execution (agent: pull, logs) and task (model: artifacts, metrics), never shared --------------------
-    trust = pulumi.Output.from_input(args["account_id"]).apply(
-        lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct))
-    execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust,
-                                  description=f"ECS agent of {prefix}: pull the serving image, write its logs",
-                                  opts=child)
-    aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=output_document(
-        pulumi.Output.all(args["image_repository_arn"], log_group.arn, args["kms_key_arn"]).apply(
-            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2]))), opts=child)
-    task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust,
-                             description=f"Model server of {prefix}: read model artifacts, publish model metrics",
-                             opts=child)
-    prefix_in_bucket = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
-    namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
-    aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
-        pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"]).apply(
-            lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace))),
-        opts=child)
+    scheme = "https" if args.get("certificate_arn") is not None else "http"
+    return EcsServiceOutputs(
+        endpoint=lb.alb.dns_name.apply(lambda dns: f"{scheme}://{dns}"),
+        cluster_name=cluster.name, service_name=service.name, load_balancer_arn_suffix=lb.alb.arn_suffix,
+        target_group_arn_suffixes=pulumi.Output.all(*[g.arn_suffix for g in groups]).apply(
+            lambda suffixes: dict(zip(["primary", "alternate"], suffixes, strict=False))),
+        log_group_name=task.log_group.name, alarms=alarms, deployment_group_name=deployment_group)
 
-    # Task definition -----------------------------------------------------------------------------------------
-    image = pinned_image(args["image_repository_url"], args["image_digest"])
-    environment = {
-        **args.get("environment", {}),
-        "MLCICD_MODEL_NAME": args["model_name"],
-        "MLCICD_MODEL_VERSION": args.get("model_version") or "",
-        "MLCICD_METRICS_NAMESPACE": namespace,
-        "HOME": d.SERVING_SCRATCH_PATH,
-    }
-    task = aws.ecs.TaskDefinition(
-        name, family=prefix, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
-        cpu=str(args.get("cpu", cfg_defaults.SERVING_CPU)), memory=str(args.get("memory", cfg_defaults.SERVING_MEMORY)),
-        execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
-        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
-                                                                   cpu_architecture="X86_64"),
-        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="scratch")],
-        container_definitions=pulumi.Output.all(image, log_group.name).apply(
-            lambda a: container_definitions(a[0], a[1], args["region"], port, environment)),
-        # Keep earlier revisions registered: a rollback (circuit breaker, alarms, CodeDeploy) starts tasks from
-        # the previous revision.
-        skip_destroy=True,
-        opts=child)
 
-    # Network: security groups (empty, then one rule per source) and the load balancer --------------------------
-    https = args.get("certificate_arn") is not None
-    lb_sg = security_group(f"{name}-lb", vpc_id=args["vpc_id"], parent=parent,
-                           description=f"{prefix} load balancer: clients in, tasks out")
-    task_sg = security_group(f"{name}-tasks", vpc_id=args["vpc_id"], parent=parent,
-                             description=f"{prefix} tasks: load balancer in, AWS APIs out")
-    sources = list(args.get("ingress_security_group_ids", []))
-    cidrs: list[pulumi.Input[str]] = list(args.get("ingress_cidrs", []))
-    if not cidrs and not sources:
-        cidrs = [args["vpc_cidr"]]  # nothing configured: clients inside the VPC only
-    for listener_port in [443, 80] if https else [80]:
-        allow_in(f"{name}-lb-in-{listener_port}", group=lb_sg, port=listener_port, cidrs=cidrs, sources=sources,
-                 description="configured clients", parent=parent)
-    allow_out(f"{name}-lb-to-tasks", group=lb_sg, port=port, target=task_sg.id, description="the model tasks only",
-              parent=parent)
-    allow_in(f"{name}-tasks-from-lb", group=task_sg, port=port, sources=[lb_sg.id],
-             description="the load balancer only", parent=parent)
-    # HTTPS to AWS APIs (ECR, S3, logs, metrics) through the VPC endpoints or NAT; nothing else leaves.
-    allow_out(f"{name}-tasks-https-out", group=task_sg, port=443, cidr="0.0.0.0/0", description="AWS APIs over HTTPS",
-              parent=parent)
-    internal = args.get("internal", True)
-    alb = application_load_balancer(
-        name, subnet_ids=args["private_subnet_ids"] if internal else args.get("public_subnet_ids", []),
-        security_group=lb_sg, internal=internal, deletion_protection=args.get("deletion_protection", False),
-        log_bucket=args["log_bucket"], parent=parent)
-    colours = ["blue"] if strategy == "rolling" else ["blue", "green"]
-    groups = {colour: aws.lb.TargetGroup(
-        f"{name}-{colour}", port=port, protocol="HTTP", target_type="ip", vpc_id=args["vpc_id"],
-        deregistration_delay=d.DEREGISTRATION_DELAY_SECONDS,
-        health_check=aws.lb.TargetGroupHealthCheckArgs(path="/ping", matcher="200", interval=15, timeout=5,
-                                                       healthy_threshold=2, unhealthy_threshold=3),
-        opts=child) for colour in colours}
-    production = _listeners(name, alb, groups["blue"], args.get("certificate_arn"), strategy=strategy, child=child)
+def _service(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, strategy: Strategy,
+             cluster: aws.ecs.Cluster, task: aws.ecs.TaskDefinition, lb: LoadBalancerParts,
+             load_balancer: aws.ecs.ServiceLoadBalancerArgs, alarms: RollbackAlarms) -> aws.ecs.Service:
+    deployment, ignore = deployment_settings(strategy, args, alarms)
+    return aws.ecs.Service(
+        name, cluster=cluster.arn, task_definition=task.arn,
+        desired_count=args.get("min_capacity", cfg_defaults.SERVING_MIN_CAPACITY), launch_type="FARGATE",
+        network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+            subnets=args["private_subnet_ids"], security_groups=[lb.task_security_group.id], assign_public_ip=False),
+        load_balancers=[load_balancer], enable_execute_command=False,
+        health_check_grace_period_seconds=d.HEALTH_CHECK_GRACE_SECONDS,
+        propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+        **deployment,  # typed *Args below; one mechanism per strategy
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=ignore))
 
-    alarms = args["rollback_alarms"](alb.arn_suffix, [g.arn_suffix for g in groups.values()])
 
-    # Service and deployment ----------------------------------------------------------------------------------
-    min_capacity = args.get("min_capacity", cfg_defaults.SERVING_MIN_CAPACITY)
-    load_balancer = aws.ecs.ServiceLoadBalancerArgs(target_group_arn=groups["blue"].arn, container_name=CONTAINER,
-                                                    container_port=port)
-    deployment: dict[str, object] = {}
+def deployment_settings(strategy: Strategy, args: ModelServiceArgs,
+                        alarms: RollbackAlarms) -> tuple[dict[str, Any], list[str]]:
+    """The service's deployment arguments for `strategy`, and the properties Pulumi must leave to their owner."""
     ignore = ["desiredCount"]  # owned by autoscaling after creation
-    if strategy in ("canary", "linear"):
-        rule = aws.lb.ListenerRule(
-            f"{name}-production", listener_arn=production.arn, priority=1,
-            conditions=[aws.lb.ListenerRuleConditionArgs(
-                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=["/*"]))],
-            actions=[aws.lb.ListenerRuleActionArgs(type="forward", forward=aws.lb.ListenerRuleActionForwardArgs(
-                target_groups=[aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=groups["blue"].arn, weight=100),
-                               aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=groups["green"].arn, weight=0)]))],
-            # ECS shifts the weights during every deployment; Pulumi must not shift them back.
-            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["actions"]))
-        ecs_role = aws.iam.Role(f"{name}-ecs-load-balancers",
-                                assume_role_policy=assume_role_policy("ecs.amazonaws.com"),
-                                description=f"ECS shifts {prefix} traffic between its two target groups",
-                                opts=child)
-        aws.iam.RolePolicy(f"{name}-ecs-load-balancers", role=ecs_role.id, policy=output_document(
-            pulumi.Output.all(groups["blue"].arn, groups["green"].arn, production.arn, rule.arn).apply(
-                lambda a: ecs_policies.load_balancer_statements(a[0:2], [a[2]], [a[3]]))), opts=child)
-        load_balancer = aws.ecs.ServiceLoadBalancerArgs(
-            target_group_arn=groups["blue"].arn, container_name=CONTAINER, container_port=port,
-            advanced_configuration=aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
-                alternate_target_group_arn=groups["green"].arn, production_listener_rule=rule.arn,
-                role_arn=ecs_role.arn))
     bake = str(args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES))
+    deployment: dict[str, Any] = {}
     if strategy == "canary":
         deployment["deployment_configuration"] = aws.ecs.ServiceDeploymentConfigurationArgs(
             strategy="CANARY", bake_time_in_minutes=bake,
@@ -196,82 +124,9 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     if strategy == "blue-green":
         deployment["deployment_controller"] = aws.ecs.ServiceDeploymentControllerArgs(type="CODE_DEPLOY")
         # CodeDeploy owns task definition changes and target group swaps; `pulumi up` registers the revision.
-        ignore += ["taskDefinition", "loadBalancers"]
-    else:
-        deployment["deployment_controller"] = aws.ecs.ServiceDeploymentControllerArgs(type="ECS")
-        deployment["deployment_circuit_breaker"] = aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True,
-                                                                                             rollback=True)
-        deployment["alarms"] = aws.ecs.ServiceAlarmsArgs(alarm_names=alarms.rollback_alarm_names, enable=True,
-                                                         rollback=True)
-    service = aws.ecs.Service(
-        name, cluster=cluster.arn, task_definition=task.arn, desired_count=min_capacity, launch_type="FARGATE",
-        network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-            subnets=args["private_subnet_ids"], security_groups=[task_sg.id], assign_public_ip=False),
-        load_balancers=[load_balancer], enable_execute_command=False,
-        health_check_grace_period_seconds=d.HEALTH_CHECK_GRACE_SECONDS,
-        propagate_tags="SERVICE", enable_ecs_managed_tags=True,
-        **deployment,  # type: ignore[arg-type]  # typed *Args above; one mechanism per strategy
-        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=ignore))
-
-    deployment_group = None
-    if strategy == "blue-green":
-        deployment_group = build_codedeploy(name, args, cluster=cluster, service=service, groups=list(groups.values()),
-                                            listener=production, alarms=alarms,
-                                            pass_roles=[task_role, execution_role], child=child)
-    build_autoscaling(name, args, cluster=cluster, service=service, alb=alb, groups=list(groups.values()),
-                      child=child)
-
-    scheme = "https" if https else "http"
-    return EcsServiceOutputs(
-        endpoint=alb.dns_name.apply(lambda dns: f"{scheme}://{dns}"),
-        cluster_name=cluster.name, service_name=service.name, load_balancer_arn_suffix=alb.arn_suffix,
-        target_group_arn_suffixes=pulumi.Output.all(*[g.arn_suffix for g in groups.values()]).apply(
-            lambda suffixes: dict(zip(["primary", "alternate"], suffixes, strict=False))),
-        log_group_name=log_group.name, alarms=alarms, deployment_group_name=deployment_group)
-
-
-def container_definitions(image: str, log_group: str, region: str, port: int, environment: dict[str, str]) -> str:
-    """The one container: MLflow scoring server, non-root, read-only root filesystem, health-checked on /ping."""
-    probe = (f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/ping', timeout=4)")
-    container = {
-        "name": CONTAINER, "image": image, "essential": True,
-        "portMappings": [{"containerPort": port, "protocol": "tcp", "name": "http"}],
-        "user": d.SERVING_CONTAINER_USER, "privileged": False, "readonlyRootFilesystem": True,
-        "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
-        "mountPoints": [{"sourceVolume": "scratch", "containerPath": d.SERVING_SCRATCH_PATH, "readOnly": False}],
-        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-        # The scoring image always has Python; it may not have curl.
-        "healthCheck": {"command": ["CMD", "python", "-c", probe], "interval": 15, "timeout": 5, "retries": 3,
-                        "startPeriod": d.HEALTH_CHECK_GRACE_SECONDS},
-        "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": CONTAINER}},
-        "stopTimeout": 30,
-    }
-    return json.dumps([container], sort_keys=True)
-
-
-def _listeners(name: str, alb: aws.lb.LoadBalancer, primary: aws.lb.TargetGroup, certificate_arn: str | None, *,
-               strategy: str, child: pulumi.ResourceOptions) -> aws.lb.Listener:
-    """The production listener (HTTPS with TLS 1.3 when a certificate is given, else HTTP) and the redirect."""
-    opts = child
-    if strategy in ("canary", "linear"):
-        # Traffic goes through the production rule (whose weights ECS shifts); anything else is a 404.
-        default = aws.lb.ListenerDefaultActionArgs(type="fixed-response", fixed_response=aws.lb
-                                                   .ListenerDefaultActionFixedResponseArgs(
-                                                       content_type="text/plain", status_code="404"))
-    else:
-        default = aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=primary.arn)
-        if strategy == "blue-green":
-            # CodeDeploy swaps the listener's default action between the two groups.
-            opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["defaultActions"]))
-    if certificate_arn is None:
-        return aws.lb.Listener(f"{name}-http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
-                               default_actions=[default], opts=opts)
-    aws.lb.Listener(f"{name}-http-redirect", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
-                    default_actions=[aws.lb.ListenerDefaultActionArgs(
-                        type="redirect", redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                            port="443", protocol="HTTPS", status_code="HTTP_301"))],
-                    opts=child)
-    return aws.lb.Listener(f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS",
-                           ssl_policy=d.TLS_POLICY, certificate_arn=certificate_arn, default_actions=[default],
-                           opts=opts)
+        return deployment, [*ignore, "taskDefinition", "loadBalancers"]
+    deployment["deployment_controller"] = aws.ecs.ServiceDeploymentControllerArgs(type="ECS")
+    deployment["deployment_circuit_breaker"] = aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True)
+    deployment["alarms"] = aws.ecs.ServiceAlarmsArgs(alarm_names=alarms.rollback_alarm_names, enable=True,
+                                                     rollback=True)
+    return deployment, ignore

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components import defaults as d
 from components.iam import assume_role_policy, output_document
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, RollbackAlarms
@@ -34,10 +35,6 @@ _metric = (aws.appautoscaling
 _dim = (aws.appautoscaling
         .PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs)
 _predefined = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs
-
-#: Seconds between scaling actions: out fast (latency), in slowly (avoid flapping).
-SCALE_OUT_COOLDOWN = 60
-SCALE_IN_COOLDOWN = 300
 
 
 def build_codedeploy(name: str, args: ModelServiceArgs, *, cluster: aws.ecs.Cluster, service: aws.ecs.Service,
@@ -106,7 +103,7 @@ def build_autoscaling(name: str, args: ModelServiceArgs, *, cluster: aws.ecs.Clu
         target_tracking_scaling_policy_configuration=_tt(
             target_value=args.get("target_cpu_percent", cfg_defaults.SERVING_TARGET_CPU_PERCENT),
             predefined_metric_specification=_predefined(predefined_metric_type="ECSServiceAverageCPUUtilization"),
-            scale_out_cooldown=SCALE_OUT_COOLDOWN, scale_in_cooldown=SCALE_IN_COOLDOWN),
+            scale_out_cooldown=d.SCALE_OUT_COOLDOWN_SECONDS, scale_in_cooldown=d.SCALE_IN_COOLDOWN_SECONDS),
         opts=child)
     per_task = args.get("target_requests_per_target")
     if per_task is None:
@@ -128,5 +125,5 @@ def build_autoscaling(name: str, args: ModelServiceArgs, *, cluster: aws.ecs.Clu
         scalable_dimension=target.scalable_dimension, service_namespace=target.service_namespace,
         target_tracking_scaling_policy_configuration=_tt(
             target_value=float(per_task), customized_metric_specification=_custom(metrics=queries),
-            scale_out_cooldown=SCALE_OUT_COOLDOWN, scale_in_cooldown=SCALE_IN_COOLDOWN),
+            scale_out_cooldown=d.SCALE_OUT_COOLDOWN_SECONDS, scale_in_cooldown=d.SCALE_IN_COOLDOWN_SECONDS),
         opts=child)

@@ -13,9 +13,9 @@ Creates, all parented to the ModelService and all through one explicit `kubernet
 - for the judge, its own ServiceAccount and (EKS Pod Identity) an IAM role that can read CloudWatch metrics and
   publish into the model namespace only.
 
-Security decisions: every container runs as a non-root UID with a read-only root filesystem (an emptyDir at
-/tmp for scratch), no capabilities, no privilege escalation, seccomp RuntimeDefault; no service account token is
-mounted; requests equal limits; the image is pinned by digest.
+Security decisions (see docs/security.md): every container runs as a non-root UID with a read-only root filesystem
+(an emptyDir at /tmp for scratch), no capabilities, no privilege escalation, seccomp RuntimeDefault; no service
+account token is mounted; requests equal limits; the image is pinned by digest.
 """
 
 # pyright: reportTypedDictNotRequiredAccess=false
@@ -23,7 +23,8 @@ mounted; requests equal limits; the image is pinned by digest.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -34,9 +35,7 @@ from components.serving import eks_specs as spec
 from components.serving.args import ModelServiceArgs, pinned_image
 from runtime.config import defaults as cfg_defaults
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
-
-if TYPE_CHECKING:
-    from runtime.config.stack import StackConfig
+from runtime.config.platform import EksConfig
 
 ARGO_ROLLOUTS_REPO = "https://argoproj.github.io/argo-helm"
 ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts"
@@ -55,94 +54,131 @@ class EksServiceOutputs(NamedTuple):
     """Name of the Rollout (and of its stable Service)."""
 
 
+@dataclass(frozen=True)
+class _Objects:
+    """What every Kubernetes object of one service shares: names, labels, namespace and resource options."""
+
+    name: str
+    """The ModelService's name (prefix of the Pulumi resource names)."""
+    app: str
+    """The model's Kubernetes name (Rollout, Services, ServiceAccount)."""
+    namespace: str
+    selector: dict[str, str]
+    labels: dict[str, str]
+    opts: pulumi.ResourceOptions
+    """Parent, provider, and what the objects wait for (namespace, controller)."""
+
+    def meta(self, object_name: str) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=self.namespace, labels=self.labels)
+
+
 def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelServiceArgs) -> EksServiceOutputs:
     eks, region = args.get("eks"), args.get("region")
     if eks is None or region is None:
         raise ValueError(f"ModelService {name}: backend `eks` requires args.eks (cluster access) and args.region")
-    strategy = args.get("strategy", "canary")
+    strategy = args.get("strategy", cfg_defaults.CANARY_STRATEGY)
     judged = strategy != "rolling"
     if judged and eks.judge_image is None:
         raise ValueError(f"ModelService {name}: strategy `{strategy}` requires eks.judge_image")
+    if judged and "judge_stack_files" not in args:
+        raise ValueError(f"ModelService {name}: strategy `{strategy}` requires args.judge_stack_files (the stack "
+                         "files the judge reads; see eks_specs.judge_stack_files)")
     app = spec.k8s_name(args["model_name"])
-    ns = eks.namespace
     probe = args.get("probe") or CanaryProbeConfig()
-    stable_url, canary_url = spec.service_url(app, ns), spec.service_url(f"{app}-canary", ns)
+    urls = spec.service_url(app, eks.namespace), spec.service_url(f"{app}-canary", eks.namespace)
     if judged:
-        _check_probe_hosts(name, probe, stable_url, canary_url)
+        _check_probe_hosts(name, probe, *urls)
     provider = k8s.Provider(f"{name}-k8s", kubeconfig=spec.kubeconfig(eks, region),
                             cluster_identifier=eks.cluster_name, enable_server_side_apply=True,
                             delete_unreachable=False, opts=pulumi.ResourceOptions(parent=parent))
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    waits = _prerequisites(name, eks, opts)
     # Selectors are immutable: only the two labels that identify the model's pods; objects carry one more.
     selector = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ml-cicd"}
-    labels = {**selector, "app.kubernetes.io/managed-by": "pulumi"}
+    objects = _Objects(name=name, app=app, namespace=eks.namespace, selector=selector,
+                       labels={**selector, "app.kubernetes.io/managed-by": "pulumi"},
+                       opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=waits)))
 
+    # The model's pods: own ServiceAccount without a token, stable and canary Services --------------------------
+    k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=objects.meta(app), automount_service_account_token=False,
+                               opts=objects.opts)
+    for suffix in ("", "-canary"):
+        k8s.core.v1.Service(f"{name}-svc{suffix}", metadata=objects.meta(f"{app}{suffix}"),
+                            spec=k8s.core.v1.ServiceSpecArgs(
+                                type="ClusterIP", selector=selector,
+                                ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http")]),
+                            opts=objects.opts)
+    analysis = _judge(parent, objects, args, eks=eks, region=region, probe=probe, urls=urls) if judged else None
+    _rollout(objects, args, eks=eks, strategy=strategy, analysis=analysis)
+    return EksServiceOutputs(endpoint=pulumi.Output.from_input(f"http://{app}.{eks.namespace}.svc.cluster.local"),
+                             cluster_name=pulumi.Output.from_input(eks.cluster_name),
+                             service_name=pulumi.Output.from_input(app))
+
+
+def _prerequisites(name: str, eks: EksConfig, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    """The namespace (enforcing `restricted`) and the Argo Rollouts controller, when the stack owns them."""
     waits: list[pulumi.Resource] = []
     if eks.create_namespace:
         waits.append(k8s.core.v1.Namespace(f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=ns, labels=spec.pod_security_labels()), opts=opts))
+            name=eks.namespace, labels=spec.pod_security_labels()), opts=opts))
     if eks.install_argo_rollouts:
         waits.append(_argo_rollouts(name, eks.argo_rollouts_chart_version, opts))
-    after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=waits))
+    return waits
 
-    def meta(object_name: str) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=ns, labels=labels)
 
-    # The model's pods: own ServiceAccount without a token, stable and canary Services --------------------------
-    k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(app), automount_service_account_token=False, opts=after)
-    for suffix in ("", "-canary"):
-        k8s.core.v1.Service(f"{name}-svc{suffix}", metadata=meta(f"{app}{suffix}"), spec=k8s.core.v1.ServiceSpecArgs(
-            type="ClusterIP", selector=selector,
-            ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http")]), opts=after)
+def _judge(parent: pulumi.Resource, objects: _Objects, args: ModelServiceArgs, *, eks: EksConfig, region: str,
+           probe: CanaryProbeConfig, urls: tuple[str, str]) -> dict[str, Any]:
+    """The judge: ServiceAccount, IAM role (Pod Identity), stack files, AnalysisTemplate. Returns the analysis step
+    the Rollout's canary steps run."""
+    name, after = objects.name, objects.opts
+    judge_name = f"{objects.app}-canary-judge"
+    k8s.core.v1.ServiceAccount(f"{name}-judge-sa", metadata=objects.meta(judge_name),
+                               automount_service_account_token=False, opts=after)
+    if eks.judge_pod_identity:
+        _judge_role(parent, name, cluster=eks.cluster_name, namespace=eks.namespace, service_account=judge_name,
+                    account_id=args.get("account_id"),
+                    metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE))
+    k8s.core.v1.ConfigMap(f"{name}-judge-config", metadata=objects.meta(judge_name), data=args["judge_stack_files"],
+                          immutable=False, opts=after)
+    job = spec.judge_job(
+        labels={**objects.labels, "app.kubernetes.io/name": judge_name, "app.kubernetes.io/component": "canary-judge"},
+        service_account=judge_name, image=eks.judge_image or "", stack=pulumi.get_stack(), region=region,
+        config_map=judge_name, eks=eks, stable_url=urls[0], canary_url=urls[1],
+        deadline_seconds=spec.judge_deadline_seconds(args.get("judge") or CanaryJudgeConfig(), probe))
+    k8s.apiextensions.CustomResource(
+        f"{name}-analysis", api_version=spec.ARGO_API, kind="AnalysisTemplate", metadata=objects.meta(judge_name),
+        spec={"args": [{"name": "canary-hash"}, {"name": "stable-hash"}], "metrics": [{
+            "name": "canary-judge", "count": 1, "failureLimit": 0, "provider": {"job": job}}]},
+        opts=after)
+    return spec.analysis_step(judge_name)
 
-    # The judge: ServiceAccount, IAM role (Pod Identity), stack file, AnalysisTemplate ------------------------
-    analysis = None
-    if judged:
-        judge_name = f"{app}-canary-judge"
-        k8s.core.v1.ServiceAccount(f"{name}-judge-sa", metadata=meta(judge_name),
-                                   automount_service_account_token=False, opts=after)
-        if eks.judge_pod_identity:
-            _judge_role(parent, name, cluster=eks.cluster_name, namespace=ns, service_account=judge_name,
-                        account_id=args.get("account_id"),
-                        metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE))
-        files = spec.judge_stack_files(_stack_config(), pulumi.get_project(), pulumi.get_stack())
-        k8s.core.v1.ConfigMap(f"{name}-judge-config", metadata=meta(judge_name), data=files, immutable=False,
-                              opts=after)
-        k8s.apiextensions.CustomResource(
-            f"{name}-analysis", api_version=spec.ARGO_API, kind="AnalysisTemplate", metadata=meta(judge_name),
-            spec={"args": [{"name": "canary-hash"}, {"name": "stable-hash"}], "metrics": [{
-                "name": "canary-judge", "count": 1, "failureLimit": 0, "provider": {"job": spec.judge_job(
-                    labels={**labels, "app.kubernetes.io/name": judge_name,
-                            "app.kubernetes.io/component": "canary-judge"}, service_account=judge_name,
-                    image=eks.judge_image or "", stack=pulumi.get_stack(), region=region, config_map=judge_name,
-                    eks=eks, stable_url=stable_url, canary_url=canary_url,
-                    deadline_seconds=spec.judge_deadline_seconds(args.get("judge") or CanaryJudgeConfig(),
-                                                                 probe))}}]},
-            opts=after)
-        analysis = spec.analysis_step(judge_name)
 
-    # The Rollout, its autoscaler and disruption budget -----------------------------------------------------------
+def _rollout(objects: _Objects, args: ModelServiceArgs, *, eks: EksConfig, strategy: str,
+             analysis: dict[str, Any] | None) -> None:
+    """The Rollout (canary steps from config), its autoscaler and its disruption budget."""
+    name, app, after = objects.name, objects.app, objects.opts
     environment = {"MLCICD_MODEL_NAME": args["model_name"], **args.get("environment", {})}
     if args.get("model_version"):
         environment["MLCICD_MODEL_VERSION"] = str(args.get("model_version"))
     template = spec.model_pod_template(
-        labels=labels, service_account=app, image=pinned_image(args["image_repository_url"], args["image_digest"]),
+        labels=objects.labels, service_account=app,
+        image=pinned_image(args["image_repository_url"], args["image_digest"]),
         port=args.get("port", cfg_defaults.SERVING_PORT), cpu=args.get("cpu", cfg_defaults.SERVING_CPU),
         memory=args.get("memory", cfg_defaults.SERVING_MEMORY), environment=environment, eks=eks)
     steps = spec.canary_steps(strategy, args.get("canary_percent", cfg_defaults.CANARY_PERCENT),
                               args.get("linear_step_percent", cfg_defaults.LINEAR_STEP_PERCENT),
                               args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES), analysis)
     rollout = k8s.apiextensions.CustomResource(
-        f"{name}-rollout", api_version=spec.ARGO_API, kind="Rollout", metadata=meta(app),
+        f"{name}-rollout", api_version=spec.ARGO_API, kind="Rollout", metadata=objects.meta(app),
         # No `replicas`: the HorizontalPodAutoscaler owns the count (a fixed value would fight it on every update).
-        spec={"revisionHistoryLimit": 3, "selector": {"matchLabels": selector}, "template": template,
+        spec={"revisionHistoryLimit": 3, "selector": {"matchLabels": objects.selector}, "template": template,
               "strategy": {"canary": {"canaryService": f"{app}-canary", "stableService": app, "maxSurge": "25%",
                                       "maxUnavailable": 0, "steps": steps}}},
         opts=after)
     hpa = k8s.autoscaling.v2
     cpu_target = round(args.get("target_cpu_percent", cfg_defaults.SERVING_TARGET_CPU_PERCENT))
     hpa.HorizontalPodAutoscaler(
-        f"{name}-hpa", metadata=meta(app), spec=hpa.HorizontalPodAutoscalerSpecArgs(
+        f"{name}-hpa", metadata=objects.meta(app), spec=hpa.HorizontalPodAutoscalerSpecArgs(
             scale_target_ref=hpa.CrossVersionObjectReferenceArgs(api_version=spec.ARGO_API, kind="Rollout", name=app),
             min_replicas=args.get("min_capacity", cfg_defaults.SERVING_MIN_CAPACITY),
             max_replicas=args.get("max_capacity", cfg_defaults.SERVING_MAX_CAPACITY),
@@ -150,11 +186,8 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
                 name="cpu", target=hpa.MetricTargetArgs(type="Utilization", average_utilization=cpu_target)))]),
         opts=pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[rollout])))
     k8s.policy.v1.PodDisruptionBudget(
-        f"{name}-pdb", metadata=meta(app), spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)), opts=after)
-    return EksServiceOutputs(endpoint=pulumi.Output.from_input(f"http://{app}.{ns}.svc.cluster.local"),
-                             cluster_name=pulumi.Output.from_input(eks.cluster_name),
-                             service_name=pulumi.Output.from_input(app))
+        f"{name}-pdb", metadata=objects.meta(app), spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=objects.selector)), opts=after)
 
 
 def _argo_rollouts(name: str, version: str, opts: pulumi.ResourceOptions) -> k8s.helm.v4.Chart:
@@ -205,10 +238,3 @@ def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: 
               {"StringEquals": {"cloudwatch:namespace": metrics_namespace}})]), opts=child)
     aws.eks.PodIdentityAssociation(f"{name}-judge", cluster_name=cluster, namespace=namespace,
                                    service_account=service_account, role_arn=role.arn, opts=child)
-
-
-def _stack_config() -> StackConfig:
-    """The program's validated stack config (the same model the program was built from), for the judge's file."""
-    from runtime.config import load_from_pulumi
-
-    return load_from_pulumi().config

@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import defaults as d
 from runtime import metrics
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.config.platform import EksConfig
@@ -22,8 +23,6 @@ from runtime.config.stack import StackConfig
 ARGO_API = "argoproj.io/v1alpha1"
 #: Where the canary judge finds `Pulumi.yaml` and `Pulumi.<stack>.yaml` (its working directory).
 JUDGE_CONFIG_DIR = "/etc/mlcicd"
-#: Writable scratch of every container (emptyDir); the root filesystem is read-only.
-SCRATCH = "/tmp"  # noqa: S108 - mount point in the pod, not a temp file here
 #: Seconds the judge job may need besides probing (pod start, image pull, reading CloudWatch, computing).
 JUDGE_OVERHEAD_SECONDS = 300
 #: Pod Security Standard the namespace enforces.
@@ -124,7 +123,7 @@ def model_pod_template(*, labels: dict[str, str], service_account: str, image: p
                        cpu: int, memory: int, environment: dict[str, str],
                        eks: EksConfig) -> k8s.core.v1.PodTemplateSpecArgs:
     """The scoring server's pod: non-root, read-only root, no capabilities, probes on `/ping`."""
-    env = {"HOME": SCRATCH, **environment}
+    env = {"HOME": d.SCRATCH_PATH, **environment}
     ping = k8s.core.v1.HTTPGetActionArgs(path="/ping", port="http")
     return k8s.core.v1.PodTemplateSpecArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
@@ -146,7 +145,7 @@ def model_pod_template(*, labels: dict[str, str], service_account: str, image: p
                 liveness_probe=k8s.core.v1.ProbeArgs(http_get=ping, period_seconds=20, failure_threshold=3,
                                                      timeout_seconds=2),
                 security_context=container_security_context(),
-                volume_mounts=[k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH)])],
+                volume_mounts=[k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=d.SCRATCH_PATH)])],
             volumes=[scratch_volume(eks)]))
 
 
@@ -168,7 +167,7 @@ def judge_command(stack: str, stable_url: str, canary_url: str) -> list[str]:
     return ["mlcicd", "canary", "judge", "--stack", stack,
             "--probe-baseline-url", stable_url, "--probe-canary-url", canary_url,
             "--baseline-variant", metrics.VARIANT_BASELINE, "--canary-variant", metrics.VARIANT_CANARY,
-            "--report", f"{SCRATCH}/canary-judge.json"]
+            "--report", f"{d.SCRATCH_PATH}/canary-judge.json"]
 
 
 def judge_job(*, labels: dict[str, str], service_account: str, image: str, stack: str, region: str,
@@ -181,12 +180,12 @@ def judge_job(*, labels: dict[str, str], service_account: str, image: str, stack
         name="judge", image=image, working_dir=JUDGE_CONFIG_DIR,
         command=judge_command(stack, stable_url, canary_url),
         env=[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted({
-            "AWS_REGION": region, "HOME": SCRATCH,
+            "AWS_REGION": region, "HOME": d.SCRATCH_PATH,
             "MLCICD_CANARY_POD_TEMPLATE_HASH": "{{args.canary-hash}}",
             "MLCICD_STABLE_POD_TEMPLATE_HASH": "{{args.stable-hash}}",
         }.items())],
         resources=resources(256, 512), security_context=container_security_context(),
-        volume_mounts=[k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH),
+        volume_mounts=[k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=d.SCRATCH_PATH),
                        k8s.core.v1.VolumeMountArgs(name="stack-config", mount_path=JUDGE_CONFIG_DIR,
                                                    read_only=True)])
     template = k8s.core.v1.PodTemplateSpecArgs(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pulumi
 
 from components.serving.args import AlarmFactory, ModelServiceArgs, RollbackAlarms, Strategy, pinned_image
+from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:serving:ModelService"
 
@@ -42,7 +43,7 @@ class ModelService(pulumi.ComponentResource):
         if not args["image_digest"].startswith("sha256:"):
             raise ValueError(f"ModelService {name}: args.image_digest must be `sha256:<hex>` (the image is pinned "
                              f"by digest), got {args['image_digest']!r}")
-        backend = args.get("backend", "ecs")
+        backend = args.get("backend", cfg_defaults.SERVING_BACKEND)
         self.load_balancer_arn_suffix = None
         self.target_group_arn_suffixes = None
         self.log_group_name = None

@@ -4,7 +4,7 @@ Creates four buckets: `data` (training and inference data, drift profiles), `mod
 reports), `pipeline` (CodePipeline artifacts) and `logs` (S3 server access logs and ALB access logs), plus a
 customer-managed KMS key unless one is given.
 
-Security decisions (see ../shared/secure-defaults.md):
+Security decisions (see docs/security.md):
 - Block Public Access, all four flags, on every bucket: no opt-out.
 - SSE-KMS with a bucket key on data, models and pipeline; the log bucket uses SSE-S3 because S3 server access
   logs and ALB access logs can only be delivered to SSE-S3 buckets (AWS requirement).
@@ -24,6 +24,7 @@ import pulumi_aws as aws
 
 from components import defaults as d
 from components.iam import deny_insecure_transport
+from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:storage:ArtifactStore"
 
@@ -65,58 +66,14 @@ class ArtifactStore(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         if "account_id" not in args:
             raise ValueError(f"ArtifactStore {name}: args.account_id is required (log delivery condition)")
-        child = pulumi.ResourceOptions(parent=self)
-        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", False))
-        force_destroy = args.get("force_destroy", False)
-        noncurrent_days = args.get("noncurrent_version_days", 90)
-
-        # KMS key -------------------------------------------------------------------------------------------
+        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", d.PRODUCTION_PROTECTIONS))
         key_arn = args.get("kms_key_arn")
         if key_arn is None:
-            key = aws.kms.Key(f"{name}-key", description=f"ml-cicd {name}: S3 encryption",
-                              enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
-                              opts=protected)
-            aws.kms.Alias(f"{name}-key-alias", name=f"alias/{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
-                          target_key_id=key.key_id, opts=child)
-            key_arn = key.arn
+            key_arn = _key(self, name, protected)
         self.kms_key_arn = pulumi.Output.from_input(key_arn)
-
-        # Log bucket (SSE-S3: the only encryption log delivery supports) ----------------------------------------
-        logs = _secure_bucket(f"{name}-logs", sse=d.LOG_BUCKET_SSE_ALGORITHM, kms_key_arn=None,
-                              force_destroy=force_destroy, versioned=False, opts=child)
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-logs-lifecycle", bucket=logs.id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-logs", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.get("access_log_days",
-                                                                                               365)),
-                abort_incomplete_multipart_upload=_abort_multipart())],
-            opts=child)
-        aws.s3.BucketPolicy(
-            f"{name}-logs-policy", bucket=logs.id,
-            policy=pulumi.Output.all(logs.arn, args["account_id"], args.get("elb_account_arn")).apply(
-                lambda a: _log_bucket_policy(a[0], a[1], a[2])),
-            opts=child)
-
-        # Data, models, pipeline -------------------------------------------------------------------------------
-        made: dict[str, aws.s3.Bucket] = {}
-        for role in BUCKETS:
-            keep_history = role != "pipeline"
-            bucket = _secure_bucket(f"{name}-{role}", sse=d.SSE_ALGORITHM, kms_key_arn=key_arn,
-                                    force_destroy=force_destroy, versioned=keep_history,
-                                    opts=protected if keep_history else child)
-            aws.s3.BucketPolicy(f"{name}-{role}-policy", bucket=bucket.id,
-                                policy=bucket.arn.apply(lambda arn: json.dumps(
-                                    {"Version": "2012-10-17", "Statement": [deny_insecure_transport(arn)]},
-                                    sort_keys=True)),
-                                opts=child)
-            aws.s3.BucketLogging(f"{name}-{role}-logging", bucket=bucket.id, target_bucket=logs.id,
-                                 target_prefix=f"s3/{role}/", opts=child)
-            aws.s3.BucketLifecycleConfiguration(
-                f"{name}-{role}-lifecycle", bucket=bucket.id,
-                rules=[_noncurrent_rule(noncurrent_days) if keep_history else _expire_rule(d.PIPELINE_ARTIFACT_DAYS)],
-                opts=child)
-            made[role] = bucket
+        logs = _log_bucket(self, name, args, account_id=args["account_id"])
+        made = {role: _data_bucket(self, f"{name}-{role}", role, args, key_arn=key_arn, logs=logs, protected=protected)
+                for role in BUCKETS}
 
         self.data_bucket, self.data_bucket_arn = made["data"].bucket, made["data"].arn
         self.models_bucket, self.models_bucket_arn = made["models"].bucket, made["models"].arn
@@ -126,6 +83,60 @@ class ArtifactStore(pulumi.ComponentResource):
             "dataBucket": self.data_bucket, "modelsBucket": self.models_bucket,
             "pipelineBucket": self.pipeline_bucket, "logBucket": self.log_bucket, "kmsKeyArn": self.kms_key_arn,
         })
+
+
+def _key(parent: pulumi.Resource, name: str, protected: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    """The stack key (rotation on, the longest deletion window) and its alias."""
+    key = aws.kms.Key(f"{name}-key", description=f"ml-cicd {name}: S3 encryption",
+                      enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS, opts=protected)
+    aws.kms.Alias(f"{name}-key-alias", name=f"alias/{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
+                  target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent))
+    return key.arn
+
+
+def _log_bucket(parent: pulumi.Resource, name: str, args: ArtifactStoreArgs, *,
+                account_id: pulumi.Input[str]) -> aws.s3.Bucket:
+    """The log bucket (SSE-S3: the only encryption log delivery supports), its expiry, and who may deliver."""
+    child = pulumi.ResourceOptions(parent=parent)
+    logs = _secure_bucket(f"{name}-logs", sse=d.LOG_BUCKET_SSE_ALGORITHM, kms_key_arn=None,
+                          force_destroy=args.get("force_destroy", cfg_defaults.FORCE_DESTROY), versioned=False,
+                          opts=child)
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-logs-lifecycle", bucket=logs.id,
+        rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="expire-logs", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                days=args.get("access_log_days", cfg_defaults.ACCESS_LOG_DAYS)),
+            abort_incomplete_multipart_upload=_abort_multipart())],
+        opts=child)
+    aws.s3.BucketPolicy(
+        f"{name}-logs-policy", bucket=logs.id,
+        policy=pulumi.Output.all(logs.arn, account_id, args.get("elb_account_arn")).apply(
+            lambda a: _log_bucket_policy(a[0], a[1], a[2])),
+        opts=child)
+    return logs
+
+
+def _data_bucket(parent: pulumi.Resource, name: str, role: str, args: ArtifactStoreArgs, *,
+                 key_arn: pulumi.Input[str], logs: aws.s3.Bucket, protected: pulumi.ResourceOptions) -> aws.s3.Bucket:
+    """Data and models keep their history (versioned, protected in production); pipeline artifacts expire."""
+    child = pulumi.ResourceOptions(parent=parent)
+    keep_history = role != "pipeline"
+    bucket = _secure_bucket(name, sse=d.SSE_ALGORITHM, kms_key_arn=key_arn,
+                            force_destroy=args.get("force_destroy", cfg_defaults.FORCE_DESTROY),
+                            versioned=keep_history, opts=protected if keep_history else child)
+    aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id,
+                        policy=bucket.arn.apply(lambda arn: json.dumps(
+                            {"Version": "2012-10-17", "Statement": [deny_insecure_transport(arn)]}, sort_keys=True)),
+                        opts=child)
+    aws.s3.BucketLogging(f"{name}-logging", bucket=bucket.id, target_bucket=logs.id, target_prefix=f"s3/{role}/",
+                         opts=child)
+    noncurrent_days = args.get("noncurrent_version_days", cfg_defaults.NONCURRENT_VERSION_DAYS)
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle", bucket=bucket.id,
+        rules=[_noncurrent_rule(noncurrent_days) if keep_history else _expire_rule(d.PIPELINE_ARTIFACT_DAYS)],
+        opts=child)
+    return bucket
 
 
 def _secure_bucket(name: str, *, sse: str, kms_key_arn: pulumi.Input[str] | None, force_destroy: bool,

@@ -16,8 +16,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import assume_role_policy, document
+from components.tracking.args import TrackingServerArgs
 from components.tracking.policies import artifact_statements, model_registry_statements
-from components.tracking.tracking_server import TrackingServerArgs
 from runtime.config.platform import SageMakerTrackingConfig
 
 

@@ -9,7 +9,12 @@ Authentication: `basic` runs `mlflow server --app-name basic-auth`; the admin us
 `oidc` puts an `authenticate-oidc` action before every forward of the HTTPS listener.
 
 Database credentials never appear in the task definition: ECS injects `PGUSER`/`PGPASSWORD` from the secret RDS
-manages, and libpq reads them, so the store URI carries only host, port and database.
+manages, and libpq reads them, so the store URI carries only host, port and database. The database and the admin
+secret are built in `database.py`.
+
+Security decisions (see docs/security.md): each network hop admits the previous one only; the tasks run without a
+public IP as a non-root user with a read-only root filesystem, no capabilities and no ECS Exec; the task role reaches
+the artifact prefix only; authentication is never off.
 """
 
 # pyright: reportTypedDictNotRequiredAccess=false
@@ -18,7 +23,6 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import pulumi
@@ -27,18 +31,19 @@ import pulumi_aws as aws
 from components import aws_common as common
 from components import defaults as d
 from components.iam import document
+from components.tracking.args import TrackingServerArgs
+from components.tracking.database import admin_secret, database, managed_secret_arn
 from components.tracking.policies import artifact_statements
-from components.tracking.tracking_server import TrackingServerArgs
+from runtime.config import defaults as cfg_defaults
 from runtime.config.platform import SelfHostedTrackingConfig
 
 CONTAINER = "mlflow"
-SCRATCH = "/tmp"  # noqa: S108 - mount point of the task's scratch volume, not a temp file here
-AUTH_INI = f"{SCRATCH}/basic_auth.ini"
+AUTH_INI = f"{d.SCRATCH_PATH}/basic_auth.ini"
 #: MLflow's basic-auth app: authenticated users may read; writes need a grant (MLflow's default permission).
 AUTH_DEFAULT_PERMISSION = "READ"
-#: Generated secret values: letters and digits only (safe in env vars and ini files), every class present.
-_PASSWORD_ARGS: dict[str, Any] = {"password_length": d.TRACKING_ADMIN_PASSWORD_LENGTH, "exclude_punctuation": True,
-                                  "require_each_included_type": True}
+
+#: A secret ECS injects into the container: environment variable, secret ARN, JSON key in the secret.
+Injected = tuple[str, pulumi.Input[str], str]
 
 
 class SelfHostedOutputs(NamedTuple):
@@ -58,15 +63,50 @@ def server_command(auth_mode: str, workers: int) -> list[str]:
 
 
 def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: TrackingServerArgs) -> SelfHostedOutputs:
-    config = args["config"]
-    hosted = config.self_hosted
+    hosted = args["config"].self_hosted
     if hosted is None:
         raise ValueError(f"TrackingServer {name}: mode `self-hosted` requires config.self_hosted")
-    production = args.get("production", False)
-    child = pulumi.ResourceOptions(parent=parent)
-    kms_key_arn, region = args["kms_key_arn"], args["region"]
+    production = args.get("production", d.PRODUCTION_PROTECTIONS)
+    alb_sg, task_sg, db_sg = _security_groups(parent, name, args, hosted)
+    db = database(parent, name, hosted, production, subnet_ids=args["private_subnet_ids"], db_sg=db_sg,
+                  kms_key_arn=args["kms_key_arn"])
+    alb, target, listeners = _load_balancer(parent, name, args, hosted, production=production, alb_sg=alb_sg)
 
-    # Security groups: clients -> ALB -> tasks -> database, each hop from the previous group only ----------------
+    # Secrets: the database's (managed by RDS) and, for basic auth, the admin's (generated, write-only) ---------
+    db_secret_arn = db.master_user_secrets.apply(managed_secret_arn)
+    secrets: list[Injected] = [("PGUSER", db_secret_arn, "username"), ("PGPASSWORD", db_secret_arn, "password")]
+    admin_secret_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+    waits: list[pulumi.Resource] = list(listeners)
+    if hosted.auth.mode == "basic":
+        admin, admin_value = admin_secret(parent, name, hosted.auth.admin_username, args["kms_key_arn"])
+        admin_secret_arn = admin.arn
+        waits.append(admin_value)
+        secrets += [("MLFLOW_AUTH_ADMIN_PASSWORD", admin.arn, "password"),
+                    ("MLFLOW_FLASK_SERVER_SECRET_KEY", admin.arn, "flaskSecretKey")]
+
+    task = _task_definition(parent, name, args, hosted, environment=_environment(args, hosted, db, alb),
+                            secrets=secrets)
+    cluster = common.ecs_cluster(f"{name}-cluster", parent=parent)
+    aws.ecs.Service(
+        f"{name}-service", cluster=cluster.arn, task_definition=task.arn, desired_count=hosted.desired_count,
+        launch_type="FARGATE", platform_version="LATEST",
+        network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+            subnets=args["private_subnet_ids"], security_groups=[task_sg.id], assign_public_ip=False),
+        load_balancers=[aws.ecs.ServiceLoadBalancerArgs(target_group_arn=target.arn, container_name=CONTAINER,
+                                                        container_port=d.TRACKING_PORT)],
+        deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+        deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+        health_check_grace_period_seconds=120, enable_execute_command=False, propagate_tags="SERVICE",
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=waits))
+    host = alb.dns_name if hosted.hostname is None else pulumi.Output.from_input(hosted.hostname)
+    scheme = "https" if hosted.certificate_arn else "http"
+    return SelfHostedOutputs(tracking_uri=pulumi.Output.concat(f"{scheme}://", host),
+                             admin_secret_arn=admin_secret_arn, database_endpoint=db.endpoint)
+
+
+def _security_groups(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hosted: SelfHostedTrackingConfig
+                     ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+    """Clients -> ALB -> tasks -> database, each hop from the previous group only."""
     alb_sg = common.security_group(f"{name}-alb", vpc_id=args["vpc_id"], description="MLflow load balancer",
                                    parent=parent)
     task_sg = common.security_group(f"{name}-task", vpc_id=args["vpc_id"], description="MLflow tasks", parent=parent)
@@ -81,12 +121,13 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
     # AWS APIs (ECR, S3, Secrets Manager, logs) through VPC endpoints or NAT: their addresses are not ours to pin.
     common.allow_out(f"{name}-task-https", group=task_sg, port=443, cidr="0.0.0.0/0", parent=parent)
     common.allow_in(f"{name}-db-from-task", group=db_sg, port=d.POSTGRES_PORT, sources=[task_sg.id], parent=parent)
+    return alb_sg, task_sg, db_sg
 
-    db = _database(parent, name, hosted, production, subnet_ids=args["private_subnet_ids"], db_sg=db_sg,
-                   kms_key_arn=kms_key_arn)
-    db_secret_arn = db.master_user_secrets.apply(_managed_secret_arn)
 
-    # Load balancer ------------------------------------------------------------------------------------------
+def _load_balancer(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hosted: SelfHostedTrackingConfig,
+                   *, production: bool, alb_sg: aws.ec2.SecurityGroup
+                   ) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup, list[aws.lb.Listener]]:
+    """The internal ALB, its target group and its listeners (every one authenticates or redirects)."""
     alb = common.application_load_balancer(f"{name}-alb", subnet_ids=args["private_subnet_ids"], security_group=alb_sg,
                                            internal=True, deletion_protection=production,
                                            log_bucket=args["log_bucket"], parent=parent)
@@ -96,85 +137,10 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
         # /health is the one route MLflow's auth app and host check leave open: nothing else answers unauthenticated.
         health_check=aws.lb.TargetGroupHealthCheckArgs(path="/health", matcher="200", interval=30, timeout=5,
                                                        healthy_threshold=2, unhealthy_threshold=3),
-        opts=child)
+        opts=pulumi.ResourceOptions(parent=parent))
     listeners = common.listeners(f"{name}-listener", load_balancer=alb, certificate_arn=hosted.certificate_arn,
                                  actions=_listener_actions(hosted, target), parent=parent)
-    host = alb.dns_name if hosted.hostname is None else pulumi.Output.from_input(hosted.hostname)
-    scheme = "https" if hosted.certificate_arn else "http"
-
-    # Secrets: the database's (managed by RDS) and, for basic auth, the admin's (generated, write-only) ---------
-    secrets = [("PGUSER", db_secret_arn, "username"), ("PGPASSWORD", db_secret_arn, "password")]
-    admin_secret_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-    waits: list[pulumi.Resource] = list(listeners)
-    if hosted.auth.mode == "basic":
-        admin, admin_value = _admin_secret(parent, name, hosted.auth.admin_username, kms_key_arn)
-        admin_secret_arn = admin.arn
-        waits.append(admin_value)
-        secrets += [("MLFLOW_AUTH_ADMIN_PASSWORD", admin.arn, "password"),
-                    ("MLFLOW_FLASK_SERVER_SECRET_KEY", admin.arn, "flaskSecretKey")]
-
-    # Roles: execution (start the task) and task (artifacts only) ------------------------------------------------
-    logs = common.log_group(f"{name}-logs", retention_days=args.get("log_retention_days", 30), parent=parent)
-    ecr_arn = common.ecr_repository_arn(hosted.image)
-    execution = common.task_execution_role(
-        f"{name}-execution", account_id=args["account_id"], log_group_arn=logs.arn,
-        secret_arns=list(dict.fromkeys(arn for _, arn, _ in secrets)), kms_key_arn=kms_key_arn, region=region,
-        ecr_repository_arns=[ecr_arn] if ecr_arn else [], parent=parent)
-    task_role = common.ecs_task_role(f"{name}-task", account_id=args["account_id"], parent=parent)
-    aws.iam.RolePolicy(f"{name}-task-artifacts", role=task_role.id, policy=pulumi.Output.all(
-        args["models_bucket_arn"], kms_key_arn).apply(lambda a: document(
-            artifact_statements(a[0], config.artifact_prefix, a[1], region))), opts=child)
-
-    # Task definition and service ----------------------------------------------------------------------------
-    store_uri = db.address.apply(
-        lambda address: f"postgresql://{address}:{d.POSTGRES_PORT}/{d.TRACKING_DB_NAME}?sslmode=require")
-    environment: dict[str, pulumi.Input[str]] = {
-        "AWS_DEFAULT_REGION": region,
-        "HOME": SCRATCH,
-        "MLFLOW_ARTIFACTS_DESTINATION": pulumi.Output.concat(
-            "s3://", args["models_bucket"], "/", config.artifact_prefix.rstrip("/")),
-        "MLFLOW_BACKEND_STORE_URI": store_uri,
-        "MLFLOW_SERVER_ALLOWED_HOSTS": pulumi.Output.all(alb.dns_name, hosted.hostname or "").apply(
-            lambda h: ",".join(x for x in (h[0], f"{h[0]}:*", h[1]) if x)),
-        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-    }
-    if hosted.auth.mode == "basic":
-        environment |= {
-            "MLFLOW_AUTH_ADMIN_USERNAME": hosted.auth.admin_username,
-            "MLFLOW_AUTH_CONFIG_PATH": AUTH_INI,
-            "MLCICD_AUTH_INI": store_uri.apply(lambda uri: (
-                f"[mlflow]\ndefault_permission = {AUTH_DEFAULT_PERMISSION}\ndatabase_uri = {uri}\n"
-                "authorization_function = mlflow.server.auth:authenticate_request_basic_auth")),
-        }
-    container = pulumi.Output.all(
-        env=pulumi.Output.all(**environment),
-        secrets=pulumi.Output.all(*[pulumi.Output.concat(arn, f":{key}::") for _, arn, key in secrets]),
-        log_group=logs.name,
-    ).apply(lambda a: json.dumps([_container(
-        hosted, a["env"], secret_names=[s[0] for s in secrets], secret_refs=a["secrets"], log_group=a["log_group"],
-        region=region)], sort_keys=True))
-    task = aws.ecs.TaskDefinition(
-        f"{name}-task", family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}", cpu=str(hosted.cpu),
-        memory=str(hosted.memory), network_mode="awsvpc", requires_compatibilities=["FARGATE"],
-        execution_role_arn=execution.arn, task_role_arn=task_role.arn, container_definitions=container,
-        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="scratch")],
-        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
-                                                                   cpu_architecture="X86_64"),
-        opts=child)
-    cluster = common.ecs_cluster(f"{name}-cluster", parent=parent)
-    aws.ecs.Service(
-        f"{name}-service", cluster=cluster.arn, task_definition=task.arn, desired_count=hosted.desired_count,
-        launch_type="FARGATE", platform_version="LATEST",
-        network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-            subnets=args["private_subnet_ids"], security_groups=[task_sg.id], assign_public_ip=False),
-        load_balancers=[aws.ecs.ServiceLoadBalancerArgs(target_group_arn=target.arn, container_name=CONTAINER,
-                                                        container_port=d.TRACKING_PORT)],
-        deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
-        deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
-        health_check_grace_period_seconds=120, enable_execute_command=False, propagate_tags="SERVICE",
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=waits))
-    return SelfHostedOutputs(tracking_uri=pulumi.Output.concat(f"{scheme}://", host),
-                             admin_secret_arn=admin_secret_arn, database_endpoint=db.endpoint)
+    return alb, target, listeners
 
 
 def _listener_actions(hosted: SelfHostedTrackingConfig,
@@ -198,56 +164,63 @@ def _listener_actions(hosted: SelfHostedTrackingConfig,
     ]
 
 
-def _managed_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:
-    """The ARN of the master-user secret RDS manages (present whenever `manage_master_user_password` is on)."""
-    arn = secrets[0].secret_arn if secrets else None
-    if not arn:
-        raise ValueError("RDS returned no master user secret although manage_master_user_password is on")
-    return arn
+def _environment(args: TrackingServerArgs, hosted: SelfHostedTrackingConfig, db: aws.rds.Instance,
+                 alb: aws.lb.LoadBalancer) -> dict[str, pulumi.Input[str]]:
+    """The server's plain environment (secrets are injected separately): stores, allowed hosts, auth app."""
+    prefix = args["config"].artifact_prefix
+    store_uri = db.address.apply(
+        lambda address: f"postgresql://{address}:{d.POSTGRES_PORT}/{d.TRACKING_DB_NAME}?sslmode=require")
+    environment: dict[str, pulumi.Input[str]] = {
+        "AWS_DEFAULT_REGION": args["region"],
+        "HOME": d.SCRATCH_PATH,
+        "MLFLOW_ARTIFACTS_DESTINATION": pulumi.Output.concat("s3://", args["models_bucket"], "/", prefix.rstrip("/")),
+        "MLFLOW_BACKEND_STORE_URI": store_uri,
+        "MLFLOW_SERVER_ALLOWED_HOSTS": pulumi.Output.all(alb.dns_name, hosted.hostname or "").apply(
+            lambda h: ",".join(x for x in (h[0], f"{h[0]}:*", h[1]) if x)),
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    }
+    if hosted.auth.mode == "basic":
+        environment |= {
+            "MLFLOW_AUTH_ADMIN_USERNAME": hosted.auth.admin_username,
+            "MLFLOW_AUTH_CONFIG_PATH": AUTH_INI,
+            "MLCICD_AUTH_INI": store_uri.apply(lambda uri: (
+                f"[mlflow]\ndefault_permission = {AUTH_DEFAULT_PERMISSION}\ndatabase_uri = {uri}\n"
+                "authorization_function = mlflow.server.auth:authenticate_request_basic_auth")),
+        }
+    return environment
 
 
-def _database(parent: pulumi.Resource, name: str, hosted: SelfHostedTrackingConfig, production: bool, *,
-              subnet_ids: pulumi.Input[list[str]], db_sg: aws.ec2.SecurityGroup,
-              kms_key_arn: pulumi.Input[str]) -> aws.rds.Instance:
-    cfg = hosted.database
-    protected = production if cfg.deletion_protection is None else cfg.deletion_protection
-    final_snapshot = production or protected
-    subnets = aws.rds.SubnetGroup(f"{name}-db", subnet_ids=subnet_ids, description="MLflow database (private)",
-                                  opts=pulumi.ResourceOptions(parent=parent))
-    return aws.rds.Instance(
-        f"{name}-db", engine="postgres", engine_version=cfg.engine_version, instance_class=cfg.instance_class,
-        allocated_storage=cfg.allocated_storage_gb, max_allocated_storage=cfg.allocated_storage_gb * 4,
-        storage_type="gp3", storage_encrypted=True, kms_key_id=kms_key_arn,
-        db_name=d.TRACKING_DB_NAME, username=d.TRACKING_DB_USER,
-        # RDS generates the master password into Secrets Manager: never in config, never in state.
-        manage_master_user_password=True, master_user_secret_kms_key_id=kms_key_arn,
-        db_subnet_group_name=subnets.name, vpc_security_group_ids=[db_sg.id], publicly_accessible=False,
-        multi_az=production if cfg.multi_az is None else cfg.multi_az,
-        backup_retention_period=cfg.backup_retention_days, copy_tags_to_snapshot=True,
-        deletion_protection=protected, skip_final_snapshot=not final_snapshot,
-        final_snapshot_identifier=f"{pulumi.get_stack()}-{name}-final" if final_snapshot else None,
-        auto_minor_version_upgrade=True, allow_major_version_upgrade=False, apply_immediately=not production,
-        enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
-        opts=pulumi.ResourceOptions(parent=parent, protect=production))
-
-
-def _admin_secret(parent: pulumi.Resource, name: str, username: str,
-                  kms_key_arn: pulumi.Input[str]) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
-    """The MLflow admin credentials: password and Flask session key generated by Secrets Manager, written through
-    the write-only `secret_string_wo` as a Pulumi secret (never an output, never plain text in state)."""
+def _task_definition(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hosted: SelfHostedTrackingConfig,
+                     *, environment: dict[str, pulumi.Input[str]], secrets: list[Injected]) -> aws.ecs.TaskDefinition:
+    """Log group, execution role (start the task, inject the secrets), task role (artifacts only), definition."""
     child = pulumi.ResourceOptions(parent=parent)
-    invoke = pulumi.InvokeOutputOptions(parent=parent)
-    secret = aws.secretsmanager.Secret(f"{name}-admin", description="MLflow admin credentials (basic auth)",
-                                       kms_key_id=kms_key_arn, opts=child)
-    password = aws.secretsmanager.get_random_password_output(**_PASSWORD_ARGS, opts=invoke).random_password
-    session_key = aws.secretsmanager.get_random_password_output(**_PASSWORD_ARGS, opts=invoke).random_password
-    value = pulumi.Output.secret(pulumi.Output.json_dumps(
-        {"username": username, "password": password, "flaskSecretKey": session_key}))
-    # Version 1 forever: MLflow reads the password once, when it creates the admin user. Rotate through MLflow's
-    # update-password API and then the secret, never by bumping this (the two would disagree).
-    version = aws.secretsmanager.SecretVersion(f"{name}-admin-value", secret_id=secret.id, secret_string_wo=value,
-                                               secret_string_wo_version=1, opts=child)
-    return secret, version
+    kms_key_arn, region, prefix = args["kms_key_arn"], args["region"], args["config"].artifact_prefix
+    logs = common.log_group(f"{name}-logs", parent=parent,
+                            retention_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER))
+    ecr_arn = common.ecr_repository_arn(hosted.image)
+    execution = common.task_execution_role(
+        f"{name}-execution", account_id=args["account_id"], log_group_arn=logs.arn,
+        secret_arns=list(dict.fromkeys(arn for _, arn, _ in secrets)), kms_key_arn=kms_key_arn, region=region,
+        ecr_repository_arns=[ecr_arn] if ecr_arn else [], parent=parent)
+    task_role = common.ecs_task_role(f"{name}-task", account_id=args["account_id"], parent=parent)
+    aws.iam.RolePolicy(f"{name}-task-artifacts", role=task_role.id, policy=pulumi.Output.all(
+        args["models_bucket_arn"], kms_key_arn).apply(lambda a: document(
+            artifact_statements(a[0], prefix, a[1], region))), opts=child)
+    container = pulumi.Output.all(
+        env=pulumi.Output.all(**environment),
+        secrets=pulumi.Output.all(*[pulumi.Output.concat(arn, f":{key}::") for _, arn, key in secrets]),
+        log_group=logs.name,
+    ).apply(lambda a: json.dumps([_container(
+        hosted, a["env"], secret_names=[s[0] for s in secrets], secret_refs=a["secrets"], log_group=a["log_group"],
+        region=region)], sort_keys=True))
+    return aws.ecs.TaskDefinition(
+        f"{name}-task", family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}", cpu=str(hosted.cpu),
+        memory=str(hosted.memory), network_mode="awsvpc", requires_compatibilities=["FARGATE"],
+        execution_role_arn=execution.arn, task_role_arn=task_role.arn, container_definitions=container,
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="scratch")],
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
+                                                                   cpu_architecture="X86_64"),
+        opts=child)
 
 
 def _container(hosted: SelfHostedTrackingConfig, env: dict[str, str], *, secret_names: list[str],
@@ -261,7 +234,7 @@ def _container(hosted: SelfHostedTrackingConfig, env: dict[str, str], *, secret_
                           key=lambda s: s["name"]),
         "user": d.TRACKING_CONTAINER_USER, "readonlyRootFilesystem": True, "privileged": False,
         "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
-        "mountPoints": [{"sourceVolume": "scratch", "containerPath": SCRATCH, "readOnly": False}],
+        "mountPoints": [{"sourceVolume": "scratch", "containerPath": d.SCRATCH_PATH, "readOnly": False}],
         "healthCheck": {"command": ["CMD", "python", "-c", "import urllib.request as u; u.urlopen("
                                     f"'http://127.0.0.1:{d.TRACKING_PORT}/health', timeout=4)"],
                         "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 90},

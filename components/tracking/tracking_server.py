@@ -2,9 +2,10 @@
 
 Mode `self-hosted` (`self_hosted.py`): MLflow on ECS Fargate behind an internal ALB, RDS PostgreSQL as the
 backend store, artifacts proxied by the server into `s3://<models bucket>/<artifact prefix>`. Mode `sagemaker`
-(`sagemaker.py`): SageMaker's managed MLflow tracking server.
+(`sagemaker.py`): SageMaker's managed MLflow tracking server. The arguments live in `args.py` (shared by both
+modes, so neither imports this module) and are re-exported here.
 
-Security decisions (see ../shared/secure-defaults.md):
+Security decisions (see docs/security.md):
 - Authentication is always on: MLflow's basic-auth app with generated admin credentials, or ALB OIDC in front of
   every request; SageMaker's server authenticates every call with IAM (SigV4). There is no unauthenticated mode.
 - The server's role reaches the artifact prefix of the models bucket and nothing else in S3 (no S3 full access).
@@ -15,43 +16,16 @@ Security decisions (see ../shared/secure-defaults.md):
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 import pulumi
 
-from runtime.config.platform import SageMakerTrackingConfig, TrackingConfig
+from components.tracking.args import TrackingServerArgs
+from components.tracking.sagemaker import build_sagemaker
+from components.tracking.self_hosted import build_self_hosted
+from runtime.config.platform import SageMakerTrackingConfig
 
 TYPE = "mlcicd:tracking:TrackingServer"
 
-
-class TrackingServerArgs(TypedDict, total=False):
-    config: TrackingConfig
-    """The stack's `tracking` section. Required."""
-    production: bool
-    """Production protections (RDS deletion protection + final snapshot, multi-AZ, ALB deletion protection,
-    Pulumi `protect` on the database). Default False."""
-    account_id: pulumi.Input[str]
-    """Account of the stack (trust-policy conditions, SageMaker resource ARNs). Required."""
-    region: str
-    """Region of the stack. Required."""
-    models_bucket: pulumi.Input[str]
-    """Bucket holding MLflow artifacts under `config.artifact_prefix`. Required."""
-    models_bucket_arn: pulumi.Input[str]
-    """ARN of the models bucket: the server's role is scoped to the artifact prefix in it. Required."""
-    kms_key_arn: pulumi.Input[str]
-    """Stack KMS key: encrypts the bucket objects, the database, and the secrets. Required."""
-    log_bucket: pulumi.Input[str]
-    """Bucket for ALB access logs (prefix `alb/`). Required for `self-hosted`."""
-    log_retention_days: int
-    """Retention of the server's log group. Default 30."""
-    vpc_id: pulumi.Input[str]
-    """VPC of the server and database. Required for `self-hosted`."""
-    vpc_cidr: pulumi.Input[str]
-    """Default ingress source of the tracking load balancer. Required for `self-hosted`."""
-    private_subnet_ids: pulumi.Input[list[str]]
-    """Subnets of the tasks, the internal load balancer and the database (two AZs at least). Required for
-    `self-hosted`."""
-
+__all__ = ["TYPE", "TrackingServer", "TrackingServerArgs"]
 
 _REQUIRED = {
     "self-hosted": ("config", "account_id", "region", "models_bucket", "models_bucket_arn", "kms_key_arn",
@@ -80,16 +54,12 @@ class TrackingServer(pulumi.ComponentResource):
             raise ValueError(f"TrackingServer {name}: mode `{config.mode}` requires args {', '.join(missing)}")
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if config.mode == "self-hosted":
-            from components.tracking.self_hosted import build_self_hosted
-
             hosted = build_self_hosted(self, name, args)
             self.tracking_uri = hosted.tracking_uri
             self.admin_secret_arn = hosted.admin_secret_arn
             self.database_endpoint = hosted.database_endpoint
             self.server_arn = none
         else:
-            from components.tracking.sagemaker import build_sagemaker
-
             managed = build_sagemaker(self, name, args, config.sagemaker or SageMakerTrackingConfig())
             self.tracking_uri = managed.tracking_uri
             self.server_arn = managed.server_arn

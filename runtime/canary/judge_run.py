@@ -90,7 +90,7 @@ def probe_options(baseline_url: str | None, canary_url: str | None, *, sample_da
 
 def canary_judge(target: Target, options: JudgeOptions, cfg: StackConfig | None) -> Report:
     """Build the judge (and probe) request, check AWS (and the baseline), judge; the report is not finished."""
-    from infra import outputs as out
+    from runtime import stack_outputs as out
 
     outputs = read_stack_outputs(options.stack_outputs)
     if options.on_inconclusive not in ("rollback", "hold"):
@@ -165,7 +165,7 @@ def act_settings(target: Target, options: JudgeOptions, cfg: StackConfig | None,
     """What `--act` does, from the stack config, its outputs and the command line (None without `--act`)."""
     if not options.act:
         return None
-    from infra import outputs as out
+    from runtime import stack_outputs as out
     from runtime.canary.run import ActSettings
     from runtime.config.defaults import MODEL_METRICS_NAMESPACE
 
@@ -207,7 +207,7 @@ def _override(model: Any, values: dict[str, Any], options: dict[str, str]) -> An
 
 def build_request(target: Target, options: JudgeOptions, cfg: StackConfig | None, outputs: dict[str, Any],
                   act: ActSettings | None) -> JudgeRequest:
-    from infra import outputs as out
+    from runtime import stack_outputs as out
     from runtime.canary.judge import QualityRule
     from runtime.canary.metrics_source import AlbTargets, MetricSource
     from runtime.canary.run import JudgeRequest

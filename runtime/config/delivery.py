@@ -1,6 +1,7 @@
 """Config sections for delivery: the CodePipeline and the scheduled monitoring jobs.
 
-Defaults are the named constants below; the docstring under each field is its reference documentation.
+Defaults shared with the components are named in `runtime.config.defaults`; the docstring under each field is its
+reference documentation.
 """
 
 from __future__ import annotations
@@ -9,20 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from runtime.config import defaults as d
 from runtime.config.base import ConfigModel
 from runtime.config.platform import Arn
-
-# Defaults -------------------------------------------------------------------------------------------------------
-BUILD_IMAGE = "aws/codebuild/standard:7.0"
-COMPUTE_TYPE = "BUILD_GENERAL1_SMALL"
-TRAIN_COMPUTE_TYPE = "BUILD_GENERAL1_LARGE"
-ACTION_TIMEOUT_MINUTES = 60
-TRAIN_TIMEOUT_MINUTES = 240
-APPROVAL_TIMEOUT_MINUTES = 4320  # 3 days
-PULUMI_VERSION = "3.272.0"
-PYTHON_VERSION = "3.11"
-DRIFT_SCHEDULE = "rate(1 day)"
-BATCH_SCHEDULE = "cron(0 3 * * ? *)"
 
 ScheduleExpression = Annotated[str, StringConstraints(
     pattern=r"^(rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$")]
@@ -82,21 +72,21 @@ class PipelineConfig(ConfigModel):
     pulumi_passphrase_secret_arn: Arn | None = None
     """Secrets Manager secret with `PULUMI_CONFIG_PASSPHRASE`, for stacks using the passphrase secrets provider.
     Default: none (Pulumi Cloud or an `awskms://` secrets provider need none)."""
-    pulumi_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")] = PULUMI_VERSION
+    pulumi_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")] = d.PULUMI_VERSION
     """Pulumi CLI version the Deploy and Promote actions install."""
-    python_version: Literal["3.11", "3.12"] = PYTHON_VERSION
+    python_version: Literal["3.11", "3.12"] = d.PYTHON_VERSION
     """Python runtime of the CodeBuild image."""
-    compute_type: CodeBuildCompute = COMPUTE_TYPE
+    compute_type: CodeBuildCompute = d.COMPUTE_TYPE
     """CodeBuild compute type of every action but Train."""
-    train_compute_type: CodeBuildCompute = TRAIN_COMPUTE_TYPE
+    train_compute_type: CodeBuildCompute = d.TRAIN_COMPUTE_TYPE
     """CodeBuild compute type of the Train action."""
-    build_image: str = BUILD_IMAGE
+    build_image: str = d.BUILD_IMAGE
     """CodeBuild image (Ubuntu standard image: Python, Docker, AWS CLI, jq, git)."""
-    timeout_minutes: int = Field(default=ACTION_TIMEOUT_MINUTES, ge=5, le=2160)
+    timeout_minutes: int = Field(default=d.ACTION_TIMEOUT_MINUTES, ge=5, le=2160)
     """Build timeout of every action but Train."""
-    train_timeout_minutes: int = Field(default=TRAIN_TIMEOUT_MINUTES, ge=5, le=2160)
+    train_timeout_minutes: int = Field(default=d.TRAIN_TIMEOUT_MINUTES, ge=5, le=2160)
     """Build timeout of the Train action (CodeBuild allows up to 36 hours)."""
-    approval_timeout_minutes: int = Field(default=APPROVAL_TIMEOUT_MINUTES, ge=5, le=86400)
+    approval_timeout_minutes: int = Field(default=d.APPROVAL_TIMEOUT_MINUTES, ge=5, le=86400)
     """How long the manual approval waits before the execution fails (default 3 days)."""
     fail_on_severities: list[Severity] = Field(default=["CRITICAL"], min_length=1)
     """ECR scan finding severities that fail the Package stage. Default: CRITICAL only."""
@@ -108,13 +98,13 @@ class PipelineConfig(ConfigModel):
 class DriftMonitorConfig(ConfigModel):
     enabled: bool = True
     """Run the scheduled drift job (needs `pipeline`: the job runs the runtime from that repository)."""
-    schedule: ScheduleExpression = DRIFT_SCHEDULE
+    schedule: ScheduleExpression = d.DRIFT_SCHEDULE
     """EventBridge Scheduler expression; also the period of the drift alarm (capped at one day)."""
-    inference_prefix: S3Prefix = "inference/"
+    inference_prefix: S3Prefix = d.DRIFT_INFERENCE_PREFIX
     """Prefix in the data bucket where served requests are captured (the recent window the job checks)."""
-    reference_profile_key: str = "profiles/reference.npz"
+    reference_profile_key: str = d.DRIFT_REFERENCE_PROFILE_KEY
     """Key in the data bucket of the training reference profile."""
-    alarm_threshold: float = Field(default=0.2, gt=0, le=1)
+    alarm_threshold: float = Field(default=d.DRIFT_ALARM_THRESHOLD, gt=0, le=1)
     """Drift score (share of drifted columns) at or above which the drift alarm fires."""
     retrain_on_drift: bool = False
     """Start the delivery pipeline when the drift alarm fires."""
@@ -123,11 +113,11 @@ class DriftMonitorConfig(ConfigModel):
 class BatchInferenceConfig(ConfigModel):
     enabled: bool = False
     """Score `inputPrefix` on a schedule with the pinned serving image (needs `model.imageDigest` and `pipeline`)."""
-    schedule: ScheduleExpression = BATCH_SCHEDULE
+    schedule: ScheduleExpression = d.BATCH_SCHEDULE
     """EventBridge Scheduler expression."""
-    input_prefix: S3Prefix = "batch/input/"
+    input_prefix: S3Prefix = d.BATCH_INPUT_PREFIX
     """Prefix in the data bucket holding the CSV files to score."""
-    output_prefix: S3Prefix = "batch/output/"
+    output_prefix: S3Prefix = d.BATCH_OUTPUT_PREFIX
     """Prefix in the data bucket receiving predictions (`<run>/<file>.json`) and the summary report."""
 
 

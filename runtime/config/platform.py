@@ -24,7 +24,7 @@ Alias = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,254
 
 # Network ------------------------------------------------------------------------------------------------------
 class NetworkConfig(ConfigModel):
-    mode: Literal["existing", "create"] = "existing"
+    mode: Literal["existing", "create"] = d.NETWORK_MODE
     """`existing`: use the VPC and subnets named below. `create`: build a minimal private VPC."""
     vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")] | None = None
     """VPC id (mode `existing` only)."""
@@ -37,7 +37,7 @@ class NetworkConfig(ConfigModel):
     Changing it replaces the VPC."""
     az_count: int = Field(default=d.NETWORK_AZ_COUNT, ge=2, le=4)
     """Availability zones to spread subnets over (mode `create`). Default 2."""
-    egress: Literal["nat", "endpoints"] = "endpoints"
+    egress: Literal["nat", "endpoints"] = d.NETWORK_EGRESS
     """How private tasks reach AWS APIs (mode `create`). Default `endpoints`: a gateway endpoint for S3 and
     interface endpoints for ECR (api, dkr), CloudWatch Logs, Secrets Manager, STS and CloudWatch metrics, admitting
     HTTPS from the VPC only; no route to the internet at all. `nat`: public subnets with one NAT gateway per AZ.
@@ -62,7 +62,7 @@ class ModelRefConfig(ConfigModel):
 class StorageConfig(ConfigModel):
     kms_key_arn: Arn | None = None
     """Customer-managed KMS key for all buckets. Default: a key created by the stack, with rotation on."""
-    force_destroy: bool = False
+    force_destroy: bool = d.FORCE_DESTROY
     """Let `pulumi destroy` delete non-empty buckets. Security default: false; true only for throwaway stacks
     (the program warns; not allowed in production)."""
     noncurrent_version_days: int = Field(default=d.NONCURRENT_VERSION_DAYS, ge=1, le=3650)
@@ -77,9 +77,9 @@ class RegistryConfig(ConfigModel):
     """Untagged images expire after this many days."""
     max_tagged_images: int = Field(default=d.ECR_MAX_TAGGED_IMAGES, ge=1, le=10000)
     """At most this many tagged images are kept (oldest expire first)."""
-    mutable_tags: bool = False
+    mutable_tags: bool = d.MUTABLE_TAGS
     """Allow tags to be overwritten. Security default: false (IMMUTABLE); true warns."""
-    scan_on_push: bool = True
+    scan_on_push: bool = d.SCAN_ON_PUSH
     """Scan each pushed image for vulnerabilities. Security default: true; false warns."""
 
 
@@ -97,7 +97,7 @@ class AutoscalingConfig(ConfigModel):
 
 
 class CanaryConfig(ConfigModel):
-    strategy: Literal["canary", "linear", "rolling", "blue-green"] = "canary"
+    strategy: Literal["canary", "linear", "rolling", "blue-green"] = d.CANARY_STRATEGY
     """How a new model version takes traffic. Default `canary`: `percent` for `bakeMinutes`, then all (ECS-native
     CANARY). `linear`: `stepPercent` every `bakeMinutes` (ECS-native LINEAR). `rolling`: replace tasks in place.
     `blue-green`: the CodeDeploy controller (ECS only) with the canary percent and bake time; deployments are
@@ -119,7 +119,7 @@ class CanaryConfig(ConfigModel):
 
 
 class LoadBalancerConfig(ConfigModel):
-    internal: bool = True
+    internal: bool = d.LOAD_BALANCER_INTERNAL
     """Internal (private) load balancer. Security default: true; false makes it internet-facing and warns."""
     certificate_arn: Arn | None = None
     """ACM certificate for `protocol: HTTPS`: HTTPS on 443 with the TLS 1.3 policy, port 80 only redirects.
@@ -169,7 +169,7 @@ class EksConfig(ConfigModel):
 
 
 class ServingConfig(ConfigModel):
-    backend: Literal["ecs", "eks"] = "ecs"
+    backend: Literal["ecs", "eks"] = d.SERVING_BACKEND
     """`ecs`: Fargate service behind an ALB. `eks`: Argo Rollouts on an existing cluster (needs `eks`)."""
     port: int = Field(default=d.SERVING_PORT, ge=1024, le=65535)
     """Container port of the MLflow scoring server (unprivileged: the container runs as non-root). Default 8080."""
@@ -298,7 +298,7 @@ class ModelQualityAlarmConfig(ConfigModel):
     Default `PredictionQuality`."""
     threshold: float = d.MODEL_QUALITY_THRESHOLD
     """Quality threshold. Default 0.8."""
-    comparison: Literal["LessThanThreshold", "GreaterThanThreshold"] = "LessThanThreshold"
+    comparison: Literal["LessThanThreshold", "GreaterThanThreshold"] = d.MODEL_QUALITY_COMPARISON
     """Alarm when the metric is below (quality score) or above (error-like metric) the threshold. Default
     `LessThanThreshold`."""
 
@@ -311,7 +311,7 @@ class AlarmsConfig(ConfigModel):
     not judge (the canary judge answers INCONCLUSIVE there instead). Default 50."""
     p99_latency_ms: float = Field(default=d.ALARM_P99_MS, gt=0)
     """p99 target response time threshold (ms), in the worst target group. Default 500."""
-    period_seconds: Literal[10, 30, 60, 300] = 60
+    period_seconds: Literal[10, 30, 60, 300] = d.ALARM_PERIOD_SECONDS
     """Alarm period. Default 60. Load balancer metrics exist per minute only: their alarms use at least 60."""
     evaluation_periods: int = Field(default=d.ALARM_EVALUATION_PERIODS, ge=1, le=60)
     """Periods each alarm evaluates. Default 3."""

@@ -32,7 +32,7 @@ class RolloutOptions:
 def verify_stack_rollout(stack: str, cfg: StackConfig, options: RolloutOptions) -> Report:
     """Compare the live deployment with the stack's pins. UsageError when the stack pins nothing or the
     deployment cannot be located; CredentialsError / AwsUnavailable from the preflight (exit 2 / 3)."""
-    from infra import outputs as out
+    from runtime import stack_outputs as out
     from runtime.verify.rollout import Expected, fetch_argo_rollout, verify_argo_rollout, verify_ecs_rollout
 
     outputs = read_stack_outputs(options.stack_outputs)

@@ -1,8 +1,8 @@
-"""The delivery pipeline as data: ONE list of stages and actions.
+"""The delivery pipeline's step list: ONE list of stages and actions.
 
 `delivery_stages(spec)` is a pure function of the stack config. From its result the `DeliveryPipeline` component
-builds every CodeBuild project, role, policy, log group and the CodePipeline stages, and `buildspec.render` writes
-each action's buildspec: nothing about an action is written twice.
+(`components.delivery`) builds every CodeBuild project, role, policy, log group and the CodePipeline stages, and
+`components.delivery.buildspec.render` writes each action's buildspec: nothing about an action is written twice.
 
 Conventions shared by every build action (the component sets the environment):
 - `STACK_NAME` (the stack hosting the pipeline), `MODEL_NAME`, `PIPELINE_EXECUTION_ID` always;
@@ -23,155 +23,15 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from dataclasses import dataclass, field
-from typing import Literal
 
-from infra import outputs
-from runtime.config.stack import StackConfig
+from runtime import stack_outputs as outputs
 from runtime.evidence import KIND_DATA_VALIDATION, KIND_LOAD, KIND_MODEL_GATE, KIND_SMOKE, evidence_key
-
-BucketRole = Literal["data", "models"]
-Secret = Literal["github_token", "pulumi_token", "pulumi_passphrase"]
+from runtime.pipeline.model import Access, Action, Mlcicd, PipelineSpec, S3Grant, Stage
 
 #: Report kinds written by the pipeline beyond the runtime's gate kinds.
 KIND_IMAGE_SCAN = "image-scan"
 KIND_VERIFY_ROLLOUT = "verify-rollout"
 KIND_PROMOTION = "promotion"
-
-#: Where build containers keep pip's cache (saved to the pipeline bucket between builds).
-PIP_CACHE = "/root/.cache/pip/**/*"
-
-
-@dataclass(frozen=True)
-class S3Grant:
-    """Objects an action reads or writes: one prefix of one stack bucket."""
-
-    bucket: BucketRole
-    prefix: str
-    write: bool = False
-
-
-@dataclass(frozen=True)
-class Access:
-    """Everything an action touches besides its own logs, cache and the pipeline's source artifact."""
-
-    s3: tuple[S3Grant, ...] = ()
-    ecr: Literal["none", "pull", "push"] = "none"
-    secrets: tuple[Secret, ...] = ()
-    tracking: Literal["none", "read", "write", "train"] = "none"
-    """Talks to MLflow (gets `MLFLOW_TRACKING_URI`, the credentials and a place in the VPC): `read` the registry,
-    `write` tags and aliases too, `train` also create runs and register versions."""
-    network: bool = False
-    """Reaches a private endpoint (the deployed stack's internal load balancer): runs in the VPC."""
-    assume_deploy_role: bool = False
-    docker: bool = False
-    """Builds or runs container images (CodeBuild privileged mode)."""
-    metrics: bool = False
-    """Publishes model metrics (only into the stack's metric namespace)."""
-    inspect_service: bool = False
-    """Reads the deployed model service (ECS services, tasks, task definitions; the deployed stack's alarms)."""
-
-    @property
-    def in_vpc(self) -> bool:
-        return self.tracking != "none" or self.network
-
-
-@dataclass(frozen=True)
-class Mlcicd:
-    """One `mlcicd` invocation: argv after `mlcicd`, optionally captured into an exported variable or a file.
-
-    Kept structured (not a shell string) so tests can hand `argv` to the CLI's own parser."""
-
-    argv: tuple[str, ...]
-    capture: str | None = None
-    stdout: str | None = None
-    ok_exit_codes: tuple[int, ...] = ()
-    """Exit codes besides 0 the action accepts (e.g. 1 from a drift check whose result is published, not fatal)."""
-
-
-Command = str | Mlcicd
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    """CodePipeline action name; also names the CodeBuild project, its role and log group."""
-    run_order: int = 1
-    category: Literal["Source", "Build", "Approval"] = "Build"
-    commands: tuple[Command, ...] = ()
-    """Build phase. A failing command fails the action."""
-    finally_commands: tuple[str, ...] = ()
-    """post_build phase: runs after the build phase whether it passed or not (evidence upload)."""
-    install: tuple[str, ...] = ()
-    """Install phase, after the repository is installed (when `install_project`)."""
-    install_project: bool = True
-    access: Access = Access()
-    variables: tuple[tuple[str, str], ...] = ()
-    """Environment variables set from pipeline variables of earlier actions."""
-    exports: tuple[str, ...] = ()
-    """Variables this action exports (`#{<namespace>.<name>}` for later actions)."""
-    namespace: str | None = None
-    heavy: bool = False
-    """Train compute type and timeout instead of the default ones."""
-    configuration: tuple[tuple[str, str], ...] = ()
-    """Source and Approval actions: their CodePipeline configuration."""
-    inputs: tuple[str, ...] = ("source",)
-    """Input artifacts; the first is the primary source, the others are at `$CODEBUILD_SRC_DIR_<name>`."""
-    output: str | None = None
-    """Output artifact: the files under the directory of the same name."""
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    actions: tuple[Action, ...]
-
-
-@dataclass(frozen=True)
-class PipelineSpec:
-    """The config values the stage list is made of (a plain view of `StackConfig.pipeline`)."""
-
-    stack: str
-    model_name: str
-    repository: str
-    branch: str
-    connection_arn: str
-    manual_approval: bool
-    install_command: str
-    train_command: str
-    test_command: str
-    lint_command: str
-    training_data_path: str
-    reference_profile_key: str
-    mlflow_prefix: str
-    deploy_stack: str
-    promote_to: str
-    pulumi_version: str
-    approval_timeout_minutes: int
-    data_paths: tuple[str, ...] = ("data/**",)
-    code_paths: tuple[str, ...] = ("training/**",)
-    pulumi_secrets: tuple[Secret, ...] = field(default=())
-
-    @classmethod
-    def from_config(cls, cfg: StackConfig, stack: str) -> PipelineSpec:
-        p = cfg.pipeline
-        if p is None:
-            raise ValueError("the stack has no `pipeline` section")
-        secrets: list[Secret] = []
-        if p.pulumi_access_token_secret_arn:
-            secrets.append("pulumi_token")
-        if p.pulumi_passphrase_secret_arn:
-            secrets.append("pulumi_passphrase")
-        return cls(stack=stack, model_name=cfg.model.name, repository=p.repository, branch=p.branch,
-                   connection_arn=p.connection_arn, manual_approval=p.manual_approval,
-                   install_command=p.install_command, train_command=p.train_command, test_command=p.test_command,
-                   lint_command=p.lint_command, training_data_path=p.training_data_path,
-                   reference_profile_key=cfg.monitoring.drift.reference_profile_key,
-                   mlflow_prefix=cfg.tracking.artifact_prefix, deploy_stack=p.deploy_stack,
-                   promote_to=p.promote_to, pulumi_version=p.pulumi_version,
-                   approval_timeout_minutes=p.approval_timeout_minutes, data_paths=tuple(p.data_paths),
-                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets))
-
 
 # Shell fragments ----------------------------------------------------------------------------------------------
 RUN_PREFIX = "runs/$PIPELINE_EXECUTION_ID/"
@@ -207,26 +67,53 @@ def _pulumi_install(version: str) -> tuple[str, ...]:
 # The stage list -----------------------------------------------------------------------------------------------
 def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
     """Every stage and action of the pipeline, in order. Actions with the same `run_order` run in parallel."""
-    q = shlex.quote
-    target = ("--stack", spec.promote_to)
-    deployed = ("--stack", spec.deploy_stack)
-    reference = f"reference/{posixpath.basename(spec.reference_profile_key)}"
+    return (
+        Stage("Source", (source_action(spec),)),
+        Stage("Validate", validate_actions(spec)),
+        Stage("Train", (train_action(spec),)),
+        Stage("Gate", (gate_action(spec),)),
+        Stage("Package", (package_action(spec),)),
+        Stage("DeployStaging", (deploy_action(spec),)),
+        Stage("VerifyStaging", verify_actions(spec)),
+        Stage("Promote", promote_actions(spec)),
+    )
 
-    source = Action(
+
+def _target(spec: PipelineSpec) -> tuple[str, str]:
+    """Data contract and model gate: the promotion target's thresholds."""
+    return ("--stack", spec.promote_to)
+
+
+def _deployed(spec: PipelineSpec) -> tuple[str, str]:
+    """Smoke, load and rollout checks: the deployed stack's thresholds."""
+    return ("--stack", spec.deploy_stack)
+
+
+def _stack_file(spec: PipelineSpec) -> str:
+    return f"Pulumi.{spec.deploy_stack}.yaml"
+
+
+# Source and Validate ------------------------------------------------------------------------------------------
+def source_action(spec: PipelineSpec) -> Action:
+    return Action(
         name="Source", category="Source", install_project=False,
         configuration=(("ConnectionArn", spec.connection_arn), ("FullRepositoryId", spec.repository),
                        ("BranchName", spec.branch), ("OutputArtifactFormat", "CODE_ZIP"),
                        ("DetectChanges", "false")),
         namespace="Source")
 
-    validate = (
+
+def validate_actions(spec: PipelineSpec) -> tuple[Action, ...]:
+    """The data contract against the reference profile, the unit tests and the linter, side by side."""
+    reference = f"reference/{posixpath.basename(spec.reference_profile_key)}"
+    return (
         Action(
             name="DataValidate",
             commands=(
                 "mkdir -p reports reference",
-                f'aws s3 cp "s3://$DATA_BUCKET/{spec.reference_profile_key}" {q(reference)}',
+                f'aws s3 cp "s3://$DATA_BUCKET/{spec.reference_profile_key}" {shlex.quote(reference)}',
                 Mlcicd(("data", "validate", "--reference", reference, "--current", spec.training_data_path,
-                        *target, "--report", report_path(KIND_DATA_VALIDATION),
+                        *_target(spec), "--report", report_path(KIND_DATA_VALIDATION),
                         "--html", "reports/data-validation.html")),
             ),
             finally_commands=(f'if [ -d reports ]; then aws s3 cp reports "s3://$MODELS_BUCKET/{RUN_PREFIX}" '
@@ -237,7 +124,11 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
         Action(name="Lint", commands=(spec.lint_command,)),
     )
 
-    train = Action(
+
+# Train, Gate, Package -----------------------------------------------------------------------------------------
+def train_action(spec: PipelineSpec) -> Action:
+    """The team's training command, then the version it registered, with the data evidence copied to it."""
+    return Action(
         name="Train", namespace="Train", exports=("MODEL_VERSION",), heavy=True,
         commands=(
             'TRAIN_STARTED_MS="$(date +%s%3N)" && export TRAIN_STARTED_MS',
@@ -250,16 +141,21 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
         access=Access(tracking="train", s3=(S3Grant("models", "runs/"), S3Grant("models", "reports/", write=True),
                                           S3Grant("models", spec.mlflow_prefix, write=True))))
 
-    gate = Action(
+
+def gate_action(spec: PipelineSpec) -> Action:
+    return Action(
         name="ModelGate", variables=(MODEL_VERSION,),
         # The gate uploads its own report to the evidence key and tags the version (--report-bucket).
-        commands=(Mlcicd(("gate", "model", "--model", "$MODEL_NAME", "--candidate", "$MODEL_VERSION", *target,
+        commands=(Mlcicd(("gate", "model", "--model", "$MODEL_NAME", "--candidate", "$MODEL_VERSION", *_target(spec),
                           "--tracking-uri", "$MLFLOW_TRACKING_URI", "--report-bucket", "$MODELS_BUCKET",
                           "--report", report_path(KIND_MODEL_GATE))),),
         access=Access(tracking="write", s3=(S3Grant("models", "reports/", write=True),
                                             S3Grant("models", spec.mlflow_prefix))))
 
-    package = Action(
+
+def package_action(spec: PipelineSpec) -> Action:
+    """The serving image of the candidate: built, pushed, its digest read back and its scan judged."""
+    return Action(
         name="Package", namespace="Package", exports=("IMAGE_DIGEST",), variables=(MODEL_VERSION,),
         commands=(
             'IMAGE_TAG="$MODEL_NAME-v$MODEL_VERSION-b$CODEBUILD_BUILD_NUMBER" && export IMAGE_TAG',
@@ -278,8 +174,13 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
         access=Access(tracking="read", ecr="push", docker=True, s3=(S3Grant("models", "reports/", write=True),
                                                                     S3Grant("models", spec.mlflow_prefix))))
 
-    stack_file = f"Pulumi.{spec.deploy_stack}.yaml"
-    deploy = Action(
+
+# Deploy and verify --------------------------------------------------------------------------------------------
+def deploy_action(spec: PipelineSpec) -> Action:
+    """`pulumi up` of the deployed stack with the candidate pinned, as the deploy role; exports the endpoint."""
+    q = shlex.quote
+    stack_file = _stack_file(spec)
+    return Action(
         name="Deploy", namespace="Deploy", exports=("ENDPOINT_URL",), variables=(MODEL_VERSION, IMAGE_DIGEST),
         install_project=False, install=_pulumi_install(spec.pulumi_version), output=DEPLOYED,
         commands=(
@@ -296,9 +197,13 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
         ),
         access=Access(assume_deploy_role=True, secrets=spec.pulumi_secrets))
 
-    # The verify actions test what Deploy deployed: its stack file (the candidate pinned) replaces the checkout's.
-    pinned = f'cp "{DEPLOYED_DIR}/{stack_file}" {q(stack_file)}'
-    verify = (
+
+def verify_actions(spec: PipelineSpec) -> tuple[Action, ...]:
+    """Smoke and rollout verification side by side, then the load test. They test what Deploy deployed: its
+    stack file (the candidate pinned) replaces the checkout's."""
+    deployed = _deployed(spec)
+    pinned = f'cp "{DEPLOYED_DIR}/{_stack_file(spec)}" {shlex.quote(_stack_file(spec))}'
+    return (
         Action(
             name="Smoke", variables=(MODEL_VERSION, ENDPOINT_URL),
             commands=(Mlcicd(("smoke", "--endpoint", "$ENDPOINT_URL", *deployed,
@@ -322,68 +227,53 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
             access=Access(network=True, s3=(S3Grant("models", "reports/", write=True),))),
     )
 
-    promote_actions: list[Action] = []
+
+# Promote ------------------------------------------------------------------------------------------------------
+def promote_actions(spec: PipelineSpec) -> tuple[Action, ...]:
+    """The manual approval when the stack asks for one, then the promotion pull request."""
+    actions: list[Action] = []
     if spec.manual_approval:
-        promote_actions.append(Action(
+        actions.append(Action(
             name="Approve", category="Approval", install_project=False,
             configuration=(("CustomData", f"Promote {spec.model_name} version #{{Train.MODEL_VERSION}} (image "
                                           f"#{{Package.IMAGE_DIGEST}}) from {spec.deploy_stack} to "
                                           f"{spec.promote_to}? Evidence: reports/{spec.model_name}/"
                                           "#{Train.MODEL_VERSION}/ in the models bucket."),)))
-    branch = "promote/$MODEL_NAME-v$MODEL_VERSION-${PIPELINE_EXECUTION_ID:0:8}"
-    auth = '-c "http.https://github.com/.extraheader=$GIT_AUTH_HEADER"'
-    promote_actions.append(Action(
+    actions.append(Action(
         name="Promote", run_order=2 if spec.manual_approval else 1, variables=(MODEL_VERSION, IMAGE_DIGEST),
-        inputs=("source", DEPLOYED),
-        commands=(
-            "mkdir -p reports evidence",
-            'aws s3 cp "s3://$MODELS_BUCKET/reports/$MODEL_NAME/$MODEL_VERSION/" '
-            '"evidence/reports/$MODEL_NAME/$MODEL_VERSION/" --recursive',
-            'GIT_AUTH_HEADER="Authorization: Basic $(printf \'x-access-token:%s\' "$GITHUB_TOKEN" | base64 -w0)" '
-            "&& export GIT_AUTH_HEADER",
-            f"git {auth} clone --quiet --branch {q(spec.branch)} https://github.com/{spec.repository}.git promotion",
-            f'git -C promotion checkout -b "{branch}"',
-            # The pull request also pins in git what Deploy put live in the deployed stack.
-            f'cp "{DEPLOYED_DIR}/{stack_file}" promotion/{q(stack_file)}',
-            Mlcicd(("promote", "--from", spec.deploy_stack, "--to", spec.promote_to, "--version", "$MODEL_VERSION",
-                    "--image-digest", "$IMAGE_DIGEST", "--evidence", "evidence", "--tracking-uri",
-                    "$MLFLOW_TRACKING_URI", "--project-dir", "promotion", "--pr-body", "pr.md",
-                    "--report", report_path(KIND_PROMOTION)), stdout="promotion.diff"),
-            f"git -C promotion add Pulumi.{spec.promote_to}.yaml {q(stack_file)}",
-            'git -C promotion -c user.name="ml-cicd pipeline" -c user.email="ml-cicd@users.noreply.github.com" '
-            f'commit --quiet -m "Promote $MODEL_NAME version $MODEL_VERSION to {spec.promote_to}"',
-            f'git {auth} -C promotion push --quiet origin "{branch}"',
-            f'jq -n --arg title "Promote $MODEL_NAME version $MODEL_VERSION to {spec.promote_to}" '
-            f'--arg head "{branch}" --arg base {q(spec.branch)} --rawfile body pr.md '
-            "'{title: $title, head: $head, base: $base, body: $body}' > pr.json",
-            'curl -fsS -X POST -H "Authorization: Bearer $GITHUB_TOKEN" -H "Accept: application/vnd.github+json" '
-            f"https://api.github.com/repos/{spec.repository}/pulls --data @pr.json",
-        ),
+        inputs=("source", DEPLOYED), commands=promotion_commands(spec),
         finally_commands=(upload_report(KIND_PROMOTION),),
         access=Access(tracking="read", secrets=("github_token",), s3=(S3Grant("models", "reports/", write=True),))))
+    return tuple(actions)
 
+
+def promotion_commands(spec: PipelineSpec) -> tuple[str | Mlcicd, ...]:
+    """Clone, pin the candidate in the target's stack file with `mlcicd promote`, push a branch, open the PR."""
+    q = shlex.quote
+    stack_file = _stack_file(spec)
+    branch = "promote/$MODEL_NAME-v$MODEL_VERSION-${PIPELINE_EXECUTION_ID:0:8}"
+    auth = '-c "http.https://github.com/.extraheader=$GIT_AUTH_HEADER"'
     return (
-        Stage("Source", (source,)),
-        Stage("Validate", validate),
-        Stage("Train", (train,)),
-        Stage("Gate", (gate,)),
-        Stage("Package", (package,)),
-        Stage("DeployStaging", (deploy,)),
-        Stage("VerifyStaging", verify),
-        Stage("Promote", tuple(promote_actions)),
+        "mkdir -p reports evidence",
+        'aws s3 cp "s3://$MODELS_BUCKET/reports/$MODEL_NAME/$MODEL_VERSION/" '
+        '"evidence/reports/$MODEL_NAME/$MODEL_VERSION/" --recursive',
+        'GIT_AUTH_HEADER="Authorization: Basic $(printf \'x-access-token:%s\' "$GITHUB_TOKEN" | base64 -w0)" '
+        "&& export GIT_AUTH_HEADER",
+        f"git {auth} clone --quiet --branch {q(spec.branch)} https://github.com/{spec.repository}.git promotion",
+        f'git -C promotion checkout -b "{branch}"',
+        # The pull request also pins in git what Deploy put live in the deployed stack.
+        f'cp "{DEPLOYED_DIR}/{stack_file}" promotion/{q(stack_file)}',
+        Mlcicd(("promote", "--from", spec.deploy_stack, "--to", spec.promote_to, "--version", "$MODEL_VERSION",
+                "--image-digest", "$IMAGE_DIGEST", "--evidence", "evidence", "--tracking-uri",
+                "$MLFLOW_TRACKING_URI", "--project-dir", "promotion", "--pr-body", "pr.md",
+                "--report", report_path(KIND_PROMOTION)), stdout="promotion.diff"),
+        f"git -C promotion add Pulumi.{spec.promote_to}.yaml {q(stack_file)}",
+        'git -C promotion -c user.name="ml-cicd pipeline" -c user.email="ml-cicd@users.noreply.github.com" '
+        f'commit --quiet -m "Promote $MODEL_NAME version $MODEL_VERSION to {spec.promote_to}"',
+        f'git {auth} -C promotion push --quiet origin "{branch}"',
+        f'jq -n --arg title "Promote $MODEL_NAME version $MODEL_VERSION to {spec.promote_to}" '
+        f'--arg head "{branch}" --arg base {q(spec.branch)} --rawfile body pr.md '
+        "'{title: $title, head: $head, base: $base, body: $body}' > pr.json",
+        'curl -fsS -X POST -H "Authorization: Bearer $GITHUB_TOKEN" -H "Accept: application/vnd.github+json" '
+        f"https://api.github.com/repos/{spec.repository}/pulls --data @pr.json",
     )
-
-
-def build_actions(stages: tuple[Stage, ...]) -> list[tuple[Stage, Action]]:
-    """Every CodeBuild action with its stage, in pipeline order."""
-    return [(stage, action) for stage in stages for action in stage.actions if action.category == "Build"]
-
-
-def critical_path(stages: tuple[Stage, ...]) -> list[str]:
-    """The sequential steps of one execution: per stage, one entry per distinct run order (parallel actions
-    share an entry, joined by ' | ')."""
-    steps = []
-    for stage in stages:
-        for order in sorted({a.run_order for a in stage.actions}):
-            steps.append(" | ".join(a.name for a in stage.actions if a.run_order == order))
-    return steps

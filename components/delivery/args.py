@@ -1,0 +1,131 @@
+"""Arguments of `mlcicd:delivery:DeliveryPipeline` and their validated form with every default applied, shared by
+the component (`pipeline.py`) and its CodeBuild builder (`codebuild.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+import pulumi
+
+from runtime.config import defaults as cfg_defaults
+from runtime.pipeline.model import PipelineSpec
+
+
+class DeliveryPipelineArgs(TypedDict, total=False):
+    spec: PipelineSpec
+    """The stage list's inputs (from `StackConfig.pipeline`). Required."""
+    region: str
+    """Region of the stack. Required."""
+    account_id: pulumi.Input[str]
+    """This account (roles' confused-deputy conditions, ARNs). Required."""
+    buckets: Mapping[str, pulumi.Input[str]]
+    """Bucket role (data, models, pipeline) -> bucket name. Required."""
+    bucket_arns: Mapping[str, pulumi.Input[str]]
+    """Bucket role -> bucket ARN. Required."""
+    kms_key_arn: pulumi.Input[str]
+    """Stack key: artifacts, build output, bucket objects. Required."""
+    ecr_repository_arn: pulumi.Input[str]
+    """Serving image repository (the Package action pushes to it). Required."""
+    ecr_repository_url: pulumi.Input[str]
+    """Its URL. Required."""
+    ecr_repository_name: pulumi.Input[str]
+    """Its name. Required."""
+    tracking_uri: pulumi.Input[str]
+    """`MLFLOW_TRACKING_URI` of the tracking actions. Required."""
+    tracking_credentials: Mapping[str, pulumi.Input[str]]
+    """Env var -> Secrets Manager reference (`<arn>:<json key>`) for MLflow credentials. Default: none."""
+    tracking_secret_arn: pulumi.Input[str] | None
+    """The secret behind `tracking_credentials` (read by the tracking actions). Default None."""
+    tracking_server_arn: pulumi.Input[str] | None
+    """SageMaker MLflow tracking server (IAM-authorised). Default None."""
+    secrets: Mapping[str, str]
+    """Secret name (github_token, pulumi_token, pulumi_passphrase) -> secret ARN. Required: github_token."""
+    deploy_role_arn: str
+    """Role the Deploy action assumes. Required."""
+    pulumi_backend_url: str | None
+    """`PULUMI_BACKEND_URL` of the Deploy action. Default None (Pulumi Cloud)."""
+    vpc_id: pulumi.Input[str] | None
+    """VPC for the actions reaching private endpoints (MLflow, the deployed load balancer). Default None."""
+    vpc_cidr: pulumi.Input[str] | None
+    """Its CIDR (HTTP egress to internal endpoints). Default None: HTTPS egress only."""
+    subnet_ids: pulumi.Input[Sequence[str]] | None
+    """Private subnets for those actions. Default None: no action runs in a VPC."""
+    notification_topic_arn: pulumi.Input[str] | None
+    """SNS topic for failures and pending approvals. Default None: no notification rule."""
+    python_version: str
+    """CodeBuild Python runtime. Default "3.11"."""
+    build_image: str
+    """CodeBuild image. Default aws/codebuild/standard:7.0."""
+    compute_type: str
+    """Compute type of every action but the heavy one. Default BUILD_GENERAL1_SMALL."""
+    train_compute_type: str
+    """Compute type of Train. Default BUILD_GENERAL1_LARGE."""
+    timeout_minutes: int
+    """Build timeout. Default 60."""
+    train_timeout_minutes: int
+    """Train's build timeout. Default 240."""
+    log_retention_days: int
+    """Build log retention. Default 30."""
+
+
+_REQUIRED = ("spec", "region", "account_id", "buckets", "bucket_arns", "kms_key_arn", "ecr_repository_arn",
+             "ecr_repository_url", "ecr_repository_name", "tracking_uri", "secrets", "deploy_role_arn")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """The args after validation, defaults applied (one place for every default)."""
+
+    spec: PipelineSpec
+    region: str
+    account_id: pulumi.Output[str]
+    buckets: Mapping[str, pulumi.Input[str]]
+    bucket_arns: Mapping[str, pulumi.Input[str]]
+    kms_key_arn: pulumi.Input[str]
+    ecr_repository_arn: pulumi.Input[str]
+    ecr_repository_url: pulumi.Input[str]
+    ecr_repository_name: pulumi.Input[str]
+    tracking_uri: pulumi.Input[str]
+    tracking_credentials: Mapping[str, pulumi.Input[str]]
+    tracking_secret_arn: pulumi.Input[str] | None
+    tracking_server_arn: pulumi.Input[str] | None
+    secrets: Mapping[str, str]
+    deploy_role_arn: str
+    pulumi_backend_url: str | None
+    vpc_id: pulumi.Input[str] | None
+    vpc_cidr: pulumi.Input[str] | None
+    subnet_ids: pulumi.Input[Sequence[str]] | None
+    notification_topic_arn: pulumi.Input[str] | None
+    python_version: str
+    build_image: str
+    compute_type: str
+    train_compute_type: str
+    timeout_minutes: int
+    train_timeout_minutes: int
+    log_retention_days: int
+
+    @classmethod
+    def of(cls, name: str, args: DeliveryPipelineArgs) -> PipelineSettings:
+        missing = [k for k in _REQUIRED if k not in args]
+        if missing:
+            raise ValueError(f"DeliveryPipeline {name}: args {', '.join(missing)} required")
+        a: dict[str, Any] = dict(args)
+        return cls(
+            spec=a["spec"], region=a["region"], account_id=pulumi.Output.from_input(a["account_id"]),
+            buckets=a["buckets"], bucket_arns=a["bucket_arns"], kms_key_arn=a["kms_key_arn"],
+            ecr_repository_arn=a["ecr_repository_arn"], ecr_repository_url=a["ecr_repository_url"],
+            ecr_repository_name=a["ecr_repository_name"], tracking_uri=a["tracking_uri"],
+            tracking_credentials=a.get("tracking_credentials", {}), tracking_secret_arn=a.get("tracking_secret_arn"),
+            tracking_server_arn=a.get("tracking_server_arn"), secrets=a["secrets"],
+            deploy_role_arn=a["deploy_role_arn"], pulumi_backend_url=a.get("pulumi_backend_url"),
+            vpc_id=a.get("vpc_id"), vpc_cidr=a.get("vpc_cidr"), subnet_ids=a.get("subnet_ids"),
+            notification_topic_arn=a.get("notification_topic_arn"),
+            python_version=a.get("python_version", cfg_defaults.PYTHON_VERSION),
+            build_image=a.get("build_image", cfg_defaults.BUILD_IMAGE),
+            compute_type=a.get("compute_type", cfg_defaults.COMPUTE_TYPE),
+            train_compute_type=a.get("train_compute_type", cfg_defaults.TRAIN_COMPUTE_TYPE),
+            timeout_minutes=a.get("timeout_minutes", cfg_defaults.ACTION_TIMEOUT_MINUTES),
+            train_timeout_minutes=a.get("train_timeout_minutes", cfg_defaults.TRAIN_TIMEOUT_MINUTES),
+            log_retention_days=a.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER))

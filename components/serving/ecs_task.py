@@ -1,0 +1,115 @@
+"""The task side of the ECS model service: its log group, its two roles and its task definition.
+
+Security decisions (see docs/security.md): the image runs pinned by digest; a read-only root filesystem with one
+writable scratch volume, a non-root user, every Linux capability dropped, never privileged; the log group has a
+retention; the execution role (the ECS agent: pull, logs) and the task role (the model: its artifact prefix, its
+metric namespace) are separate and scoped to this stack's ARNs.
+"""
+
+# pyright: reportTypedDictNotRequiredAccess=false
+# (build_ecs_service checks every required key before calling these builders.)
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults as d
+from components.iam import assume_role_policy, output_document
+from components.serving import ecs_policies
+from components.serving.args import ModelServiceArgs, pinned_image
+from runtime.config import defaults as cfg_defaults
+
+#: The one container of the task (also the load balancer's and the log stream's name for it).
+CONTAINER = "model"
+
+
+class TaskParts(NamedTuple):
+    log_group: aws.cloudwatch.LogGroup
+    execution_role: aws.iam.Role
+    task_role: aws.iam.Role
+    task_definition: aws.ecs.TaskDefinition
+
+
+def build_task(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str, port: int) -> TaskParts:
+    """Log group, roles and task definition of the service `name` (`prefix` names them in AWS)."""
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-logs", name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
+        retention_in_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER),
+        opts=pulumi.ResourceOptions(parent=parent))
+    execution_role, task_role = _roles(parent, name, args, prefix=prefix, log_group=log_group)
+    task = _task_definition(parent, name, args, prefix=prefix, port=port, log_group=log_group,
+                            execution_role=execution_role, task_role=task_role)
+    return TaskParts(log_group, execution_role, task_role, task)
+
+
+def _roles(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str,
+           log_group: aws.cloudwatch.LogGroup) -> tuple[aws.iam.Role, aws.iam.Role]:
+    """Execution (agent: pull, logs) and task (model: artifacts, metrics) roles, never shared."""
+    child = pulumi.ResourceOptions(parent=parent)
+    trust = pulumi.Output.from_input(args["account_id"]).apply(
+        lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct))
+    execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust,
+                                  description=f"ECS agent of {prefix}: pull the serving image, write its logs",
+                                  opts=child)
+    aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=output_document(
+        pulumi.Output.all(args["image_repository_arn"], log_group.arn, args["kms_key_arn"]).apply(
+            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2]))), opts=child)
+    task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust,
+                             description=f"Model server of {prefix}: read model artifacts, publish model metrics",
+                             opts=child)
+    prefix_in_bucket = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
+    namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
+    aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
+        pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"]).apply(
+            lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace))),
+        opts=child)
+    return execution_role, task_role
+
+
+def _task_definition(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str, port: int,
+                     log_group: aws.cloudwatch.LogGroup, execution_role: aws.iam.Role,
+                     task_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
+    image = pinned_image(args["image_repository_url"], args["image_digest"])
+    environment = {
+        **args.get("environment", {}),
+        "MLCICD_MODEL_NAME": args["model_name"],
+        "MLCICD_MODEL_VERSION": args.get("model_version") or "",
+        "MLCICD_METRICS_NAMESPACE": args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE),
+        "HOME": d.SCRATCH_PATH,
+    }
+    return aws.ecs.TaskDefinition(
+        name, family=prefix, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
+        cpu=str(args.get("cpu", cfg_defaults.SERVING_CPU)), memory=str(args.get("memory", cfg_defaults.SERVING_MEMORY)),
+        execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
+                                                                   cpu_architecture="X86_64"),
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="scratch")],
+        container_definitions=pulumi.Output.all(image, log_group.name).apply(
+            lambda a: container_definitions(a[0], a[1], args["region"], port, environment)),
+        # Keep earlier revisions registered: a rollback (circuit breaker, alarms, CodeDeploy) starts tasks from
+        # the previous revision.
+        skip_destroy=True,
+        opts=pulumi.ResourceOptions(parent=parent))
+
+
+def container_definitions(image: str, log_group: str, region: str, port: int, environment: dict[str, str]) -> str:
+    """The one container: MLflow scoring server, non-root, read-only root filesystem, health-checked on /ping."""
+    probe = (f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/ping', timeout=4)")
+    container = {
+        "name": CONTAINER, "image": image, "essential": True,
+        "portMappings": [{"containerPort": port, "protocol": "tcp", "name": "http"}],
+        "user": d.SERVING_CONTAINER_USER, "privileged": False, "readonlyRootFilesystem": True,
+        "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+        "mountPoints": [{"sourceVolume": "scratch", "containerPath": d.SCRATCH_PATH, "readOnly": False}],
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+        # The scoring image always has Python; it may not have curl.
+        "healthCheck": {"command": ["CMD", "python", "-c", probe], "interval": 15, "timeout": 5, "retries": 3,
+                        "startPeriod": d.HEALTH_CHECK_GRACE_SECONDS},
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": CONTAINER}},
+        "stopTimeout": 30,
+    }
+    return json.dumps([container], sort_keys=True)

@@ -1,0 +1,42 @@
+"""Arguments of `mlcicd:tracking:TrackingServer`, shared by both modes (`self_hosted.py`, `sagemaker.py`).
+
+Kept in their own module so the component imports its mode builders and the builders import the args, with no
+import loop.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+
+from runtime.config.platform import TrackingConfig
+
+
+class TrackingServerArgs(TypedDict, total=False):
+    config: TrackingConfig
+    """The stack's `tracking` section. Required."""
+    production: bool
+    """Production protections (RDS deletion protection + final snapshot, multi-AZ, ALB deletion protection,
+    Pulumi `protect` on the database). Default False."""
+    account_id: pulumi.Input[str]
+    """Account of the stack (trust-policy conditions, SageMaker resource ARNs). Required."""
+    region: str
+    """Region of the stack. Required."""
+    models_bucket: pulumi.Input[str]
+    """Bucket holding MLflow artifacts under `config.artifact_prefix`. Required."""
+    models_bucket_arn: pulumi.Input[str]
+    """ARN of the models bucket: the server's role is scoped to the artifact prefix in it. Required."""
+    kms_key_arn: pulumi.Input[str]
+    """Stack KMS key: encrypts the bucket objects, the database, and the secrets. Required."""
+    log_bucket: pulumi.Input[str]
+    """Bucket for ALB access logs (prefix `alb/`). Required for `self-hosted`."""
+    log_retention_days: int
+    """Retention of the server's log group. Default 30."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the server and database. Required for `self-hosted`."""
+    vpc_cidr: pulumi.Input[str]
+    """Default ingress source of the tracking load balancer. Required for `self-hosted`."""
+    private_subnet_ids: pulumi.Input[list[str]]
+    """Subnets of the tasks, the internal load balancer and the database (two AZs at least). Required for
+    `self-hosted`."""
