@@ -226,3 +226,15 @@ def test_schema_allows_secure_values_in_secret_fields() -> None:
                                                    "tokenEndpoint": "https://t", "userInfoEndpoint": "https://u",
                                                    "clientId": "c", "clientSecret": {"secure": "v1:abc"}}}}}}}
     jsonschema.validate(doc, stack_file_schema())
+
+
+def test_schema_rejects_other_namespaces_but_pulumis_own() -> None:
+    import jsonschema
+
+    from runtime.config.schema import stack_file_schema
+
+    base = {"ml-cicd:environment": "staging", "ml-cicd:region": "eu-west-1", "ml-cicd:model": {"name": "m"}}
+    jsonschema.validate({"config": {**base, "pulumi:tags": {"owner": "me"}}}, stack_file_schema())
+    for key in ("mlcicd:gates", "aws:region"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"config": {**base, key: "x"}}, stack_file_schema())
