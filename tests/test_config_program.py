@@ -13,6 +13,7 @@ Two directions:
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from typing import Any
 
 import pytest
@@ -100,3 +101,13 @@ def test_every_config_validation_accepts_builds(base: str) -> None:
     built, failures = sweep(base, program_only=True)
     assert built > 20, "the sweep must build a real number of configs"
     assert failures == [], "validation accepted configs the program rejects:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("model", ["churn-classifier", "Churn_Model.v2", "9lives", "--x--", "a" * 80])
+def test_the_probe_host_rule_names_the_services_the_eks_backend_creates(model: str) -> None:
+    from components.serving import eks_specs
+    from runtime.config.program_rules import probed_hosts
+
+    app = eks_specs.k8s_name(model)
+    expected = tuple(urlsplit(eks_specs.service_url(name, "ml-serving")).hostname for name in (app, f"{app}-canary"))
+    assert probed_hosts(model, "ml-serving") == expected
