@@ -253,8 +253,10 @@ def metric_checks(report: Report, model: str, cand: Resolved, champ: Resolved | 
                               "gates.allowNoChampion is true)"))
         else:
             report.add(inconclusive("champion-comparison", f"no champion: alias {alias} is not set on model "
-                                    f"{model!r} and gates.allowNoChampion is false; set the alias on the version "
-                                    "that serves production or pass --champion", threshold="allowNoChampion"))
+                                    f"{model!r} and gates.allowNoChampion is false; set the first champion with "
+                                    f"`mlcicd champion set --model {model} --version <the version production serves> "
+                                    "--reason ...` (docs/champion.md) or pass --champion",
+                                    threshold="allowNoChampion"))
         return
     same = " (the candidate itself)" if champ.version == cand.version else ""
     compared = [n for n, b in sorted(cfg.metrics.items()) if b.max_regression is not None]
