@@ -41,6 +41,7 @@ from runtime.canary.publish import Observation, observations_metric_data, put_me
 from runtime.config.checks import CanaryProbeConfig
 from runtime.config.defaults import MODEL_METRICS_NAMESPACE, MODEL_QUALITY_METRIC
 from runtime.errors import UsageError
+from runtime.progress import Advance, progress
 from runtime.report import Report, Verdict, inconclusive, passed
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ async def _send(client: httpx.AsyncClient, url: str, row: ScoringRow) -> Served:
 
 
 async def _replay(shots: Sequence[Shot], sides: Sequence[str], *, timeout_seconds: float, max_in_flight: int,
-                  overflow: Literal["wait", "drop"]) -> dict[str, list[Served]]:
+                  overflow: Literal["wait", "drop"], advance: Advance) -> dict[str, list[Served]]:
     import httpx
 
     served: dict[str, list[Served]] = {side: [] for side in sides}
@@ -248,6 +249,7 @@ async def _replay(shots: Sequence[Shot], sides: Sequence[str], *, timeout_second
             finally:
                 busy[shot.side] -= 1
             served[shot.side].append(result)
+            advance()
 
         start = time.perf_counter()
         tasks = []
@@ -264,8 +266,9 @@ def replay(shots: Sequence[Shot], sides: Sequence[str], *, timeout_seconds: floa
            overflow: Literal["wait", "drop"]) -> dict[str, list[Served]]:
     """Send every shot at its time (open model: a slow answer does not delay later sends). `overflow`: with
     `max_in_flight` requests of a side open, `wait` queues the next one, `drop` records it as an unsent error."""
-    return asyncio.run(_replay(shots, sides, timeout_seconds=timeout_seconds, max_in_flight=max_in_flight,
-                               overflow=overflow))
+    with progress("probe", len(shots), unit="requests") as advance:
+        return asyncio.run(_replay(shots, sides, timeout_seconds=timeout_seconds, max_in_flight=max_in_flight,
+                                   overflow=overflow, advance=advance))
 
 
 def replay_split(champion: str, candidate: str, rows: pd.DataFrame, *, features: Sequence[str], target: str,
