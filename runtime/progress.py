@@ -64,6 +64,6 @@ def progress(description: str, total: float | None = None, *, unit: str = "") ->
         task = bar.add_task(description, total=total)
 
         def advance(steps: float = 1, description: str | None = None) -> None:
-            bar.update(task, advance=steps, **({"description": description} if description else {}))
+            bar.update(task, advance=steps, description=description)
 
         yield advance
