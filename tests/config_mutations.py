@@ -103,6 +103,12 @@ def mutations(config: StackConfig) -> list[Mutation]:
 #: Sections the program reads to decide what it builds; the others hold thresholds it passes through.
 PROGRAM_SECTIONS = ("environment", "network", "storage", "registry", "serving", "tracking", "alarms", "pipeline",
                     "monitoring")
+#: Values the program copies into a resource input without deciding anything on them (every choice builds the same
+#: resources); the canary judge's and probe's settings decide something only with backend eks (its judge files).
+PASS_THROUGH = ("pipeline.computeType", "pipeline.trainComputeType", "pipeline.pythonVersion",
+                "pipeline.failOnSeverities", "tracking.selfHosted.database.instanceClass",
+                "tracking.sagemaker.serverSize", "alarms.periodSeconds", "alarms.modelQuality.comparison")
+JUDGE_SETTINGS = ("serving.canary.judge.", "serving.canary.probe.")
 
 
 def _structural(label: str) -> bool:
@@ -110,19 +116,28 @@ def _structural(label: str) -> bool:
     return not re.fullmatch(r"-?[0-9.e+-]+", label.split("=", 1)[1])
 
 
-def sweep(base: str, program_only: bool) -> tuple[int, list[str]]:
+def program_mutation(label: str, eks: bool, only: tuple[str, ...] = ()) -> bool:
+    """Whether a mutation can change what the program builds (see PASS_THROUGH), restricted to key paths starting
+    with one of `only` when given."""
+    key = label.split("=", 1)[0]
+    section = re.split(r"[.=]", label, maxsplit=1)[0]
+    return (section in PROGRAM_SECTIONS and _structural(label) and not key.startswith(PASS_THROUGH)
+            and (eks or not key.startswith(JUDGE_SETTINGS)) and (not only or key.startswith(only)))
+
+
+def sweep(base: str, program_only: bool, only: tuple[str, ...] = ()) -> tuple[int, list[str]]:
     """Build every mutation of `base` that validation accepts; return (configs built, program errors). With
-    `program_only`, only structural mutations of the sections the program reads."""
+    `program_only`, only the mutations that can change what the program builds (`program_mutation`)."""
     from runtime.config import ConfigError, validate_config
     from runtime.config.loader import deep_merge
     from runtime.graph import build_graph
     from tests.harness import ROOT, stack_config
 
     raw_base = stack_config(base)
+    config = validate_config(raw_base, base).config
     built, failures = 0, []
-    for label, overrides in mutations(validate_config(raw_base, base).config):
-        section = re.split(r"[.=]", label, maxsplit=1)[0]
-        if program_only and not (section in PROGRAM_SECTIONS and _structural(label)):
+    for label, overrides in mutations(config):
+        if program_only and not program_mutation(label, config.serving.backend == "eks", only):
             continue
         raw = deep_merge(raw_base, overrides)
         try:

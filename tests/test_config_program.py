@@ -95,11 +95,20 @@ def test_the_real_program_stops_with_the_validation_message(base: str, overrides
     assert info.value.registered_resources == 0
 
 
+#: Each base sweeps what only it can show, keeping the slow builds (about 0.5 s each, 3 s for a stack with the
+#: delivery pipeline on a loaded machine) few: the fixtures without a pipeline cover the network, storage, registry,
+#: tracking and alarms; staging the ECS serving, the pipeline and the monitoring jobs; production what the
+#: environment decides (protection, deletion protection, retention, multi-AZ).
+ONLY_STAGING = ("serving", "pipeline", "monitoring")
+ENVIRONMENT_DEPENDENT = ("environment", "storage", "registry", "serving.loadBalancer", "tracking.selfHosted")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("base", ["staging", "production", "eks", "sagemaker"])
-def test_every_config_validation_accepts_builds(base: str) -> None:
-    built, failures = sweep(base, program_only=True)
-    assert built > 20, "the sweep must build a real number of configs"
+@pytest.mark.parametrize(("base", "only"), [("staging", ONLY_STAGING), ("production", ENVIRONMENT_DEPENDENT),
+                                            ("eks", ()), ("sagemaker", ())])
+def test_every_config_validation_accepts_builds(base: str, only: tuple[str, ...]) -> None:
+    built, failures = sweep(base, program_only=True, only=only)
+    assert built > 10, "the sweep must build a real number of configs"
     assert failures == [], "validation accepted configs the program rejects:\n" + "\n".join(failures)
 
 
