@@ -82,7 +82,8 @@ def test_only_the_test_actions_install_the_test_extra() -> None:
         if name in ("UnitTests", "Lint"):
             assert commands == [default.test_install_command]
         elif name == "Deploy":
-            assert INSTALL not in commands and not any("[test]" in c or "[infra]" in c for c in commands)
+            assert INSTALL not in commands
+            assert not any("[test]" in c or "[infra]" in c for c in commands)
         else:
             assert commands == [INSTALL], name
     assert default.install_command == "python -m pip install -e ."
