@@ -125,6 +125,26 @@ def _plain(value: Any) -> Any:
 
 
 _LOOP: asyncio.AbstractEventLoop | None = None
+#: The SDKs of the `infra` extra (`pip install 'ml-cicd[infra]'`); the runtime commands need none of them.
+INFRA_PACKAGES = ("pulumi", "pulumi_aws", "pulumi_kubernetes")
+
+
+def require_infra_extra(what: str) -> None:
+    """UsageError naming the extra to install when a Pulumi SDK is missing (a slim install has none)."""
+    import importlib.util
+
+    from runtime.errors import UsageError
+
+    def absent(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is None
+        except ImportError:
+            return True
+
+    missing = [name for name in INFRA_PACKAGES if absent(name)]
+    if missing:
+        raise UsageError(f"{what} and needs the Pulumi SDKs ({', '.join(missing)} not installed); install the infra "
+                         "extra: pip install 'ml-cicd[infra]' (or '.[infra]' in a checkout)")
 
 
 def _use_graph_loop() -> None:
@@ -173,8 +193,10 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
     """Run the project's program (`main` in `Pulumi.yaml`) for `stack` under recording mocks. `root` is the
     project directory (default: the nearest with a Pulumi.yaml); `raw_config` overrides the stack file (tests).
 
-    Raises ConfigError when the config is invalid (nothing is registered then).
+    Raises ConfigError when the config is invalid (the program validates before registering anything), and
+    UsageError when the Pulumi SDKs (the `infra` extra) are not installed.
     """
+    require_infra_extra("mlcicd graph runs the Pulumi program")
     import pulumi
     from pulumi.runtime import settings as pulumi_settings
 

@@ -206,6 +206,15 @@ def serve_process(behaviour: str, delay_s: float = 0.0) -> Iterator[Running]:
             proc.stdout.close()
 
 
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses every connection for as long as the block runs: bound (so no other process can
+    take it, and no outgoing connection can be given it as its own port) but never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
 def closed_port() -> int:
     """A loopback port with nothing listening (bound by the OS, then released)."""
     with socket.socket() as sock:

@@ -48,7 +48,20 @@ INVALID = [
     ("staging", {"serving": {"memory": 1000}}, "serving.memory", "with cpu 1024"),
     ("staging", {"serving": {"autoscaling": {"minCapacity": 5, "maxCapacity": 2}}},
      "serving.autoscaling.minCapacity", "maxCapacity"),
-    ("staging", {"serving": {"canary": {"precent": 10}}}, "serving.canary.precent", "Extra inputs"),
+    ("staging", {"serving": {"canary": {"precent": 10}}}, "serving.canary.precent", "did you mean `percent`?"),
+    ("staging", {"smoke": {"load": {"rsp": 10}}}, "smoke.load.rsp", "did you mean `rps`?"),
+    ("staging", {"gates": {"metrics": {"accuracy": {"mn": 0.5}}}}, "gates.metrics.accuracy.mn",
+     "did you mean `min`?"),
+    ("staging", {"serving": {"canary": {"zzz": 1}}}, "serving.canary.zzz", "allowed here: strategy, percent"),
+    ("staging", {"serving": {"canary": {"strategy": "canry"}}}, "serving.canary.strategy", "did you mean `canary`?"),
+    ("staging", {"region": "eu-wset-1"}, "region", "unknown AWS region; did you mean `eu-west-1`?"),
+    ("staging", {"region": "cn-north-1"}, "region", "partition `aws-cn`"),
+    ("staging", {"network": None}, "network.vpcId", "`ml-cicd:network` is not in the stack file"),
+    ("staging", {"tracking": None}, "tracking.selfHosted", "`ml-cicd:tracking` is not in the stack file"),
+    ("staging", {"serving": {"loadBalancer": {"ingressCidrs": ["10.20.0.1/16"]}}},
+     "serving.loadBalancer.ingressCidrs[0]", "host bits set; the network is 10.20.0.0/16"),
+    ("staging", {"network": {"mode": "create", "vpcId": None, "privateSubnetIds": None, "cidr": "10.0.0.0/12"}},
+     "network.cidr", "/16 to /24"),
     ("staging", {"servng": {}}, "servng", "did you mean `ml-cicd:serving`"),
     ("staging", {"model": {"imageDigest": "latest"}}, "model.imageDigest", "sha256"),
     ("staging", {"model": {"version": "v3"}}, "model.version", "pattern"),
@@ -84,6 +97,46 @@ def test_invalid_config_names_key_path_value_and_rule(stack: str, overrides: dic
     assert path in problems, problems
     assert problems[path].startswith(f"ml-cicd:{path}")
     assert words in problems[path]
+
+
+def _stack_file(tmp_path: Path, extra: str) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.staging.yaml").write_text((ROOT / "Pulumi.staging.yaml").read_text() + extra)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("extra", "key", "words"), [
+    ("  mlcicd:smoke:\n    requests: 5\n", "mlcicd:smoke", "unknown namespace `mlcicd`; did you mean `ml-cicd:smoke`?"),
+    ("  ml_cicd:gates: {}\n", "ml_cicd:gates", "did you mean `ml-cicd:gates`?"),
+    ("  aws:region: us-east-1\n", "aws:region", "has no effect"),
+    ("  acme:owner: me\n", "acme:owner", "reads only `ml-cicd:` keys"),
+    ("  smoke: {}\n", "smoke", "config keys need a namespace"),
+])
+def test_keys_outside_the_namespace_are_errors(tmp_path: Path, extra: str, key: str, words: str) -> None:
+    from runtime.config.loader import read_stack_file
+
+    root = _stack_file(tmp_path, extra)
+    with pytest.raises(ConfigError) as info:
+        read_stack_file(root / "Pulumi.staging.yaml")
+    rendered = {p.path: p.render() for p in info.value.problems}
+    assert rendered[key].startswith(f"{key}: ")
+    assert words in rendered[key]
+
+
+def test_pulumi_engine_settings_are_allowed(tmp_path: Path) -> None:
+    root = _stack_file(tmp_path, "  pulumi:tags:\n    owner: ml-platform\n")
+    assert load_stack("staging", root).config.environment == "staging"
+
+
+def test_namespace_problems_come_with_the_other_problems(tmp_path: Path) -> None:
+    root = _stack_file(tmp_path, "  mlcicd:gates: {}\n")
+    text = (root / "Pulumi.staging.yaml").read_text().replace("region: eu-west-1", "region: eu-wset-1")
+    (root / "Pulumi.staging.yaml").write_text(text)
+    result = _run_cli("config", "validate", "--stack", "staging", cwd=root)
+    assert result.returncode == 2
+    assert "mlcicd:gates: unknown namespace" in result.stderr
+    assert "ml-cicd:region = 'eu-wset-1': unknown AWS region; did you mean `eu-west-1`?" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -178,3 +231,15 @@ def test_schema_allows_secure_values_in_secret_fields() -> None:
                                                    "tokenEndpoint": "https://t", "userInfoEndpoint": "https://u",
                                                    "clientId": "c", "clientSecret": {"secure": "v1:abc"}}}}}}}
     jsonschema.validate(doc, stack_file_schema())
+
+
+def test_schema_rejects_other_namespaces_but_pulumis_own() -> None:
+    import jsonschema
+
+    from runtime.config.schema import stack_file_schema
+
+    base = {"ml-cicd:environment": "staging", "ml-cicd:region": "eu-west-1", "ml-cicd:model": {"name": "m"}}
+    jsonschema.validate({"config": {**base, "pulumi:tags": {"owner": "me"}}}, stack_file_schema())
+    for key in ("mlcicd:gates", "aws:region"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"config": {**base, key: "x"}}, stack_file_schema())

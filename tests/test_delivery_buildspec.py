@@ -13,7 +13,7 @@ from runtime.pipeline.model import Action, Mlcicd, PipelineSpec, build_actions, 
 from runtime.pipeline.steps import delivery_stages
 from tests.harness import ROOT
 
-INSTALL = "python -m pip install -e '.[test]'"
+INSTALL = "python -m pip install -e ."
 
 
 def spec(source: str = "staging", **changes: object) -> PipelineSpec:
@@ -72,6 +72,22 @@ def test_every_buildspec_has_the_same_shape(action: Action) -> None:
     assert ("post_build" in doc["phases"]) is bool(action.finally_commands)
     install = doc["phases"]["install"].get("commands", [])
     assert (INSTALL in install) is action.install_project
+
+
+def test_only_the_test_actions_install_the_test_extra() -> None:
+    """Slim installs: the runtime alone for every action, the test tools only where the team's tests and linter run,
+    the Pulumi SDKs only through Pulumi's own install in Deploy."""
+    installs = {a.name: rendered(a)["phases"]["install"].get("commands", []) for a in actions()}
+    default = spec()
+    for name, commands in installs.items():
+        if name in ("UnitTests", "Lint"):
+            assert commands == [default.test_install_command]
+        elif name == "Deploy":
+            assert INSTALL not in commands
+            assert not any("[test]" in c or "[infra]" in c for c in commands)
+        else:
+            assert commands == [INSTALL], name
+    assert default.install_command == "python -m pip install -e ."
 
 
 @pytest.mark.parametrize("action", actions(), ids=lambda a: a.name)

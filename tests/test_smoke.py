@@ -6,6 +6,7 @@ one passes, so every expected FAIL is caused by the fault under test.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -27,7 +28,7 @@ from runtime.smoke.latency import Sample, min_samples, percentile_check, quantil
 from runtime.smoke.load import LoadStats, rate_check
 from runtime.smoke.payloads import count_rows, from_config, from_model, schema_violations
 from runtime.smoke.protocol import predictions_problem
-from tests.servers import COLUMNS, closed_port, payload, serve, serve_process
+from tests.servers import COLUMNS, payload, refusing_port, serve, serve_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,7 +210,8 @@ def test_faulty_server_never_passes_a_check_it_broke() -> None:
 
 def test_connection_refused_fails_readiness_after_the_budget() -> None:
     t0 = time.monotonic()
-    report = smoke_test(f"http://127.0.0.1:{closed_port()}", config=config(), payloads=PAYLOADS)
+    with refusing_port() as port:
+        report = smoke_test(f"http://127.0.0.1:{port}", config=config(), payloads=PAYLOADS)
     elapsed = time.monotonic() - t0
     ready = check(report, "readiness")
     assert ready.verdict is Verdict.FAIL
@@ -344,10 +346,37 @@ def test_cli_exit_0_and_the_report_contract(tmp_path: Path) -> None:
 
 
 def test_cli_exit_1_on_an_unreachable_endpoint(tmp_path: Path, rows_csv: Path) -> None:
-    code, output = run_cli("--endpoint", f"http://127.0.0.1:{closed_port()}", "--readiness-timeout", "0.5",
-                           "--sample-data", str(rows_csv), "--report", str(tmp_path / "r.json"))
+    # The port stays bound while the command runs: no other process can start listening on it meanwhile.
+    with refusing_port() as port:
+        code, output = run_cli("--endpoint", f"http://127.0.0.1:{port}", "--readiness-timeout", "0.5",
+                               "--sample-data", str(rows_csv), "--report", str(tmp_path / "r.json"))
     assert code == EXIT_FAIL
     assert "connection refused" in output
+
+
+def test_a_slow_last_attempt_still_reports_what_the_endpoint_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a loaded machine one attempt can take a few hundred milliseconds to connect. The last attempt used to get
+    only what was left of the budget (0.2 s of 0.5 s here) and then "timed out", so the report blamed a timeout the
+    endpoint never caused: the reason this test's CLI twin once failed. Every attempt now gets MIN_ATTEMPT_S."""
+    import httpx
+
+    real_request = httpx.AsyncClient.request
+    calls: list[str] = []
+
+    async def slow_third_call(self: httpx.AsyncClient, method: str, url: Any, **kwargs: Any) -> httpx.Response:
+        calls.append(str(url))
+        if len(calls) == 3:
+            await asyncio.sleep(0.25)  # the connect of the late attempt is slow, as on a busy machine
+        return await real_request(self, method, url, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "request", slow_third_call)
+    with refusing_port() as port:
+        report = smoke_test(f"http://127.0.0.1:{port}", payloads=PAYLOADS,
+                            config=config(readinessTimeoutSeconds=0.5, requestTimeoutSeconds=10))
+    ready = check(report, "readiness")
+    assert ready.verdict is Verdict.FAIL
+    assert len(calls) >= 3
+    assert "last: connection refused" in ready.reason, ready.reason
 
 
 def test_cli_exit_3_without_a_payload(tmp_path: Path) -> None:

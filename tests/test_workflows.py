@@ -164,7 +164,17 @@ def test_production_waits_for_staging_and_deploys_only_when_its_file_changed() -
     assert "needs.staging.result == 'success'" in production["if"]
     detect = next(s for s in load("deploy.yml")["jobs"]["changes"]["steps"] if s.get("id") == "affected")
     assert "--config-only" in detect["run"]
-    assert "mlcicd verify rollout --stack production" in production["steps"][-1]["run"]
+    assert "mlcicd verify rollout --stack production" in production["steps"][-2]["run"]
+
+
+def test_the_champion_follows_production_after_every_verification() -> None:
+    """After `verify rollout` (whatever its verdict: a rollback moves the champion back), the champion sync reads
+    its report; it runs only when the report exists."""
+    steps = load("deploy.yml")["jobs"]["production"]["steps"]
+    verify, sync = steps[-2], steps[-1]
+    assert "--report verify-rollout.json" in verify["run"]
+    assert "mlcicd champion sync --stack production --rollout-report verify-rollout.json" in sync["run"]
+    assert sync["if"] == "always() && hashFiles('verify-rollout.json') != ''"
 
 
 def test_preview_comments_per_affected_stack_and_only_for_this_repositorys_branches() -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runtime.canary.probe_sample import ScoringRow, sample_from_frame
 from runtime.canary.publish import Observation
+from runtime.progress import Advance, progress
 
 if TYPE_CHECKING:
     import httpx
@@ -99,7 +100,7 @@ async def _send(client: httpx.AsyncClient, url: str, row: ScoringRow) -> Served:
 
 
 async def _replay(shots: Sequence[Shot], sides: Sequence[str], *, timeout_seconds: float, max_in_flight: int,
-                  overflow: Literal["wait", "drop"]) -> dict[str, list[Served]]:
+                  overflow: Literal["wait", "drop"], advance: Advance) -> dict[str, list[Served]]:
     import httpx
 
     served: dict[str, list[Served]] = {side: [] for side in sides}
@@ -123,6 +124,7 @@ async def _replay(shots: Sequence[Shot], sides: Sequence[str], *, timeout_second
             finally:
                 busy[shot.side] -= 1
             served[shot.side].append(result)
+            advance()
 
         start = time.perf_counter()
         tasks = []
@@ -139,8 +141,9 @@ def replay(shots: Sequence[Shot], sides: Sequence[str], *, timeout_seconds: floa
            overflow: Literal["wait", "drop"]) -> dict[str, list[Served]]:
     """Send every shot at its time (open model: a slow answer does not delay later sends). `overflow`: with
     `max_in_flight` requests of a side open, `wait` queues the next one, `drop` records it as an unsent error."""
-    return asyncio.run(_replay(shots, sides, timeout_seconds=timeout_seconds, max_in_flight=max_in_flight,
-                               overflow=overflow))
+    with progress("probe", len(shots), unit="requests") as advance:
+        return asyncio.run(_replay(shots, sides, timeout_seconds=timeout_seconds, max_in_flight=max_in_flight,
+                                   overflow=overflow, advance=advance))
 
 
 def replay_split(champion: str, candidate: str, rows: pd.DataFrame, *, features: Sequence[str], target: str,

@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 
 from runtime.cli import (
     canary_cmd,
+    champion_cmd,
     ci_cmd,
     config_cmd,
     data_cmd,
@@ -87,6 +88,7 @@ app.add_typer(ci_cmd.app, name="ci")
 app.add_typer(canary_cmd.app, name="canary")
 app.add_typer(verify_cmd.app, name="verify")
 app.add_typer(local_cmd.app, name="local")
+app.add_typer(champion_cmd.app, name="champion")
 
 
 def main() -> None:

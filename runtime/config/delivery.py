@@ -41,9 +41,13 @@ class PipelineConfig(ConfigModel):
     """Unit tests of the training code (Validate stage)."""
     lint_command: str = "ruff check ."
     """Linter of the training code (Validate stage)."""
-    install_command: str = "python -m pip install -e '.[test]'"
-    """How every action installs the repository (the `mlcicd` runtime and the training code) in its build
-    container. The pip cache is kept in the pipeline bucket between builds."""
+    install_command: str = "python -m pip install -e ."
+    """How every action but UnitTests and Lint installs the repository (the `mlcicd` runtime and the training code)
+    in its build container: the runtime alone, without the Pulumi SDKs (the `infra` extra; Deploy gets them from
+    Pulumi's own install). The pip cache is kept in the pipeline bucket between builds."""
+    test_install_command: str = "python -m pip install -e '.[test]'"
+    """How the UnitTests and Lint actions install the repository: with the test tools (`testCommand`,
+    `lintCommand`)."""
     training_data_path: str = "data/train.parquet"
     """Training data in the repository (Parquet or CSV) that the Validate stage checks against the reference
     profile `monitoring.drift.referenceProfileKey` before anything is trained."""

@@ -16,8 +16,10 @@ from typing import Annotated, Any
 from pydantic import TypeAdapter, ValidationError
 
 from runtime.config.base import NAMESPACE
+from runtime.config.program_rules import PROGRAM_RULES
 from runtime.config.rules import RULES, Advice, Problem
 from runtime.config.stack import StackConfig
+from runtime.config.suggest import literal_message, namespace_problem, unknown_key_message
 from runtime.errors import ConfigurationError
 
 #: What an undecryptable secure value (`{secure: v1:...}`) reads as outside a Pulumi deployment.
@@ -74,8 +76,25 @@ def _loc_to_path(section: str, loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def _section_problems(key: str, annotation: Any, exc: ValidationError) -> list[Problem]:
+    """One problem per pydantic error, with the closest known key or choice where the user likely misspelt one."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc, message = err["loc"], err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = unknown_key_message(annotation, loc)
+        elif err["type"] == "literal_error":
+            message = literal_message(annotation, loc, err.get("input"), message)
+        problems.append(Problem(_loc_to_path(key, loc), message, err.get("input"), has_value=err["type"] != "missing"))
+    return problems
+
+
 def validate_config(raw: Mapping[str, Any], source: str) -> LoadedConfig:
-    """Validate un-namespaced top-level keys; raise ConfigError listing every problem."""
+    """Validate un-namespaced top-level keys; raise ConfigError listing every problem.
+
+    Sections left out of the stack file take their defaults before the cross-field rules run: the rules judge the
+    config the program will build, not only what is written (a left-out `network` is `mode: existing`, which needs
+    a VPC id)."""
     problems: list[Problem] = []
     sections: dict[str, Any] = {}
     adapters = _adapters()
@@ -89,19 +108,35 @@ def validate_config(raw: Mapping[str, Any], source: str) -> LoadedConfig:
         try:
             sections[name] = adapter.validate_python(value)
         except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                problems.append(Problem(_loc_to_path(key, err["loc"]), err["msg"], err.get("input"),
-                                        has_value=err["type"] != "missing"))
-    for key, (_, _, required) in adapters.items():
-        if required and key not in raw:
+            problems += _section_problems(key, StackConfig.model_fields[name].annotation, exc)
+    defaulted: set[str] = set()
+    for key, (name, _, required) in adapters.items():
+        if key in raw:
+            continue
+        if required:
             problems.append(Problem(key, f"required; set `{NAMESPACE}:{key}` in the stack file"))
+        else:
+            sections[name] = StackConfig.model_fields[name].get_default(call_default_factory=True)
+            defaulted.add(key)
     advice: list[Advice] = []
-    for check in RULES:
+    for check in (*RULES, *PROGRAM_RULES):
         for finding in check(sections):
-            (problems if isinstance(finding, Problem) else advice).append(finding)  # type: ignore[arg-type]
+            if isinstance(finding, Problem):
+                problems.append(_note_default(finding, defaulted))
+            else:
+                advice.append(finding)
     if problems:
         raise ConfigError(source, problems)
     return LoadedConfig(config=StackConfig.model_validate(sections), advice=advice)
+
+
+def _note_default(problem: Problem, defaulted: set[str]) -> Problem:
+    """Say so when the problem lies in a section the stack file leaves out (its defaults apply)."""
+    section = problem.path.split(".", 1)[0].split("[", 1)[0]
+    if section not in defaulted:
+        return problem
+    return Problem(problem.path, f"{problem.message} (`{NAMESPACE}:{section}` is not in the stack file, so its "
+                   "defaults apply: add the section)", problem.value, problem.has_value)
 
 
 def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,13 +190,24 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], frozenset[str]]:
         raise ConfigError(str(path), [Problem("(file)", "expected a mapping with a `config:` mapping")])
     raw: dict[str, Any] = {}
     secrets: set[str] = set()
+    foreign: list[Problem] = []
     for key, value in (doc.get("config") or {}).items():
         namespace, _, name = str(key).partition(":")
         if namespace != NAMESPACE or not name:
+            problem = namespace_problem(str(key), _adapters())
+            if problem is not None:
+                foreign.append(problem)
             continue
         raw[name], secret = _mask_secure(value)
         if secret:
             secrets.add(name)
+    if foreign:
+        # Report the keys of the project's own namespace too, so one run lists every problem.
+        try:
+            validate_config(raw, str(path))
+        except ConfigError as exc:
+            foreign += exc.problems
+        raise ConfigError(str(path), foreign)
     return raw, frozenset(secrets)
 
 

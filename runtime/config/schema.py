@@ -6,6 +6,7 @@ from typing import Any
 
 from runtime.config.base import NAMESPACE
 from runtime.config.stack import StackConfig
+from runtime.config.suggest import PULUMI_NAMESPACE
 
 _SECURE = {"type": "object", "properties": {"secure": {"type": "string"}}, "required": ["secure"],
            "additionalProperties": False, "description": "Encrypted value written by `pulumi config set --secret`."}
@@ -36,8 +37,9 @@ def stack_file_schema() -> dict[str, Any]:
                 "type": "object",
                 "properties": properties,
                 "required": required,
-                # Other namespaces (aws:, pulumi:, ...) belong to providers and Pulumi itself.
-                "patternProperties": {f"^(?!{NAMESPACE}:)[A-Za-z0-9_.-]+:": {}},
+                # Pulumi's own settings (`pulumi:tags`); provider keys (`aws:region`) have no effect here (the
+                # program builds its providers from `ml-cicd:` keys), so like any other namespace they are errors.
+                "patternProperties": {f"^{PULUMI_NAMESPACE}:": {}},
                 "additionalProperties": False,
             },
             "secretsprovider": {"type": "string"},

@@ -46,6 +46,7 @@ from runtime.data.profile import (
     reference_from_summary,
     save_profile,
 )
+from runtime.progress import progress
 from runtime.report import Check, Report, Verdict, failed, inconclusive, passed
 
 if TYPE_CHECKING:
@@ -107,25 +108,29 @@ def validate_data(reference: str | Path, current: str | Path,
     is raised here.
     """
     timings: dict[str, float] = {}
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(config if callable(config) else (lambda: config or default_config()))
-        try:
-            with timed(timings, "reference_s"):
-                ref_inp = locate(reference)
-                ref = load_profile(ref_inp) if ref_inp.kind == "profile" else None
-                ref_summary = summarize(open_frame(ref_inp)) if ref is None else None
-            cur = load_current(current, timings)
-        finally:
-            cfg = pending.result()  # its exception (a bad stack config) wins over the data's
-    if ref is None:
-        assert ref_summary is not None
-        ref = reference_from_summary(ref_summary, cfg.drift.bins)
-    size = 0
-    if write_profile is not None:
-        with timed(timings, "write_profile_s"):
-            size = write_reference_profile(ref, write_profile, cfg)
-    with timed(timings, "compare_s"):
-        report = compare(ref, cur, cfg)
+    # Long on large files: a progress bar on a terminal (runtime.progress), nothing otherwise.
+    with progress("data validation: reading the reference", 3, unit="steps") as step:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(config if callable(config) else (lambda: config or default_config()))
+            try:
+                with timed(timings, "reference_s"):
+                    ref_inp = locate(reference)
+                    ref = load_profile(ref_inp) if ref_inp.kind == "profile" else None
+                    ref_summary = summarize(open_frame(ref_inp)) if ref is None else None
+                step(1, "data validation: reading the current data")
+                cur = load_current(current, timings)
+            finally:
+                cfg = pending.result()  # its exception (a bad stack config) wins over the data's
+        step(1, "data validation: comparing")
+        if ref is None:
+            assert ref_summary is not None
+            ref = reference_from_summary(ref_summary, cfg.drift.bins)
+        size = 0
+        if write_profile is not None:
+            with timed(timings, "write_profile_s"):
+                size = write_reference_profile(ref, write_profile, cfg)
+        with timed(timings, "compare_s"):
+            report = compare(ref, cur, cfg)
     report.details["timings"] = timings
     if write_profile is not None:
         report.details["profile_written"] = {"path": str(write_profile), "bytes": size}

@@ -41,8 +41,10 @@ def _no_champion(report: Report, model: str, cfg: ModelGateConfig) -> None:
                           "gates.allowNoChampion is true)"))
     else:
         report.add(inconclusive("champion-comparison", f"no champion: alias {alias} is not set on model "
-                                f"{model!r} and gates.allowNoChampion is false; set the alias on the version "
-                                "that serves production or pass --champion", threshold="allowNoChampion"))
+                                f"{model!r} and gates.allowNoChampion is false; set the first champion with "
+                                f"`mlcicd champion set --model {model} --version <the version production serves> "
+                                "--reason ...` (docs/champion.md) or pass --champion",
+                                threshold="allowNoChampion"))
 
 
 def _champion_checks(report: Report, cand: Resolved, champ: Resolved, cfg: ModelGateConfig) -> None:

@@ -21,6 +21,7 @@ import mlflow.sklearn
 import pandas as pd
 
 from runtime.local.scenarios import GROUP, SLOW_SECONDS, TARGET, Datasets, Scenario
+from runtime.progress import progress
 
 FAULT_ENV = "MLCICD_FAULT_ERROR_RATE"
 PIP_REQUIREMENTS = ["scikit-learn", "pandas", "numpy"]
@@ -86,12 +87,17 @@ def _metrics(model: Any, datasets: Datasets) -> dict[str, float]:
 
 def train_and_register(datasets: Datasets, scenario: Scenario, model_name: str, tracking_uri: str,
                        experiment: str = "mlcicd-local") -> TrainedVersion:
-    """Fit, log metrics and the model to MLflow, register a new version of `model_name`."""
-    from mlflow.models import infer_signature
-
+    """Fit, log metrics and the model to MLflow, register a new version of `model_name` (a spinner on a terminal)."""
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     mlflow.set_experiment(experiment)
+    with progress(f"training {model_name} ({scenario})"):
+        return _log_and_register(datasets, scenario, model_name)
+
+
+def _log_and_register(datasets: Datasets, scenario: Scenario, model_name: str) -> TrainedVersion:
+    from mlflow.models import infer_signature
+
     model = _fit(datasets)
     metrics = _metrics(model, datasets)
     x = datasets.evaluation[[GROUP, *datasets.features]]

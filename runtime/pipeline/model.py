@@ -110,6 +110,7 @@ class PipelineSpec:
     connection_arn: str
     manual_approval: bool
     install_command: str
+    test_install_command: str
     train_command: str
     test_command: str
     lint_command: str
@@ -136,7 +137,8 @@ class PipelineSpec:
             secrets.append("pulumi_passphrase")
         return cls(stack=stack, model_name=cfg.model.name, repository=p.repository, branch=p.branch,
                    connection_arn=p.connection_arn, manual_approval=p.manual_approval,
-                   install_command=p.install_command, train_command=p.train_command, test_command=p.test_command,
+                   install_command=p.install_command, test_install_command=p.test_install_command,
+                   train_command=p.train_command, test_command=p.test_command,
                    lint_command=p.lint_command, training_data_path=p.training_data_path,
                    reference_profile_key=cfg.monitoring.drift.reference_profile_key,
                    mlflow_prefix=cfg.tracking.artifact_prefix, deploy_stack=p.deploy_stack,

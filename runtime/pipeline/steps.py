@@ -120,8 +120,10 @@ def validate_actions(spec: PipelineSpec) -> tuple[Action, ...]:
                               "--recursive; fi",),
             access=Access(s3=(S3Grant("data", spec.reference_profile_key),
                               S3Grant("models", "runs/", write=True)))),
-        Action(name="UnitTests", commands=(spec.test_command,)),
-        Action(name="Lint", commands=(spec.lint_command,)),
+        # The test tools are the `test` extra; every other action installs the runtime alone (`installCommand`).
+        Action(name="UnitTests", commands=(spec.test_command,), install_project=False,
+               install=(spec.test_install_command,)),
+        Action(name="Lint", commands=(spec.lint_command,), install_project=False, install=(spec.test_install_command,)),
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from runtime.config.checks import LoadTestConfig
+from runtime.progress import progress
 from runtime.report import Check, failed, inconclusive, passed
 from runtime.smoke.client import Outcome, request
 from runtime.smoke.latency import RunStats, allowed_errors, latency_summary, percentile_check
@@ -95,25 +96,27 @@ async def open_loop(client: httpx.AsyncClient, base: str, requests: list[Scoring
             in_flight.release()
 
     t0 = time.monotonic()
-    for i in range(stats.planned):
-        if stats.aborted is not None:
-            break
-        slot = t0 + i * interval
-        delay = slot - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        lag = time.monotonic() - slot
-        stats.max_lag_s = max(stats.max_lag_s, lag)
-        if lag > late_after:
-            stats.late += 1
-        if in_flight.locked():
-            stats.dropped += 1
-            continue
-        await in_flight.acquire()
-        stats.sent += 1
-        task = asyncio.create_task(one(requests[i % len(requests)]))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+    with progress("load test", stats.planned, unit="requests") as advance:
+        for i in range(stats.planned):
+            if stats.aborted is not None:
+                break
+            advance()
+            slot = t0 + i * interval
+            delay = slot - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            lag = time.monotonic() - slot
+            stats.max_lag_s = max(stats.max_lag_s, lag)
+            if lag > late_after:
+                stats.late += 1
+            if in_flight.locked():
+                stats.dropped += 1
+                continue
+            await in_flight.acquire()
+            stats.sent += 1
+            task = asyncio.create_task(one(requests[i % len(requests)]))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
     stats.arrivals_s = time.monotonic() - t0 + interval
     deadline = t0 + stats.planned * interval + timeout_s + DRAIN_GRACE_S
     if tasks:

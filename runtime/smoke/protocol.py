@@ -23,6 +23,10 @@ from runtime.smoke.payloads import ScoringRequest
 BACKOFF_FIRST_S = 0.1
 BACKOFF_FACTOR = 2.0
 BACKOFF_MAX_S = 5.0
+#: The least time one `/ping` attempt gets (or the request timeout, when that is shorter), even when less of the
+#: budget is left: an attempt cut to a sliver of the budget "times out" however healthy the endpoint is, and that
+#: made-up timeout would be the reason the report gives. The whole wait may overrun the budget by this much.
+MIN_ATTEMPT_S = 1.0
 #: Simple endpoints an MLflow scoring server answers with 200.
 STATUS_PATHS = ("/ping", "/health", "/version")
 
@@ -41,7 +45,7 @@ async def wait_ready(client: httpx.AsyncClient, base: str, budget_s: float, time
         remaining = budget_s - (time.monotonic() - t0)
         if remaining <= 0:
             break
-        outcome = await request(client, "GET", f"{base}/ping", min(timeout_s, remaining))
+        outcome = await request(client, "GET", f"{base}/ping", min(timeout_s, max(remaining, MIN_ATTEMPT_S)))
         attempts += 1
         elapsed = time.monotonic() - t0
         if outcome.answered and outcome.status == 200:
