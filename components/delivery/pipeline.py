@@ -67,10 +67,10 @@ class DeliveryPipelineArgs(TypedDict, total=False):
     """Its name. Required."""
     tracking_uri: pulumi.Input[str]
     """`MLFLOW_TRACKING_URI` of the tracking actions. Required."""
-    tracking_credentials: Mapping[str, pulumi.Input[str]]
-    """Env var -> Secrets Manager reference (`<arn>:<json key>`) for MLflow credentials. Default: none."""
-    tracking_secret_arn: pulumi.Input[str] | None
-    """The secret behind `tracking_credentials` (read by the tracking actions). Default None."""
+    tracking_secret_arns: Mapping[str, pulumi.Input[str]]
+    """Self-hosted MLflow with basic auth: action name -> the Secrets Manager secret (`username`, `password`) of
+    that action's own MLflow user. Every action that talks to MLflow needs one then; no action ever gets the
+    admin's. Default: none (SageMaker's MLflow authorises IAM calls instead)."""
     tracking_server_arn: pulumi.Input[str] | None
     """SageMaker MLflow tracking server (IAM-authorised). Default None."""
     secrets: Mapping[str, str]
@@ -121,8 +121,7 @@ class _Settings:
     ecr_repository_url: pulumi.Input[str]
     ecr_repository_name: pulumi.Input[str]
     tracking_uri: pulumi.Input[str]
-    tracking_credentials: Mapping[str, pulumi.Input[str]]
-    tracking_secret_arn: pulumi.Input[str] | None
+    tracking_secret_arns: Mapping[str, pulumi.Input[str]]
     tracking_server_arn: pulumi.Input[str] | None
     secrets: Mapping[str, str]
     deploy_role_arn: str
@@ -150,7 +149,7 @@ class _Settings:
             buckets=a["buckets"], bucket_arns=a["bucket_arns"], kms_key_arn=a["kms_key_arn"],
             ecr_repository_arn=a["ecr_repository_arn"], ecr_repository_url=a["ecr_repository_url"],
             ecr_repository_name=a["ecr_repository_name"], tracking_uri=a["tracking_uri"],
-            tracking_credentials=a.get("tracking_credentials", {}), tracking_secret_arn=a.get("tracking_secret_arn"),
+            tracking_secret_arns=a.get("tracking_secret_arns", {}),
             tracking_server_arn=a.get("tracking_server_arn"), secrets=a["secrets"],
             deploy_role_arn=a["deploy_role_arn"], pulumi_backend_url=a.get("pulumi_backend_url"),
             vpc_id=a.get("vpc_id"), vpc_cidr=a.get("vpc_cidr"), subnet_ids=a.get("subnet_ids"),
@@ -174,8 +173,15 @@ class DeliveryPipeline(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         cfg = _Settings.of(name, args)
         stages = delivery_stages(cfg.spec)
+        missing = [a.name for _, a in build_actions(stages) if a.access.tracking != "none"
+                   and cfg.tracking_secret_arns and a.name not in cfg.tracking_secret_arns]
+        if missing:
+            raise ValueError(f"DeliveryPipeline {name}: actions {', '.join(missing)} talk to MLflow but have no "
+                             "MLflow user secret in args.tracking_secret_arns")
         child = pulumi.ResourceOptions(parent=self)
         pipeline_name = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+        # ARN partition of the stack's region (aws, aws-us-gov, aws-cn), from the provider.
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         group = None
         if cfg.vpc_id is not None and cfg.subnet_ids is not None:
             group = _build_security_group(name, cfg.vpc_id, cfg.vpc_cidr, child)
@@ -184,7 +190,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
         projects: dict[str, aws.codebuild.Project] = {}
         self.role_arns = {}
         for _, action in build_actions(stages):
-            project, role = self._project(name, pipeline_name, action, cfg=cfg, group=group)
+            project, role = self._project(name, pipeline_name, action, cfg=cfg, group=group, partition=partition)
             projects[action.name] = project
             self.role_arns[action.name] = role.arn
         self.project_names = {k: p.name for k, p in projects.items()}
@@ -192,7 +198,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
         # The pipeline and its role -------------------------------------------------------------------------------
         role = aws.iam.Role(f"{name}-pipeline-role", assume_role_policy=cfg.account_id.apply(
             lambda a: assume_role_policy("codepipeline.amazonaws.com", a)), opts=child)
-        aws.iam.RolePolicy(f"{name}-pipeline-policy", role=role.id, policy=pulumi.Output.all(
+        role_policy = aws.iam.RolePolicy(f"{name}-pipeline-policy", role=role.id, policy=pulumi.Output.all(
             cfg.bucket_arns["pipeline"], cfg.kms_key_arn, [p.arn for p in projects.values()]).apply(
             lambda a: pipeline_policy(a[0], a[1], a[2], connection_arn=cfg.spec.connection_arn,
                                       pipeline_name=pipeline_name, region=cfg.region)),
@@ -205,10 +211,11 @@ class DeliveryPipeline(pulumi.ComponentResource):
                                                                                        type="KMS"))],
             triggers=[trigger(cfg.spec)],
             stages=[_stage_args(stage, projects, cfg.spec) for stage in stages],
-            opts=child)
+            # CodePipeline checks at creation that its role can reach the artifact store (IAM propagation).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]))
         if cfg.notification_topic_arn is not None:
             aws.codestarnotifications.NotificationRule(
-                f"{name}-notifications", name=pipeline_name[:64], resource=pipeline.arn, detail_type="FULL",
+                f"{name}-notifications", name=pipeline_name, resource=pipeline.arn, detail_type="FULL",
                 event_type_ids=list(NOTIFY_EVENTS),
                 targets=[aws.codestarnotifications.NotificationRuleTargetArgs(address=cfg.notification_topic_arn,
                                                                               type="SNS")],
@@ -221,27 +228,25 @@ class DeliveryPipeline(pulumi.ComponentResource):
                                "deployActionRoleArn": self.deploy_action_role_arn})
 
     def _project(self, name: str, pipeline_name: str, action: Action, *, cfg: _Settings,
-                 group: aws.ec2.SecurityGroup | None) -> tuple[aws.codebuild.Project, aws.iam.Role]:
+                 group: aws.ec2.SecurityGroup | None,
+                 partition: pulumi.Output[str]) -> tuple[aws.codebuild.Project, aws.iam.Role]:
         """One build action: log group, role, policy, project."""
         child = pulumi.ResourceOptions(parent=self)
         key = f"{name}-{action.name.lower()}"
         project_name = f"{pipeline_name}-{action.name}"
         logs = aws.cloudwatch.LogGroup(f"{key}-logs", name=f"/aws/codebuild/{project_name}",
-                                       retention_in_days=cfg.log_retention_days, opts=child)
+                                       retention_in_days=cfg.log_retention_days, kms_key_id=cfg.kms_key_arn,
+                                       opts=child)
         role = aws.iam.Role(f"{key}-role", assume_role_policy=cfg.account_id.apply(
             lambda a: assume_role_policy("codebuild.amazonaws.com", a)), opts=child)
         subnets = cfg.subnet_ids if action.access.in_vpc and group is not None else None
+        tracking_secret = cfg.tracking_secret_arns.get(action.name) if action.access.tracking != "none" else None
         resolved = pulumi.Output.all(
-            cfg.account_id, dict(cfg.bucket_arns), cfg.kms_key_arn, cfg.ecr_repository_arn, cfg.tracking_secret_arn,
-            cfg.tracking_server_arn, subnets or [], logs.arn)
+            cfg.account_id, dict(cfg.bucket_arns), cfg.kms_key_arn, cfg.ecr_repository_arn, tracking_secret,
+            cfg.tracking_server_arn, subnets or [], logs.arn, partition,
+            group.id if group is not None and subnets is not None else None, cfg.vpc_id)
         policy = aws.iam.RolePolicy(f"{key}-policy", role=role.id, policy=resolved.apply(
-            lambda r: document(action_statements(action, Resources(
-                region=cfg.region, account_id=r[0], buckets=r[1], kms_key_arn=r[2],
-                artifact_prefix=artifact_prefix(pipeline_name), ecr_repository_arn=r[3],
-                deploy_role_arn=cfg.deploy_role_arn, secrets=dict(cfg.secrets), tracking_secret_arn=r[4],
-                tracking_server_arn=r[5],
-                subnet_arns=tuple(f"arn:aws:ec2:{cfg.region}:{r[0]}:subnet/{s}" for s in r[6])), r[7]))),
-            opts=child)
+            lambda r: document(action_statements(action, _resources(cfg, pipeline_name, r), r[7]))), opts=child)
         project = aws.codebuild.Project(
             key, name=project_name, description=f"{pipeline_name}: {action.name}", service_role=role.arn,
             encryption_key=cfg.kms_key_arn,
@@ -266,6 +271,19 @@ class DeliveryPipeline(pulumi.ComponentResource):
         return project, role
 
 
+def _resources(cfg: _Settings, pipeline_name: str, r: list[Any]) -> Resources:
+    """The ARNs one action's policy may name, from the resolved outputs of `_project`."""
+    account, partition, region = r[0], r[8], cfg.region
+    ec2 = f"arn:{partition}:ec2:{region}:{account}"
+    return Resources(
+        region=region, account_id=account, buckets=r[1], kms_key_arn=r[2], partition=partition,
+        artifact_prefix=artifact_prefix(pipeline_name), ecr_repository_arn=r[3], deploy_role_arn=cfg.deploy_role_arn,
+        secrets=dict(cfg.secrets), tracking_secret_arn=r[4], tracking_server_arn=r[5],
+        subnet_arns=tuple(f"{ec2}:subnet/{s}" for s in r[6]),
+        security_group_arns=(f"{ec2}:security-group/{r[9]}",) if r[9] else (),
+        vpc_arn=f"{ec2}:vpc/{r[10]}" if r[10] else None)
+
+
 EnvVar = aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs
 
 
@@ -280,7 +298,10 @@ def environment(action: Action, cfg: _Settings) -> list[EnvVar]:
         plain += [("ECR_REPOSITORY_URL", cfg.ecr_repository_url), ("ECR_REPOSITORY_NAME", cfg.ecr_repository_name)]
     if access.tracking != "none":
         plain.append(("MLFLOW_TRACKING_URI", cfg.tracking_uri))
-        secret += sorted(cfg.tracking_credentials.items())
+        user_secret = cfg.tracking_secret_arns.get(action.name)
+        if user_secret is not None:  # this action's own MLflow user (MLflow reads these two variables)
+            secret += [("MLFLOW_TRACKING_PASSWORD", pulumi.Output.concat(user_secret, ":password")),
+                       ("MLFLOW_TRACKING_USERNAME", pulumi.Output.concat(user_secret, ":username"))]
     secret += [(SECRET_ENV[s], cfg.secrets[s]) for s in access.secrets]
     if access.assume_deploy_role:
         plain.append(("DEPLOY_ROLE_ARN", cfg.deploy_role_arn))

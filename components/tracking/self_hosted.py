@@ -28,6 +28,7 @@ from components import aws_common as common
 from components import defaults as d
 from components.iam import document
 from components.tracking.policies import artifact_statements
+from components.tracking.stage_users import BOOTSTRAP_SCRIPT, SCRIPT_ENV, USERS_ENV, StageUser, password_env, users_spec
 from components.tracking.tracking_server import TrackingServerArgs
 from runtime.config.platform import SelfHostedTrackingConfig
 
@@ -45,16 +46,20 @@ class SelfHostedOutputs(NamedTuple):
     tracking_uri: pulumi.Output[str]
     admin_secret_arn: pulumi.Output[str | None]
     database_endpoint: pulumi.Output[str | None]
+    stage_user_secret_arns: dict[str, pulumi.Output[str]]
 
 
-def server_command(auth_mode: str, workers: int) -> list[str]:
-    """The container command. `basic` writes the auth app's ini (no secrets in it) to the scratch volume first."""
+def server_command(auth_mode: str, workers: int, *, stage_users: bool = False) -> list[str]:
+    """The container command. `basic` writes the auth app's ini (no secrets in it) to the scratch volume first,
+    then (with `stage_users`) creates the pipeline stages' MLflow users (`stage_users.BOOTSTRAP_SCRIPT`)."""
     serve = ["mlflow", "server", "--host", "0.0.0.0", "--port", str(d.TRACKING_PORT),  # noqa: S104 - in the task
              "--workers", str(workers), "--serve-artifacts"]
     if auth_mode != "basic":
         return serve
     serve[2:2] = ["--app-name", "basic-auth"]
-    return ["sh", "-c", f'printf "%s\\n" "$MLCICD_AUTH_INI" > "$MLFLOW_AUTH_CONFIG_PATH" && exec {shlex.join(serve)}']
+    users = f'python -c "${SCRIPT_ENV}" && ' if stage_users else ""
+    return ["sh", "-c", f'printf "%s\\n" "$MLCICD_AUTH_INI" > "$MLFLOW_AUTH_CONFIG_PATH" && {users}'
+            f"exec {shlex.join(serve)}"]
 
 
 def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: TrackingServerArgs) -> SelfHostedOutputs:
@@ -106,12 +111,20 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
     secrets = [("PGUSER", db_secret_arn, "username"), ("PGPASSWORD", db_secret_arn, "password")]
     admin_secret_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
     waits: list[pulumi.Resource] = list(listeners)
+    users: list[StageUser] = list(args.get("stage_users", [])) if hosted.auth.mode == "basic" else []
+    user_secret_arns: dict[str, pulumi.Output[str]] = {}
     if hosted.auth.mode == "basic":
         admin, admin_value = _admin_secret(parent, name, hosted.auth.admin_username, kms_key_arn)
         admin_secret_arn = admin.arn
         waits.append(admin_value)
         secrets += [("MLFLOW_AUTH_ADMIN_PASSWORD", admin.arn, "password"),
                     ("MLFLOW_FLASK_SERVER_SECRET_KEY", admin.arn, "flaskSecretKey")]
+        # One generated secret per pipeline stage user: the server task sets the password, that stage uses it.
+        for i, user in enumerate(users):
+            secret, value = _user_secret(parent, name, user.username, kms_key_arn)
+            user_secret_arns[user.username] = secret.arn
+            waits.append(value)
+            secrets.append((password_env(i), secret.arn, "password"))
 
     # Roles: execution (start the task) and task (artifacts only) ------------------------------------------------
     logs = common.log_group(f"{name}-logs", retention_days=args.get("log_retention_days", 30), parent=parent)
@@ -146,6 +159,8 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
                 f"[mlflow]\ndefault_permission = {AUTH_DEFAULT_PERMISSION}\ndatabase_uri = {uri}\n"
                 "authorization_function = mlflow.server.auth:authenticate_request_basic_auth")),
         }
+        if users:
+            environment |= {USERS_ENV: users_spec(users), SCRIPT_ENV: BOOTSTRAP_SCRIPT}
     container = pulumi.Output.all(
         env=pulumi.Output.all(**environment),
         secrets=pulumi.Output.all(*[pulumi.Output.concat(arn, f":{key}::") for _, arn, key in secrets]),
@@ -174,7 +189,8 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
         health_check_grace_period_seconds=120, enable_execute_command=False, propagate_tags="SERVICE",
         opts=pulumi.ResourceOptions(parent=parent, depends_on=waits))
     return SelfHostedOutputs(tracking_uri=pulumi.Output.concat(f"{scheme}://", host),
-                             admin_secret_arn=admin_secret_arn, database_endpoint=db.endpoint)
+                             admin_secret_arn=admin_secret_arn, database_endpoint=db.endpoint,
+                             stage_user_secret_arns=user_secret_arns)
 
 
 def _listener_actions(hosted: SelfHostedTrackingConfig,
@@ -250,11 +266,26 @@ def _admin_secret(parent: pulumi.Resource, name: str, username: str,
     return secret, version
 
 
+def _user_secret(parent: pulumi.Resource, name: str, username: str, kms_key_arn: pulumi.Input[str]
+                 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
+    """A pipeline stage's MLflow credentials: a generated password, written like the admin's (write-only, secret)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    secret = aws.secretsmanager.Secret(f"{name}-user-{username}", kms_key_id=kms_key_arn,
+                                       description=f"MLflow credentials of the pipeline user {username}", opts=child)
+    password = aws.secretsmanager.get_random_password_output(
+        **_PASSWORD_ARGS, opts=pulumi.InvokeOutputOptions(parent=parent)).random_password
+    value = pulumi.Output.secret(pulumi.Output.json_dumps({"username": username, "password": password}))
+    # Version 1 forever, as for the admin: the server task sets the password from this secret at every start.
+    version = aws.secretsmanager.SecretVersion(f"{name}-user-{username}-value", secret_id=secret.id,
+                                               secret_string_wo=value, secret_string_wo_version=1, opts=child)
+    return secret, version
+
+
 def _container(hosted: SelfHostedTrackingConfig, env: dict[str, str], *, secret_names: list[str],
                secret_refs: list[str], log_group: str, region: str) -> dict[str, Any]:
     return {
         "name": CONTAINER, "image": hosted.image, "essential": True,
-        "command": server_command(hosted.auth.mode, max(1, hosted.cpu // 512)),
+        "command": server_command(hosted.auth.mode, max(1, hosted.cpu // 512), stage_users=USERS_ENV in env),
         "portMappings": [{"containerPort": d.TRACKING_PORT, "protocol": "tcp"}],
         "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
         "secrets": sorted(({"name": n, "valueFrom": ref} for n, ref in zip(secret_names, secret_refs, strict=True)),

@@ -19,6 +19,7 @@ from typing import TypedDict
 
 import pulumi
 
+from components.tracking.stage_users import StageUser
 from runtime.config.platform import SageMakerTrackingConfig, TrackingConfig
 
 TYPE = "mlcicd:tracking:TrackingServer"
@@ -51,6 +52,9 @@ class TrackingServerArgs(TypedDict, total=False):
     private_subnet_ids: pulumi.Input[list[str]]
     """Subnets of the tasks, the internal load balancer and the database (two AZs at least). Required for
     `self-hosted`."""
+    stage_users: list[StageUser]
+    """MLflow users of the pipeline stages, each with its own generated secret and least grants (self-hosted with
+    basic auth; see `stage_users.py`). Default []: no stage users."""
 
 
 _REQUIRED = {
@@ -69,6 +73,9 @@ class TrackingServer(pulumi.ComponentResource):
     """PostgreSQL endpoint `host:port` (self-hosted), else None."""
     server_arn: pulumi.Output[str | None]
     """SageMaker tracking server ARN (the URI the `sagemaker-mlflow` plugin takes), else None."""
+    stage_user_secret_arns: dict[str, pulumi.Output[str]]
+    """Stage username -> Secrets Manager secret with its MLflow credentials (`username`, `password`); empty unless
+    self-hosted with basic auth and `stage_users` given."""
 
     def __init__(self, name: str, args: TrackingServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -86,6 +93,7 @@ class TrackingServer(pulumi.ComponentResource):
             self.tracking_uri = hosted.tracking_uri
             self.admin_secret_arn = hosted.admin_secret_arn
             self.database_endpoint = hosted.database_endpoint
+            self.stage_user_secret_arns = hosted.stage_user_secret_arns
             self.server_arn = none
         else:
             from components.tracking.sagemaker import build_sagemaker
@@ -95,6 +103,7 @@ class TrackingServer(pulumi.ComponentResource):
             self.server_arn = managed.server_arn
             self.admin_secret_arn = none
             self.database_endpoint = none
+            self.stage_user_secret_arns = {}
         self.register_outputs({
             "trackingUri": self.tracking_uri, "adminSecretArn": self.admin_secret_arn,
             "databaseEndpoint": self.database_endpoint, "serverArn": self.server_arn,
