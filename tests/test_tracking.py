@@ -216,7 +216,7 @@ def test_database_reachable_only_from_tracking_tasks(staging: Graph) -> None:
     rules = [r.inputs for r in _mine(staging, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.inputs["securityGroupId"] == db_sg]
     assert rules == [{"fromPort": 5432, "toPort": 5432, "ipProtocol": "tcp", "securityGroupId": db_sg,
-                      "referencedSecurityGroupId": "tracking-task-id"}]
+                      "referencedSecurityGroupId": "tracking-task-id", "description": "the MLflow tasks only"}]
 
 
 # Database ------------------------------------------------------------------------------------------------------
@@ -337,7 +337,7 @@ def test_execution_role_reads_only_the_injected_secrets(staging: Graph) -> None:
     statements = {s["Sid"]: s for s in policy(execution)["Statement"]}
     users = [f"arn:aws:secretsmanager:eu-west-1:{MOCK_ACCOUNT}:secret:tracking-user-{u}-AbCdEf" for u in STAGE_USERS]
     assert statements["ReadInjectedSecrets"]["Resource"] == sorted([DB_SECRET_ARN, ADMIN_SECRET_ARN, *users])
-    assert statements["PullImage"]["Resource"] == [ecr_repository_arn(TRACKING_IMAGE)]
+    assert statements["PullImage"]["Resource"] == [ecr_repository_arn(TRACKING_IMAGE, "aws")]
 
 
 def test_trust_policies_pinned_to_the_account(staging: Graph) -> None:
@@ -393,8 +393,10 @@ def test_server_command() -> None:
 
 
 def test_ecr_repository_arn() -> None:
-    assert ecr_repository_arn(TRACKING_IMAGE) == "arn:aws:ecr:eu-west-1:123456789012:repository/mlflow-server"
-    assert ecr_repository_arn("ghcr.io/mlflow/mlflow:v3.1.0@sha256:" + "0" * 64) is None
+    assert ecr_repository_arn(TRACKING_IMAGE, "aws") == "arn:aws:ecr:eu-west-1:123456789012:repository/mlflow-server"
+    china = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/mlflow-server:3@sha256:" + "0" * 64
+    assert ecr_repository_arn(china, "aws-cn") == "arn:aws-cn:ecr:cn-north-1:123456789012:repository/mlflow-server"
+    assert ecr_repository_arn("ghcr.io/mlflow/mlflow:v3.1.0@sha256:" + "0" * 64, "aws") is None
 
 
 # Bad config --------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_common import partition_of
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements, artifact_prefix
 from components.delivery.stages import Action, PipelineSpec, Stage, build_actions, delivery_stages
@@ -137,9 +138,12 @@ class _Settings:
     timeout_minutes: int
     train_timeout_minutes: int
     log_retention_days: int
+    partition: tuple[str, str]
+    """ARN partition and endpoint DNS suffix of the stack's region (`aws`, `amazonaws.com`; `aws-cn`,
+    `amazonaws.com.cn`; ...), from the provider."""
 
     @classmethod
-    def of(cls, name: str, args: DeliveryPipelineArgs) -> _Settings:
+    def of(cls, name: str, args: DeliveryPipelineArgs, partition: tuple[str, str]) -> _Settings:
         missing = [k for k in _REQUIRED if k not in args]
         if missing:
             raise ValueError(f"DeliveryPipeline {name}: args {', '.join(missing)} required")
@@ -158,7 +162,7 @@ class _Settings:
             compute_type=a.get("compute_type", "BUILD_GENERAL1_SMALL"),
             train_compute_type=a.get("train_compute_type", "BUILD_GENERAL1_LARGE"),
             timeout_minutes=a.get("timeout_minutes", 60), train_timeout_minutes=a.get("train_timeout_minutes", 240),
-            log_retention_days=a.get("log_retention_days", 30))
+            log_retention_days=a.get("log_retention_days", 30), partition=partition)
 
 
 class DeliveryPipeline(pulumi.ComponentResource):
@@ -171,7 +175,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DeliveryPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        cfg = _Settings.of(name, args)
+        cfg = _Settings.of(name, args, partition_of(self))
         stages = delivery_stages(cfg.spec)
         missing = [a.name for _, a in build_actions(stages) if a.access.tracking != "none"
                    and cfg.tracking_secret_arns and a.name not in cfg.tracking_secret_arns]
@@ -180,8 +184,6 @@ class DeliveryPipeline(pulumi.ComponentResource):
                              "MLflow user secret in args.tracking_secret_arns")
         child = pulumi.ResourceOptions(parent=self)
         pipeline_name = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
-        # ARN partition of the stack's region (aws, aws-us-gov, aws-cn), from the provider.
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         group = None
         if cfg.vpc_id is not None and cfg.subnet_ids is not None:
             group = _build_security_group(name, cfg.vpc_id, cfg.vpc_cidr, child)
@@ -190,7 +192,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
         projects: dict[str, aws.codebuild.Project] = {}
         self.role_arns = {}
         for _, action in build_actions(stages):
-            project, role = self._project(name, pipeline_name, action, cfg=cfg, group=group, partition=partition)
+            project, role = self._project(name, pipeline_name, action, cfg=cfg, group=group)
             projects[action.name] = project
             self.role_arns[action.name] = role.arn
         self.project_names = {k: p.name for k, p in projects.items()}
@@ -201,7 +203,8 @@ class DeliveryPipeline(pulumi.ComponentResource):
         role_policy = aws.iam.RolePolicy(f"{name}-pipeline-policy", role=role.id, policy=pulumi.Output.all(
             cfg.bucket_arns["pipeline"], cfg.kms_key_arn, [p.arn for p in projects.values()]).apply(
             lambda a: pipeline_policy(a[0], a[1], a[2], connection_arn=cfg.spec.connection_arn,
-                                      pipeline_name=pipeline_name, region=cfg.region)),
+                                      pipeline_name=pipeline_name, region=cfg.region,
+                                      dns_suffix=cfg.partition[1])),
             opts=child)
         pipeline = aws.codepipeline.Pipeline(
             name, name=pipeline_name, pipeline_type="V2", execution_mode="SUPERSEDED", role_arn=role.arn,
@@ -228,8 +231,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
                                "deployActionRoleArn": self.deploy_action_role_arn})
 
     def _project(self, name: str, pipeline_name: str, action: Action, *, cfg: _Settings,
-                 group: aws.ec2.SecurityGroup | None,
-                 partition: pulumi.Output[str]) -> tuple[aws.codebuild.Project, aws.iam.Role]:
+                 group: aws.ec2.SecurityGroup | None) -> tuple[aws.codebuild.Project, aws.iam.Role]:
         """One build action: log group, role, policy, project."""
         child = pulumi.ResourceOptions(parent=self)
         key = f"{name}-{action.name.lower()}"
@@ -243,7 +245,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
         tracking_secret = cfg.tracking_secret_arns.get(action.name) if action.access.tracking != "none" else None
         resolved = pulumi.Output.all(
             cfg.account_id, dict(cfg.bucket_arns), cfg.kms_key_arn, cfg.ecr_repository_arn, tracking_secret,
-            cfg.tracking_server_arn, subnets or [], logs.arn, partition,
+            cfg.tracking_server_arn, subnets or [], logs.arn,
             group.id if group is not None and subnets is not None else None, cfg.vpc_id)
         policy = aws.iam.RolePolicy(f"{key}-policy", role=role.id, policy=resolved.apply(
             lambda r: document(action_statements(action, _resources(cfg, pipeline_name, r), r[7]))), opts=child)
@@ -273,15 +275,15 @@ class DeliveryPipeline(pulumi.ComponentResource):
 
 def _resources(cfg: _Settings, pipeline_name: str, r: list[Any]) -> Resources:
     """The ARNs one action's policy may name, from the resolved outputs of `_project`."""
-    account, partition, region = r[0], r[8], cfg.region
+    account, (partition, dns_suffix), region = r[0], cfg.partition, cfg.region
     ec2 = f"arn:{partition}:ec2:{region}:{account}"
     return Resources(
-        region=region, account_id=account, buckets=r[1], kms_key_arn=r[2], partition=partition,
+        region=region, account_id=account, buckets=r[1], kms_key_arn=r[2], partition=partition, dns_suffix=dns_suffix,
         artifact_prefix=artifact_prefix(pipeline_name), ecr_repository_arn=r[3], deploy_role_arn=cfg.deploy_role_arn,
         secrets=dict(cfg.secrets), tracking_secret_arn=r[4], tracking_server_arn=r[5],
         subnet_arns=tuple(f"{ec2}:subnet/{s}" for s in r[6]),
-        security_group_arns=(f"{ec2}:security-group/{r[9]}",) if r[9] else (),
-        vpc_arn=f"{ec2}:vpc/{r[10]}" if r[10] else None)
+        security_group_arns=(f"{ec2}:security-group/{r[8]}",) if r[8] else (),
+        vpc_arn=f"{ec2}:vpc/{r[9]}" if r[9] else None)
 
 
 EnvVar = aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs
@@ -360,14 +362,14 @@ def _stage_args(stage: Stage, projects: Mapping[str, aws.codebuild.Project],
 
 
 def pipeline_policy(bucket_arn: str, kms_key_arn: str, project_arns: list[str], *, connection_arn: str,
-                    pipeline_name: str, region: str) -> str:
+                    pipeline_name: str, region: str, dns_suffix: str) -> str:
     """The pipeline's own role: its artifacts, its key via S3, its connection, its projects."""
     prefix = artifact_prefix(pipeline_name)
     return document([
         allow("Artifacts", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [f"{bucket_arn}/{prefix}*"]),
         allow("ArtifactBucket", ["s3:GetBucketLocation", "s3:GetBucketVersioning"], [bucket_arn]),
         allow("ArtifactKeyViaS3", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn],
-              {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}),
+              {"StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix}"}}),
         allow("UseConnection", ["codeconnections:UseConnection", "codestar-connections:UseConnection"],
               [connection_arn]),
         allow("RunBuilds", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], sorted(project_arns)),

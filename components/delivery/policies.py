@@ -68,6 +68,8 @@ class Resources:
     """Where CodePipeline keeps this pipeline's artifacts in the pipeline bucket (`<name[:20]>/`)."""
     partition: str
     """ARN partition of the stack's region (`aws`, `aws-us-gov`, `aws-cn`), from the provider."""
+    dns_suffix: str
+    """DNS suffix of regional endpoints (`amazonaws.com`, `amazonaws.com.cn`), from the provider."""
     ecr_repository_arn: str | None = None
     deploy_role_arn: str | None = None
     secrets: Mapping[str, str] = field(default_factory=dict)
@@ -176,8 +178,8 @@ def base_statements(action: Action, res: Resources, log_group_arn: str) -> list[
         allow("OwnBuildCache", ["s3:GetObject", "s3:PutObject"], [f"{pipeline}/{cache_prefix(action)}*"]),
         allow("PipelineBucketLocation", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [pipeline]),
         allow("UseStackKeyViaS3AndSecrets", ["kms:Decrypt", "kms:GenerateDataKey"], [res.kms_key_arn],
-              {"StringEquals": {"kms:ViaService": [f"s3.{res.region}.amazonaws.com",
-                                                   f"secretsmanager.{res.region}.amazonaws.com"]}}),
+              {"StringEquals": {"kms:ViaService": [f"s3.{res.region}.{res.dns_suffix}",
+                                                   f"secretsmanager.{res.region}.{res.dns_suffix}"]}}),
     ]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_common import partition_of
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements
 from components.delivery.stages import Action
@@ -59,17 +60,17 @@ def scheduled_job(parent: pulumi.Resource, name: str, job: Action, settings: Job
     child = pulumi.ResourceOptions(parent=parent)
     project_name = f"{pulumi.get_project()}-{settings.stack}-{name}"
     account = pulumi.Output.from_input(settings.account_id)
-    partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=parent)).partition
+    partition, dns_suffix = partition_of(parent)
     logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/codebuild/{project_name}",
                                    retention_in_days=settings.log_retention_days, kms_key_id=settings.kms_key_arn,
                                    opts=child)
     role = aws.iam.Role(f"{name}-role", assume_role_policy=account.apply(
         lambda a: assume_role_policy("codebuild.amazonaws.com", a)), opts=child)
     policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.all(
-        account, dict(settings.bucket_arns), settings.kms_key_arn, ecr_repository_arn, logs.arn, partition).apply(
+        account, dict(settings.bucket_arns), settings.kms_key_arn, ecr_repository_arn, logs.arn).apply(
         lambda r: document(action_statements(job, Resources(
             region=settings.region, account_id=r[0], buckets=r[1], kms_key_arn=r[2], artifact_prefix="",
-            partition=r[5], ecr_repository_arn=r[3], metrics_namespace=metrics_namespace,
+            partition=partition, dns_suffix=dns_suffix, ecr_repository_arn=r[3], metrics_namespace=metrics_namespace,
             connection_arn=settings.connection_arn), r[4]))), opts=child)
     env = {"STACK_NAME": settings.stack, **{f"{b.upper()}_BUCKET": settings.buckets[b]
                                             for b in sorted({g.bucket for g in job.access.s3})},

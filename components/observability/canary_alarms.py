@@ -30,6 +30,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
+from components.aws_common import partition_of
+from components.iam import account_root_statement
 from runtime import metrics as m
 from runtime.config import defaults as cfg_defaults
 
@@ -90,6 +92,7 @@ class CanaryAlarms(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         prefix = alarm_prefix(name)
         region, account = args["region"], args["account_id"]
+        partition, _ = partition_of(self)
         period = args.get("period_seconds", 60)
         periods = args.get("evaluation_periods", cfg_defaults.ALARM_EVALUATION_PERIODS)
         datapoints = args.get("datapoints_to_alarm", cfg_defaults.ALARM_DATAPOINTS)
@@ -98,13 +101,14 @@ class CanaryAlarms(pulumi.ComponentResource):
         key = aws.kms.Key(f"{name}-topic-key", description=f"ml-cicd {name}: alarm topic encryption",
                           enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
                           policy=pulumi.Output.from_input(account).apply(
-                              lambda acct: topic_key_policy(acct, region, stack_alarm_prefix())),
+                              lambda acct: topic_key_policy(acct, region, stack_alarm_prefix(), partition)),
                           opts=child)
         topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, opts=child)
-        aws.sns.TopicPolicy(f"{name}-topic-policy", arn=topic.arn,
-                            policy=pulumi.Output.all(topic.arn, account).apply(
-                                lambda a: topic_policy(a[0], a[1], region, stack_alarm_prefix())),
-                            opts=child)
+        topic_grants = aws.sns.TopicPolicy(f"{name}-topic-policy", arn=topic.arn,
+                                           policy=pulumi.Output.all(topic.arn, account).apply(
+                                               lambda a: topic_policy(a[0], a[1], region, stack_alarm_prefix(),
+                                                                      partition)),
+                                           opts=child)
         for i, email in enumerate(args.get("emails", [])):
             aws.sns.TopicSubscription(f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email,
                                       opts=child)
@@ -177,7 +181,9 @@ class CanaryAlarms(pulumi.ComponentResource):
         self.rollback_alarm_names = pulumi.Output.all(*[a.name for a in alarms]).apply(list)
         self.rollback_alarm_arns = pulumi.Output.all(*[a.arn for a in alarms]).apply(list)
         self.composite_alarm_name = composite.alarm_name
-        self.topic_arn = topic.arn
+        # Whatever notifies the topic (notification rules, the drift alarm) waits for its policy: CodeStar
+        # notification rules check at creation that the topic lets them publish.
+        self.topic_arn = pulumi.Output.all(topic.arn, topic_grants.id).apply(lambda a: a[0])
         self.register_outputs({"rollbackAlarmNames": self.rollback_alarm_names, "topicArn": self.topic_arn,
                                "compositeAlarmName": self.composite_alarm_name})
 
@@ -239,9 +245,9 @@ def stack_alarm_prefix() -> str:
     return f"{pulumi.get_project()}-{pulumi.get_stack()}"
 
 
-def _cloudwatch_conditions(account_id: str, region: str, prefix: str) -> dict[str, Any]:
+def _cloudwatch_conditions(account_id: str, region: str, prefix: str, partition: str) -> dict[str, Any]:
     return {"StringEquals": {"aws:SourceAccount": account_id},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{prefix}-*"}}
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{prefix}-*"}}
 
 
 def _notification_conditions(account_id: str) -> dict[str, Any]:
@@ -249,19 +255,16 @@ def _notification_conditions(account_id: str) -> dict[str, Any]:
     return {"StringEquals": {"aws:SourceAccount": account_id}}
 
 
-def topic_key_policy(account_id: str, region: str, prefix: str) -> str:
+def topic_key_policy(account_id: str, region: str, prefix: str, partition: str) -> str:
     """Key policy: the account administers the key through IAM; this stack's alarms and the account's notification
     rules may use it to publish."""
     statements = [
-        # AWS's default key-policy statement: without it no IAM policy could ever manage the key again. In a key
-        # policy, Resource "*" means this key.
-        {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow",
-         "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+        account_root_statement(account_id, partition),
         # Required for CloudWatch to publish to a KMS-encrypted topic (SNS developer guide, "Enable compatibility
         # between event sources from AWS services and encrypted topics").
         {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-         "Condition": _cloudwatch_conditions(account_id, region, prefix)},
+         "Condition": _cloudwatch_conditions(account_id, region, prefix, partition)},
         {"Sid": "NotificationRulesPublish", "Effect": "Allow",
          "Principal": {"Service": "codestar-notifications.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
@@ -270,13 +273,13 @@ def topic_key_policy(account_id: str, region: str, prefix: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def topic_policy(topic_arn: str, account_id: str, region: str, prefix: str) -> str:
+def topic_policy(topic_arn: str, account_id: str, region: str, prefix: str, partition: str) -> str:
     """Topic policy: this stack's alarms (canary and drift) and the account's CodeStar notification rules may
     publish; nobody may publish without TLS."""
     statements = [
         {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": "sns:Publish", "Resource": topic_arn,
-         "Condition": _cloudwatch_conditions(account_id, region, prefix)},
+         "Condition": _cloudwatch_conditions(account_id, region, prefix, partition)},
         {"Sid": "NotificationRulesPublish", "Effect": "Allow",
          "Principal": {"Service": "codestar-notifications.amazonaws.com"}, "Action": "sns:Publish",
          "Resource": topic_arn, "Condition": _notification_conditions(account_id)},

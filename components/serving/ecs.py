@@ -27,7 +27,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
-from components.aws_common import allow_in, allow_out, application_load_balancer, ecs_cluster, security_group
+from components.aws_common import (
+    allow_in,
+    allow_out,
+    application_load_balancer,
+    ecs_cluster,
+    partition_of,
+    security_group,
+)
 from components.iam import assume_role_policy, output_document
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, RollbackAlarms, pinned_image
@@ -64,12 +71,13 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     strategy = args.get("strategy", "canary")
     port = args.get("port", cfg_defaults.SERVING_PORT)
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+    _, dns_suffix = partition_of(parent)
 
     # Logs and cluster ----------------------------------------------------------------------------------------
     log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
                                         retention_in_days=args.get("log_retention_days",
                                                                    cfg_defaults.LOG_RETENTION_DAYS_OTHER),
-                                        opts=child)
+                                        kms_key_id=args["kms_key_arn"], opts=child)
     cluster = ecs_cluster(name, parent=parent)
 
     # Roles: execution (agent: pull, logs) and task (model: artifacts, metrics), never shared --------------------
@@ -78,18 +86,20 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust,
                                   description=f"ECS agent of {prefix}: pull the serving image, write its logs",
                                   opts=child)
-    aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=output_document(
+    # Every policy a task or a deployment needs; the service depends on all of them (IAM propagation).
+    role_policies = [aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=output_document(
         pulumi.Output.all(args["image_repository_arn"], log_group.arn, args["kms_key_arn"]).apply(
-            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2]))), opts=child)
+            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2], args["region"], dns_suffix))),
+        opts=child)]
     task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust,
                              description=f"Model server of {prefix}: read model artifacts, publish model metrics",
                              opts=child)
     prefix_in_bucket = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
     namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
-    aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
+    role_policies.append(aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
         pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"]).apply(
-            lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace))),
-        opts=child)
+            lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace,
+                                                   dns_suffix=dns_suffix))), opts=child))
 
     # Task definition -----------------------------------------------------------------------------------------
     image = pinned_image(args["image_repository_url"], args["image_digest"])
@@ -170,9 +180,10 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
                                 assume_role_policy=assume_role_policy("ecs.amazonaws.com"),
                                 description=f"ECS shifts {prefix} traffic between its two target groups",
                                 opts=child)
-        aws.iam.RolePolicy(f"{name}-ecs-load-balancers", role=ecs_role.id, policy=output_document(
-            pulumi.Output.all(groups["blue"].arn, groups["green"].arn, production.arn, rule.arn).apply(
-                lambda a: ecs_policies.load_balancer_statements(a[0:2], [a[2]], [a[3]]))), opts=child)
+        role_policies.append(aws.iam.RolePolicy(
+            f"{name}-ecs-load-balancers", role=ecs_role.id, policy=output_document(
+                pulumi.Output.all(groups["blue"].arn, groups["green"].arn, production.arn, rule.arn).apply(
+                    lambda a: ecs_policies.load_balancer_statements(a[0:2], [a[2]], [a[3]]))), opts=child))
         load_balancer = aws.ecs.ServiceLoadBalancerArgs(
             target_group_arn=groups["blue"].arn, container_name=CONTAINER, container_port=port,
             advanced_configuration=aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
@@ -211,7 +222,7 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
         health_check_grace_period_seconds=d.HEALTH_CHECK_GRACE_SECONDS,
         propagate_tags="SERVICE", enable_ecs_managed_tags=True,
         **deployment,  # type: ignore[arg-type]  # typed *Args above; one mechanism per strategy
-        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=ignore))
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=ignore, depends_on=role_policies))
 
     deployment_group = None
     if strategy == "blue-green":

@@ -70,6 +70,7 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
     production = args.get("production", False)
     child = pulumi.ResourceOptions(parent=parent)
     kms_key_arn, region = args["kms_key_arn"], args["region"]
+    partition, dns_suffix = common.partition_of(parent)
 
     # Security groups: clients -> ALB -> tasks -> database, each hop from the previous group only ----------------
     alb_sg = common.security_group(f"{name}-alb", vpc_id=args["vpc_id"], description="MLflow load balancer",
@@ -80,12 +81,17 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
     for port in (443, 80) if hosted.certificate_arn else (80,):
         common.allow_in(f"{name}-alb-in-{port}", group=alb_sg, port=port, cidrs=cidrs,
                         sources=hosted.ingress_security_group_ids, description="tracking clients", parent=parent)
-    common.allow_out(f"{name}-alb-to-task", group=alb_sg, port=d.TRACKING_PORT, target=task_sg.id, parent=parent)
-    common.allow_in(f"{name}-task-from-alb", group=task_sg, port=d.TRACKING_PORT, sources=[alb_sg.id], parent=parent)
-    common.allow_out(f"{name}-task-to-db", group=task_sg, port=d.POSTGRES_PORT, target=db_sg.id, parent=parent)
+    common.allow_out(f"{name}-alb-to-task", group=alb_sg, port=d.TRACKING_PORT, target=task_sg.id,
+                     description="the MLflow tasks only", parent=parent)
+    common.allow_in(f"{name}-task-from-alb", group=task_sg, port=d.TRACKING_PORT, sources=[alb_sg.id],
+                    description="the MLflow load balancer only", parent=parent)
+    common.allow_out(f"{name}-task-to-db", group=task_sg, port=d.POSTGRES_PORT, target=db_sg.id,
+                     description="the MLflow database only", parent=parent)
     # AWS APIs (ECR, S3, Secrets Manager, logs) through VPC endpoints or NAT: their addresses are not ours to pin.
-    common.allow_out(f"{name}-task-https", group=task_sg, port=443, cidr="0.0.0.0/0", parent=parent)
-    common.allow_in(f"{name}-db-from-task", group=db_sg, port=d.POSTGRES_PORT, sources=[task_sg.id], parent=parent)
+    common.allow_out(f"{name}-task-https", group=task_sg, port=443, cidr="0.0.0.0/0",
+                     description="AWS APIs over HTTPS (VPC endpoints or NAT)", parent=parent)
+    common.allow_in(f"{name}-db-from-task", group=db_sg, port=d.POSTGRES_PORT, sources=[task_sg.id],
+                    description="the MLflow tasks only", parent=parent)
 
     db = _database(parent, name, hosted, production, subnet_ids=args["private_subnet_ids"], db_sg=db_sg,
                    kms_key_arn=kms_key_arn)
@@ -127,16 +133,19 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
             secrets.append((password_env(i), secret.arn, "password"))
 
     # Roles: execution (start the task) and task (artifacts only) ------------------------------------------------
-    logs = common.log_group(f"{name}-logs", retention_days=args.get("log_retention_days", 30), parent=parent)
-    ecr_arn = common.ecr_repository_arn(hosted.image)
-    execution = common.task_execution_role(
+    logs = common.log_group(f"{name}-logs", retention_days=args.get("log_retention_days", 30),
+                            kms_key_arn=kms_key_arn, parent=parent)
+    ecr_arn = common.ecr_repository_arn(hosted.image, partition)
+    execution, execution_policy = common.task_execution_role(
         f"{name}-execution", account_id=args["account_id"], log_group_arn=logs.arn,
         secret_arns=list(dict.fromkeys(arn for _, arn, _ in secrets)), kms_key_arn=kms_key_arn, region=region,
         ecr_repository_arns=[ecr_arn] if ecr_arn else [], parent=parent)
     task_role = common.ecs_task_role(f"{name}-task", account_id=args["account_id"], parent=parent)
-    aws.iam.RolePolicy(f"{name}-task-artifacts", role=task_role.id, policy=pulumi.Output.all(
+    task_policy = aws.iam.RolePolicy(f"{name}-task-artifacts", role=task_role.id, policy=pulumi.Output.all(
         args["models_bucket_arn"], kms_key_arn).apply(lambda a: document(
-            artifact_statements(a[0], config.artifact_prefix, a[1], region))), opts=child)
+            artifact_statements(a[0], config.artifact_prefix, a[1], region, dns_suffix))), opts=child)
+    # The service starts tasks at once: both roles' policies must exist first (IAM propagation).
+    waits += [execution_policy, task_policy]
 
     # Task definition and service ----------------------------------------------------------------------------
     store_uri = db.address.apply(
