@@ -160,10 +160,13 @@ def mock_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str
         "aws:ecr/repository:Repository": {"repositoryUrl": f"{acct}.dkr.ecr.{region}.{dns}/{resource_name}",
                                           "registryId": acct},
         "aws:kms/key:Key": {"keyId": f"{name}-key-id", "arn": f"arn:{part}:kms:{region}:{acct}:key/{name}-key-id"},
-        "aws:lb/loadBalancer:LoadBalancer": {"dnsName": f"{resource_name}.{region}.elb.amazonaws.com",
-                                             "arnSuffix": f"app/{resource_name}/0123456789abcdef",
-                                             "zoneId": "Z0MOCKZONE"},
-        "aws:lb/targetGroup:TargetGroup": {"arnSuffix": f"targetgroup/{resource_name}/0123456789abcdef"},
+        "aws:lb/loadBalancer:LoadBalancer": {
+            "arn": f"arn:{part}:elasticloadbalancing:{region}:{acct}:loadbalancer/app/{resource_name}/0123456789abcdef",
+            "dnsName": f"{resource_name}.{region}.elb.amazonaws.com",
+            "arnSuffix": f"app/{resource_name}/0123456789abcdef", "zoneId": "Z0MOCKZONE"},
+        "aws:lb/targetGroup:TargetGroup": {
+            "arn": f"arn:{part}:elasticloadbalancing:{region}:{acct}:targetgroup/{resource_name}/0123456789abcdef",
+            "arnSuffix": f"targetgroup/{resource_name}/0123456789abcdef"},
         "aws:rds/instance:Instance": {"address": f"{resource_name}.mock.{region}.rds.amazonaws.com",
                                       "endpoint": f"{resource_name}.mock.{region}.rds.amazonaws.com:5432",
                                       "masterUserSecrets": [{"secretArn": f"arn:{part}:secretsmanager:{region}:{acct}"

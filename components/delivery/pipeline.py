@@ -32,7 +32,7 @@ from components.aws_common import partition_of
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements, artifact_prefix
 from components.delivery.stages import Action, PipelineSpec, Stage, build_actions, delivery_stages
-from components.iam import allow, assume_role_policy, document
+from components.iam import allow, assume_role_policy, connection_statements, document
 
 TYPE = "mlcicd:delivery:DeliveryPipeline"
 
@@ -370,8 +370,7 @@ def pipeline_policy(bucket_arn: str, kms_key_arn: str, project_arns: list[str], 
         allow("ArtifactBucket", ["s3:GetBucketLocation", "s3:GetBucketVersioning"], [bucket_arn]),
         allow("ArtifactKeyViaS3", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn],
               {"StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix}"}}),
-        allow("UseConnection", ["codeconnections:UseConnection", "codestar-connections:UseConnection"],
-              [connection_arn]),
+        *connection_statements("UseConnection", ["UseConnection"], connection_arn),
         allow("RunBuilds", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], sorted(project_arns)),
     ])
 

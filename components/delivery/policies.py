@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from components.delivery.stages import Access, Action, S3Grant
-from components.iam import Statement, allow
+from components.iam import Statement, allow, connection_statements
 
 #: MLflow on SageMaker authorises each REST call as an IAM action on the tracking server.
 MLFLOW_READ = (
@@ -161,10 +161,8 @@ def vpc_statements(res: Resources) -> list[Statement]:
 def source_statements(res: Resources) -> list[Statement]:
     """The source: the pipeline's artifact, or (scheduled jobs) the repository through the connection."""
     if res.connection_arn is not None:
-        return [allow("CheckOutThroughConnection", [
-            "codeconnections:GetConnection", "codeconnections:GetConnectionToken", "codeconnections:UseConnection",
-            "codestar-connections:GetConnection", "codestar-connections:GetConnectionToken",
-            "codestar-connections:UseConnection"], [res.connection_arn])]
+        return connection_statements("CheckOutThroughConnection",
+                                     ["GetConnection", "GetConnectionToken", "UseConnection"], res.connection_arn)
     return [allow("ReadSourceArtifact", ["s3:GetObject", "s3:GetObjectVersion"],
                   [f"{res.buckets['pipeline']}/{res.artifact_prefix}*"])]
 

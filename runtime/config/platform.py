@@ -152,7 +152,7 @@ class EksConfig(ConfigModel):
     """Namespace for the model service. Default `ml-serving`."""
     create_namespace: bool = True
     """Create the namespace, labelled for the `restricted` Pod Security Standard. Default true; false when a
-    platform team owns it (then make sure it enforces `restricted` too)."""
+    platform team owns it (then make sure it enforces `restricted` too; the program warns)."""
     install_argo_rollouts: bool = False
     """Install the Argo Rollouts controller with Helm. Default false (the cluster already runs it)."""
     argo_rollouts_chart_version: str = d.ARGO_ROLLOUTS_CHART_VERSION

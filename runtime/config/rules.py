@@ -178,6 +178,9 @@ def tracking_settings(s: dict[str, Any]) -> Iterator[Finding]:
         if db is not None and db.deletion_protection is False:
             yield Advice("tracking.selfHosted.database.deletionProtection", "default true in production; false "
                          "allows deleting the registry database without a final snapshot")
+        if db is not None and db.multi_az is False:
+            yield Advice("tracking.selfHosted.database.multiAz", "default true in production; false leaves the "
+                         "model registry without a standby when its availability zone fails")
 
 
 @rule
@@ -303,6 +306,10 @@ def eks_judge_settings(s: dict[str, Any]) -> Iterator[Finding]:
         yield Problem("serving.eks.judgeImage", f"strategy `{strategy}` runs `mlcicd canary judge` as the "
                       "Rollout's analysis step: set the runtime image pinned by digest "
                       "(<repo>:<tag>@sha256:<64 hex>), or use strategy `rolling`")
+    if not eks.create_namespace:
+        yield Advice("serving.eks.createNamespace", "default true (the namespace enforces the `restricted` Pod "
+                     "Security Standard); false deploys into a namespace the stack does not label: make sure it "
+                     "enforces `restricted` too")
     if not eks.judge_pod_identity:
         yield Advice("serving.eks.judgePodIdentity", "default true; false leaves the canary judge without its "
                      "own narrowly scoped IAM role (it gets whatever the node's role allows)")
