@@ -429,3 +429,23 @@ def test_the_parser_check_rejects_a_bad_command_line() -> None:
         _parse(("monitor", "nonsense"))
     with pytest.raises(USAGE_ERRORS, match="valid integer"):
         _parse(("pipeline", "candidate-version", "--model", "m", "--since-ms", "$UNEXPANDED"))
+
+
+def test_the_promotion_pull_request_carries_the_versions_evidence_where_the_policy_pack_reads_it() -> None:
+    import posixpath
+
+    from components.delivery.stages import EVIDENCE_DIR
+
+    spec = PipelineSpec.from_config(load_stack("staging", ROOT).config, "staging")
+    promote = next(a for _, a in build_actions(delivery_stages(spec)) if a.name == "Promote")
+    commands = [c for c in promote.commands if isinstance(c, str)]
+    copy = next(c for c in commands if c.startswith("mkdir -p \"promotion/evidence"))
+    assert copy.endswith('cp -r "evidence/reports/$MODEL_NAME/$MODEL_VERSION" '
+                         '"promotion/evidence/reports/$MODEL_NAME/"')
+    add = next(c for c in commands if c.startswith("git -C promotion add"))
+    assert add.endswith('"evidence/reports/$MODEL_NAME/$MODEL_VERSION"')
+    assert commands.index(copy) < commands.index(add)
+    # The pack resolves evidenceDir against its own directory (policy/): ../evidence is the project's evidence/.
+    config = json.loads((ROOT / "policy" / "config.json").read_text())
+    evidence_dir = config["production-model-has-passing-evidence"]["evidenceDir"]
+    assert posixpath.normpath(posixpath.join("policy", evidence_dir)) == EVIDENCE_DIR
