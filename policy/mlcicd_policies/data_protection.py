@@ -5,6 +5,7 @@ upgrades can never make `pulumi up` downgrade."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
@@ -17,7 +18,7 @@ KMS_USE = frozenset({"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:R
                      "kms:GenerateDataKeyWithoutPlaintext"})
 
 
-def _encryption_problems(resource_type: str, props: dict[str, Any]) -> list[str]:
+def _encryption_problems(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     """What is stored or sent unencrypted, per resource type."""
     checks: dict[str, list[tuple[bool, str]]] = {
         "aws:cloudwatch/logGroup:LogGroup": [

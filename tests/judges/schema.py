@@ -197,7 +197,10 @@ def check_botocore_shape(value: Any, shape: Any, path: str, out: list[str]) -> N
         for i, element in enumerate(value):
             check_botocore_shape(element, shape.member, f"{path}[{i}]", out)
     elif kind == "map":
-        for key, element in (value or {}).items():
+        if not isinstance(value, dict):
+            out.append(f"{path}: expected a map ({shape.name}), got {type(value).__name__}")
+            return
+        for key, element in value.items():
             check_botocore_shape(element, shape.value, f"{path}.{key}", out)
     elif kind == "string":
         if not isinstance(value, str):
