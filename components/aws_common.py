@@ -2,9 +2,11 @@
 role, and an application load balancer with our defaults. Plain functions; every resource is parented to the
 component that calls them.
 
-Security decisions (see docs/security.md):
-- Log groups always have a retention; clusters always have Container Insights.
-- Security groups start empty (no implied egress); each rule is its own resource naming its one source/port.
+Security decisions (docs/security.md lists every default and where it is set):
+- Log groups always have a retention and are encrypted with the stack's KMS key; clusters always have Container
+  Insights.
+- Security groups start empty (no implied egress); each rule is its own resource naming its one source/port and
+  saying why it exists (a description is required).
 - The execution role may write its own log group, read the listed secrets, decrypt with the listed key only via
   Secrets Manager, and pull from the listed ECR repositories; `ecr:GetAuthorizationToken` is the one `*`.
 - Load balancers drop invalid header fields, log to the log bucket (`alb/` prefix), and never listen in plain
@@ -25,19 +27,30 @@ from components.iam import Statement, allow, assume_role_policy, document
 #: Prefix of ALB access logs in the log bucket (its policy admits `alb/AWSLogs/<account>/*`).
 ALB_LOG_PREFIX = "alb"
 
-_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repo>[^:@]+)")
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)")
 
 
-def ecr_repository_arn(image: str) -> str | None:
+def partition_of(parent: pulumi.Resource) -> tuple[str, str]:
+    """The ARN partition (`aws`, `aws-us-gov`, `aws-cn`) and the DNS suffix of regional endpoints (`amazonaws.com`,
+    `amazonaws.com.cn`) of the provider `parent` uses: never hard-coded, so GovCloud and China stacks work."""
+    result = aws.get_partition(opts=pulumi.InvokeOptions(parent=parent))
+    return result.partition, result.dns_suffix
+
+
+def ecr_repository_arn(image: str, partition: str) -> str | None:
     """The ECR repository ARN of an image reference, or None for other registries (e.g. ghcr.io)."""
     match = _ECR_IMAGE.match(image)
     if match is None:
         return None
-    return f"arn:aws:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
+    return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
 
 
-def log_group(name: str, *, retention_days: int, parent: pulumi.Resource) -> aws.cloudwatch.LogGroup:
-    return aws.cloudwatch.LogGroup(name, retention_in_days=retention_days, opts=pulumi.ResourceOptions(parent=parent))
+def log_group(name: str, *, retention_days: int, kms_key_arn: pulumi.Input[str],
+              parent: pulumi.Resource) -> aws.cloudwatch.LogGroup:
+    """A log group with retention, encrypted with the stack key (whose policy lets CloudWatch Logs use it)."""
+    return aws.cloudwatch.LogGroup(name, retention_in_days=retention_days, kms_key_id=kms_key_arn,
+                                   opts=pulumi.ResourceOptions(parent=parent))
 
 
 def ecs_cluster(name: str, *, parent: pulumi.Resource) -> aws.ecs.Cluster:
@@ -52,36 +65,43 @@ def security_group(name: str, *, vpc_id: pulumi.Input[str], description: str,
                                  opts=pulumi.ResourceOptions(parent=parent))
 
 
-def allow_in(name: str, *, group: aws.ec2.SecurityGroup, port: int, parent: pulumi.Resource,
-             cidrs: Sequence[pulumi.Input[str]] = (), sources: Sequence[pulumi.Input[str]] = (),
-             description: str = "") -> None:
-    """Ingress on one TCP port from each CIDR and each source security group, one rule resource apiece."""
+def allow_in(name: str, *, group: aws.ec2.SecurityGroup, port: int, description: str, parent: pulumi.Resource,
+             cidrs: Sequence[pulumi.Input[str]] = (), sources: Sequence[pulumi.Input[str]] = ()) -> None:
+    """Ingress on one TCP port from each CIDR and each source security group, one rule resource apiece; the
+    description says who they are (a reviewer reads it in the console)."""
+    if not description:
+        raise ValueError(f"security group rule {name}: a description is required")
     child = pulumi.ResourceOptions(parent=parent)
     for i, cidr in enumerate(cidrs):
         aws.vpc.SecurityGroupIngressRule(f"{name}-cidr{i}", security_group_id=group.id, cidr_ipv4=cidr,
                                          ip_protocol="tcp", from_port=port, to_port=port,
-                                         description=description or None, opts=child)
+                                         description=description, opts=child)
     for i, source in enumerate(sources):
         aws.vpc.SecurityGroupIngressRule(f"{name}-sg{i}", security_group_id=group.id,
                                          referenced_security_group_id=source, ip_protocol="tcp", from_port=port,
-                                         to_port=port, description=description or None, opts=child)
+                                         to_port=port, description=description, opts=child)
 
 
-def allow_out(name: str, *, group: aws.ec2.SecurityGroup, port: int, parent: pulumi.Resource,
-              cidr: str | None = None, target: pulumi.Input[str] | None = None, description: str = "") -> None:
-    """Egress on one TCP port to one CIDR or one target security group."""
+def allow_out(name: str, *, group: aws.ec2.SecurityGroup, port: int, description: str, parent: pulumi.Resource,
+              cidr: str | None = None, target: pulumi.Input[str] | None = None) -> None:
+    """Egress on one TCP port to one CIDR or one target security group, with a description of what it reaches."""
+    if not description:
+        raise ValueError(f"security group rule {name}: a description is required")
     aws.vpc.SecurityGroupEgressRule(name, security_group_id=group.id, cidr_ipv4=cidr,
                                     referenced_security_group_id=target, ip_protocol="tcp", from_port=port,
-                                    to_port=port, description=description or None,
+                                    to_port=port, description=description,
                                     opts=pulumi.ResourceOptions(parent=parent))
 
 
 def task_execution_role(name: str, *, account_id: pulumi.Input[str], log_group_arn: pulumi.Input[str],
                         secret_arns: Sequence[pulumi.Input[str]] = (),
                         kms_key_arn: pulumi.Input[str] | None = None, region: pulumi.Input[str] | None = None,
-                        ecr_repository_arns: Sequence[str] = (), parent: pulumi.Resource) -> aws.iam.Role:
-    """The role ECS uses to start a task: pull its image, write its log group, inject its secrets. Nothing else."""
+                        ecr_repository_arns: Sequence[str] = (),
+                        parent: pulumi.Resource) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+    """The role ECS uses to start a task: pull its image, write its log group, inject its secrets. Nothing else.
+    Returns the role and its policy: a service starting tasks must depend on the policy (IAM propagation)."""
     child = pulumi.ResourceOptions(parent=parent)
+    _, dns_suffix = partition_of(parent)
     role = aws.iam.Role(name, assume_role_policy=pulumi.Output.from_input(account_id).apply(
         lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct)), opts=child)
     statements: list[pulumi.Input[Statement]] = [
@@ -99,10 +119,9 @@ def task_execution_role(name: str, *, account_id: pulumi.Input[str], log_group_a
         if kms_key_arn is not None and region is not None:
             statements.append(pulumi.Output.all(kms_key_arn, region).apply(
                 lambda a: allow("DecryptSecrets", ["kms:Decrypt"], [a[0]],
-                                {"StringEquals": {"kms:ViaService": f"secretsmanager.{a[1]}.amazonaws.com"}})))
+                                {"StringEquals": {"kms:ViaService": f"secretsmanager.{a[1]}.{dns_suffix}"}})))
     policy = pulumi.Output.all(*statements).apply(document)
-    aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=child)
-    return role
+    return role, aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=child)
 
 
 def ecs_task_role(name: str, *, account_id: pulumi.Input[str], parent: pulumi.Resource) -> aws.iam.Role:

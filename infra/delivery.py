@@ -1,7 +1,9 @@
 """The delivery half of the program: the pipeline, the drift monitor and batch inference, from the stack config.
 
 Called by `infra.program.run` once storage, registry, tracking and network exist; kept apart so the program stays
-short. Everything here reads `cfg.pipeline` and `cfg.monitoring`.
+short. Everything here reads `cfg.pipeline` and `cfg.monitoring`. Only the stack the pipeline deploys hosts it (the
+config refuses it elsewhere); the scheduled jobs of another stack check out `monitoring.source` and retrain through
+`monitoring.drift.retrainPipelineArn`.
 """
 
 from __future__ import annotations
@@ -9,67 +11,105 @@ from __future__ import annotations
 import pulumi
 
 from components.delivery.pipeline import DeliveryPipeline, DeliveryPipelineArgs
+from components.delivery.policies import mlflow_grants, mlflow_username
 from components.monitoring.batch_inference import BatchInference, BatchInferenceArgs
 from components.monitoring.drift_monitor import DriftMonitor, DriftMonitorArgs
 from components.monitoring.scheduled_job import JobSettings
 from components.network.network import Network
 from components.registry.image_repository import ImageRepository
 from components.storage.artifact_store import ArtifactStore
+from components.tracking.stage_users import StageUser
 from components.tracking.tracking_server import TrackingServer
 from runtime import stack_outputs as out
 from runtime.config import StackConfig
-from runtime.config.delivery import PipelineConfig
-from runtime.pipeline.model import PipelineSpec
+from runtime.config import defaults as cfg_defaults
+from runtime.config.delivery import JobSourceConfig, PipelineConfig
+from runtime.pipeline.model import Action, PipelineSpec, build_actions
+from runtime.pipeline.steps import delivery_stages
 
 
 def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore, images: ImageRepository,
             tracking: TrackingServer, network: Network, account_id: pulumi.Input[str],
             alarm_topic_arn: pulumi.Input[str] | None) -> None:
-    pipeline_cfg = cfg.pipeline
-    if pipeline_cfg is None:
+    source = job_source(cfg)
+    if source is None:
         if cfg.monitoring.drift.enabled:
-            pulumi.log.warn("the drift monitor is not created: its job runs `mlcicd` from the repository in "
-                            "`ml-cicd:pipeline`; configure `pipeline` or set `monitoring.drift.enabled: false`")
+            pulumi.log.warn("the drift monitor is not created: its job runs `mlcicd` from the repository; host the "
+                            "`ml-cicd:pipeline` here, set `monitoring.source`, or set `monitoring.drift.enabled: "
+                            "false`")
         return
-    delivery = build_pipeline(cfg, pipeline_cfg, opts, store=store, images=images, tracking=tracking,
-                              network=network, account_id=account_id, alarm_topic_arn=alarm_topic_arn)
-    settings = JobSettings(
-        stack=pulumi.get_stack(), region=cfg.region, account_id=account_id, repository=pipeline_cfg.repository,
-        branch=pipeline_cfg.branch, connection_arn=pipeline_cfg.connection_arn,
-        install_command=pipeline_cfg.install_command, kms_key_arn=store.kms_key_arn, buckets=_buckets(store),
-        bucket_arns=_bucket_arns(store), python_version=pipeline_cfg.python_version,
-        build_image=pipeline_cfg.build_image, compute_type=pipeline_cfg.compute_type,
-        timeout_minutes=pipeline_cfg.timeout_minutes, log_retention_days=_build_log_retention(cfg, pipeline_cfg),
-        notification_topic_arn=alarm_topic_arn)
-    build_monitoring(cfg, opts, settings, images=images, alarm_topic_arn=alarm_topic_arn,
-                     pipeline_arn=delivery.pipeline_arn)
+    pipeline_arn = None
+    if cfg.pipeline is not None:
+        pipeline_arn = build_pipeline(cfg, cfg.pipeline, opts, store=store, images=images, tracking=tracking,
+                                      network=network, account_id=account_id,
+                                      alarm_topic_arn=alarm_topic_arn).pipeline_arn
+    build_monitoring(cfg, opts, job_settings(cfg, source, store=store, account_id=account_id,
+                                             alarm_topic_arn=alarm_topic_arn),
+                     images=images, alarm_topic_arn=alarm_topic_arn, pipeline_arn=pipeline_arn)
+
+
+def job_source(cfg: StackConfig) -> JobSourceConfig | None:
+    """Where the scheduled jobs check the repository out: the pipeline's when this stack hosts it, else
+    `monitoring.source` (None when neither is set)."""
+    p = cfg.pipeline
+    if p is None:
+        return cfg.monitoring.source
+    return JobSourceConfig(repository=p.repository, branch=p.branch, connection_arn=p.connection_arn,
+                           install_command=p.install_command)
+
+
+def job_settings(cfg: StackConfig, source: JobSourceConfig, *, store: ArtifactStore, account_id: pulumi.Input[str],
+                 alarm_topic_arn: pulumi.Input[str] | None) -> JobSettings:
+    """What the scheduled jobs share: the source, and the pipeline's build settings (its defaults in a stack that
+    does not host it)."""
+    p = cfg.pipeline
+    return JobSettings(
+        stack=pulumi.get_stack(), region=cfg.region, account_id=account_id, repository=source.repository,
+        branch=source.branch, connection_arn=source.connection_arn, install_command=source.install_command,
+        kms_key_arn=store.kms_key_arn, buckets=_buckets(store), bucket_arns=_bucket_arns(store),
+        python_version=p.python_version if p else cfg_defaults.PYTHON_VERSION,
+        build_image=p.build_image if p else cfg_defaults.BUILD_IMAGE,
+        compute_type=p.compute_type if p else cfg_defaults.COMPUTE_TYPE,
+        timeout_minutes=p.timeout_minutes if p else cfg_defaults.ACTION_TIMEOUT_MINUTES,
+        log_retention_days=_build_log_retention(cfg, p), notification_topic_arn=alarm_topic_arn)
+
+
+def tracking_actions(cfg: StackConfig, stack: str) -> list[Action]:
+    """The pipeline's actions that talk to a self-hosted MLflow with basic auth (each gets its own MLflow user);
+    none without a pipeline or with another tracking mode."""
+    hosted = cfg.tracking.self_hosted
+    if cfg.pipeline is None or cfg.tracking.mode != "self-hosted" or hosted is None or hosted.auth.mode != "basic":
+        return []
+    stages = delivery_stages(PipelineSpec.from_config(cfg, stack))
+    return [action for _, action in build_actions(stages) if action.access.tracking != "none"]
+
+
+def stage_users(cfg: StackConfig, stack: str) -> list[StageUser]:
+    """The MLflow users the tracking server creates for the pipeline's stages, each with its least grants."""
+    return [StageUser(mlflow_username(a), mlflow_grants(a, cfg.model.name)) for a in tracking_actions(cfg, stack)]
 
 
 def build_pipeline(cfg: StackConfig, pipeline_cfg: PipelineConfig, opts: pulumi.ResourceOptions, *,
                    store: ArtifactStore, images: ImageRepository, tracking: TrackingServer, network: Network,
                    account_id: pulumi.Input[str], alarm_topic_arn: pulumi.Input[str] | None) -> DeliveryPipeline:
-    """The delivery pipeline and its exports."""
+    """The delivery pipeline this stack hosts, and its exports."""
+    stack = pulumi.get_stack()
     secrets = {"github_token": pipeline_cfg.github_token_secret_arn}
     if pipeline_cfg.pulumi_access_token_secret_arn:
         secrets["pulumi_token"] = pipeline_cfg.pulumi_access_token_secret_arn
     if pipeline_cfg.pulumi_passphrase_secret_arn:
         secrets["pulumi_passphrase"] = pipeline_cfg.pulumi_passphrase_secret_arn
 
-    # MLflow credentials (self-hosted with basic auth: the admin secret's JSON keys) ------------------------------
-    hosted = cfg.tracking.self_hosted
-    credentials: dict[str, pulumi.Input[str]] = {}
-    secret_arn = None
-    if cfg.tracking.mode == "self-hosted" and hosted is not None and hosted.auth.mode == "basic":
-        secret_arn = _present(tracking.admin_secret_arn, "tracking admin secret")
-        credentials = {"MLFLOW_TRACKING_USERNAME": pulumi.Output.concat(secret_arn, ":username"),
-                       "MLFLOW_TRACKING_PASSWORD": pulumi.Output.concat(secret_arn, ":password")}
+    # MLflow credentials (self-hosted with basic auth): each action its own stage user, never the admin ---------
+    user_secrets: dict[str, pulumi.Input[str]] = {
+        a.name: tracking.stage_user_secret_arns[mlflow_username(a)] for a in tracking_actions(cfg, stack)}
 
     delivery = DeliveryPipeline("delivery", DeliveryPipelineArgs(
-        spec=PipelineSpec.from_config(cfg, pulumi.get_stack()), region=cfg.region, account_id=account_id,
+        spec=PipelineSpec.from_config(cfg, stack), region=cfg.region, account_id=account_id,
         buckets=_buckets(store), bucket_arns=_bucket_arns(store), kms_key_arn=store.kms_key_arn,
         ecr_repository_arn=images.repository_arn, ecr_repository_url=images.repository_url,
         ecr_repository_name=images.repository_name, tracking_uri=tracking.tracking_uri,
-        tracking_credentials=credentials, tracking_secret_arn=secret_arn,
+        tracking_secret_arns=user_secrets,
         tracking_server_arn=_present(tracking.server_arn, "tracking server ARN")
         if cfg.tracking.mode == "sagemaker" else None,
         secrets=secrets, deploy_role_arn=pipeline_cfg.deploy_role_arn,
@@ -87,15 +127,17 @@ def build_pipeline(cfg: StackConfig, pipeline_cfg: PipelineConfig, opts: pulumi.
 
 def build_monitoring(cfg: StackConfig, opts: pulumi.ResourceOptions, settings: JobSettings, *,
                      images: ImageRepository, alarm_topic_arn: pulumi.Input[str] | None,
-                     pipeline_arn: pulumi.Output[str]) -> None:
-    """The scheduled drift monitor and batch inference jobs, and their exports."""
+                     pipeline_arn: pulumi.Output[str] | None) -> None:
+    """The scheduled drift monitor and batch inference jobs, and their exports. The drift alarm retrains through
+    this stack's pipeline (`pipeline_arn`) or the one another stack hosts (`retrainPipelineArn`)."""
     drift = cfg.monitoring.drift
     if drift.enabled:
+        retrain = (pipeline_arn or drift.retrain_pipeline_arn) if drift.retrain_on_drift else None
         monitor = DriftMonitor("drift", DriftMonitorArgs(
             settings=settings, model_name=cfg.model.name, schedule=drift.schedule,
             inference_prefix=drift.inference_prefix, reference_profile_key=drift.reference_profile_key,
             alarm_threshold=drift.alarm_threshold, namespace=cfg.alarms.model_quality.namespace,
-            alarm_topic_arn=alarm_topic_arn, retrain_pipeline_arn=pipeline_arn if drift.retrain_on_drift else None,
+            alarm_topic_arn=alarm_topic_arn, retrain_pipeline_arn=retrain,
         ), opts)
         pulumi.export(out.DRIFT_ALARM, monitor.alarm_name)
     batch = cfg.monitoring.batch
@@ -116,9 +158,9 @@ def _bucket_arns(store: ArtifactStore) -> dict[str, pulumi.Input[str]]:
     return {"data": store.data_bucket_arn, "models": store.models_bucket_arn, "pipeline": store.pipeline_bucket_arn}
 
 
-def _build_log_retention(cfg: StackConfig, pipeline_cfg: PipelineConfig) -> int:
+def _build_log_retention(cfg: StackConfig, pipeline_cfg: PipelineConfig | None) -> int:
     """Build logs of the pipeline and the jobs: `pipeline.logRetentionDays`, else the stack's retention."""
-    return pipeline_cfg.log_retention_days or cfg.log_retention_days
+    return (pipeline_cfg.log_retention_days if pipeline_cfg else None) or cfg.log_retention_days
 
 
 def _present(value: pulumi.Output[str | None], what: str) -> pulumi.Output[str]:

@@ -16,7 +16,7 @@ from components.network.network import Network, NetworkArgs
 from components.registry.image_repository import ImageRepository, ImageRepositoryArgs
 from components.storage.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.tracking.tracking_server import TrackingServer, TrackingServerArgs
-from infra.delivery import deliver
+from infra.delivery import deliver, stage_users
 from infra.serving import serve
 from runtime import stack_outputs as out
 from runtime.config import ConfigError, LoadedConfig, StackConfig, load_from_pulumi
@@ -125,6 +125,7 @@ def build_tracking(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: Art
         models_bucket=store.models_bucket, models_bucket_arn=store.models_bucket_arn, kms_key_arn=store.kms_key_arn,
         log_bucket=store.log_bucket, log_retention_days=cfg.log_retention_days, vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr, private_subnet_ids=network.private_subnet_ids,
+        stage_users=stage_users(cfg, pulumi.get_stack()),
     ), opts)
     pulumi.export(out.TRACKING_URI, tracking.tracking_uri)
     hosted = cfg.tracking.self_hosted

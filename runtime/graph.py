@@ -208,7 +208,8 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
         raw_config, secret_keys = read_stack_file(stack_file(stack, project_dir))
     # The program validates first too; checking here reports a bad config even where the program is missing.
     try:
-        validate_config(_as_the_program_reads(raw_config), "Pulumi config")
+        validate_config(_as_the_program_reads(raw_config), "Pulumi config", stack=stack, project=PROJECT,
+                        root=project_dir)
     except ConfigError as exc:
         exc.registered_resources = 0
         raise

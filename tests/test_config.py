@@ -55,7 +55,7 @@ INVALID = [
     ("staging", {"serving": {"canary": {"zzz": 1}}}, "serving.canary.zzz", "allowed here: strategy, percent"),
     ("staging", {"serving": {"canary": {"strategy": "canry"}}}, "serving.canary.strategy", "did you mean `canary`?"),
     ("staging", {"region": "eu-wset-1"}, "region", "unknown AWS region; did you mean `eu-west-1`?"),
-    ("staging", {"region": "cn-north-1"}, "region", "partition `aws-cn`"),
+    ("staging", {"region": "us-iso-east-1"}, "region", "partition `aws-iso`"),
     ("staging", {"network": None}, "network.vpcId", "`ml-cicd:network` is not in the stack file"),
     ("staging", {"tracking": None}, "tracking.selfHosted", "`ml-cicd:tracking` is not in the stack file"),
     ("staging", {"serving": {"loadBalancer": {"ingressCidrs": ["10.20.0.1/16"]}}},

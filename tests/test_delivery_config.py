@@ -17,6 +17,7 @@ def problems(stack: str, overrides: dict[str, Any]) -> dict[str, str]:
     return {p.path: p.render() for p in info.value.problems}
 
 
+RETRAIN_ARN = "arn:aws:codepipeline:eu-west-1:123456789012:ml-cicd-staging-delivery"
 INVALID = [
     ({"pipeline": {"promoteTo": "staging"}}, "pipeline.promoteTo", "must differ from deployStack (staging)"),
     ({"pipeline": {"pulumiAccessTokenSecretArn": None}}, "pipeline.pulumiAccessTokenSecretArn",
@@ -33,11 +34,20 @@ INVALID = [
     ({"monitoring": {"drift": {"schedule": "every day"}}}, "monitoring.drift.schedule", "pattern"),
     ({"monitoring": {"drift": {"inferencePrefix": "/inference"}}}, "monitoring.drift.inferencePrefix", "pattern"),
     ({"monitoring": {"drift": {"retrainOnDrift": True, "enabled": False}}}, "monitoring.drift.retrainOnDrift",
-     "needs `monitoring.drift.enabled: true` and a `pipeline` section"),
+     "needs `monitoring.drift.enabled: true` and the pipeline"),
     ({"pipeline": None, "monitoring": {"drift": {"retrainOnDrift": True}}}, "monitoring.drift.retrainOnDrift",
-     "a `pipeline` section"),
+     "or `monitoring.drift.retrainPipelineArn` when another stack hosts it"),
     ({"pipeline": None, "monitoring": {"batch": {"enabled": True}}}, "monitoring.batch.enabled",
-     "runs `mlcicd` from the repository"),
+     "runs `mlcicd` from the repository: host the `pipeline` here, set `monitoring.source`"),
+    ({"monitoring": {"source": {"repository": "acme/churn-model",
+                                "connectionArn": stack_config("staging")["pipeline"]["connectionArn"]}}},
+     "monitoring.source", "this stack hosts the pipeline"),
+    ({"monitoring": {"drift": {"retrainOnDrift": True, "retrainPipelineArn": RETRAIN_ARN}}},
+     "monitoring.drift.retrainPipelineArn", "this stack hosts the pipeline the drift alarm starts"),
+    ({"pipeline": None, "monitoring": {"drift": {"retrainPipelineArn": RETRAIN_ARN}}},
+     "monitoring.drift.retrainPipelineArn", "only used with `retrainOnDrift: true`"),
+    ({"pipeline": None, "monitoring": {"drift": {"retrainPipelineArn": "arn:aws:s3:::bucket"}}},
+     "monitoring.drift.retrainPipelineArn", "pattern"),
     ({"model": {"imageDigest": None}, "monitoring": {"batch": {"enabled": True}}}, "monitoring.batch.enabled",
      "set `model.imageDigest`"),
     ({"monitoring": {"batch": {"enabled": True, "outputPrefix": "batch/input/"}}}, "monitoring.batch.outputPrefix",
@@ -59,12 +69,54 @@ def test_self_managed_backend_needs_no_token() -> None:
     assert validate_config(raw, "Pulumi.staging.yaml").config.pipeline is not None
 
 
-@pytest.mark.parametrize("stack", ["staging", "production"])
-def test_example_files_configure_a_complete_pipeline(stack: str) -> None:
-    pipeline = load_stack(stack, ROOT).config.pipeline
+def test_example_files_configure_one_pipeline_hosted_by_the_stack_it_deploys() -> None:
+    pipeline = load_stack("staging", ROOT).config.pipeline
     assert pipeline is not None
     assert (pipeline.deploy_stack, pipeline.promote_to) == ("staging", "production")
     assert pipeline.fail_on_severities == ["CRITICAL"]
+    production = load_stack("production", ROOT).config
+    assert production.pipeline is None
+    assert production.monitoring.source is not None
+    assert (production.monitoring.source.repository, production.monitoring.source.connection_arn) == (
+        pipeline.repository, pipeline.connection_arn)
+    assert production.monitoring.drift.retrain_pipeline_arn == RETRAIN_ARN
+
+
+def _stack_problems(stack: str, overrides: dict[str, Any]) -> dict[str, str]:
+    """Key path -> every message for it, joined."""
+    with pytest.raises(ConfigError) as info:
+        validate_config(stack_config(stack, overrides), f"Pulumi.{stack}.yaml", stack=stack, root=ROOT)
+    found: dict[str, str] = {}
+    for p in info.value.problems:
+        found[p.path] = f"{found[p.path]}\n{p.render()}" if p.path in found else p.render()
+    return found
+
+
+def test_a_pipeline_in_the_stack_it_promotes_to_is_refused() -> None:
+    pipeline = stack_config("staging")["pipeline"]
+    found = _stack_problems("production", {"pipeline": pipeline, "monitoring": {"source": None, "drift": {
+        "retrainPipelineArn": None}}})
+    assert "stack `production` may not host the pipeline" in found["pipeline"]
+    assert "`pipeline.deployStack` = `staging`" in found["pipeline"]
+
+
+def test_a_second_pipeline_on_the_same_repository_and_branch_is_refused() -> None:
+    """Even one that would deploy its own stack: two pipelines on one branch train twice on every push."""
+    pipeline = {**stack_config("staging")["pipeline"], "deployStack": "production", "promoteTo": "staging"}
+    overrides = {"pipeline": pipeline, "monitoring": {"source": None, "drift": {"retrainPipelineArn": None}}}
+    found = _stack_problems("production", overrides)
+    assert found["pipeline"] == (
+        "ml-cicd:pipeline: Pulumi.staging.yaml also configures a pipeline on acme/churn-model@main: every push would "
+        "start two trainings and two `pulumi up` racing for the stack lock. One pipeline owns delivery: keep it in "
+        "the stack it deploys (`deployStack`, here `production`) and remove `ml-cicd:pipeline` from the other file")
+    other_branch = {**overrides, "pipeline": {**pipeline, "branch": "release"}}
+    assert validate_config(stack_config("production", other_branch), "Pulumi.production.yaml", stack="production",
+                           root=ROOT).config.pipeline is not None
+
+
+def test_the_shipped_files_pass_the_cross_stack_rules() -> None:
+    for stack in ("staging", "production"):
+        assert load_stack(stack, ROOT).config is not None
 
 
 def test_monitoring_defaults() -> None:

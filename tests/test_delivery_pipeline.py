@@ -25,12 +25,12 @@ PIPELINE = "aws:codepipeline/pipeline:Pipeline"
 PROJECT = "aws:codebuild/project:Project"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REGION = "eu-west-1"
-STACKS = ("staging", "production")
+#: The stacks hosting the pipeline: only staging (the stack it deploys); production is promoted to by pull request.
+STACKS = ("staging",)
 BUILD_ACTIONS = ("DataValidate", "UnitTests", "Lint", "Train", "ModelGate", "Package", "Deploy", "Smoke",
                  "VerifyRollout", "LoadTest", "Promote")
 #: Actions AWS authorises only on Resource "*" (each a documented exception in components/delivery/policies.py).
-STAR_ACTIONS = {"ecr:GetAuthorizationToken", "cloudwatch:DescribeAlarms", "ecs:DescribeTaskDefinition",
-                "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeDhcpOptions",
+STAR_ACTIONS = {"ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "ec2:DescribeDhcpOptions",
                 "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
                 "ec2:DescribeVpcs", "cloudwatch:PutMetricData"}
 
@@ -113,10 +113,9 @@ def test_independent_actions_run_in_parallel(staging: Graph) -> None:
         assert len(orders(name)) == 1
 
 
-@pytest.mark.parametrize(("stack", "approval"), [("staging", False), ("staging", True), ("production", True),
-                                                 ("production", False)])
-def test_manual_approval_exactly_when_config_asks(stack: str, approval: bool) -> None:
-    g = graph(stack, {"pipeline": {"manualApproval": approval}})
+@pytest.mark.parametrize("approval", [False, True])
+def test_manual_approval_exactly_when_config_asks(approval: bool) -> None:
+    g = graph("staging", {"pipeline": {"manualApproval": approval}})
     promote = {a["name"]: a for a in stage(g, "Promote")["actions"]}
     assert ("Approve" in promote) is approval
     if approval:
@@ -128,9 +127,11 @@ def test_manual_approval_exactly_when_config_asks(stack: str, approval: bool) ->
         assert promote["Promote"]["runOrder"] == 1
 
 
-def test_the_example_files_ask_for_approval_in_production_only(staging: Graph, production: Graph) -> None:
-    assert [a["name"] for a in stage(production, "Promote")["actions"]] == ["Approve", "Promote"]
+def test_one_pipeline_owns_delivery_hosted_by_the_stack_it_deploys(staging: Graph, production: Graph) -> None:
+    """Staging hosts the only pipeline (no approval: production changes only by a reviewed pull request)."""
     assert [a["name"] for a in stage(staging, "Promote")["actions"]] == ["Promote"]
+    assert production.of_type(PIPELINE) == []
+    assert production.of_type(PROJECT) == [r for r in production.of_type(PROJECT) if "delivery" not in r.name]
 
 
 def test_variables_carry_version_digest_and_endpoint_between_stages(staging: Graph) -> None:
@@ -177,13 +178,14 @@ def test_one_project_with_its_own_role_per_build_action(stack: str) -> None:
             f"arn:aws:iam::{MOCK_ACCOUNT}:role/delivery-{action.lower()}-role")
 
 
-@pytest.mark.parametrize(("stack", "days"), [("staging", 30), ("production", 365)])
-def test_each_action_logs_to_its_own_group_with_retention(stack: str, days: int) -> None:
-    g = graph(stack)
+@pytest.mark.parametrize(("overrides", "days"), [({}, 30), ({"pipeline": {"logRetentionDays": 365}}, 365)])
+def test_each_action_logs_to_its_own_encrypted_group_with_retention(overrides: dict[str, Any], days: int) -> None:
+    g = graph("staging", overrides)
     for action in BUILD_ACTIONS:
         group = g.one("aws:cloudwatch/logGroup:LogGroup", f"delivery-{action.lower()}-logs")
         assert group.inputs["retentionInDays"] == days
-        assert group.inputs["name"] == f"/aws/codebuild/ml-cicd-{stack}-delivery-{action}"
+        assert group.inputs["kmsKeyId"] == f"arn:aws:kms:{REGION}:{MOCK_ACCOUNT}:key/artifacts-key-key-id"
+        assert group.inputs["name"] == f"/aws/codebuild/ml-cicd-staging-delivery-{action}"
         logs = project(g, action).inputs["logsConfig"]
         assert logs["cloudwatchLogs"] == {"groupName": group.inputs["name"], "status": "ENABLED"}
         assert role_policy(g, action)["Statement"][0] == {
@@ -199,11 +201,11 @@ def test_cache_per_action_in_the_pipeline_bucket(staging: Graph) -> None:
         assert cache["Resource"] == [f"arn:aws:s3:::artifacts-pipeline/cache/{action}/*"]
 
 
-def test_project_buildspec_is_rendered_from_the_stage_definition(production: Graph) -> None:
-    cfg = load_stack("production", ROOT).config
+def test_project_buildspec_is_rendered_from_the_stage_definition(staging: Graph) -> None:
+    cfg = load_stack("staging", ROOT).config
     assert cfg.pipeline is not None
-    for _, action in build_actions(delivery_stages(PipelineSpec.from_config(cfg, "production"))):
-        assert project(production, action.name).inputs["source"]["buildspec"] == bs.render(
+    for _, action in build_actions(delivery_stages(PipelineSpec.from_config(cfg, "staging"))):
+        assert project(staging, action.name).inputs["source"]["buildspec"] == bs.render(
             action, install_command=cfg.pipeline.install_command, python_version=cfg.pipeline.python_version)
 
 
@@ -214,11 +216,11 @@ def test_environment_comes_from_config_and_only_what_each_action_uses(staging: G
         assert e["MODEL_NAME"] == ("churn-classifier", "PLAINTEXT")
     tracking = {a for a in BUILD_ACTIONS if "MLFLOW_TRACKING_URI" in env(staging, a)}
     assert tracking == {"Train", "ModelGate", "Package", "Promote"}
-    secret = f"arn:aws:secretsmanager:{REGION}:{MOCK_ACCOUNT}:secret:tracking-admin"
-    train = env(staging, "Train")
-    assert train["MLFLOW_TRACKING_USERNAME"][1] == "SECRETS_MANAGER"
-    assert train["MLFLOW_TRACKING_USERNAME"][0].startswith(secret)
-    assert train["MLFLOW_TRACKING_PASSWORD"][0].endswith(":password")
+    for action in tracking:  # each its own MLflow user's secret, never the admin's
+        secret = f"arn:aws:secretsmanager:{REGION}:{MOCK_ACCOUNT}:secret:tracking-user-pipeline-{action.lower()}"
+        e = env(staging, action)
+        assert e["MLFLOW_TRACKING_USERNAME"] == (f"{secret}-AbCdEf:username", "SECRETS_MANAGER")
+        assert e["MLFLOW_TRACKING_PASSWORD"] == (f"{secret}-AbCdEf:password", "SECRETS_MANAGER")
     assert {a for a in BUILD_ACTIONS if "GITHUB_TOKEN" in env(staging, a)} == {"Promote"}
     assert {a for a in BUILD_ACTIONS if "PULUMI_ACCESS_TOKEN" in env(staging, a)} == {"Deploy"}
     assert env(staging, "Deploy")["DEPLOY_ROLE_ARN"] == (
@@ -251,7 +253,7 @@ def test_only_actions_reaching_private_endpoints_run_in_the_vpc(staging: Graph) 
               if r.name.startswith("delivery-builds")}
     assert egress.keys() == {80, 443}
     assert egress[443] == "0.0.0.0/0"
-    assert egress[80].startswith("10."), "plain HTTP only inside the VPC"
+    assert egress[80].startswith("10."), "plain HTTP only inside the VPC (the model endpoint; MLflow is HTTPS)"
     ingress = staging.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert all(r.inputs.get("securityGroupId") != f"{group.name}-id" for r in ingress)
 
@@ -319,9 +321,9 @@ def test_pipeline_role_starts_only_its_builds_and_uses_only_its_connection(stagi
     assert by_sid["Artifacts"]["Resource"] == ["arn:aws:s3:::artifacts-pipeline/ml-cicd-staging-deli/*"]
 
 
-def test_failures_and_pending_approvals_notify_the_alarm_topic(production: Graph) -> None:
-    rule = production.one("aws:codestarnotifications/notificationRule:NotificationRule", "delivery-notifications")
-    assert rule.inputs["resource"] == f"arn:aws:codepipeline:{REGION}:{MOCK_ACCOUNT}:ml-cicd-production-delivery"
+def test_failures_and_pending_approvals_notify_the_alarm_topic(staging: Graph) -> None:
+    rule = staging.one("aws:codestarnotifications/notificationRule:NotificationRule", "delivery-notifications")
+    assert rule.inputs["resource"] == f"arn:aws:codepipeline:{REGION}:{MOCK_ACCOUNT}:ml-cicd-staging-delivery"
     assert rule.inputs["eventTypeIds"] == ["codepipeline-pipeline-pipeline-execution-failed",
                                            "codepipeline-pipeline-manual-approval-needed"]
     assert rule.inputs["targets"] == [{"address": f"arn:aws:sns:{REGION}:{MOCK_ACCOUNT}:canary-alarms-topic",
@@ -331,7 +333,10 @@ def test_failures_and_pending_approvals_notify_the_alarm_topic(production: Graph
 def test_sagemaker_tracking_is_authorised_by_iam_per_action_level() -> None:
     from components.delivery.policies import MLFLOW_READ, MLFLOW_TRAIN, MLFLOW_WRITE
 
-    g = graph("sagemaker", {"pipeline": stack_config("staging")["pipeline"]})
+    # A pipeline of its own (hosted by the stack it deploys; another branch than staging's, or it would be a second
+    # pipeline on the same repository and branch).
+    g = graph("sagemaker", {"pipeline": {**stack_config("staging")["pipeline"], "deployStack": "sagemaker",
+                                         "branch": "sagemaker"}})
     server = g.one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
 
     def granted(action: str) -> set[str]:
@@ -425,3 +430,23 @@ def test_the_parser_check_rejects_a_bad_command_line() -> None:
         _parse(("monitor", "nonsense"))
     with pytest.raises(USAGE_ERRORS, match="valid integer"):
         _parse(("pipeline", "candidate-version", "--model", "m", "--since-ms", "$UNEXPANDED"))
+
+
+def test_the_promotion_pull_request_carries_the_versions_evidence_where_the_policy_pack_reads_it() -> None:
+    import posixpath
+
+    from runtime.pipeline.steps import EVIDENCE_DIR
+
+    spec = PipelineSpec.from_config(load_stack("staging", ROOT).config, "staging")
+    promote = next(a for _, a in build_actions(delivery_stages(spec)) if a.name == "Promote")
+    commands = [c for c in promote.commands if isinstance(c, str)]
+    copy = next(c for c in commands if c.startswith("mkdir -p \"promotion/evidence"))
+    assert copy.endswith('cp -r "evidence/reports/$MODEL_NAME/$MODEL_VERSION" '
+                         '"promotion/evidence/reports/$MODEL_NAME/"')
+    add = next(c for c in commands if c.startswith("git -C promotion add"))
+    assert add.endswith('"evidence/reports/$MODEL_NAME/$MODEL_VERSION"')
+    assert commands.index(copy) < commands.index(add)
+    # The pack resolves evidenceDir against its own directory (policy/): ../evidence is the project's evidence/.
+    config = json.loads((ROOT / "policy" / "config.json").read_text())
+    evidence_dir = config["production-model-has-passing-evidence"]["evidenceDir"]
+    assert posixpath.normpath(posixpath.join("policy", evidence_dir)) == EVIDENCE_DIR

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from components.monitoring.drift_monitor import alarm_event_pattern, schedule_period_seconds
-from components.monitoring.scheduled_job import START_BUILD_TARGET
 from runtime import metrics as m
 from runtime.graph import MOCK_ACCOUNT, Graph
 from tests.harness import graph, policy
@@ -48,8 +47,10 @@ def test_schedule_from_config_starts_the_drift_job(stack: str, expression: str) 
     assert schedule["scheduleExpression"] == expression
     assert schedule["scheduleExpressionTimezone"] == "UTC"
     assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
-    assert schedule["target"]["arn"] == START_BUILD_TARGET
-    assert json.loads(schedule["target"]["input"]) == {"ProjectName": f"ml-cicd-{stack}-drift-job"}
+    # CodeBuild StartBuild is a templated target: the project's ARN, no input (EventBridge Scheduler user guide).
+    project_arn = f"arn:aws:codebuild:{REGION}:{MOCK_ACCOUNT}:project/ml-cicd-{stack}-drift-job"
+    assert schedule["target"]["arn"] == project_arn
+    assert "input" not in schedule["target"]
     assert schedule["target"]["retryPolicy"] == {"maximumRetryAttempts": 3, "maximumEventAgeInSeconds": 3600}
     scheduler = statements(g, "drift-job-scheduler-policy")
     assert scheduler == {"StartThisJob": {
@@ -116,12 +117,12 @@ def test_threshold_and_namespace_from_config() -> None:
     assert grant["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Acme/Churn"}}
 
 
-def test_retrain_on_drift_starts_only_the_delivery_pipeline(production: Graph) -> None:
+def test_production_retrains_through_the_pipeline_staging_hosts(production: Graph) -> None:
     rule = production.one(RULE, "drift-retrain").inputs
     alarm_arn = f"arn:aws:cloudwatch:{REGION}:{MOCK_ACCOUNT}:alarm:ml-cicd-production-drift"
     assert json.loads(rule["eventPattern"]) == json.loads(alarm_event_pattern(alarm_arn))
     target = production.one("aws:cloudwatch/eventTarget:EventTarget", "drift-retrain-target").inputs
-    pipeline_arn = f"arn:aws:codepipeline:{REGION}:{MOCK_ACCOUNT}:ml-cicd-production-delivery"
+    pipeline_arn = f"arn:aws:codepipeline:{REGION}:{MOCK_ACCOUNT}:ml-cicd-staging-delivery"
     assert target["arn"] == pipeline_arn
     assert target["roleArn"] == f"arn:aws:iam::{MOCK_ACCOUNT}:role/drift-retrain-role"
     assert statements(production, "drift-retrain-policy") == {"StartDeliveryPipeline": {
@@ -131,7 +132,17 @@ def test_retrain_on_drift_starts_only_the_delivery_pipeline(production: Graph) -
 
 def test_no_retrain_trigger_unless_config_asks(staging: Graph) -> None:
     assert staging.of_type(RULE) == []
-    assert graph("staging", {"monitoring": {"drift": {"retrainOnDrift": True}}}).of_type(RULE) != []
+    g = graph("staging", {"monitoring": {"drift": {"retrainOnDrift": True}}})
+    target = g.one("aws:cloudwatch/eventTarget:EventTarget", "drift-retrain-target").inputs
+    assert target["arn"] == f"arn:aws:codepipeline:{REGION}:{MOCK_ACCOUNT}:ml-cicd-staging-delivery"
+
+
+def test_jobs_of_a_stack_without_pipeline_check_out_monitoring_source(production: Graph) -> None:
+    job = production.one(PROJECT, "drift-job").inputs
+    assert job["source"]["auth"]["resource"] == (
+        "arn:aws:codeconnections:eu-west-1:123456789012:connection/6f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b")
+    g = graph("production", {"monitoring": {"source": {"branch": "release"}}})
+    assert g.one(PROJECT, "drift-job").inputs["sourceVersion"] == "release"
 
 
 def test_drift_monitor_off_by_config() -> None:

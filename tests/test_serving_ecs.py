@@ -294,13 +294,13 @@ def test_native_canary_has_two_groups_a_production_rule_and_a_role_for_ecs(strat
     assert sorted(groups) == ["model-blue", "model-green"]
     rule = _kid(g, "aws:lb/listenerRule:ListenerRule", "model-production")
     [action] = rule.inputs["actions"]
-    assert [(t["arn"].rsplit("/", 1)[-1], t["weight"]) for t in action["forward"]["targetGroups"]] == [
+    assert [(t["arn"].split("/")[-2], t["weight"]) for t in action["forward"]["targetGroups"]] == [
         ("model-blue", 100), ("model-green", 0)]
     assert rule.property_dependencies["listenerArn"] == [_kid(g, LISTENER, "model-https").urn]
     [balancer] = _kid(g, SERVICE, "model").inputs["loadBalancers"]
     advanced = balancer["advancedConfiguration"]
-    assert advanced["alternateTargetGroupArn"].endswith("/model-green")
-    assert balancer["targetGroupArn"].endswith("/model-blue")
+    assert advanced["alternateTargetGroupArn"].endswith(":targetgroup/model-green/0123456789abcdef")
+    assert balancer["targetGroupArn"].endswith(":targetgroup/model-blue/0123456789abcdef")
     assert advanced["productionListenerRule"].startswith("arn:aws:elasticloadbalancing:eu-west-1:")
     assert advanced["roleArn"] == f"arn:aws:iam::{MOCK_ACCOUNT}:role/model-ecs-load-balancers"
     trust = policy(_kid(g, "aws:iam/role:Role", "model-ecs-load-balancers"), "assumeRolePolicy")

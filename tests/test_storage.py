@@ -88,8 +88,10 @@ def test_noncurrent_versions_expire_per_stack(production: Graph, staging: Graph)
 @pytest.mark.parametrize("role", ["data", "models", "pipeline"])
 def test_access_logs_to_log_bucket(production: Graph, role: str) -> None:
     logging = _for_bucket(production, "aws:s3/bucketLogging:BucketLogging", role)
-    assert logging.inputs["targetBucket"] == "artifacts-logs-id"
+    assert logging.inputs["targetBucket"] == "artifacts-logs"
     assert logging.inputs["targetPrefix"] == f"s3/{role}/"
+    # Delivery needs the log bucket's policy: the logging configuration waits for it.
+    assert any(u.endswith("::artifacts-logs-policy") for u in logging.property_dependencies["targetBucket"])
 
 
 def test_force_destroy_off_by_default(production: Graph, staging: Graph) -> None:

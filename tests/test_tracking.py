@@ -1,7 +1,7 @@
 """TrackingServer: MLflow's secure defaults, asserted on the recorded inputs of real stack files (and fixtures).
 
-Self-hosted: `staging` (basic auth over HTTP inside the VPC) and `production` (basic auth behind HTTPS, production
-protections), plus overrides for OIDC. SageMaker: `tests/fixtures/Pulumi.sagemaker.yaml`.
+Self-hosted: `staging` and `production` (basic auth behind HTTPS; production protections in production), plus
+overrides for OIDC. SageMaker: `tests/fixtures/Pulumi.sagemaker.yaml`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ TRACKING_IMAGE = ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow-server:3.
 KEY_ARN = f"arn:aws:kms:eu-west-1:{MOCK_ACCOUNT}:key/artifacts-key-key-id"
 DB_SECRET_ARN = f"arn:aws:secretsmanager:eu-west-1:{MOCK_ACCOUNT}:secret:rds!tracking-db-AbCdEf"
 ADMIN_SECRET_ARN = f"arn:aws:secretsmanager:eu-west-1:{MOCK_ACCOUNT}:secret:tracking-admin-AbCdEf"
-#: What the mocked `aws.secretsmanager.get_random_password` returns (runtime/graph.py): it must never surface.
+#: What the mocked `aws.secretsmanager.get_random_password` returns (runtime/graph_mocks.py): it must never surface.
 GENERATED_PASSWORD = "mock-random-password"
 OIDC_SECRET = "oidc-client-secret-value-7f3a9c"
 CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
@@ -38,6 +38,8 @@ OIDC = {"auth": {"mode": "oidc", "oidc": {
     "issuer": "https://login.example.com", "authorizationEndpoint": "https://login.example.com/authorize",
     "tokenEndpoint": "https://login.example.com/token", "userInfoEndpoint": "https://login.example.com/userinfo",
     "clientId": "mlflow", "clientSecret": OIDC_SECRET}}, "certificateArn": CERT}
+#: MLflow users of the pipeline stages that talk to MLflow (self-hosted, basic auth), one secret each.
+STAGE_USERS = ("pipeline-modelgate", "pipeline-package", "pipeline-promote", "pipeline-train")
 #: `Resource: "*"` allowed only here, each because AWS offers no resource-level permission for the action.
 STAR_ALLOWED = {"EcrLogin": "ecr:GetAuthorizationToken has no resource-level permissions"}
 
@@ -197,13 +199,15 @@ def test_alb_internal_drops_invalid_headers_and_logs(staging: Graph) -> None:
 def test_alb_ingress_only_from_vpc_or_configured_sources(staging: Graph) -> None:
     rules = [r for r in _mine(staging, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.inputs["securityGroupId"] == "tracking-alb-id"]
-    assert [(r.inputs["cidrIpv4"], r.inputs["fromPort"]) for r in rules] == [(MOCK_VPC_CIDR, 80)]
+    # 443 serves, 80 only redirects to it: credentials never cross plain HTTP.
+    assert sorted((r.inputs["cidrIpv4"], r.inputs["fromPort"]) for r in rules) == [(MOCK_VPC_CIDR, 80),
+                                                                                   (MOCK_VPC_CIDR, 443)]
     g = graph("staging", {"tracking": {"selfHosted": {"ingressCidrs": ["10.20.0.0/16"],
                                                       "ingressSecurityGroupIds": ["sg-0123456789abcdef0"]}}})
-    sources = sorted((r.inputs.get("cidrIpv4") or r.inputs["referencedSecurityGroupId"])
-                     for r in _mine(g, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-                     if r.inputs["securityGroupId"] == "tracking-alb-id")
-    assert sources == ["10.20.0.0/16", "sg-0123456789abcdef0"]
+    sources = {(r.inputs.get("cidrIpv4") or r.inputs["referencedSecurityGroupId"])
+               for r in _mine(g, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+               if r.inputs["securityGroupId"] == "tracking-alb-id"}
+    assert sources == {"10.20.0.0/16", "sg-0123456789abcdef0"}
 
 
 def test_database_reachable_only_from_tracking_tasks(staging: Graph) -> None:
@@ -212,7 +216,7 @@ def test_database_reachable_only_from_tracking_tasks(staging: Graph) -> None:
     rules = [r.inputs for r in _mine(staging, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.inputs["securityGroupId"] == db_sg]
     assert rules == [{"fromPort": 5432, "toPort": 5432, "ipProtocol": "tcp", "securityGroupId": db_sg,
-                      "referencedSecurityGroupId": "tracking-task-id"}]
+                      "referencedSecurityGroupId": "tracking-task-id", "description": "the MLflow tasks only"}]
 
 
 # Database ------------------------------------------------------------------------------------------------------
@@ -240,11 +244,15 @@ def test_no_password_input_anywhere_in_the_graph(stack: str) -> None:
 
 
 def test_admin_password_generated_write_only_and_secret(staging: Graph) -> None:
-    (version,) = _mine(staging, "aws:secretsmanager/secretVersion:SecretVersion")
-    assert version.inputs == {"secretId": "tracking-admin-id", "secretStringWo": "[secret]",
-                              "secretStringWoVersion": 1}
-    (secret,) = _mine(staging, "aws:secretsmanager/secret:Secret")
-    assert secret.inputs["kmsKeyId"] == KEY_ARN
+    versions = {v.inputs["secretId"]: v.inputs
+                for v in _mine(staging, "aws:secretsmanager/secretVersion:SecretVersion")}
+    assert versions["tracking-admin-id"] == {"secretId": "tracking-admin-id", "secretStringWo": "[secret]",
+                                             "secretStringWoVersion": 1}
+    # The pipeline stages' MLflow users get theirs the same way (write-only, secret, version 1).
+    for stage in STAGE_USERS:
+        assert versions[f"tracking-user-{stage}-id"]["secretStringWo"] == "[secret]"
+    for secret in _mine(staging, "aws:secretsmanager/secret:Secret"):
+        assert secret.inputs["kmsKeyId"] == KEY_ARN
     assert GENERATED_PASSWORD not in staging.to_json()
 
 
@@ -327,8 +335,9 @@ def test_task_role_reaches_only_the_artifact_prefix(staging: Graph) -> None:
 def test_execution_role_reads_only_the_injected_secrets(staging: Graph) -> None:
     (execution,) = [p for p in _mine(staging, "aws:iam/rolePolicy:RolePolicy") if p.name == "tracking-execution-policy"]
     statements = {s["Sid"]: s for s in policy(execution)["Statement"]}
-    assert statements["ReadInjectedSecrets"]["Resource"] == sorted([DB_SECRET_ARN, ADMIN_SECRET_ARN])
-    assert statements["PullImage"]["Resource"] == [ecr_repository_arn(TRACKING_IMAGE)]
+    users = [f"arn:aws:secretsmanager:eu-west-1:{MOCK_ACCOUNT}:secret:tracking-user-{u}-AbCdEf" for u in STAGE_USERS]
+    assert statements["ReadInjectedSecrets"]["Resource"] == sorted([DB_SECRET_ARN, ADMIN_SECRET_ARN, *users])
+    assert statements["PullImage"]["Resource"] == [ecr_repository_arn(TRACKING_IMAGE, "aws")]
 
 
 def test_trust_policies_pinned_to_the_account(staging: Graph) -> None:
@@ -384,8 +393,10 @@ def test_server_command() -> None:
 
 
 def test_ecr_repository_arn() -> None:
-    assert ecr_repository_arn(TRACKING_IMAGE) == "arn:aws:ecr:eu-west-1:123456789012:repository/mlflow-server"
-    assert ecr_repository_arn("ghcr.io/mlflow/mlflow:v3.1.0@sha256:" + "0" * 64) is None
+    assert ecr_repository_arn(TRACKING_IMAGE, "aws") == "arn:aws:ecr:eu-west-1:123456789012:repository/mlflow-server"
+    china = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/mlflow-server:3@sha256:" + "0" * 64
+    assert ecr_repository_arn(china, "aws-cn") == "arn:aws-cn:ecr:cn-north-1:123456789012:repository/mlflow-server"
+    assert ecr_repository_arn("ghcr.io/mlflow/mlflow:v3.1.0@sha256:" + "0" * 64, "aws") is None
 
 
 # Bad config --------------------------------------------------------------------------------------------------
@@ -396,11 +407,40 @@ def _problems(overrides: dict[str, Any]) -> dict[str, str]:
 
 
 def test_oidc_without_certificate_is_an_error() -> None:
-    oidc = {k: v for k, v in OIDC.items() if k != "certificateArn"}
-    problems = _problems({"tracking": {"selfHosted": oidc}})
-    assert "tracking.selfHosted.certificateArn" in problems
-    assert "ml-cicd:tracking.selfHosted.certificateArn: auth mode `oidc` needs HTTPS" in problems[
-        "tracking.selfHosted.certificateArn"]
+    problems = _problems({"tracking": {"selfHosted": {**OIDC, "certificateArn": None}}})
+    assert set(problems) == {"tracking.selfHosted.certificateArn"}
+    assert problems["tracking.selfHosted.certificateArn"].startswith(
+        "ml-cicd:tracking.selfHosted.certificateArn: is required: OIDC puts session cookies and tokens on the wire")
+
+
+def test_basic_auth_without_certificate_is_an_error_naming_key_and_fix() -> None:
+    """Credentials never travel over plain HTTP: basic auth needs the HTTPS listener too."""
+    problems = _problems({"tracking": {"selfHosted": {"certificateArn": None}}})
+    assert set(problems) == {"tracking.selfHosted.certificateArn"}
+    message = problems["tracking.selfHosted.certificateArn"]
+    assert "basic auth sends the MLflow username and password with every request" in message
+    assert "Set an ACM certificate ARN of the stack's region" in message
+
+
+def test_certificate_of_another_region_is_an_error() -> None:
+    other = CERT.replace("eu-west-1", "us-east-1")
+    problems = _problems({"tracking": {"selfHosted": {"certificateArn": other}}})
+    assert problems["tracking.selfHosted.certificateArn"].endswith(
+        "is a certificate of region us-east-1; the load balancer is in eu-west-1 and can only use a certificate of "
+        "its own region (import or request it there)")
+
+
+@pytest.mark.parametrize(("version", "ok"), [("16", True), ("17", True), ("16.4", False), ("latest", False)])
+def test_database_engine_pins_the_major_only(version: str, ok: bool) -> None:
+    """Minor upgrades are automatic: a pinned minor would make `pulumi up` try a downgrade after AWS upgraded it."""
+    overrides = {"tracking": {"selfHosted": {"database": {"engineVersion": version}}}}
+    if ok:
+        (db,) = _mine(graph("staging", overrides), "aws:rds/instance:Instance")
+        assert (db.inputs["engineVersion"], db.inputs["autoMinorVersionUpgrade"]) == (version, True)
+        return
+    message = _problems(overrides)["tracking.selfHosted.database.engineVersion"]
+    assert "give the major version only" in message
+    assert "(`16`)" in message if version == "16.4" else "e.g. `16`" in message
 
 
 def test_oidc_mode_without_provider_settings_is_an_error() -> None:
@@ -451,6 +491,9 @@ def basic_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
         "MLFLOW_FLASK_SERVER_SECRET_KEY": "flask-secret-key-for-this-test",
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     })
+    # The stage users' passwords, injected by ECS from their secrets in the task.
+    env.update({s["name"]: f"{s['name'].lower()}-for-this-test" for s in container["secrets"]
+                if s["name"].startswith("MLCICD_STAGE_PASSWORD_")})
     shell, flag, script = container["command"]
     command = [shell, flag, script.replace("--host 0.0.0.0 --port 5000 --workers 2",
                                            f"--host 127.0.0.1 --port {port} --workers 1")]
@@ -475,3 +518,46 @@ def test_deployed_command_refuses_unauthenticated_requests(basic_auth_server: tu
     assert httpx.get(search, headers=host, auth=admin, timeout=5).status_code == 200
     # Any Host but the load balancer's (or the configured hostname) is refused: no DNS rebinding.
     assert httpx.get(search, headers={"Host": "attacker.example.com"}, auth=admin, timeout=5).status_code == 403
+
+
+@pytest.mark.slow
+def test_each_stage_has_its_own_mlflow_user_with_least_permission(
+        basic_auth_server: tuple[str, str, dict[str, str]]) -> None:
+    """The server task created the stage users at start (the deployed command, for real): Train and ModelGate may
+    write the stack's registered model, Package and Promote only read, none is an admin, the admin is none of them."""
+    url, alb_host, env = basic_auth_server
+    users = {u["username"]: (u["username"], env[u["passwordEnv"]]) for u in json.loads(env["MLCICD_STAGE_USERS"])}
+    assert sorted(users) == list(STAGE_USERS)
+    admin = (env["MLFLOW_AUTH_ADMIN_USERNAME"], env["MLFLOW_AUTH_ADMIN_PASSWORD"])
+    model = "churn-classifier"
+
+    def call(auth: tuple[str, str], method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return httpx.request(method, f"{url}/api/2.0/mlflow/{path}", json=body, auth=auth,
+                             headers={"Host": alb_host}, timeout=10)
+
+    # The registry already has the model (created by a person): Train still registers new versions of it.
+    assert call(admin, "POST", "registered-models/create", {"name": model}).status_code == 200
+    experiment = call(users["pipeline-train"], "POST", "experiments/create", {"name": "churn-pipeline"})
+    assert experiment.status_code == 200, experiment.text
+    run = call(users["pipeline-train"], "POST", "runs/create", {"experiment_id": experiment.json()["experiment_id"]})
+    assert run.status_code == 200, run.text
+    run_id = run.json()["run"]["info"]["run_id"]
+    version = call(users["pipeline-train"], "POST", "model-versions/create",
+                   {"name": model, "source": f"runs:/{run_id}/model", "run_id": run_id})
+    assert version.status_code == 200, version.text
+    number = version.json()["model_version"]["version"]
+    tag = {"name": model, "version": number, "key": "mlcicd.gate.verdict", "value": "PASS"}
+    alias = {"name": model, "alias": "candidate", "version": number}
+    assert call(users["pipeline-modelgate"], "POST", "model-versions/set-tag", tag).status_code == 200
+    assert call(users["pipeline-modelgate"], "POST", "registered-models/alias", alias).status_code == 200
+    for reader in ("pipeline-package", "pipeline-promote"):
+        got = call(users[reader], "GET", f"model-versions/get?name={model}&version={number}")
+        assert got.status_code == 200, got.text
+        assert call(users[reader], "POST", "model-versions/set-tag", tag).status_code == 403
+        assert call(users[reader], "POST", "registered-models/alias", alias).status_code == 403
+    # No stage user may administer users, and a wrong password is refused.
+    for username, auth in users.items():
+        created = httpx.post(f"{url}/api/2.0/mlflow/users/create", json={"username": f"x-{username}",
+                             "password": "another-password-0123"}, auth=auth, headers={"Host": alb_host}, timeout=10)
+        assert created.status_code == 403, (username, created.text)
+        assert call((username, "wrong-password-0123"), "GET", "experiments/search?max_results=1").status_code == 401

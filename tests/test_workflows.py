@@ -189,6 +189,19 @@ def test_preview_comments_per_affected_stack_and_only_for_this_repositorys_branc
     assert creds["with"]["role-to-assume"] == "${{ vars[format('AWS_PREVIEW_ROLE_ARN_{0}', matrix.stack)] }}"
 
 
+def test_preview_runs_the_policy_pack_with_its_config() -> None:
+    """Every preview is judged by policy/ (PulumiPolicy.yaml, the pack's own virtualenv) with policy/config.json."""
+    preview = load("preview.yml")["jobs"]["preview"]
+    action = next(s for s in preview["steps"] if "pulumi/actions" in s.get("uses", ""))
+    assert (action["with"]["policyPacks"], action["with"]["policyPackConfigs"]) == ("policy", "policy/config.json")
+    setup = [s["run"] for s in preview["steps"] if "policy/venv" in s.get("run", "")]
+    assert setup == ["python3 -m venv policy/venv && policy/venv/bin/pip install --quiet -r policy/requirements.txt"]
+    assert preview["steps"].index(next(s for s in preview["steps"] if s.get("run") in setup)) < preview[
+        "steps"].index(action)
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+    assert (ROOT / "policy" / "config.json").is_file()
+
+
 def test_graph_diff_runs_for_forks_without_secrets_and_is_posted_from_the_base_repository() -> None:
     graph_job = load("preview.yml")["jobs"]["graph-diff"]
     assert "if" not in graph_job

@@ -34,10 +34,10 @@ class DeliveryPipelineArgs(TypedDict, total=False):
     """Its name. Required."""
     tracking_uri: pulumi.Input[str]
     """`MLFLOW_TRACKING_URI` of the tracking actions. Required."""
-    tracking_credentials: Mapping[str, pulumi.Input[str]]
-    """Env var -> Secrets Manager reference (`<arn>:<json key>`) for MLflow credentials. Default: none."""
-    tracking_secret_arn: pulumi.Input[str] | None
-    """The secret behind `tracking_credentials` (read by the tracking actions). Default None."""
+    tracking_secret_arns: Mapping[str, pulumi.Input[str]]
+    """Self-hosted MLflow with basic auth: action name -> the Secrets Manager secret (`username`, `password`) of
+    that action's own MLflow user. Every action that talks to MLflow needs one then; no action ever gets the
+    admin's. Default: none (SageMaker's MLflow authorises IAM calls instead)."""
     tracking_server_arn: pulumi.Input[str] | None
     """SageMaker MLflow tracking server (IAM-authorised). Default None."""
     secrets: Mapping[str, str]
@@ -88,8 +88,7 @@ class PipelineSettings:
     ecr_repository_url: pulumi.Input[str]
     ecr_repository_name: pulumi.Input[str]
     tracking_uri: pulumi.Input[str]
-    tracking_credentials: Mapping[str, pulumi.Input[str]]
-    tracking_secret_arn: pulumi.Input[str] | None
+    tracking_secret_arns: Mapping[str, pulumi.Input[str]]
     tracking_server_arn: pulumi.Input[str] | None
     secrets: Mapping[str, str]
     deploy_role_arn: str
@@ -105,9 +104,12 @@ class PipelineSettings:
     timeout_minutes: int
     train_timeout_minutes: int
     log_retention_days: int
+    partition: tuple[str, str]
+    """ARN partition and endpoint DNS suffix of the stack's region (`aws`, `amazonaws.com`; `aws-cn`,
+    `amazonaws.com.cn`; ...), from the provider."""
 
     @classmethod
-    def of(cls, name: str, args: DeliveryPipelineArgs) -> PipelineSettings:
+    def of(cls, name: str, args: DeliveryPipelineArgs, partition: tuple[str, str]) -> PipelineSettings:
         missing = [k for k in _REQUIRED if k not in args]
         if missing:
             raise ValueError(f"DeliveryPipeline {name}: args {', '.join(missing)} required")
@@ -117,7 +119,7 @@ class PipelineSettings:
             buckets=a["buckets"], bucket_arns=a["bucket_arns"], kms_key_arn=a["kms_key_arn"],
             ecr_repository_arn=a["ecr_repository_arn"], ecr_repository_url=a["ecr_repository_url"],
             ecr_repository_name=a["ecr_repository_name"], tracking_uri=a["tracking_uri"],
-            tracking_credentials=a.get("tracking_credentials", {}), tracking_secret_arn=a.get("tracking_secret_arn"),
+            tracking_secret_arns=a.get("tracking_secret_arns", {}),
             tracking_server_arn=a.get("tracking_server_arn"), secrets=a["secrets"],
             deploy_role_arn=a["deploy_role_arn"], pulumi_backend_url=a.get("pulumi_backend_url"),
             vpc_id=a.get("vpc_id"), vpc_cidr=a.get("vpc_cidr"), subnet_ids=a.get("subnet_ids"),
@@ -128,4 +130,5 @@ class PipelineSettings:
             train_compute_type=a.get("train_compute_type", cfg_defaults.TRAIN_COMPUTE_TYPE),
             timeout_minutes=a.get("timeout_minutes", cfg_defaults.ACTION_TIMEOUT_MINUTES),
             train_timeout_minutes=a.get("train_timeout_minutes", cfg_defaults.TRAIN_TIMEOUT_MINUTES),
-            log_retention_days=a.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER))
+            log_retention_days=a.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER),
+            partition=partition)

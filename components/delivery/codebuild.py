@@ -4,6 +4,8 @@ the actions that run in the VPC."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 
@@ -25,21 +27,18 @@ def build_project(parent: pulumi.Resource, name: str, pipeline_name: str, action
     key = f"{name}-{action.name.lower()}"
     project_name = f"{pipeline_name}-{action.name}"
     logs = aws.cloudwatch.LogGroup(f"{key}-logs", name=f"/aws/codebuild/{project_name}",
-                                   retention_in_days=cfg.log_retention_days, opts=child)
+                                   retention_in_days=cfg.log_retention_days, kms_key_id=cfg.kms_key_arn,
+                                   opts=child)
     role = aws.iam.Role(f"{key}-role", assume_role_policy=cfg.account_id.apply(
         lambda a: assume_role_policy("codebuild.amazonaws.com", a)), opts=child)
     subnets = cfg.subnet_ids if action.access.in_vpc and group is not None else None
+    tracking_secret = cfg.tracking_secret_arns.get(action.name) if action.access.tracking != "none" else None
     resolved = pulumi.Output.all(
-        cfg.account_id, dict(cfg.bucket_arns), cfg.kms_key_arn, cfg.ecr_repository_arn, cfg.tracking_secret_arn,
-        cfg.tracking_server_arn, subnets or [], logs.arn)
+        cfg.account_id, dict(cfg.bucket_arns), cfg.kms_key_arn, cfg.ecr_repository_arn, tracking_secret,
+        cfg.tracking_server_arn, subnets or [], logs.arn,
+        group.id if group is not None and subnets is not None else None, cfg.vpc_id)
     policy = aws.iam.RolePolicy(f"{key}-policy", role=role.id, policy=resolved.apply(
-        lambda r: document(action_statements(action, Resources(
-            region=cfg.region, account_id=r[0], buckets=r[1], kms_key_arn=r[2],
-            artifact_prefix=artifact_prefix(pipeline_name), ecr_repository_arn=r[3],
-            deploy_role_arn=cfg.deploy_role_arn, secrets=dict(cfg.secrets), tracking_secret_arn=r[4],
-            tracking_server_arn=r[5],
-            subnet_arns=tuple(f"arn:aws:ec2:{cfg.region}:{r[0]}:subnet/{s}" for s in r[6])), r[7]))),
-        opts=child)
+        lambda r: document(action_statements(action, _resources(cfg, pipeline_name, r), r[7]))), opts=child)
     project = aws.codebuild.Project(
         key, name=project_name, description=f"{pipeline_name}: {action.name}", service_role=role.arn,
         encryption_key=cfg.kms_key_arn,
@@ -64,6 +63,19 @@ def build_project(parent: pulumi.Resource, name: str, pipeline_name: str, action
     return project, role
 
 
+def _resources(cfg: PipelineSettings, pipeline_name: str, r: list[Any]) -> Resources:
+    """The ARNs one action's policy may name, from the resolved outputs of `build_project`."""
+    account, (partition, dns_suffix), region = r[0], cfg.partition, cfg.region
+    ec2 = f"arn:{partition}:ec2:{region}:{account}"
+    return Resources(
+        region=region, account_id=account, buckets=r[1], kms_key_arn=r[2], partition=partition, dns_suffix=dns_suffix,
+        artifact_prefix=artifact_prefix(pipeline_name), ecr_repository_arn=r[3], deploy_role_arn=cfg.deploy_role_arn,
+        secrets=dict(cfg.secrets), tracking_secret_arn=r[4], tracking_server_arn=r[5],
+        subnet_arns=tuple(f"{ec2}:subnet/{s}" for s in r[6]),
+        security_group_arns=(f"{ec2}:security-group/{r[8]}",) if r[8] else (),
+        vpc_arn=f"{ec2}:vpc/{r[9]}" if r[9] else None)
+
+
 EnvVar = aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs
 
 
@@ -78,7 +90,10 @@ def environment(action: Action, cfg: PipelineSettings) -> list[EnvVar]:
         plain += [("ECR_REPOSITORY_URL", cfg.ecr_repository_url), ("ECR_REPOSITORY_NAME", cfg.ecr_repository_name)]
     if access.tracking != "none":
         plain.append(("MLFLOW_TRACKING_URI", cfg.tracking_uri))
-        secret += sorted(cfg.tracking_credentials.items())
+        user_secret = cfg.tracking_secret_arns.get(action.name)
+        if user_secret is not None:  # this action's own MLflow user (MLflow reads these two variables)
+            secret += [("MLFLOW_TRACKING_PASSWORD", pulumi.Output.concat(user_secret, ":password")),
+                       ("MLFLOW_TRACKING_USERNAME", pulumi.Output.concat(user_secret, ":username"))]
     secret += [(SECRET_ENV[s], cfg.secrets[s]) for s in access.secrets]
     if access.assume_deploy_role:
         plain.append(("DEPLOY_ROLE_ARN", cfg.deploy_role_arn))

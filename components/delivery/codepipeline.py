@@ -10,7 +10,7 @@ from typing import Any
 import pulumi_aws as aws
 
 from components.delivery.policies import artifact_prefix
-from components.iam import allow, document
+from components.iam import allow, connection_statements, document
 from runtime.pipeline.model import Action, PipelineSpec, Stage
 
 #: The source action's output artifact (every build action's primary input).
@@ -66,15 +66,14 @@ def stage_args(stage: Stage, projects: Mapping[str, aws.codebuild.Project],
 
 
 def pipeline_policy(bucket_arn: str, kms_key_arn: str, project_arns: list[str], *, connection_arn: str,
-                    pipeline_name: str, region: str) -> str:
+                    pipeline_name: str, region: str, dns_suffix: str) -> str:
     """The pipeline's own role: its artifacts, its key via S3, its connection, its projects."""
     prefix = artifact_prefix(pipeline_name)
     return document([
         allow("Artifacts", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [f"{bucket_arn}/{prefix}*"]),
         allow("ArtifactBucket", ["s3:GetBucketLocation", "s3:GetBucketVersioning"], [bucket_arn]),
         allow("ArtifactKeyViaS3", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn],
-              {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}),
-        allow("UseConnection", ["codeconnections:UseConnection", "codestar-connections:UseConnection"],
-              [connection_arn]),
+              {"StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix}"}}),
+        *connection_statements("UseConnection", ["UseConnection"], connection_arn),
         allow("RunBuilds", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], sorted(project_arns)),
     ])

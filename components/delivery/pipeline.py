@@ -24,6 +24,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_common import partition_of
 from components.delivery.args import DeliveryPipelineArgs, PipelineSettings
 from components.delivery.codebuild import build_project, build_security_group
 from components.delivery.codepipeline import pipeline_policy, stage_args, trigger
@@ -52,8 +53,13 @@ class DeliveryPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DeliveryPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        cfg = PipelineSettings.of(name, args)
+        cfg = PipelineSettings.of(name, args, partition_of(self))
         stages = delivery_stages(cfg.spec)
+        missing = [a.name for _, a in build_actions(stages) if a.access.tracking != "none"
+                   and cfg.tracking_secret_arns and a.name not in cfg.tracking_secret_arns]
+        if missing:
+            raise ValueError(f"DeliveryPipeline {name}: actions {', '.join(missing)} talk to MLflow but have no "
+                             "MLflow user secret in args.tracking_secret_arns")
         child = pulumi.ResourceOptions(parent=self)
         pipeline_name = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
         group = None
@@ -72,10 +78,11 @@ class DeliveryPipeline(pulumi.ComponentResource):
         # The pipeline and its role -------------------------------------------------------------------------------
         role = aws.iam.Role(f"{name}-pipeline-role", assume_role_policy=cfg.account_id.apply(
             lambda a: assume_role_policy("codepipeline.amazonaws.com", a)), opts=child)
-        aws.iam.RolePolicy(f"{name}-pipeline-policy", role=role.id, policy=pulumi.Output.all(
+        role_policy = aws.iam.RolePolicy(f"{name}-pipeline-policy", role=role.id, policy=pulumi.Output.all(
             cfg.bucket_arns["pipeline"], cfg.kms_key_arn, [p.arn for p in projects.values()]).apply(
             lambda a: pipeline_policy(a[0], a[1], a[2], connection_arn=cfg.spec.connection_arn,
-                                      pipeline_name=pipeline_name, region=cfg.region)),
+                                      pipeline_name=pipeline_name, region=cfg.region,
+                                      dns_suffix=cfg.partition[1])),
             opts=child)
         pipeline = aws.codepipeline.Pipeline(
             name, name=pipeline_name, pipeline_type="V2", execution_mode="SUPERSEDED", role_arn=role.arn,
@@ -85,10 +92,11 @@ class DeliveryPipeline(pulumi.ComponentResource):
                                                                                        type="KMS"))],
             triggers=[trigger(cfg.spec)],
             stages=[stage_args(stage, projects, cfg.spec) for stage in stages],
-            opts=child)
+            # CodePipeline checks at creation that its role can reach the artifact store (IAM propagation).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]))
         if cfg.notification_topic_arn is not None:
             aws.codestarnotifications.NotificationRule(
-                f"{name}-notifications", name=pipeline_name[:64], resource=pipeline.arn, detail_type="FULL",
+                f"{name}-notifications", name=pipeline_name, resource=pipeline.arn, detail_type="FULL",
                 event_type_ids=list(NOTIFY_EVENTS),
                 targets=[aws.codestarnotifications.NotificationRuleTargetArgs(address=cfg.notification_topic_arn,
                                                                               type="SNS")],

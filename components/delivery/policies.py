@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from components.iam import Statement, allow
+from components.iam import Statement, allow, connection_statements
 from runtime.pipeline.model import Access, Action, S3Grant
 
 #: MLflow on SageMaker authorises each REST call as an IAM action on the tracking server.
@@ -41,13 +41,18 @@ ECR_PUSH = (
 )
 ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
-#: CodeBuild in a VPC creates and inspects its network interfaces. AWS requires Resource "*" for these (the
-#: Describe* calls support no resource-level permissions; see "Allow CodeBuild access to AWS services required to
-#: create a VPC network interface" in the CodeBuild user guide).
+#: CodeBuild in a VPC inspects the VPC and its network interfaces. The Describe* calls support no resource-level
+#: permissions: AWS requires Resource "*" ("Allow CodeBuild access to AWS services required to create a VPC
+#: network interface", CodeBuild user guide). Creating and deleting the interfaces is scoped (`vpc_statements`).
 VPC_DESCRIBE = (
-    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeDhcpOptions",
-    "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
 )
+
+#: MLflow basic-auth grants per tracking access level, beyond the server's default READ: `read` needs none;
+#: `write` (tags, aliases) and `train` (new versions) need EDIT on the stack's registered model, MLflow's narrowest
+#: permission for either. Experiments a stage creates are its own (MLflow makes their creator MANAGE).
+MLFLOW_GRANTS: dict[str, tuple[str, ...]] = {"read": (), "write": ("EDIT",), "train": ("EDIT",)}
 
 
 @dataclass(frozen=True)
@@ -61,19 +66,38 @@ class Resources:
     kms_key_arn: str
     artifact_prefix: str
     """Where CodePipeline keeps this pipeline's artifacts in the pipeline bucket (`<name[:20]>/`)."""
+    partition: str
+    """ARN partition of the stack's region (`aws`, `aws-us-gov`, `aws-cn`), from the provider."""
+    dns_suffix: str
+    """DNS suffix of regional endpoints (`amazonaws.com`, `amazonaws.com.cn`), from the provider."""
     ecr_repository_arn: str | None = None
     deploy_role_arn: str | None = None
     secrets: Mapping[str, str] = field(default_factory=dict)
     """Secret name of `Access.secrets` (github_token, pulumi_token, pulumi_passphrase) -> secret ARN."""
     tracking_secret_arn: str | None = None
-    """Self-hosted MLflow credentials (basic auth)."""
+    """This action's own MLflow credentials (self-hosted, basic auth): one secret per stage user, never the
+    admin's."""
     tracking_server_arn: str | None = None
     """SageMaker MLflow tracking server."""
     subnet_arns: tuple[str, ...] = ()
+    security_group_arns: tuple[str, ...] = ()
+    """The builds' security group(s) (network interfaces are created in these only)."""
+    vpc_arn: str | None = None
+    """The VPC of the builds (network interfaces are deleted in it only)."""
     metrics_namespace: str | None = None
     """The one CloudWatch namespace metric publishers may write to."""
     connection_arn: str | None = None
     """CodeConnections connection of jobs that check the repository out themselves (not pipeline actions)."""
+
+
+def mlflow_username(action: Action) -> str:
+    """The MLflow user of one pipeline action (self-hosted MLflow with basic auth)."""
+    return f"pipeline-{action.name.lower()}"
+
+
+def mlflow_grants(action: Action, model_name: str) -> tuple[tuple[str, str, str], ...]:
+    """The action's MLflow grants: (resource type, name, permission), beyond the server's default READ."""
+    return tuple(("registered_model", model_name, p) for p in MLFLOW_GRANTS.get(action.access.tracking, ()))
 
 
 def artifact_prefix(pipeline_name: str) -> str:
@@ -116,10 +140,19 @@ def tracking_statements(level: str, res: Resources) -> list[Statement]:
 
 
 def vpc_statements(res: Resources) -> list[Statement]:
+    """Network interfaces of the builds: created only in the builds' subnets with their security group, deleted
+    only in their VPC, handed to CodeBuild only in those subnets (CodeBuild user guide, "Allow CodeBuild access to
+    AWS services required to create a VPC network interface")."""
+    interfaces = f"arn:{res.partition}:ec2:{res.region}:{res.account_id}:network-interface/*"
+    if not res.subnet_arns or not res.security_group_arns or res.vpc_arn is None:
+        raise ValueError("builds in a VPC need its subnets, security group and VPC to scope their network interfaces")
     return [
-        allow("VpcNetworkInterfaces", VPC_DESCRIBE, ["*"]),  # AWS requires "*" (see VPC_DESCRIBE)
-        allow("VpcNetworkInterfacePermission", ["ec2:CreateNetworkInterfacePermission"],
-              [f"arn:aws:ec2:{res.region}:{res.account_id}:network-interface/*"],
+        allow("DescribeVpc", VPC_DESCRIBE, ["*"]),  # AWS requires "*" (see VPC_DESCRIBE)
+        allow("CreateNetworkInterfaces", ["ec2:CreateNetworkInterface"],
+              [interfaces, *res.subnet_arns, *res.security_group_arns]),
+        allow("DeleteNetworkInterfaces", ["ec2:DeleteNetworkInterface"], [interfaces],
+              {"ArnEquals": {"ec2:Vpc": res.vpc_arn}}),
+        allow("VpcNetworkInterfacePermission", ["ec2:CreateNetworkInterfacePermission"], [interfaces],
               {"StringEquals": {"ec2:AuthorizedService": "codebuild.amazonaws.com"},
                "ArnEquals": {"ec2:Subnet": list(res.subnet_arns)}}),
     ]
@@ -128,10 +161,8 @@ def vpc_statements(res: Resources) -> list[Statement]:
 def source_statements(res: Resources) -> list[Statement]:
     """The source: the pipeline's artifact, or (scheduled jobs) the repository through the connection."""
     if res.connection_arn is not None:
-        return [allow("CheckOutThroughConnection", [
-            "codeconnections:GetConnection", "codeconnections:GetConnectionToken", "codeconnections:UseConnection",
-            "codestar-connections:GetConnection", "codestar-connections:GetConnectionToken",
-            "codestar-connections:UseConnection"], [res.connection_arn])]
+        return connection_statements("CheckOutThroughConnection",
+                                     ["GetConnection", "GetConnectionToken", "UseConnection"], res.connection_arn)
     return [allow("ReadSourceArtifact", ["s3:GetObject", "s3:GetObjectVersion"],
                   [f"{res.buckets['pipeline']}/{res.artifact_prefix}*"])]
 
@@ -145,8 +176,8 @@ def base_statements(action: Action, res: Resources, log_group_arn: str) -> list[
         allow("OwnBuildCache", ["s3:GetObject", "s3:PutObject"], [f"{pipeline}/{cache_prefix(action)}*"]),
         allow("PipelineBucketLocation", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [pipeline]),
         allow("UseStackKeyViaS3AndSecrets", ["kms:Decrypt", "kms:GenerateDataKey"], [res.kms_key_arn],
-              {"StringEquals": {"kms:ViaService": [f"s3.{res.region}.amazonaws.com",
-                                                   f"secretsmanager.{res.region}.amazonaws.com"]}}),
+              {"StringEquals": {"kms:ViaService": [f"s3.{res.region}.{res.dns_suffix}",
+                                                   f"secretsmanager.{res.region}.{res.dns_suffix}"]}}),
     ]
 
 
@@ -179,12 +210,15 @@ def action_statements(action: Action, res: Resources, log_group_arn: str) -> lis
         out.append(allow("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], sorted(secrets)))
     out += tracking_statements(access.tracking, res)
     if access.inspect_service:
-        ecs = f"arn:aws:ecs:{res.region}:{res.account_id}"
+        ecs = f"arn:{res.partition}:ecs:{res.region}:{res.account_id}"
         out.append(allow("InspectDeployedService", ["ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTasks"],
                          [f"{ecs}:service/*", f"{ecs}:task/*", f"{ecs}:container-instance/*"]))
-        # Neither call accepts a resource-level permission (AWS requires "*"); both only read.
-        out.append(allow("InspectTaskDefinitionsAndAlarms", ["cloudwatch:DescribeAlarms",
-                                                             "ecs:DescribeTaskDefinition"], ["*"]))
+        # Alarms of this account and region only: `mlcicd verify rollout` also finds the service's alarms by their
+        # model and target-group dimensions, whatever their names, so no name prefix narrows this further.
+        out.append(allow("DescribeAlarms", ["cloudwatch:DescribeAlarms"],
+                         [f"arn:{res.partition}:cloudwatch:{res.region}:{res.account_id}:alarm:*"]))
+        # DescribeTaskDefinition accepts no resource-level permission (AWS requires "*"); it only reads.
+        out.append(allow("InspectTaskDefinitions", ["ecs:DescribeTaskDefinition"], ["*"]))
     if action.output:
         out.append(allow("WriteOutputArtifact", ["s3:PutObject"],
                          [f"{res.buckets['pipeline']}/{res.artifact_prefix}*"]))

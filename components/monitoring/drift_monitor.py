@@ -113,15 +113,16 @@ class DriftMonitor(pulumi.ComponentResource):
             account = pulumi.Output.from_input(settings.account_id)
             role = aws.iam.Role(f"{name}-retrain-role", assume_role_policy=account.apply(
                 lambda a: assume_role_policy("events.amazonaws.com", a)), opts=child)
-            aws.iam.RolePolicy(f"{name}-retrain-policy", role=role.id, policy=pulumi.Output.from_input(
+            retrain_policy = aws.iam.RolePolicy(f"{name}-retrain-policy", role=role.id, policy=pulumi.Output.from_input(
                 pipeline_arn).apply(lambda arn: document([
                     allow("StartDeliveryPipeline", ["codepipeline:StartPipelineExecution"], [arn])])), opts=child)
             rule = aws.cloudwatch.EventRule(
-                f"{name}-retrain", name=f"{prefix}-retrain"[:64],
+                f"{name}-retrain", name=f"{prefix}-retrain",
                 description=f"Retrain {model}: start the delivery pipeline when the drift alarm fires",
                 event_pattern=alarm.arn.apply(alarm_event_pattern), opts=child)
             aws.cloudwatch.EventTarget(f"{name}-retrain-target", rule=rule.name, arn=pipeline_arn,
-                                       role_arn=role.arn, opts=child)
+                                       role_arn=role.arn,
+                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[retrain_policy]))
 
         self.project_name = project.name
         self.alarm_name = alarm.name

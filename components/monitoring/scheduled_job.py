@@ -13,21 +13,19 @@ runs when a topic is given.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_common import partition_of
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements
 from components.iam import allow, assume_role_policy, document
 from runtime.config import defaults as cfg_defaults
 from runtime.pipeline.model import Action
 
-#: EventBridge Scheduler's universal target for CodeBuild StartBuild.
-START_BUILD_TARGET = "arn:aws:scheduler:::aws-sdk:codebuild:startBuild"
 #: A missed start is retried this many times within this many seconds.
 RETRY_ATTEMPTS = 3
 RETRY_MAX_AGE_SECONDS = 3600
@@ -65,7 +63,7 @@ def scheduled_job(parent: pulumi.Resource, name: str, job: Action, settings: Job
     _schedule(parent, name, project, settings, schedule=schedule)
     if settings.notification_topic_arn is not None:
         aws.codestarnotifications.NotificationRule(
-            f"{name}-failures", name=_project_name(name, settings)[:64], resource=project.arn, detail_type="BASIC",
+            f"{name}-failures", name=_project_name(name, settings), resource=project.arn, detail_type="BASIC",
             event_type_ids=["codebuild-project-build-state-failed"],
             targets=[aws.codestarnotifications.NotificationRuleTargetArgs(
                 address=settings.notification_topic_arn, type="SNS")],
@@ -83,15 +81,17 @@ def _project(parent: pulumi.Resource, name: str, job: Action, settings: JobSetti
     child = pulumi.ResourceOptions(parent=parent)
     project_name = _project_name(name, settings)
     account = pulumi.Output.from_input(settings.account_id)
+    partition, dns_suffix = partition_of(parent)
     logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/codebuild/{project_name}",
-                                   retention_in_days=settings.log_retention_days, opts=child)
+                                   retention_in_days=settings.log_retention_days, kms_key_id=settings.kms_key_arn,
+                                   opts=child)
     role = aws.iam.Role(f"{name}-role", assume_role_policy=account.apply(
         lambda a: assume_role_policy("codebuild.amazonaws.com", a)), opts=child)
     policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.all(
         account, dict(settings.bucket_arns), settings.kms_key_arn, ecr_repository_arn, logs.arn).apply(
         lambda r: document(action_statements(job, Resources(
             region=settings.region, account_id=r[0], buckets=r[1], kms_key_arn=r[2], artifact_prefix="",
-            ecr_repository_arn=r[3], metrics_namespace=metrics_namespace,
+            partition=partition, dns_suffix=dns_suffix, ecr_repository_arn=r[3], metrics_namespace=metrics_namespace,
             connection_arn=settings.connection_arn), r[4]))), opts=child)
     env = {"STACK_NAME": settings.stack, **{f"{b.upper()}_BUCKET": settings.buckets[b]
                                             for b in sorted({g.bucket for g in job.access.s3})},
@@ -126,15 +126,19 @@ def _schedule(parent: pulumi.Resource, name: str, project: aws.codebuild.Project
     project_name = _project_name(name, settings)
     scheduler_role = aws.iam.Role(f"{name}-scheduler-role", assume_role_policy=pulumi.Output.from_input(
         settings.account_id).apply(lambda a: assume_role_policy("scheduler.amazonaws.com", a)), opts=child)
-    aws.iam.RolePolicy(f"{name}-scheduler-policy", role=scheduler_role.id, policy=project.arn.apply(
+    scheduler_policy = aws.iam.RolePolicy(f"{name}-scheduler-policy", role=scheduler_role.id, policy=project.arn.apply(
         lambda arn: document([allow("StartThisJob", ["codebuild:StartBuild"], [arn])])), opts=child)
     aws.scheduler.Schedule(
-        f"{name}-schedule", name=project_name[:64], description=f"Start {project_name}",
+        f"{name}-schedule", name=project_name, description=f"Start {project_name}",
         schedule_expression=schedule, schedule_expression_timezone="UTC",
         flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+        # CodeBuild StartBuild is one of EventBridge Scheduler's *templated* targets: the target is the project's
+        # ARN and no input is needed ("Using templated targets in EventBridge Scheduler",
+        # https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html). No universal
+        # `aws-sdk` target, whose input would have to spell CodeBuild's own parameter names.
         target=aws.scheduler.ScheduleTargetArgs(
-            arn=START_BUILD_TARGET, role_arn=scheduler_role.arn,
-            input=project.name.apply(lambda n: json.dumps({"ProjectName": n})),
+            arn=project.arn, role_arn=scheduler_role.arn,
             retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
                 maximum_retry_attempts=RETRY_ATTEMPTS, maximum_event_age_in_seconds=RETRY_MAX_AGE_SECONDS)),
-        opts=child)
+        # The schedule's first start must find its role allowed to start the build (IAM propagation).
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[scheduler_policy]))

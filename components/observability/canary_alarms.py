@@ -32,6 +32,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
+from components.aws_common import partition_of
 from components.observability.policies import stack_alarm_prefix, topic_key_policy, topic_policy
 from runtime import metrics as m
 from runtime.config import defaults as cfg_defaults
@@ -91,7 +92,7 @@ class CanaryAlarms(pulumi.ComponentResource):
         if "model_name" not in args or "account_id" not in args or "region" not in args:
             raise ValueError(f"CanaryAlarms {name}: args.model_name, account_id and region are required")
         child = pulumi.ResourceOptions(parent=self)
-        topic = _topic(name, args, child)
+        topic, topic_grants = _topic(name, args, self)
         alarms = [*_load_balancer_alarms(name, args, child), *_model_alarms(name, args, child)]
 
         # Composite: one page for "a rollback alarm fired", and one for "all clear" -------------------------------
@@ -105,27 +106,32 @@ class CanaryAlarms(pulumi.ComponentResource):
         self.rollback_alarm_names = pulumi.Output.all(*[a.name for a in alarms]).apply(list)
         self.rollback_alarm_arns = pulumi.Output.all(*[a.arn for a in alarms]).apply(list)
         self.composite_alarm_name = composite.alarm_name
-        self.topic_arn = topic.arn
+        # Whatever notifies the topic (notification rules, the drift alarm) waits for its policy: CodeStar
+        # notification rules check at creation that the topic lets them publish.
+        self.topic_arn = pulumi.Output.all(topic.arn, topic_grants.id).apply(lambda a: a[0])
         self.register_outputs({"rollbackAlarmNames": self.rollback_alarm_names, "topicArn": self.topic_arn,
                                "compositeAlarmName": self.composite_alarm_name})
 
 
-def _topic(name: str, args: CanaryAlarmsArgs, child: pulumi.ResourceOptions) -> aws.sns.Topic:
-    """The alarm topic, encrypted with a key of its own, and its email subscriptions."""
+def _topic(name: str, args: CanaryAlarmsArgs,
+           parent: pulumi.Resource) -> tuple[aws.sns.Topic, aws.sns.TopicPolicy]:
+    """The alarm topic, encrypted with a key of its own, its policy and its email subscriptions."""
+    child = pulumi.ResourceOptions(parent=parent)
     region, account = args["region"], args["account_id"]
+    partition, _ = partition_of(parent)
     key = aws.kms.Key(f"{name}-topic-key", description=f"ml-cicd {name}: alarm topic encryption",
                       enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
                       policy=pulumi.Output.from_input(account).apply(
-                          lambda acct: topic_key_policy(acct, region, stack_alarm_prefix())),
+                          lambda acct: topic_key_policy(acct, region, stack_alarm_prefix(), partition)),
                       opts=child)
     topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, opts=child)
-    aws.sns.TopicPolicy(f"{name}-topic-policy", arn=topic.arn,
-                        policy=pulumi.Output.all(topic.arn, account).apply(
-                            lambda a: topic_policy(a[0], a[1], region, stack_alarm_prefix())),
-                        opts=child)
+    grants = aws.sns.TopicPolicy(f"{name}-topic-policy", arn=topic.arn,
+                                 policy=pulumi.Output.all(topic.arn, account).apply(
+                                     lambda a: topic_policy(a[0], a[1], region, stack_alarm_prefix(), partition)),
+                                 opts=child)
     for i, email in enumerate(args.get("emails", [])):
         aws.sns.TopicSubscription(f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email, opts=child)
-    return topic
+    return topic, grants
 
 
 def _evaluation(args: CanaryAlarmsArgs) -> tuple[int, int]:

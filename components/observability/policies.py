@@ -12,15 +12,17 @@ from typing import Any
 
 import pulumi
 
+from components.iam import account_root_statement
+
 
 def stack_alarm_prefix() -> str:
     """Every alarm of this stack (canary, drift) starts with this; the topic's grants are limited to it."""
     return f"{pulumi.get_project()}-{pulumi.get_stack()}"
 
 
-def _cloudwatch_conditions(account_id: str, region: str, prefix: str) -> dict[str, Any]:
+def _cloudwatch_conditions(account_id: str, region: str, prefix: str, partition: str) -> dict[str, Any]:
     return {"StringEquals": {"aws:SourceAccount": account_id},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{prefix}-*"}}
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{prefix}-*"}}
 
 
 def _notification_conditions(account_id: str) -> dict[str, Any]:
@@ -28,19 +30,16 @@ def _notification_conditions(account_id: str) -> dict[str, Any]:
     return {"StringEquals": {"aws:SourceAccount": account_id}}
 
 
-def topic_key_policy(account_id: str, region: str, prefix: str) -> str:
+def topic_key_policy(account_id: str, region: str, prefix: str, partition: str) -> str:
     """Key policy: the account administers the key through IAM; this stack's alarms and the account's notification
     rules may use it to publish."""
     statements = [
-        # AWS's default key-policy statement: without it no IAM policy could ever manage the key again. In a key
-        # policy, Resource "*" means this key.
-        {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow",
-         "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
+        account_root_statement(account_id, partition),
         # Required for CloudWatch to publish to a KMS-encrypted topic (SNS developer guide, "Enable compatibility
         # between event sources from AWS services and encrypted topics").
         {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-         "Condition": _cloudwatch_conditions(account_id, region, prefix)},
+         "Condition": _cloudwatch_conditions(account_id, region, prefix, partition)},
         {"Sid": "NotificationRulesPublish", "Effect": "Allow",
          "Principal": {"Service": "codestar-notifications.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
@@ -49,13 +48,13 @@ def topic_key_policy(account_id: str, region: str, prefix: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def topic_policy(topic_arn: str, account_id: str, region: str, prefix: str) -> str:
+def topic_policy(topic_arn: str, account_id: str, region: str, prefix: str, partition: str) -> str:
     """Topic policy: this stack's alarms (canary and drift) and the account's CodeStar notification rules may
     publish; nobody may publish without TLS."""
     statements = [
         {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": "sns:Publish", "Resource": topic_arn,
-         "Condition": _cloudwatch_conditions(account_id, region, prefix)},
+         "Condition": _cloudwatch_conditions(account_id, region, prefix, partition)},
         {"Sid": "NotificationRulesPublish", "Effect": "Allow",
          "Principal": {"Service": "codestar-notifications.amazonaws.com"}, "Action": "sns:Publish",
          "Resource": topic_arn, "Condition": _notification_conditions(account_id)},

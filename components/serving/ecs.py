@@ -66,9 +66,11 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     lb = build_load_balancer(parent, name, args, prefix=prefix, port=port, strategy=strategy)
     groups = list(lb.groups.values())
     alarms = args["rollback_alarms"](lb.alb.arn_suffix, [g.arn_suffix for g in groups])
+    load_balancer, lb_policies = service_load_balancer(parent, name, lb, prefix=prefix, port=port)
     service = _service(parent, name, args, strategy=strategy, cluster=cluster, task=task.task_definition, lb=lb,
-                       load_balancer=service_load_balancer(parent, name, lb, prefix=prefix, port=port),
-                       alarms=alarms)
+                       load_balancer=load_balancer, alarms=alarms,
+                       # Every policy a task or a deployment needs; the service depends on all (IAM propagation).
+                       role_policies=[*task.role_policies, *lb_policies])
     deployment_group = None
     if strategy == "blue-green":
         deployment_group = build_codedeploy(name, args, cluster=cluster, service=service, groups=groups,
@@ -87,7 +89,8 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
 
 def _service(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, strategy: Strategy,
              cluster: aws.ecs.Cluster, task: aws.ecs.TaskDefinition, lb: LoadBalancerParts,
-             load_balancer: aws.ecs.ServiceLoadBalancerArgs, alarms: RollbackAlarms) -> aws.ecs.Service:
+             load_balancer: aws.ecs.ServiceLoadBalancerArgs, alarms: RollbackAlarms,
+             role_policies: list[aws.iam.RolePolicy]) -> aws.ecs.Service:
     deployment, ignore = deployment_settings(strategy, args, alarms)
     return aws.ecs.Service(
         name, cluster=cluster.arn, task_definition=task.arn,
@@ -98,7 +101,7 @@ def _service(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, stra
         health_check_grace_period_seconds=d.HEALTH_CHECK_GRACE_SECONDS,
         propagate_tags="SERVICE", enable_ecs_managed_tags=True,
         **deployment,  # typed *Args below; one mechanism per strategy
-        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=ignore))
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=ignore, depends_on=role_policies))
 
 
 def deployment_settings(strategy: Strategy, args: ModelServiceArgs,

@@ -58,7 +58,7 @@ def build_codedeploy(name: str, args: ModelServiceArgs, *, cluster: aws.ecs.Clus
         lambda a: a[0].replace(":cluster/", ":service/") + f"/{a[1]}")
     task_sets = pulumi.Output.all(cluster.arn, service.name).apply(
         lambda a: a[0].replace(":cluster/", ":task-set/") + f"/{a[1]}/*")
-    aws.iam.RolePolicy(f"{name}-codedeploy", role=role.id, policy=output_document(
+    policy = aws.iam.RolePolicy(f"{name}-codedeploy", role=role.id, policy=output_document(
         pulumi.Output.all(service_arn, task_sets, listener.arn, alarms.rollback_alarm_arns,
                           *[r.arn for r in pass_roles]).apply(
             lambda a: ecs_policies.codedeploy_statements(a[0], a[1], [a[2]], a[3], a[4:]))), opts=child)
@@ -85,7 +85,8 @@ def build_codedeploy(name: str, args: ModelServiceArgs, *, cluster: aws.ecs.Clus
                                                                       enabled=True),
         auto_rollback_configuration=_cd.DeploymentGroupAutoRollbackConfigurationArgs(
             enabled=True, events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]),
-        opts=child)
+        # CodeDeploy checks its service role's permissions when the group is created (IAM propagation).
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[policy])))
     return group.deployment_group_name
 
 

@@ -115,22 +115,24 @@ def _production_rule(parent: pulumi.Resource, name: str, listener: aws.lb.Listen
         opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["actions"]))
 
 
-def service_load_balancer(parent: pulumi.Resource, name: str, parts: LoadBalancerParts, *, prefix: str,
-                          port: int) -> aws.ecs.ServiceLoadBalancerArgs:
+def service_load_balancer(
+        parent: pulumi.Resource, name: str, parts: LoadBalancerParts, *, prefix: str,
+        port: int) -> tuple[aws.ecs.ServiceLoadBalancerArgs, list[aws.iam.RolePolicy]]:
     """How the service registers with the load balancer; with a production rule, also the alternate group and the
-    infrastructure role ECS shifts traffic with."""
+    infrastructure role ECS shifts traffic with, whose policy the service must depend on (IAM propagation)."""
     blue = parts.groups["blue"]
     if parts.rule is None:
         return aws.ecs.ServiceLoadBalancerArgs(target_group_arn=blue.arn, container_name=CONTAINER,
-                                               container_port=port)
+                                               container_port=port), []
     child = pulumi.ResourceOptions(parent=parent)
     green = parts.groups["green"]
     ecs_role = aws.iam.Role(f"{name}-ecs-load-balancers", assume_role_policy=assume_role_policy("ecs.amazonaws.com"),
                             description=f"ECS shifts {prefix} traffic between its two target groups", opts=child)
-    aws.iam.RolePolicy(f"{name}-ecs-load-balancers", role=ecs_role.id, policy=output_document(
+    policy = aws.iam.RolePolicy(f"{name}-ecs-load-balancers", role=ecs_role.id, policy=output_document(
         pulumi.Output.all(blue.arn, green.arn, parts.listener.arn, parts.rule.arn).apply(
             lambda a: ecs_policies.load_balancer_statements(a[0:2], [a[2]], [a[3]]))), opts=child)
     return aws.ecs.ServiceLoadBalancerArgs(
         target_group_arn=blue.arn, container_name=CONTAINER, container_port=port,
         advanced_configuration=aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
-            alternate_target_group_arn=green.arn, production_listener_rule=parts.rule.arn, role_arn=ecs_role.arn))
+            alternate_target_group_arn=green.arn, production_listener_rule=parts.rule.arn,
+            role_arn=ecs_role.arn)), [policy]

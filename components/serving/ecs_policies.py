@@ -11,27 +11,30 @@ from collections.abc import Sequence
 from components.iam import Statement, allow
 
 
-def execution_statements(repository_arn: str, log_group_arn: str, kms_key_arn: str) -> list[Statement]:
-    """Execution role (used by the ECS agent, not the model): pull this repository's image, write this log group."""
+def execution_statements(repository_arn: str, log_group_arn: str, kms_key_arn: str, region: str,
+                         dns_suffix: str) -> list[Statement]:
+    """Execution role (used by the ECS agent, not the model): pull this repository's image, write this log group.
+    The stack key only through ECR (`kms:ViaService`), for the KMS-encrypted image layers."""
     return [
         # AWS requires "*": GetAuthorizationToken returns a registry token and has no resource-level permission.
         allow("EcrAuthorization", ["ecr:GetAuthorizationToken"], ["*"]),
         allow("PullServingImage", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
                                    "ecr:GetDownloadUrlForLayer"], [repository_arn]),
-        allow("DecryptServingImage", ["kms:Decrypt"], [kms_key_arn]),
+        allow("DecryptServingImage", ["kms:Decrypt"], [kms_key_arn],
+              {"StringEquals": {"kms:ViaService": f"ecr.{region}.{dns_suffix}"}}),
         allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:log-stream:*"]),
     ]
 
 
 def task_statements(models_bucket_arn: str, artifact_prefix: str, kms_key_arn: str, region: str,
-                    metrics_namespace: str) -> list[Statement]:
+                    metrics_namespace: str, *, dns_suffix: str) -> list[Statement]:
     """Task role (the model server): read its model artifacts, publish metrics to the model namespace only."""
     return [
         allow("ReadModelArtifacts", ["s3:GetObject"], [f"{models_bucket_arn}/{artifact_prefix}*"]),
         allow("ListModelArtifacts", ["s3:ListBucket"], [models_bucket_arn],
               {"StringLike": {"s3:prefix": [f"{artifact_prefix}*"]}}),
         allow("DecryptModelArtifacts", ["kms:Decrypt"], [kms_key_arn],
-              {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}),
+              {"StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix}"}}),
         # AWS requires "*": PutMetricData has no resource type; the namespace condition is the scope.
         allow("PublishModelMetrics", ["cloudwatch:PutMetricData"], ["*"],
               {"StringEquals": {"cloudwatch:namespace": metrics_namespace}}),

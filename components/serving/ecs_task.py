@@ -2,8 +2,9 @@
 
 Security decisions (see docs/security.md): the image runs pinned by digest; a read-only root filesystem with one
 writable scratch volume, a non-root user, every Linux capability dropped, never privileged; the log group has a
-retention; the execution role (the ECS agent: pull, logs) and the task role (the model: its artifact prefix, its
-metric namespace) are separate and scoped to this stack's ARNs.
+retention and is encrypted with the stack key; the execution role (the ECS agent: pull, logs; the key only through
+ECR) and the task role (the model: its artifact prefix, its metric namespace) are separate and scoped to this
+stack's ARNs, and the service starts no task before their policies exist.
 """
 
 # pyright: reportTypedDictNotRequiredAccess=false
@@ -17,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
+from components.aws_common import partition_of
 from components.iam import assume_role_policy, output_document
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, pinned_image
@@ -31,6 +33,8 @@ class TaskParts(NamedTuple):
     execution_role: aws.iam.Role
     task_role: aws.iam.Role
     task_definition: aws.ecs.TaskDefinition
+    role_policies: list[aws.iam.RolePolicy]
+    """The roles' policies: the service starting tasks depends on them (IAM propagation)."""
 
 
 def build_task(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str, port: int) -> TaskParts:
@@ -38,35 +42,37 @@ def build_task(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, pr
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs", name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
         retention_in_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER),
-        opts=pulumi.ResourceOptions(parent=parent))
-    execution_role, task_role = _roles(parent, name, args, prefix=prefix, log_group=log_group)
+        kms_key_id=args["kms_key_arn"], opts=pulumi.ResourceOptions(parent=parent))
+    execution_role, task_role, policies = _roles(parent, name, args, prefix=prefix, log_group=log_group)
     task = _task_definition(parent, name, args, prefix=prefix, port=port, log_group=log_group,
                             execution_role=execution_role, task_role=task_role)
-    return TaskParts(log_group, execution_role, task_role, task)
+    return TaskParts(log_group, execution_role, task_role, task, policies)
 
 
 def _roles(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str,
-           log_group: aws.cloudwatch.LogGroup) -> tuple[aws.iam.Role, aws.iam.Role]:
-    """Execution (agent: pull, logs) and task (model: artifacts, metrics) roles, never shared."""
+           log_group: aws.cloudwatch.LogGroup) -> tuple[aws.iam.Role, aws.iam.Role, list[aws.iam.RolePolicy]]:
+    """Execution (agent: pull, logs) and task (model: artifacts, metrics) roles, never shared, and their policies."""
     child = pulumi.ResourceOptions(parent=parent)
+    _, dns_suffix = partition_of(parent)
     trust = pulumi.Output.from_input(args["account_id"]).apply(
         lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct))
     execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust,
                                   description=f"ECS agent of {prefix}: pull the serving image, write its logs",
                                   opts=child)
-    aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=output_document(
+    execution_policy = aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=output_document(
         pulumi.Output.all(args["image_repository_arn"], log_group.arn, args["kms_key_arn"]).apply(
-            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2]))), opts=child)
+            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2], args["region"], dns_suffix))),
+        opts=child)
     task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust,
                              description=f"Model server of {prefix}: read model artifacts, publish model metrics",
                              opts=child)
     prefix_in_bucket = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
     namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
-    aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
+    task_policy = aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
         pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"]).apply(
-            lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace))),
-        opts=child)
-    return execution_role, task_role
+            lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace,
+                                                   dns_suffix=dns_suffix))), opts=child)
+    return execution_role, task_role, [execution_policy, task_policy]
 
 
 def _task_definition(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str, port: int,

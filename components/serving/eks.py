@@ -232,9 +232,11 @@ def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: 
             "Action": ["sts:AssumeRole", "sts:TagSession"],
             "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]}, sort_keys=True))
     role = aws.iam.Role(f"{name}-judge", assume_role_policy=trust, opts=child)
-    aws.iam.RolePolicy(f"{name}-judge-metrics", role=role.id, policy=document([
+    policy = aws.iam.RolePolicy(f"{name}-judge-metrics", role=role.id, policy=document([
         allow("ReadCanaryMetrics", JUDGE_ACTIONS, ["*"]),
         allow("PublishProbeMetrics", PROBE_ACTIONS, ["*"],
               {"StringEquals": {"cloudwatch:namespace": metrics_namespace}})]), opts=child)
+    # The judge's pods get the role's credentials as soon as the association exists: its policy first.
     aws.eks.PodIdentityAssociation(f"{name}-judge", cluster_name=cluster, namespace=namespace,
-                                   service_account=service_account, role_arn=role.arn, opts=child)
+                                   service_account=service_account, role_arn=role.arn,
+                                   opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))

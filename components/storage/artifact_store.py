@@ -4,14 +4,18 @@ Creates four buckets: `data` (training and inference data, drift profiles), `mod
 reports), `pipeline` (CodePipeline artifacts) and `logs` (S3 server access logs and ALB access logs), plus a
 customer-managed KMS key unless one is given.
 
-Security decisions (see docs/security.md):
+Security decisions (docs/security.md lists every default and where it is set):
 - Block Public Access, all four flags, on every bucket: no opt-out.
+- The created key's policy lets the account administer it through IAM and CloudWatch Logs encrypt this account's
+  log groups with it (encryption-context condition): every log group of the stack is encrypted with it.
 - SSE-KMS with a bucket key on data, models and pipeline; the log bucket uses SSE-S3 because S3 server access
   logs and ALB access logs can only be delivered to SSE-S3 buckets (AWS requirement).
 - A bucket policy denying any request without TLS; ACLs off (BucketOwnerEnforced).
 - Versioning with expiry of noncurrent versions on data and models; pipeline artifacts expire.
 - Access logs of every bucket go to the log bucket.
 - `force_destroy` false unless asked; `protect` on data and models in production.
+- `log_bucket` resolves only once the log bucket's policy exists: a load balancer or bucket that delivers logs to
+  it depends on the policy, so a first `pulumi up` cannot fail with Access Denied.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
-from components.iam import deny_insecure_transport
+from components.aws_common import partition_of
+from components.iam import deny_insecure_transport, stack_key_policy
 from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:storage:ArtifactStore"
@@ -34,7 +39,9 @@ BUCKETS = ("data", "models", "pipeline")
 
 class ArtifactStoreArgs(TypedDict, total=False):
     kms_key_arn: pulumi.Input[str] | None
-    """Customer-managed KMS key for the buckets. Default: a key is created (rotation on)."""
+    """Customer-managed KMS key for the buckets and every log group of the stack (its policy must then let
+    `logs.<region>.amazonaws.com` use it for this account's log groups). Default: a key is created (rotation on)
+    whose policy has that grant."""
     force_destroy: bool
     """Allow deleting non-empty buckets. Default False (security decision)."""
     protect: bool
@@ -69,34 +76,42 @@ class ArtifactStore(pulumi.ComponentResource):
         protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", d.PRODUCTION_PROTECTIONS))
         key_arn = args.get("kms_key_arn")
         if key_arn is None:
-            key_arn = _key(self, name, protected)
+            key_arn = _key(self, name, protected, account_id=args["account_id"])
         self.kms_key_arn = pulumi.Output.from_input(key_arn)
-        logs = _log_bucket(self, name, args, account_id=args["account_id"])
-        made = {role: _data_bucket(self, f"{name}-{role}", role, args, key_arn=key_arn, logs=logs, protected=protected)
+        logs, log_bucket = _log_bucket(self, name, args, account_id=args["account_id"])
+        made = {role: _data_bucket(self, f"{name}-{role}", role, args, key_arn=key_arn, log_bucket=log_bucket,
+                                   protected=protected)
                 for role in BUCKETS}
 
         self.data_bucket, self.data_bucket_arn = made["data"].bucket, made["data"].arn
         self.models_bucket, self.models_bucket_arn = made["models"].bucket, made["models"].arn
         self.pipeline_bucket, self.pipeline_bucket_arn = made["pipeline"].bucket, made["pipeline"].arn
-        self.log_bucket, self.log_bucket_arn = logs.bucket, logs.arn
+        self.log_bucket, self.log_bucket_arn = log_bucket, logs.arn
         self.register_outputs({
             "dataBucket": self.data_bucket, "modelsBucket": self.models_bucket,
             "pipelineBucket": self.pipeline_bucket, "logBucket": self.log_bucket, "kmsKeyArn": self.kms_key_arn,
         })
 
 
-def _key(parent: pulumi.Resource, name: str, protected: pulumi.ResourceOptions) -> pulumi.Output[str]:
-    """The stack key (rotation on, the longest deletion window) and its alias."""
-    key = aws.kms.Key(f"{name}-key", description=f"ml-cicd {name}: S3 encryption",
-                      enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS, opts=protected)
+def _key(parent: pulumi.Resource, name: str, protected: pulumi.ResourceOptions, *,
+         account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The stack key (rotation on, the longest deletion window, CloudWatch Logs may use it) and its alias."""
+    partition, dns_suffix = partition_of(parent)
+    region = aws.get_region(opts=pulumi.InvokeOptions(parent=parent)).region
+    key = aws.kms.Key(f"{name}-key", description=f"ml-cicd {name}: S3 and log encryption",
+                      enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
+                      policy=pulumi.Output.from_input(account_id).apply(
+                          lambda acct: stack_key_policy(acct, region, partition, dns_suffix)),
+                      opts=protected)
     aws.kms.Alias(f"{name}-key-alias", name=f"alias/{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
                   target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent))
     return key.arn
 
 
 def _log_bucket(parent: pulumi.Resource, name: str, args: ArtifactStoreArgs, *,
-                account_id: pulumi.Input[str]) -> aws.s3.Bucket:
-    """The log bucket (SSE-S3: the only encryption log delivery supports), its expiry, and who may deliver."""
+                account_id: pulumi.Input[str]) -> tuple[aws.s3.Bucket, pulumi.Output[str]]:
+    """The log bucket (SSE-S3: the only encryption log delivery supports), its expiry, and who may deliver; with
+    its name as every deliverer sees it: only once its policy lets them write (ALBs check at creation)."""
     child = pulumi.ResourceOptions(parent=parent)
     logs = _secure_bucket(f"{name}-logs", sse=d.LOG_BUCKET_SSE_ALGORITHM, kms_key_arn=None,
                           force_destroy=args.get("force_destroy", cfg_defaults.FORCE_DESTROY), versioned=False,
@@ -109,16 +124,17 @@ def _log_bucket(parent: pulumi.Resource, name: str, args: ArtifactStoreArgs, *,
                 days=args.get("access_log_days", cfg_defaults.ACCESS_LOG_DAYS)),
             abort_incomplete_multipart_upload=_abort_multipart())],
         opts=child)
-    aws.s3.BucketPolicy(
+    log_policy = aws.s3.BucketPolicy(
         f"{name}-logs-policy", bucket=logs.id,
         policy=pulumi.Output.all(logs.arn, account_id, args.get("elb_account_arn")).apply(
             lambda a: _log_bucket_policy(a[0], a[1], a[2])),
         opts=child)
-    return logs
+    return logs, pulumi.Output.all(logs.bucket, log_policy.id).apply(lambda a: a[0])
 
 
 def _data_bucket(parent: pulumi.Resource, name: str, role: str, args: ArtifactStoreArgs, *,
-                 key_arn: pulumi.Input[str], logs: aws.s3.Bucket, protected: pulumi.ResourceOptions) -> aws.s3.Bucket:
+                 key_arn: pulumi.Input[str], log_bucket: pulumi.Input[str],
+                 protected: pulumi.ResourceOptions) -> aws.s3.Bucket:
     """Data and models keep their history (versioned, protected in production); pipeline artifacts expire."""
     child = pulumi.ResourceOptions(parent=parent)
     keep_history = role != "pipeline"
@@ -129,7 +145,7 @@ def _data_bucket(parent: pulumi.Resource, name: str, role: str, args: ArtifactSt
                         policy=bucket.arn.apply(lambda arn: json.dumps(
                             {"Version": "2012-10-17", "Statement": [deny_insecure_transport(arn)]}, sort_keys=True)),
                         opts=child)
-    aws.s3.BucketLogging(f"{name}-logging", bucket=bucket.id, target_bucket=logs.id, target_prefix=f"s3/{role}/",
+    aws.s3.BucketLogging(f"{name}-logging", bucket=bucket.id, target_bucket=log_bucket, target_prefix=f"s3/{role}/",
                          opts=child)
     noncurrent_days = args.get("noncurrent_version_days", cfg_defaults.NONCURRENT_VERSION_DAYS)
     aws.s3.BucketLifecycleConfiguration(

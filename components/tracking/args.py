@@ -10,6 +10,7 @@ from typing import TypedDict
 
 import pulumi
 
+from components.tracking.stage_users import StageUser
 from runtime.config.platform import TrackingConfig
 
 
@@ -40,3 +41,6 @@ class TrackingServerArgs(TypedDict, total=False):
     private_subnet_ids: pulumi.Input[list[str]]
     """Subnets of the tasks, the internal load balancer and the database (two AZs at least). Required for
     `self-hosted`."""
+    stage_users: list[StageUser]
+    """MLflow users of the pipeline stages, each with its own generated secret and least grants (self-hosted with
+    basic auth; see `stage_users.py`). Default []: no stage users."""

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_common import partition_of
 from components.iam import assume_role_policy, document
 from components.tracking.args import TrackingServerArgs
 from components.tracking.policies import artifact_statements, model_registry_statements
@@ -34,6 +35,7 @@ def server_name(project: str, stack: str, name: str) -> str:
 def build_sagemaker(parent: pulumi.ComponentResource, name: str, args: TrackingServerArgs,
                     settings: SageMakerTrackingConfig) -> SageMakerOutputs:
     config, region = args["config"], args["region"]
+    partition, dns_suffix = partition_of(parent)
     child = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(f"{name}-server", assume_role_policy=pulumi.Output.from_input(args["account_id"]).apply(
         lambda acct: assume_role_policy("sagemaker.amazonaws.com", acct)), opts=child)
@@ -41,8 +43,8 @@ def build_sagemaker(parent: pulumi.ComponentResource, name: str, args: TrackingS
     policy = aws.iam.RolePolicy(
         f"{name}-server-policy", role=role.id,
         policy=pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"], args["account_id"]).apply(
-            lambda a: document(artifact_statements(a[0], config.artifact_prefix, a[1], region)
-                               + (model_registry_statements(a[2], region) if register else []))),
+            lambda a: document(artifact_statements(a[0], config.artifact_prefix, a[1], region, dns_suffix)
+                               + (model_registry_statements(a[2], region, partition) if register else []))),
         opts=child)
     server = aws.sagemaker.MlflowTrackingServer(
         f"{name}-server", tracking_server_name=server_name(pulumi.get_project(), pulumi.get_stack(), name),

@@ -9,8 +9,9 @@ Authentication: `basic` runs `mlflow server --app-name basic-auth`; the admin us
 `oidc` puts an `authenticate-oidc` action before every forward of the HTTPS listener.
 
 Database credentials never appear in the task definition: ECS injects `PGUSER`/`PGPASSWORD` from the secret RDS
-manages, and libpq reads them, so the store URI carries only host, port and database. The database and the admin
-secret are built in `database.py`.
+manages, and libpq reads them, so the store URI carries only host, port and database. The database, the admin
+secret and the pipeline stages' user secrets are built in `database.py`; with basic auth and `stage_users`, the
+server's container creates those users before `mlflow server` starts (`stage_users.py`).
 
 Security decisions (see docs/security.md): each network hop admits the previous one only; the tasks run without a
 public IP as a non-root user with a read-only root filesystem, no capabilities and no ECS Exec; the task role reaches
@@ -32,8 +33,9 @@ from components import aws_common as common
 from components import defaults as d
 from components.iam import document
 from components.tracking.args import TrackingServerArgs
-from components.tracking.database import admin_secret, database, managed_secret_arn
+from components.tracking.database import admin_secret, database, managed_secret_arn, user_secret
 from components.tracking.policies import artifact_statements
+from components.tracking.stage_users import BOOTSTRAP_SCRIPT, SCRIPT_ENV, USERS_ENV, StageUser, password_env, users_spec
 from runtime.config import defaults as cfg_defaults
 from runtime.config.platform import SelfHostedTrackingConfig
 
@@ -50,16 +52,29 @@ class SelfHostedOutputs(NamedTuple):
     tracking_uri: pulumi.Output[str]
     admin_secret_arn: pulumi.Output[str | None]
     database_endpoint: pulumi.Output[str | None]
+    stage_user_secret_arns: dict[str, pulumi.Output[str]]
 
 
-def server_command(auth_mode: str, workers: int) -> list[str]:
-    """The container command. `basic` writes the auth app's ini (no secrets in it) to the scratch volume first."""
+class _Secrets(NamedTuple):
+    injected: list[Injected]
+    admin_secret_arn: pulumi.Output[str | None]
+    user_secret_arns: dict[str, pulumi.Output[str]]
+    """Stage username -> its secret."""
+    values: list[pulumi.Resource]
+    """The secret versions: the service waits for them (a task must find its secrets filled)."""
+
+
+def server_command(auth_mode: str, workers: int, *, stage_users: bool = False) -> list[str]:
+    """The container command. `basic` writes the auth app's ini (no secrets in it) to the scratch volume first,
+    then (with `stage_users`) creates the pipeline stages' MLflow users (`stage_users.BOOTSTRAP_SCRIPT`)."""
     serve = ["mlflow", "server", "--host", "0.0.0.0", "--port", str(d.TRACKING_PORT),  # noqa: S104 - in the task
              "--workers", str(workers), "--serve-artifacts"]
     if auth_mode != "basic":
         return serve
     serve[2:2] = ["--app-name", "basic-auth"]
-    return ["sh", "-c", f'printf "%s\\n" "$MLCICD_AUTH_INI" > "$MLFLOW_AUTH_CONFIG_PATH" && exec {shlex.join(serve)}']
+    users = f'python -c "${SCRIPT_ENV}" && ' if stage_users else ""
+    return ["sh", "-c", f'printf "%s\\n" "$MLCICD_AUTH_INI" > "$MLFLOW_AUTH_CONFIG_PATH" && {users}'
+            f"exec {shlex.join(serve)}"]
 
 
 def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: TrackingServerArgs) -> SelfHostedOutputs:
@@ -72,20 +87,13 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
                   kms_key_arn=args["kms_key_arn"])
     alb, target, listeners = _load_balancer(parent, name, args, hosted, production=production, alb_sg=alb_sg)
 
-    # Secrets: the database's (managed by RDS) and, for basic auth, the admin's (generated, write-only) ---------
-    db_secret_arn = db.master_user_secrets.apply(managed_secret_arn)
-    secrets: list[Injected] = [("PGUSER", db_secret_arn, "username"), ("PGPASSWORD", db_secret_arn, "password")]
-    admin_secret_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-    waits: list[pulumi.Resource] = list(listeners)
-    if hosted.auth.mode == "basic":
-        admin, admin_value = admin_secret(parent, name, hosted.auth.admin_username, args["kms_key_arn"])
-        admin_secret_arn = admin.arn
-        waits.append(admin_value)
-        secrets += [("MLFLOW_AUTH_ADMIN_PASSWORD", admin.arn, "password"),
-                    ("MLFLOW_FLASK_SERVER_SECRET_KEY", admin.arn, "flaskSecretKey")]
-
-    task = _task_definition(parent, name, args, hosted, environment=_environment(args, hosted, db, alb),
-                            secrets=secrets)
+    users: list[StageUser] = list(args.get("stage_users", [])) if hosted.auth.mode == "basic" else []
+    secrets = _secrets(parent, name, args, hosted, db=db, users=users)
+    task, role_policies = _task_definition(parent, name, args, hosted,
+                                           environment=_environment(args, hosted, db, alb, users),
+                                           secrets=secrets.injected)
+    # The service starts tasks at once: their secrets filled and both roles' policies in place (IAM propagation).
+    waits: list[pulumi.Resource] = [*listeners, *secrets.values, *role_policies]
     cluster = common.ecs_cluster(f"{name}-cluster", parent=parent)
     aws.ecs.Service(
         f"{name}-service", cluster=cluster.arn, task_definition=task.arn, desired_count=hosted.desired_count,
@@ -101,7 +109,31 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
     host = alb.dns_name if hosted.hostname is None else pulumi.Output.from_input(hosted.hostname)
     scheme = "https" if hosted.certificate_arn else "http"
     return SelfHostedOutputs(tracking_uri=pulumi.Output.concat(f"{scheme}://", host),
-                             admin_secret_arn=admin_secret_arn, database_endpoint=db.endpoint)
+                             admin_secret_arn=secrets.admin_secret_arn, database_endpoint=db.endpoint,
+                             stage_user_secret_arns=secrets.user_secret_arns)
+
+
+def _secrets(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hosted: SelfHostedTrackingConfig, *,
+             db: aws.rds.Instance, users: list[StageUser]) -> _Secrets:
+    """The database's (managed by RDS) and, for basic auth, the admin's and one per pipeline stage user (generated,
+    write-only): the server task sets each stage user's password, that stage's build uses it."""
+    db_secret_arn = db.master_user_secrets.apply(managed_secret_arn)
+    injected: list[Injected] = [("PGUSER", db_secret_arn, "username"), ("PGPASSWORD", db_secret_arn, "password")]
+    admin_secret_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+    user_secret_arns: dict[str, pulumi.Output[str]] = {}
+    values: list[pulumi.Resource] = []
+    if hosted.auth.mode == "basic":
+        admin, admin_value = admin_secret(parent, name, hosted.auth.admin_username, args["kms_key_arn"])
+        admin_secret_arn = admin.arn
+        values.append(admin_value)
+        injected += [("MLFLOW_AUTH_ADMIN_PASSWORD", admin.arn, "password"),
+                     ("MLFLOW_FLASK_SERVER_SECRET_KEY", admin.arn, "flaskSecretKey")]
+        for i, user in enumerate(users):
+            secret, value = user_secret(parent, name, user.username, args["kms_key_arn"])
+            user_secret_arns[user.username] = secret.arn
+            values.append(value)
+            injected.append((password_env(i), secret.arn, "password"))
+    return _Secrets(injected, admin_secret_arn, user_secret_arns, values)
 
 
 def _security_groups(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hosted: SelfHostedTrackingConfig
@@ -115,12 +147,17 @@ def _security_groups(parent: pulumi.Resource, name: str, args: TrackingServerArg
     for port in (443, 80) if hosted.certificate_arn else (80,):
         common.allow_in(f"{name}-alb-in-{port}", group=alb_sg, port=port, cidrs=cidrs,
                         sources=hosted.ingress_security_group_ids, description="tracking clients", parent=parent)
-    common.allow_out(f"{name}-alb-to-task", group=alb_sg, port=d.TRACKING_PORT, target=task_sg.id, parent=parent)
-    common.allow_in(f"{name}-task-from-alb", group=task_sg, port=d.TRACKING_PORT, sources=[alb_sg.id], parent=parent)
-    common.allow_out(f"{name}-task-to-db", group=task_sg, port=d.POSTGRES_PORT, target=db_sg.id, parent=parent)
+    common.allow_out(f"{name}-alb-to-task", group=alb_sg, port=d.TRACKING_PORT, target=task_sg.id,
+                     description="the MLflow tasks only", parent=parent)
+    common.allow_in(f"{name}-task-from-alb", group=task_sg, port=d.TRACKING_PORT, sources=[alb_sg.id],
+                    description="the MLflow load balancer only", parent=parent)
+    common.allow_out(f"{name}-task-to-db", group=task_sg, port=d.POSTGRES_PORT, target=db_sg.id,
+                     description="the MLflow database only", parent=parent)
     # AWS APIs (ECR, S3, Secrets Manager, logs) through VPC endpoints or NAT: their addresses are not ours to pin.
-    common.allow_out(f"{name}-task-https", group=task_sg, port=443, cidr="0.0.0.0/0", parent=parent)
-    common.allow_in(f"{name}-db-from-task", group=db_sg, port=d.POSTGRES_PORT, sources=[task_sg.id], parent=parent)
+    common.allow_out(f"{name}-task-https", group=task_sg, port=443, cidr="0.0.0.0/0",
+                     description="AWS APIs over HTTPS (VPC endpoints or NAT)", parent=parent)
+    common.allow_in(f"{name}-db-from-task", group=db_sg, port=d.POSTGRES_PORT, sources=[task_sg.id],
+                    description="the MLflow tasks only", parent=parent)
     return alb_sg, task_sg, db_sg
 
 
@@ -165,8 +202,9 @@ def _listener_actions(hosted: SelfHostedTrackingConfig,
 
 
 def _environment(args: TrackingServerArgs, hosted: SelfHostedTrackingConfig, db: aws.rds.Instance,
-                 alb: aws.lb.LoadBalancer) -> dict[str, pulumi.Input[str]]:
-    """The server's plain environment (secrets are injected separately): stores, allowed hosts, auth app."""
+                 alb: aws.lb.LoadBalancer, users: list[StageUser]) -> dict[str, pulumi.Input[str]]:
+    """The server's plain environment (secrets are injected separately): stores, allowed hosts, auth app, and the
+    stage users to create (no secrets in it)."""
     prefix = args["config"].artifact_prefix
     store_uri = db.address.apply(
         lambda address: f"postgresql://{address}:{d.POSTGRES_PORT}/{d.TRACKING_DB_NAME}?sslmode=require")
@@ -187,25 +225,30 @@ def _environment(args: TrackingServerArgs, hosted: SelfHostedTrackingConfig, db:
                 f"[mlflow]\ndefault_permission = {AUTH_DEFAULT_PERMISSION}\ndatabase_uri = {uri}\n"
                 "authorization_function = mlflow.server.auth:authenticate_request_basic_auth")),
         }
+        if users:
+            environment |= {USERS_ENV: users_spec(users), SCRIPT_ENV: BOOTSTRAP_SCRIPT}
     return environment
 
 
 def _task_definition(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hosted: SelfHostedTrackingConfig,
-                     *, environment: dict[str, pulumi.Input[str]], secrets: list[Injected]) -> aws.ecs.TaskDefinition:
-    """Log group, execution role (start the task, inject the secrets), task role (artifacts only), definition."""
+                     *, environment: dict[str, pulumi.Input[str]],
+                     secrets: list[Injected]) -> tuple[aws.ecs.TaskDefinition, list[aws.iam.RolePolicy]]:
+    """Log group, execution role (start the task, inject the secrets), task role (artifacts only), definition; and
+    the two roles' policies (the service waits for them)."""
     child = pulumi.ResourceOptions(parent=parent)
     kms_key_arn, region, prefix = args["kms_key_arn"], args["region"], args["config"].artifact_prefix
-    logs = common.log_group(f"{name}-logs", parent=parent,
+    partition, dns_suffix = common.partition_of(parent)
+    logs = common.log_group(f"{name}-logs", parent=parent, kms_key_arn=kms_key_arn,
                             retention_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER))
-    ecr_arn = common.ecr_repository_arn(hosted.image)
-    execution = common.task_execution_role(
+    ecr_arn = common.ecr_repository_arn(hosted.image, partition)
+    execution, execution_policy = common.task_execution_role(
         f"{name}-execution", account_id=args["account_id"], log_group_arn=logs.arn,
         secret_arns=list(dict.fromkeys(arn for _, arn, _ in secrets)), kms_key_arn=kms_key_arn, region=region,
         ecr_repository_arns=[ecr_arn] if ecr_arn else [], parent=parent)
     task_role = common.ecs_task_role(f"{name}-task", account_id=args["account_id"], parent=parent)
-    aws.iam.RolePolicy(f"{name}-task-artifacts", role=task_role.id, policy=pulumi.Output.all(
+    task_policy = aws.iam.RolePolicy(f"{name}-task-artifacts", role=task_role.id, policy=pulumi.Output.all(
         args["models_bucket_arn"], kms_key_arn).apply(lambda a: document(
-            artifact_statements(a[0], prefix, a[1], region))), opts=child)
+            artifact_statements(a[0], prefix, a[1], region, dns_suffix))), opts=child)
     container = pulumi.Output.all(
         env=pulumi.Output.all(**environment),
         secrets=pulumi.Output.all(*[pulumi.Output.concat(arn, f":{key}::") for _, arn, key in secrets]),
@@ -213,7 +256,7 @@ def _task_definition(parent: pulumi.Resource, name: str, args: TrackingServerArg
     ).apply(lambda a: json.dumps([_container(
         hosted, a["env"], secret_names=[s[0] for s in secrets], secret_refs=a["secrets"], log_group=a["log_group"],
         region=region)], sort_keys=True))
-    return aws.ecs.TaskDefinition(
+    task = aws.ecs.TaskDefinition(
         f"{name}-task", family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}", cpu=str(hosted.cpu),
         memory=str(hosted.memory), network_mode="awsvpc", requires_compatibilities=["FARGATE"],
         execution_role_arn=execution.arn, task_role_arn=task_role.arn, container_definitions=container,
@@ -221,13 +264,14 @@ def _task_definition(parent: pulumi.Resource, name: str, args: TrackingServerArg
         runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
                                                                    cpu_architecture="X86_64"),
         opts=child)
+    return task, [execution_policy, task_policy]
 
 
 def _container(hosted: SelfHostedTrackingConfig, env: dict[str, str], *, secret_names: list[str],
                secret_refs: list[str], log_group: str, region: str) -> dict[str, Any]:
     return {
         "name": CONTAINER, "image": hosted.image, "essential": True,
-        "command": server_command(hosted.auth.mode, max(1, hosted.cpu // 512)),
+        "command": server_command(hosted.auth.mode, max(1, hosted.cpu // 512), stage_users=USERS_ENV in env),
         "portMappings": [{"containerPort": d.TRACKING_PORT, "protocol": "tcp"}],
         "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
         "secrets": sorted(({"name": n, "valueFrom": ref} for n, ref in zip(secret_names, secret_refs, strict=True)),

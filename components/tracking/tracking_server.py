@@ -43,6 +43,9 @@ class TrackingServer(pulumi.ComponentResource):
     """PostgreSQL endpoint `host:port` (self-hosted), else None."""
     server_arn: pulumi.Output[str | None]
     """SageMaker tracking server ARN (the URI the `sagemaker-mlflow` plugin takes), else None."""
+    stage_user_secret_arns: dict[str, pulumi.Output[str]]
+    """Stage username -> Secrets Manager secret with its MLflow credentials (`username`, `password`); empty unless
+    self-hosted with basic auth and `stage_users` given."""
 
     def __init__(self, name: str, args: TrackingServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -58,6 +61,7 @@ class TrackingServer(pulumi.ComponentResource):
             self.tracking_uri = hosted.tracking_uri
             self.admin_secret_arn = hosted.admin_secret_arn
             self.database_endpoint = hosted.database_endpoint
+            self.stage_user_secret_arns = hosted.stage_user_secret_arns
             self.server_arn = none
         else:
             managed = build_sagemaker(self, name, args, config.sagemaker or SageMakerTrackingConfig())
@@ -65,6 +69,7 @@ class TrackingServer(pulumi.ComponentResource):
             self.server_arn = managed.server_arn
             self.admin_secret_arn = none
             self.database_endpoint = none
+            self.stage_user_secret_arns = {}
         self.register_outputs({
             "trackingUri": self.tracking_uri, "adminSecretArn": self.admin_secret_arn,
             "databaseEndpoint": self.database_endpoint, "serverArn": self.server_arn,

@@ -93,7 +93,7 @@ TRACKING_MEMORY = 2048
 #: window). The backup retention is a security decision: at least 7 days.
 RDS_INSTANCE_CLASS = "db.t4g.small"
 RDS_STORAGE_GB = 20
-RDS_ENGINE_VERSION = "16.4"
+RDS_ENGINE_VERSION = "16"  # the major: RDS applies minor upgrades itself
 RDS_BACKUP_DAYS = 7
 #: `tracking.sagemaker.mlflowVersion`.
 SAGEMAKER_MLFLOW_VERSION = "3.0"
@@ -128,6 +128,11 @@ TRAIN_TIMEOUT_MINUTES = 240
 APPROVAL_TIMEOUT_MINUTES = 4320  # 3 days
 PULUMI_VERSION = "3.272.0"
 PYTHON_VERSION: Final = "3.11"
+#: `pipeline.installCommand` and `monitoring.source.installCommand`: how every build installs the repository.
+#: How every action but UnitTests and Lint installs the repository: the runtime alone (no Pulumi SDKs).
+INSTALL_COMMAND = "python -m pip install -e ."
+#: How UnitTests and Lint install it: with the test tools.
+TEST_INSTALL_COMMAND = "python -m pip install -e '.[test]'"
 
 # Monitoring jobs (`monitoring.drift.*`, `monitoring.batch.*`): all in place -------------------------------------
 DRIFT_SCHEDULE = "rate(1 day)"

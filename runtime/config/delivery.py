@@ -25,8 +25,18 @@ CodeBuildCompute = Literal["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUI
 Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"]
 
 
+GitHubRepository = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+CodePipelineArn = Annotated[str, StringConstraints(
+    pattern=r"^arn:aws[a-z-]*:codepipeline:[a-z0-9-]+:\d{12}:[A-Za-z0-9.@_-]+$")]
+
+
 class PipelineConfig(ConfigModel):
-    repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    """The delivery pipeline. ONE stack hosts it: the stack it deploys (`deployStack`, staging in the examples),
+    which then promotes to `promoteTo` by pull request. The config refuses a `pipeline` section in any other stack
+    and a second stack file with a pipeline on the same repository and branch (every push would train twice and
+    two `pulumi up` would race for the stack lock)."""
+
+    repository: GitHubRepository
     """GitHub repository `owner/name` holding this project and the training code."""
     branch: str = "main"
     """Branch whose pushes start the pipeline and which promotion pull requests target."""
@@ -41,11 +51,11 @@ class PipelineConfig(ConfigModel):
     """Unit tests of the training code (Validate stage)."""
     lint_command: str = "ruff check ."
     """Linter of the training code (Validate stage)."""
-    install_command: str = "python -m pip install -e ."
+    install_command: str = d.INSTALL_COMMAND
     """How every action but UnitTests and Lint installs the repository (the `mlcicd` runtime and the training code)
     in its build container: the runtime alone, without the Pulumi SDKs (the `infra` extra; Deploy gets them from
     Pulumi's own install). The pip cache is kept in the pipeline bucket between builds."""
-    test_install_command: str = "python -m pip install -e '.[test]'"
+    test_install_command: str = d.TEST_INSTALL_COMMAND
     """How the UnitTests and Lint actions install the repository: with the test tools (`testCommand`,
     `lintCommand`)."""
     training_data_path: str = "data/train.parquet"
@@ -58,7 +68,8 @@ class PipelineConfig(ConfigModel):
     """Changes under these paths (glob) start the pipeline for a code change (1 to 8). Paths in neither list (docs,
     workflows, the stack files, so also a merged promotion) start nothing."""
     deploy_stack: str = "staging"
-    """Stack the Deploy stage updates with `pulumi up` (the candidate pinned) and the Verify stage tests."""
+    """Stack the Deploy stage updates with `pulumi up` (the candidate pinned) and the Verify stage tests. It is also
+    the stack that hosts the pipeline: its buckets, image repository and MLflow are the ones the actions use."""
     promote_to: str = "production"
     """Stack whose file the Promote stage edits in a pull request."""
     deploy_role_arn: Arn
@@ -111,7 +122,26 @@ class DriftMonitorConfig(ConfigModel):
     alarm_threshold: float = Field(default=d.DRIFT_ALARM_THRESHOLD, gt=0, le=1)
     """Drift score (share of drifted columns) at or above which the drift alarm fires."""
     retrain_on_drift: bool = False
-    """Start the delivery pipeline when the drift alarm fires."""
+    """Start the delivery pipeline when the drift alarm fires: this stack's `pipeline`, or `retrainPipelineArn`
+    when another stack hosts it."""
+    retrain_pipeline_arn: CodePipelineArn | None = None
+    """The delivery pipeline hosted by another stack of this account and region (the hosting stack's pipeline,
+    `arn:aws:codepipeline:<region>:<account>:<project>-<stack>-delivery`), started when `retrainOnDrift`. Only in a
+    stack without its own `pipeline`. Default: none."""
+
+
+class JobSourceConfig(ConfigModel):
+    """Where the scheduled jobs of a stack WITHOUT its own `pipeline` check out the repository (`mlcicd` and the
+    training project). A stack hosting the pipeline uses the pipeline's repository, branch and connection."""
+
+    repository: GitHubRepository
+    """GitHub repository `owner/name`."""
+    branch: str = "main"
+    """Branch the jobs check out."""
+    connection_arn: Arn
+    """CodeConnections connection to GitHub (the same one the hosting stack's pipeline uses)."""
+    install_command: str = d.INSTALL_COMMAND
+    """How the jobs install the repository in their build container."""
 
 
 class BatchInferenceConfig(ConfigModel):
@@ -128,3 +158,6 @@ class BatchInferenceConfig(ConfigModel):
 class MonitoringConfig(ConfigModel):
     drift: DriftMonitorConfig = DriftMonitorConfig()
     batch: BatchInferenceConfig = BatchInferenceConfig()
+    source: JobSourceConfig | None = None
+    """Repository of the scheduled jobs in a stack that does not host the pipeline (required there when a job is
+    enabled; not allowed beside a `pipeline` section). Default: the pipeline's."""

@@ -19,6 +19,7 @@ from runtime.config.base import NAMESPACE
 from runtime.config.program_rules import PROGRAM_RULES
 from runtime.config.rules import RULES, Advice, Problem
 from runtime.config.stack import StackConfig
+from runtime.config.stackrules import DEFAULT_PROJECT, sibling_pipeline_problems, stack_rules
 from runtime.config.suggest import literal_message, namespace_problem, unknown_key_message
 from runtime.errors import ConfigurationError
 
@@ -89,12 +90,14 @@ def _section_problems(key: str, annotation: Any, exc: ValidationError) -> list[P
     return problems
 
 
-def validate_config(raw: Mapping[str, Any], source: str) -> LoadedConfig:
+def validate_config(raw: Mapping[str, Any], source: str, *, stack: str | None = None, project: str | None = None,
+                    root: Path | None = None) -> LoadedConfig:
     """Validate un-namespaced top-level keys; raise ConfigError listing every problem.
 
     Sections left out of the stack file take their defaults before the cross-field rules run: the rules judge the
     config the program will build, not only what is written (a left-out `network` is `mode: existing`, which needs
-    a VPC id)."""
+    a VPC id). With `stack`, also the rules that need the stack's name (pipeline hosting, AWS name limits); with
+    `root` too, the project's other stack files (a second pipeline on the same repository and branch)."""
     problems: list[Problem] = []
     sections: dict[str, Any] = {}
     adapters = _adapters()
@@ -119,12 +122,16 @@ def validate_config(raw: Mapping[str, Any], source: str) -> LoadedConfig:
             sections[name] = StackConfig.model_fields[name].get_default(call_default_factory=True)
             defaulted.add(key)
     advice: list[Advice] = []
-    for check in (*RULES, *PROGRAM_RULES):
-        for finding in check(sections):
-            if isinstance(finding, Problem):
-                problems.append(_note_default(finding, defaulted))
-            else:
-                advice.append(finding)
+    findings = [finding for check in (*RULES, *PROGRAM_RULES) for finding in check(sections)]
+    if stack is not None:
+        findings += stack_rules(sections, stack, project or DEFAULT_PROJECT)
+        if root is not None:
+            findings += sibling_pipeline_problems(_other_stack_files(root, stack), sections)
+    for finding in findings:
+        if isinstance(finding, Problem):
+            problems.append(_note_default(finding, defaulted))
+        else:
+            advice.append(finding)
     if problems:
         raise ConfigError(source, problems)
     return LoadedConfig(config=StackConfig.model_validate(sections), advice=advice)
@@ -224,11 +231,37 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def _other_stack_files(root: Path, stack: str) -> dict[str, dict[str, Any]]:
+    """The project's other stack files, read (file name -> raw top-level keys). A file that does not read is left
+    out: that stack's own validation reports it."""
+    others: dict[str, dict[str, Any]] = {}
+    for path in sorted(root.glob("Pulumi.*.yaml")):
+        if path.name == f"Pulumi.{stack}.yaml":
+            continue
+        try:
+            others[path.name] = read_stack_file(path)[0]
+        except ConfigError:
+            continue
+    return others
+
+
+def project_name(root: Path) -> str | None:
+    """The `name:` of the project's Pulumi.yaml (None when there is none)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def load_stack(stack: str, root: Path | None = None) -> LoadedConfig:
     """Load and validate `Pulumi.<stack>.yaml` (as the runtime sees it: secure values are placeholders)."""
     path = stack_file(stack, root)
     raw, secrets = read_stack_file(path)
-    loaded = validate_config(raw, str(path))
+    loaded = validate_config(raw, str(path), stack=stack, project=project_name(path.parent), root=path.parent)
     return LoadedConfig(config=loaded.config, advice=loaded.advice, secret_keys=secrets)
 
 
@@ -247,5 +280,8 @@ def load_from_pulumi() -> LoadedConfig:
         raw[name] = json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
         if pulumi_config.is_config_secret(key):
             secrets.add(name)
-    loaded = validate_config(raw, "Pulumi config")
+    import pulumi
+
+    loaded = validate_config(raw, "Pulumi config", stack=pulumi.get_stack(), project=pulumi.get_project(),
+                             root=project_root())
     return LoadedConfig(config=loaded.config, advice=loaded.advice, secret_keys=frozenset(secrets))

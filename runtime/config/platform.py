@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, StringConstraints
+from pydantic import Field, SecretStr, StringConstraints, field_validator
 
 from runtime.config import defaults as d
 from runtime.config.base import ConfigModel
@@ -20,6 +20,9 @@ ImageDigest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")
 Cidr = Annotated[str, StringConstraints(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")]
 ModelVersion = Annotated[str, StringConstraints(pattern=r"^[1-9]\d*$")]
 Alias = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$")]
+AcmCertificateArn = Annotated[str, StringConstraints(
+    pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9A-Za-z-]+$")]
+"""An ACM certificate in the stack's region (a load balancer can only use certificates of its own region)."""
 
 
 # Network ------------------------------------------------------------------------------------------------------
@@ -121,7 +124,7 @@ class CanaryConfig(ConfigModel):
 class LoadBalancerConfig(ConfigModel):
     internal: bool = d.LOAD_BALANCER_INTERNAL
     """Internal (private) load balancer. Security default: true; false makes it internet-facing and warns."""
-    certificate_arn: Arn | None = None
+    certificate_arn: AcmCertificateArn | None = None
     """ACM certificate for `protocol: HTTPS`: HTTPS on 443 with the TLS 1.3 policy, port 80 only redirects.
     Default: none."""
     protocol: Literal["HTTP", "HTTPS"] = "HTTP"
@@ -149,7 +152,7 @@ class EksConfig(ConfigModel):
     """Namespace for the model service. Default `ml-serving`."""
     create_namespace: bool = True
     """Create the namespace, labelled for the `restricted` Pod Security Standard. Default true; false when a
-    platform team owns it (then make sure it enforces `restricted` too)."""
+    platform team owns it (then make sure it enforces `restricted` too; the program warns)."""
     install_argo_rollouts: bool = False
     """Install the Argo Rollouts controller with Helm. Default false (the cluster already runs it)."""
     argo_rollouts_chart_version: str = d.ARGO_ROLLOUTS_CHART_VERSION
@@ -228,7 +231,19 @@ class DatabaseConfig(ConfigModel):
     allocated_storage_gb: int = Field(default=d.RDS_STORAGE_GB, ge=20, le=65536)
     """Storage (GiB). Default 20; storage autoscaling may grow it to 4x."""
     engine_version: str = d.RDS_ENGINE_VERSION
-    """PostgreSQL engine version. Default `16.4`; minor upgrades are applied automatically."""
+    """PostgreSQL MAJOR version, e.g. `16`. Default `16`. Minor versions are upgraded automatically by RDS
+    (`autoMinorVersionUpgrade` is on), so a pinned minor is refused: after AWS upgrades it, `pulumi up` would try a
+    downgrade and fail. A major upgrade is a deliberate change of this value."""
+
+    @field_validator("engine_version")
+    @classmethod
+    def _major_only(cls, value: str) -> str:
+        if not value.isdigit():
+            major = value.split(".", 1)[0]
+            hint = f"`{major}`" if major.isdigit() else "e.g. `16`"
+            raise ValueError(f"give the major version only ({hint}): RDS upgrades minor versions automatically, and "
+                             "a pinned minor makes `pulumi up` try a downgrade once AWS has upgraded it")
+        return value
     backup_retention_days: int = Field(default=d.RDS_BACKUP_DAYS, ge=7, le=35)
     """Automated backups (at least 7 days). Default 7."""
     multi_az: bool | None = None
@@ -250,9 +265,10 @@ class SelfHostedTrackingConfig(ConfigModel):
     """MLflow tasks behind the load balancer. Default 1."""
     database: DatabaseConfig = DatabaseConfig()
     auth: TrackingAuthConfig = TrackingAuthConfig()
-    certificate_arn: Arn | None = None
-    """HTTPS certificate for the tracking ALB (required for `auth.mode: oidc`). With it: HTTPS on 443 with a
-    TLS 1.3 policy and port 80 only redirects. Default: none (HTTP on 80 inside the VPC, basic auth)."""
+    certificate_arn: AcmCertificateArn | None = None
+    """ACM certificate of the tracking ALB: HTTPS on 443 with a TLS 1.3 policy, port 80 only redirects. Required:
+    both auth modes put credentials on the wire (basic auth sends the password with every request, OIDC a session
+    cookie and tokens), and credentials never travel over plain HTTP, not even inside the VPC."""
     ingress_cidrs: list[Cidr] = []
     """CIDRs allowed to reach the tracking load balancer. Default: the VPC CIDR."""
     ingress_security_group_ids: list[SecurityGroupId] = []

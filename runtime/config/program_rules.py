@@ -13,7 +13,7 @@ Component check -> rule:
 - `Network.subnet_cidrs` splits `network.cidr` into /prefix+4 subnets, needs /24 or larger -> `vpc_cidr`.
 - `ModelService` (eks) checks that `serving.canary.probe.allowedHosts` admits the in-cluster Services its
   analysis step probes -> `eks_probe_hosts`.
-- The AWS provider and every ARN the program writes (`arn:aws:...`) need a region of the `aws` partition ->
+- The AWS provider and the partition-aware ARNs need a region of a supported partition (aws, aws-cn, aws-us-gov) ->
   `region_in_partition`.
 """
 

@@ -1,7 +1,7 @@
 """AWS regions as botocore knows them (its bundled partition data), for checking `ml-cicd:region`.
 
-The program writes `arn:aws:` ARNs and `com.amazonaws.<region>` endpoint names, so only regions of the standard
-`aws` partition can be deployed; a region of another partition (China, GovCloud, ISO) is named as such.
+The program takes the partition (ARN prefix, endpoint DNS suffix) from the provider, so regions of the commercial,
+China and GovCloud partitions deploy; a region of another partition (the ISO partitions) is named as such.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import json
 from functools import cache
 from pathlib import Path
 
-#: The partition this program deploys to.
+#: The partitions this program deploys to (their ARNs and endpoint names are tested in tests/test_partitions.py).
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 PARTITION = "aws"
 
 
@@ -28,19 +29,20 @@ def partition_regions() -> dict[str, frozenset[str]]:
 
 
 def region_error(region: str) -> str | None:
-    """Why `region` cannot be deployed to, or None when it is a region of the `aws` partition."""
+    """Why `region` cannot be deployed to, or None when it is a region of a supported partition."""
     from runtime.config.suggest import close_match
 
     partitions = partition_regions()
-    if region in partitions.get(PARTITION, frozenset()):
+    if any(region in partitions.get(p, frozenset()) for p in PARTITIONS):
         return None
     for partition, regions in partitions.items():
         if region in regions:
-            return (f"is a region of partition `{partition}`; this program deploys to the `{PARTITION}` partition "
-                    "only (its ARNs are `arn:aws:...`)")
+            return (f"is a region of partition `{partition}`; this program deploys to the partitions "
+                    f"{', '.join(PARTITIONS)} only")
     import botocore
 
-    guess = close_match(region, partitions.get(PARTITION, frozenset()))
+    known = frozenset().union(*(partitions.get(p, frozenset()) for p in PARTITIONS))
+    guess = close_match(region, known)
     hint = f"did you mean `{guess}`?" if guess else f"e.g. {', '.join(sorted(partitions[PARTITION])[:4])}, ..."
     return (f"unknown AWS region; {hint} (checked against botocore {botocore.__version__}'s partition data; a "
             "region newer than that needs a newer boto3/botocore)")

@@ -163,18 +163,24 @@ def tracking_settings(s: dict[str, Any]) -> Iterator[Finding]:
                           "<repo>:<tag>@sha256:<digest>}`")
             return
         yield from _fargate_size("tracking.selfHosted", hosted.cpu, hosted.memory)
-        if hosted.auth.mode == "oidc":
-            if hosted.auth.oidc is None:
-                yield Problem("tracking.selfHosted.auth.oidc", "auth mode `oidc` requires the identity provider "
-                              "settings (issuer, endpoints, clientId, clientSecret)")
-            if hosted.certificate_arn is None:
-                yield Problem("tracking.selfHosted.certificateArn", "auth mode `oidc` needs HTTPS: set an ACM "
-                              "certificate ARN, or use auth mode `basic`")
+        if hosted.auth.mode == "oidc" and hosted.auth.oidc is None:
+            yield Problem("tracking.selfHosted.auth.oidc", "auth mode `oidc` requires the identity provider "
+                          "settings (issuer, endpoints, clientId, clientSecret)")
+        if hosted.certificate_arn is None:
+            what = ("basic auth sends the MLflow username and password with every request"
+                    if hosted.auth.mode == "basic" else "OIDC puts session cookies and tokens on the wire")
+            yield Problem("tracking.selfHosted.certificateArn", f"is required: {what}, and credentials never travel "
+                          "over plain HTTP (not even inside the VPC). Set an ACM certificate ARN of the stack's "
+                          "region (`arn:aws:acm:<region>:<account>:certificate/<id>`); the load balancer then serves "
+                          "HTTPS with TLS 1.3 and port 80 only redirects")
     if _has(s, "environment") and s["environment"] == "production" and tracking.mode == "self-hosted":
         db = tracking.self_hosted.database if tracking.self_hosted else None
         if db is not None and db.deletion_protection is False:
             yield Advice("tracking.selfHosted.database.deletionProtection", "default true in production; false "
                          "allows deleting the registry database without a final snapshot")
+        if db is not None and db.multi_az is False:
+            yield Advice("tracking.selfHosted.database.multiAz", "default true in production; false leaves the "
+                         "model registry without a standby when its availability zone fails")
 
 
 @rule
@@ -300,6 +306,10 @@ def eks_judge_settings(s: dict[str, Any]) -> Iterator[Finding]:
         yield Problem("serving.eks.judgeImage", f"strategy `{strategy}` runs `mlcicd canary judge` as the "
                       "Rollout's analysis step: set the runtime image pinned by digest "
                       "(<repo>:<tag>@sha256:<64 hex>), or use strategy `rolling`")
+    if not eks.create_namespace:
+        yield Advice("serving.eks.createNamespace", "default true (the namespace enforces the `restricted` Pod "
+                     "Security Standard); false deploys into a namespace the stack does not label: make sure it "
+                     "enforces `restricted` too")
     if not eks.judge_pod_identity:
         yield Advice("serving.eks.judgePodIdentity", "default true; false leaves the canary judge without its "
                      "own narrowly scoped IAM role (it gets whatever the node's role allows)")
@@ -384,13 +394,25 @@ def monitoring_settings(s: dict[str, Any]) -> Iterator[Finding]:
         return
     monitoring = s["monitoring"]
     has_pipeline = _has(s, "pipeline") and s["pipeline"] is not None
-    if monitoring.drift.retrain_on_drift and (not monitoring.drift.enabled or not has_pipeline):
+    has_source = has_pipeline or monitoring.source is not None
+    drift = monitoring.drift
+    if has_pipeline and monitoring.source is not None:
+        yield Problem("monitoring.source", "this stack hosts the pipeline, whose repository, branch and connection "
+                      "the jobs use; remove `monitoring.source`")
+    if has_pipeline and drift.retrain_pipeline_arn is not None:
+        yield _problem("monitoring.drift.retrainPipelineArn", "this stack hosts the pipeline the drift alarm starts; "
+                       "remove `retrainPipelineArn`", drift.retrain_pipeline_arn)
+    if drift.retrain_on_drift and (not drift.enabled or not (has_pipeline or drift.retrain_pipeline_arn)):
         yield _problem("monitoring.drift.retrainOnDrift", "starts the delivery pipeline when the drift alarm fires: "
-                       "it needs `monitoring.drift.enabled: true` and a `pipeline` section", True)
+                       "it needs `monitoring.drift.enabled: true` and the pipeline: this stack's `pipeline` section, "
+                       "or `monitoring.drift.retrainPipelineArn` when another stack hosts it", True)
+    if drift.enabled and drift.retrain_pipeline_arn is not None and not drift.retrain_on_drift:
+        yield _problem("monitoring.drift.retrainPipelineArn", "is only used with `retrainOnDrift: true`",
+                       drift.retrain_pipeline_arn)
     if monitoring.batch.enabled:
-        if not has_pipeline:
-            yield _problem("monitoring.batch.enabled", "the batch job runs `mlcicd` from the repository in "
-                           "`pipeline`: configure `pipeline` or set `enabled: false`", True)
+        if not has_source:
+            yield _problem("monitoring.batch.enabled", "the batch job runs `mlcicd` from the repository: host the "
+                           "`pipeline` here, set `monitoring.source`, or set `enabled: false`", True)
         if _has(s, "model") and s["model"].image_digest is None:
             yield _problem("monitoring.batch.enabled", "batch inference scores with the pinned serving image: set "
                            "`model.imageDigest` or set `enabled: false`", True)
@@ -437,3 +459,20 @@ def eks_probe_payloads(s: dict[str, Any]) -> Iterator[Finding]:
                   "pods with these request bodies during the Rollout's analysis (nothing else sends the canary "
                   "traffic it could be judged on); add at least one in MLflow's scoring format, e.g. "
                   "`{dataframe_split: {columns: [...], data: [[...], ...]}}` with many representative rows")
+
+
+@rule
+def certificates_in_the_stack_region(s: dict[str, Any]) -> Iterator[Finding]:
+    """A load balancer can only use an ACM certificate of its own region."""
+    if not _has(s, "region"):
+        return
+    found: list[tuple[str, str | None]] = []
+    if _has(s, "serving"):
+        found.append(("serving.loadBalancer.certificateArn", s["serving"].load_balancer.certificate_arn))
+    if _has(s, "tracking") and s["tracking"].self_hosted is not None:
+        found.append(("tracking.selfHosted.certificateArn", s["tracking"].self_hosted.certificate_arn))
+    for path, arn in found:
+        if arn is not None and arn.split(":")[3] != s["region"]:
+            yield _problem(path, f"is a certificate of region {arn.split(':')[3]}; the load balancer is in "
+                           f"{s['region']} and can only use a certificate of its own region (import or request it "
+                           "there)", arn)

@@ -33,6 +33,10 @@ KIND_IMAGE_SCAN = "image-scan"
 KIND_VERIFY_ROLLOUT = "verify-rollout"
 KIND_PROMOTION = "promotion"
 
+#: Where a promotion pull request carries the promoted version's gate reports (`<dir>/reports/<model>/<version>/`),
+#: the directory the policy pack reads at preview (policy/config.json `evidenceDir`).
+EVIDENCE_DIR = "evidence"
+
 # Shell fragments ----------------------------------------------------------------------------------------------
 RUN_PREFIX = "runs/$PIPELINE_EXECUTION_ID/"
 #: The Deploy action's output: the stack file it deployed (the candidate pinned) and `pulumi stack output --json`.
@@ -265,11 +269,15 @@ def promotion_commands(spec: PipelineSpec) -> tuple[str | Mlcicd, ...]:
         f'git -C promotion checkout -b "{branch}"',
         # The pull request also pins in git what Deploy put live in the deployed stack.
         f'cp "{DEPLOYED_DIR}/{stack_file}" promotion/{q(stack_file)}',
+        # ... and carries the version's evidence, which the policy pack checks at `pulumi preview`.
+        f'mkdir -p "promotion/{EVIDENCE_DIR}/reports/$MODEL_NAME" && cp -r "evidence/reports/$MODEL_NAME/'
+        f'$MODEL_VERSION" "promotion/{EVIDENCE_DIR}/reports/$MODEL_NAME/"',
         Mlcicd(("promote", "--from", spec.deploy_stack, "--to", spec.promote_to, "--version", "$MODEL_VERSION",
                 "--image-digest", "$IMAGE_DIGEST", "--evidence", "evidence", "--tracking-uri",
                 "$MLFLOW_TRACKING_URI", "--project-dir", "promotion", "--pr-body", "pr.md",
                 "--report", report_path(KIND_PROMOTION)), stdout="promotion.diff"),
-        f"git -C promotion add Pulumi.{spec.promote_to}.yaml {q(stack_file)}",
+        f'git -C promotion add Pulumi.{spec.promote_to}.yaml {q(stack_file)} '
+        f'"{EVIDENCE_DIR}/reports/$MODEL_NAME/$MODEL_VERSION"',
         'git -C promotion -c user.name="ml-cicd pipeline" -c user.email="ml-cicd@users.noreply.github.com" '
         f'commit --quiet -m "Promote $MODEL_NAME version $MODEL_VERSION to {spec.promote_to}"',
         f'git {auth} -C promotion push --quiet origin "{branch}"',
