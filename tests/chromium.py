@@ -52,7 +52,8 @@ LAYOUT_JS = """(() => {
   }
   const empty = svgs.filter(s => s.getBoundingClientRect().width < 50 || s.getBoundingClientRect().height < 30)
                     .map(s => s.getAttribute('aria-label'));
-  const wide = [...document.querySelectorAll('main *')].filter(el => el.getBoundingClientRect().right > doc.clientWidth + 1)
+  const wide = [...document.querySelectorAll('main *')]
+                    .filter(el => el.getBoundingClientRect().right > doc.clientWidth + 1)
                     .map(el => el.tagName.toLowerCase());
   return JSON.stringify({title: document.title, width: doc.scrollWidth, viewport: doc.clientWidth,
     height: doc.scrollHeight, svgs: svgs.length, clipped, overlaps, empty, wide: wide.slice(0, 10),

@@ -84,13 +84,13 @@ def render(report: Report | Mapping[str, Any]) -> str:
     return draw(data)
 
 
-def charts_html(report: Report | Mapping[str, Any]) -> str:
-    """The report's chart sections alone (failing first), to embed in another page such as the local run's
-    summary; empty for a kind without charts."""
+def charts_html(report: Report | Mapping[str, Any], level: int = 3) -> str:
+    """The report's chart sections alone (failing first, titled at heading `level`), to embed in another page
+    such as the local run's summary; empty for a kind without charts."""
     data = _as_dict(report)
     kind = str(data["kind"])
     module = _module(kind)
-    return sections_html(getattr(module, _SECTIONS[kind])(data)) if module is not None else ""
+    return sections_html(getattr(module, _SECTIONS[kind])(data), level) if module is not None else ""
 
 
 def write(report: Report | Mapping[str, Any], path: Path) -> Path:

@@ -37,9 +37,10 @@ def percentile_bars(observed: Mapping[str, Any], limits: Mapping[str, Any], chec
                     names: Mapping[str, str], title: str) -> str:
     """Observed p50/p95/p99 (ms) as bars, each with its own limit tick, coloured by its check's verdict."""
     rows = []
+    limited = any(finite(limits.get(f"{pct}_ms")) for pct in PERCENTILES)
     for pct in PERCENTILES:
         value, limit = observed.get(f"{pct}_ms"), limits.get(f"{pct}_ms")
-        if value is None and limit is None:
+        if (value is None and limit is None) or (limited and not finite(limit)):
             continue
         check = checks.get(names.get(pct, ""), {})
         color = VERDICT.get(str(check.get("verdict")), NEW)

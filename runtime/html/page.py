@@ -37,6 +37,7 @@ h1 .badge{font-size:15px;padding:2px 12px}
 h2{font-size:17px;margin:26px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line);display:flex;gap:8px;
  align-items:center}
 h3{font-size:14px;margin:0 0 6px}
+section section>h3{font-size:15px;margin:18px 0 8px;display:flex;gap:8px;align-items:center}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{background:var(--soft);font-weight:600}
@@ -130,10 +131,10 @@ class Section:
     verdict: str = ""
     anchor: str = ""
 
-    def html(self) -> str:
+    def html(self, level: int = 2) -> str:
         tag = f" {badge(self.verdict)}" if self.verdict else ""
         anchor = f' id="{e(self.anchor)}"' if self.anchor else ""
-        return f"<section{anchor}><h2>{e(self.title)}{tag}</h2>{self.body}</section>"
+        return f"<section{anchor}><h{level}>{e(self.title)}{tag}</h{level}>{self.body}</section>"
 
 
 def charts(figures: Sequence[str]) -> str:
@@ -141,10 +142,11 @@ def charts(figures: Sequence[str]) -> str:
     return f'<div class="charts">{"".join(shown)}</div>' if shown else ""
 
 
-def sections_html(sections: Iterable[Section]) -> str:
-    """Sections with failing checks first (stable otherwise); empty ones are left out."""
+def sections_html(sections: Iterable[Section], level: int = 2) -> str:
+    """Sections with failing checks first (stable otherwise), titled at heading `level`; empty ones are left
+    out."""
     kept = [s for s in sections if s.body]
-    return "".join(s.html() for s in sorted(kept, key=lambda s: ORDER.get(s.verdict, 2)))
+    return "".join(s.html(level) for s in sorted(kept, key=lambda s: ORDER.get(s.verdict, 2)))
 
 
 def header(title: str, verdict: str, *, subject: Mapping[str, Any], meta: str, checks: Sequence[Mapping[str, Any]],

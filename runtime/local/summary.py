@@ -72,10 +72,10 @@ def terminal_table(stages: Sequence[StageResult], verdict: str, title: str) -> A
 
 # HTML -------------------------------------------------------------------------------------------------------
 def write_html(path: Path, stages: Sequence[StageResult], verdict: str, facts: dict[str, str]) -> Path:
-    """The summary page in the reports' shared style (runtime/html/): the stages, then each stage's checks
-    (failing first) and charts."""
+    """The summary page in the reports' shared style (runtime/html/): the stages in pipeline order, then each
+    stage's checks and charts, failing stages first."""
     from runtime.html import charts_html
-    from runtime.html.page import badge, checks_table, document, header
+    from runtime.html.page import ORDER, badge, checks_table, document, header
 
     def link(target: Path, label: str) -> str:
         rel = os.path.relpath(target, path.parent)
@@ -91,13 +91,15 @@ def write_html(path: Path, stages: Sequence[StageResult], verdict: str, facts: d
                     f"<td>{' · '.join(links)}</td></tr>")
         data = stage.report_data
         if data:
-            sections.append(f"<section id='{stage.name}'><h2>{html.escape(stage.title)} "
-                            f"{badge(str(data.get('verdict')))}</h2>{checks_table(data.get('checks', []))}"
-                            f"{charts_html(data) if {'kind', 'checks'} <= set(data) else ''}</section>")
+            sections.append((ORDER.get(str(data.get("verdict")), 2), f"<section id='{stage.name}'><h2>"
+                            f"{html.escape(stage.title)} {badge(str(data.get('verdict')))}</h2>"
+                            f"{checks_table(data.get('checks', []))}"
+                            f"{charts_html(data) if {'kind', 'checks'} <= set(data) else ''}</section>"))
     checks = [{"verdict": stage.verdict} for stage in stages]
     body = (header("ml-cicd local run", verdict, subject=facts, meta="stages of the delivery pipeline, run locally",
                    checks=checks)
             + "<section id=stages><h2>Stages</h2><table><tr><th>verdict</th><th>stage</th><th>time</th>"
-              f"<th>reason</th><th>evidence</th></tr>{''.join(rows)}</table></section>{''.join(sections)}")
+              f"<th>reason</th><th>evidence</th></tr>{''.join(rows)}</table></section>"
+            + "".join(text for _, text in sorted(sections, key=lambda s: s[0])))
     write_atomic(path, document(f"ml-cicd local run: {verdict}", body))
     return path
