@@ -78,7 +78,9 @@ def _classification(plots: Mapping[str, Any], details: Mapping[str, Any]) -> lis
     out = []
     labels, counts = confusion.get("labels") or [], confusion.get("counts") or []
     if labels:
-        note = f"accuracy {fmt(confusion.get('accuracy'))} on {fmt(confusion.get('rows'))} rows"
+        floor = ((plots.get("metric_bounds") or {}).get("accuracy") or {}).get("min")
+        note = (f"accuracy {fmt(confusion.get('accuracy'))} on {fmt(confusion.get('rows'))} rows"
+                + (f" (min {fmt(floor)})" if finite(floor) else ""))
         out.append(figure("Confusion matrix", confusion_matrix(labels, counts, title="Confusion matrix", note=note),
                           "shade: share of the actual class's rows (recall on the diagonal)"))
     rows = sum(sum(r) for r in counts) or 1
