@@ -413,3 +413,44 @@ def test_not_a_report_and_unwritable_path_are_usage_errors(made: dict[str, Path]
                            str(tmp_path / "r.json"), "--html", str(tmp_path))
     assert code == 2
     assert "--html" in output
+
+
+# Degenerate inputs ----------------------------------------------------------------------------------------------
+def _degenerate_charts() -> list[str]:
+    from runtime.html.charts import HBar, Mark, confusion_matrix, density, grouped_bars, hbars, histogram, line_chart
+
+    nan = float("nan")
+    return [histogram([0.0, 0.0], [0], title="one empty bin", x_label="x", marks=[Mark(nan, "nan limit")]),
+            histogram([5.0, 6.0, 7.0], [3, 0], title="far limit", x_label="x", marks=[Mark(1e9, "far")]),
+            grouped_bars([], {}, title="nothing", y_label="y"),
+            grouped_bars(["a"], {"s": [None]}, title="only a gap", y_label="y", marks=[Mark(-1.0, "below")]),
+            grouped_bars([f"category number {i}" for i in range(60)], {"s": list(range(60))}, title="many",
+                         y_label="y"),
+            hbars([HBar("all equal", 0.5, 0.5, 0.5, mark=Mark(0.5, "same"))], title="flat", x_label="x",
+                  zero=False),
+            hbars([HBar("negative", -3.0), HBar("none", None), HBar("nan", nan)], title="signs", x_label="x"),
+            line_chart([], {}, title="no points", y_label="y"),
+            line_chart(["a", "b", "c"], {"gaps": [None, 1.0, None], "nan": [nan, nan, 2.0]}, title="gaps",
+                       y_label="y", marks=[Mark(0.0, "zero")]),
+            confusion_matrix(["only"], [[0]], title="one empty class"),
+            confusion_matrix([str(i) for i in range(25)], [[i == j for j in range(25)] for i in range(25)],
+                             title="many classes"),
+            density([0.0, 1.0], [-1.0, 1.0], [[0]], title="empty grid", x_label="x", y_label="y")]
+
+
+def test_charts_of_degenerate_data_have_valid_geometry() -> None:
+    for svg in _degenerate_charts():
+        assert not re.search(r'="[^"]*(nan|inf)[^"]*"', svg, re.IGNORECASE), svg[:200]
+        assert not re.search(r'(width|height)="-', svg), svg[:200]
+
+
+def test_charts_of_degenerate_data_render_in_chromium(browser: Chromium, tmp_path: Path) -> None:
+    from runtime.html.page import charts, document, figure
+
+    page = tmp_path / "degenerate.html"
+    page.write_text(document("degenerate", charts([figure("chart", svg) for svg in _degenerate_charts()])),
+                    encoding="utf-8")
+    result = browser.open(page, tmp_path / "degenerate.png")
+    assert result.problems == []
+    assert result.layout["width"] <= result.layout["viewport"]
+    assert result.layout["clipped"] == []

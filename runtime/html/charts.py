@@ -72,18 +72,20 @@ def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float 
                  note: str = "", percent: bool = False, width: float = WIDTH) -> str:
     """One group of bars per category, one bar per series; `marks` are horizontal lines (y values)."""
     k, n = max(len(categories), 1), max(len(series), 1)
-    top, left, right = 34, 52, width - 14
+    rotated = k > 6
+    top, left, right = 34, 76 if rotated else 52, width - 14
     bottom = 200
-    label_room = 40 if k > 6 else 24
+    label_room = 62 if rotated else 24
     height = bottom + label_room + 14
     values = [v for s in series.values() for v in _values(s)] + [m.value for m in marks if finite(m.value)]
-    _, y_hi, y_ticks = nice_domain(values, zero=True)
-    ys = Scale(0, y_hi, bottom, top)
+    y_lo, y_hi, y_ticks = nice_domain(values, zero=True)
+    ys = Scale(y_lo, y_hi, bottom, top)
     slot = (right - left) / k
     bar = min(slot * 0.8 / n, 56.0)
     pad = (slot - bar * n) / 2
     palette = colors or {}
-    parts = [y_axis(ys, y_ticks, left, right, y_label), line(left, bottom, right, bottom, AXIS)]
+    base = ys(0.0)
+    parts = [y_axis(ys, y_ticks, left, right, y_label), line(left, base, right, base, AXIS)]
     for j, (name, vals) in enumerate(series.items()):
         color = palette.get(name, PALETTE[j % len(PALETTE)])
         for i, value in enumerate(vals):
@@ -91,13 +93,13 @@ def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float 
                 continue
             x = left + i * slot + pad + j * bar
             shown = f"{100 * value:.2f}%" if percent else fmt(value)
-            parts.append(rect(x, ys(value), bar - 0.5, bottom - ys(value), color,
+            parts.append(rect(x, min(ys(value), base), bar - 0.5, abs(base - ys(value)), color,
                               tip=f"{categories[i] if i < len(categories) else i}: {name} {shown}"))
     step = max(1, math.ceil(k / 16))
     chars = max(3, int(slot * step / 6.3))
     for i in range(0, len(categories), step):
         x = left + (i + 0.5) * slot
-        if k > 6:
+        if rotated:
             parts.append(f'<text x="{x:.1f}" y="{bottom + 10:.1f}" font-size="10" fill="{TEXT}" text-anchor="end" '
                          f'transform="rotate(-35 {x:.1f} {bottom + 10:.1f})">{e(clip(categories[i], 14))}</text>')
         else:
@@ -175,8 +177,8 @@ def line_chart(x_labels: Sequence[str], series: Mapping[str, Sequence[float | No
     height = bottom + 40
     n = max(len(x_labels), 1)
     values = [v for s in series.values() for v in _values(s)] + [m.value for m in marks if finite(m.value)]
-    _, y_hi, y_ticks = nice_domain(values, zero=True)
-    ys = Scale(0, y_hi, bottom, top)
+    y_lo, y_hi, y_ticks = nice_domain(values, zero=True)
+    ys = Scale(y_lo, y_hi, bottom, top)
     xs = Scale(0, max(n - 1, 1), left + 8, right - 8)
     palette = colors or {}
     parts = [y_axis(ys, y_ticks, left, right, y_label), line(left, bottom, right, bottom, AXIS)]

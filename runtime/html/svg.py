@@ -196,9 +196,10 @@ def legend(items: Sequence[tuple[str, str]], x: float, y: float) -> str:
 # Threshold and statistic lines ----------------------------------------------------------------------------------
 def v_marks(marks: Sequence[Mark], scale: Scale, top: float, bottom: float, label_top: float) -> str:
     """Vertical lines at x values, each labelled on its own row above the plot (rows start at `label_top`, 12 px
-    apart) so labels never overlap. A value outside the domain is drawn at the edge with an arrow."""
+    apart) so labels never overlap. A value outside the domain is drawn at the edge with an arrow; a value that is
+    not a finite number is left out."""
     parts = []
-    for i, mark in enumerate(marks):
+    for i, mark in enumerate(m for m in marks if finite(m.value)):
         color, dash = MARK[mark.kind], DASH[mark.kind]
         x = scale.clamped(mark.value)
         arrow = "" if scale.inside(mark.value) else ("→ " if mark.value > scale.hi else "← ")
@@ -215,7 +216,7 @@ def h_marks(marks: Sequence[Mark], scale: Scale, left: float, right: float) -> s
     """Horizontal lines at y values, labelled at the right end above the line (clamped to the plot)."""
     parts = []
     placed: list[float] = []
-    for mark in sorted(marks, key=lambda m: m.value):
+    for mark in sorted((m for m in marks if finite(m.value)), key=lambda m: m.value):
         color, dash = MARK[mark.kind], DASH[mark.kind]
         y = scale.clamped(mark.value)
         arrow = "" if scale.inside(mark.value) else ("↑ " if mark.value > scale.hi else "↓ ")
