@@ -132,7 +132,7 @@ def _model_gate_pages(out: Path) -> dict[str, Path]:
                                                                                       "maxRegression": 0.02}},
               "evaluation": {"path": str(evaluation), "targetColumn": "target"},
               "fairness": {"sensitiveColumn": "group", "metricRatioMin": 0.9},
-              "latency": {"p95Ms": 200, "samples": 40}, "predictions": {"minClassShare": 0.1}}
+              "latency": {"p95Ms": 1000, "samples": 40}, "predictions": {"minClassShare": 0.1}}
     gate("gate-binary-fail", "binary", candidate, binary, 1)
     gate("gate-binary-pass", "binary", champion, binary, 0)
     # Multiclass (three wine cultivars), no champion.

@@ -226,12 +226,12 @@ def confusion_matrix(labels: Sequence[str], counts: Sequence[Sequence[float]], *
     label_w = min(120.0, max([text_width(str(x)) for x in labels] + [20]) + 10)
     left, top = 26 + label_w, 62
     size = cell * k
-    width = max(300.0, left + size + 20)
+    width = max(300.0, left + size + 20, text_width(note) + 24)
     height = top + size + 30
     parts = [text(left + size / 2, 30, "predicted", anchor="middle", color=INK, bold=True),
              text(12, top + size / 2, "actual", anchor="middle", color=INK, bold=True, rotate=True)]
     if note:
-        parts.append(text(left + size / 2, height - 8, note, anchor="middle", color=INK))
+        parts.append(text(12, height - 8, note, color=INK))
     for j, label in enumerate(labels):
         x = left + (j + 0.5) * cell
         parts.append(text(x, top - 8, clip(str(label), max(2, int(cell / 6.3))), anchor="middle"))
