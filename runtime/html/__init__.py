@@ -16,7 +16,7 @@ binned scatter) and `runtime.html.svg` (`Mark`: a threshold, tolerance or observ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +84,16 @@ def render(report: Report | Mapping[str, Any]) -> str:
     return draw(data)
 
 
-def charts_html(report: Report | Mapping[str, Any], level: int = 3) -> str:
-    """The report's chart sections alone (failing first, titled at heading `level`), to embed in another page
-    such as the local run's summary; empty for a kind without charts."""
+def charts_html(report: Report | Mapping[str, Any], level: int = 3, leave_out: Collection[str] = ()) -> str:
+    """The report's chart sections alone (failing first, titled at heading `level`, without the sections whose
+    anchor is in `leave_out`, e.g. the data page's per-column `columns`), to embed in another page such as the
+    local run's summary; empty for a kind without charts."""
     data = _as_dict(report)
     kind = str(data["kind"])
     module = _module(kind)
-    return sections_html(getattr(module, _SECTIONS[kind])(data), level) if module is not None else ""
+    if module is None:
+        return ""
+    return sections_html([s for s in getattr(module, _SECTIONS[kind])(data) if s.anchor not in leave_out], level)
 
 
 def write(report: Report | Mapping[str, Any], path: Path) -> Path:

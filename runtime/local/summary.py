@@ -91,10 +91,12 @@ def write_html(path: Path, stages: Sequence[StageResult], verdict: str, facts: d
                     f"<td>{' · '.join(links)}</td></tr>")
         data = stage.report_data
         if data:
-            sections.append((ORDER.get(str(data.get("verdict")), 2), f"<section id='{stage.name}'><h2>"
-                            f"{html.escape(stage.title)} {badge(str(data.get('verdict')))}</h2>"
-                            f"{checks_table(data.get('checks', []))}"
-                            f"{charts_html(data) if {'kind', 'checks'} <= set(data) else ''}</section>"))
+            # The data stage's per-column cards stay on its own page (linked above).
+            charts = charts_html(data, leave_out=("columns",)) if {"kind", "checks"} <= set(data) else ""
+            sections.append((ORDER.get(str(data.get("verdict")), 2),
+                             f"<section id='{stage.name}'><h2>{html.escape(stage.title)} "
+                             f"{badge(str(data.get('verdict')))}</h2>{checks_table(data.get('checks', []))}{charts}"
+                             "</section>"))
     checks = [{"verdict": stage.verdict} for stage in stages]
     body = (header("ml-cicd local run", verdict, subject=facts, meta="stages of the delivery pipeline, run locally",
                    checks=checks)
