@@ -92,7 +92,8 @@ class Report:
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     duration_s: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
-    """Kind-specific extra evidence (per-column statistics, latency histograms, ...)."""
+    """Kind-specific extra evidence (per-column statistics, latency histograms, ...). Optional `plots`: the compact
+    data the HTML page's charts need (binned counts, per-period series; runtime/plot_data.py, docs/reports.md)."""
     _t0: float = field(default_factory=time.perf_counter, repr=False)
 
     @property

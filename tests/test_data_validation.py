@@ -549,7 +549,7 @@ def test_html_is_self_contained_and_lists_failing_checks_first(tmp_path: Path) -
     verdicts = [v for v, _ in rows]
     assert verdicts[0] == "FAIL"
     assert verdicts == sorted(verdicts, key=["FAIL", "INCONCLUSIVE", "PASS"].index)
-    assert text.count("<svg") == 6  # one histogram per tested column
+    assert text.count("<svg") == 8  # the drift overview (effect size, PSI) and one histogram per tested column
     assert text.index("<h3>score") < text.index("<h3>age")  # drifted column first
 
 

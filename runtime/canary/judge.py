@@ -60,6 +60,8 @@ class CanaryData:
     period_seconds: int = 60
     source: Mapping[str, Any] = field(default_factory=dict)
     """How the data was read (namespace, dimensions, notes), copied into the report."""
+    timeline: Mapping[str, Any] = field(default_factory=dict)
+    """Per-period series of both sides for the report's charts (runtime/canary/plots.py); never judged."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from runtime import metrics as m
 from runtime.canary.judge import CanaryData, VariantMetrics
+from runtime.canary.plots import timeline
 from runtime.config.defaults import MODEL_METRICS_NAMESPACE, MODEL_QUALITY_METRIC
 from runtime.errors import AwsUnavailable
 
@@ -229,7 +230,7 @@ def read_canary_data(client: Any, source: MetricSource, *, start: datetime, end:
     if messages:
         described["messages"] = messages
     return CanaryData(sides["baseline"], sides["canary"], start=start, end=end, period_seconds=period,
-                      source=described)
+                      source=described, timeline=timeline(queries, series, period))
 
 
 def _tg_suffix(arn: str) -> str:

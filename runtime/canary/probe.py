@@ -32,6 +32,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from runtime import plot_data
+from runtime.canary.plots import canary_plots
 from runtime.canary.probe_publish import publish_sides, published_bins
 from runtime.canary.probe_replay import Served, replay
 from runtime.canary.probe_request import SIDES, ProbeRequest, check_url, validate_probe
@@ -201,6 +203,7 @@ def _judge_probed(judge: JudgeRequest, probe: ProbeRequest, result: ProbeResult,
                              details={"source": source.describe()})
     else:
         report = judge_canary(data, cfg, quality=judge.quality, subject=judge.subject)
+        plot_data.add(report, **canary_plots(data))
         if missing:
             report.add(inconclusive("metrics visible", f"after {reads} reads over {timeout:g} s CloudWatch still "
                                     f"lacks {missing} of the requests the probe published: judged on part of the "

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from runtime import plot_data
 from runtime.aws import ClientFactory, boto3_clients
 from runtime.canary import act as acting
 from runtime.canary.judge import KIND, QualityRule, judge_canary
 from runtime.canary.metrics_source import MetricSource, MetricsUnavailable, read_canary_data, window
+from runtime.canary.plots import canary_plots
 from runtime.config.checks import CanaryJudgeConfig
 from runtime.report import Report, Verdict, failed, inconclusive, passed
 
@@ -58,6 +60,7 @@ def run_canary_judge(request: JudgeRequest, clients: ClientFactory) -> Report:
                                      "period_seconds": cfg.period_seconds}}
     else:
         report = judge_canary(data, cfg, quality=request.quality, subject=request.subject)
+        plot_data.add(report, **canary_plots(data))
     if request.act is not None:
         carry_out(report, request.act, clients)
     return report

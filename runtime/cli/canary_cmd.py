@@ -62,6 +62,8 @@ def judge(
                                                            "gives the quality metric.")] = None,
     rps: Annotated[float | None, typer.Option(help="With --probe-*: requests per second to each side (default "
                                                    "serving.canary.probe.rps).")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the report as a self-contained HTML page here.")]
+    = None,
 ) -> None:
     """Judge canary vs baseline over a window (exit 0 PASS, 1 FAIL or MARGINAL, 2 usage, 3 INCONCLUSIVE).
 
@@ -82,7 +84,7 @@ def judge(
         previous_task_definition=previous_task_definition, deployment_id=deployment_id,
         codedeploy_application=codedeploy_application, codedeploy_group=codedeploy_group,
         on_inconclusive=on_inconclusive, probe=probing)
-    finish(canary_judge(target, options, cfg), report)
+    finish(canary_judge(target, options, cfg), report, html)
 
 
 @app.command()

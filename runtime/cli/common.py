@@ -37,11 +37,17 @@ def load_config(stack: str, root: Path | None = None) -> LoadedConfig:
     return loaded
 
 
-def finish(report: Report, out: Path | None) -> NoReturn:
-    """Write the report (the machine contract), print the summary to stderr, exit with the verdict's code."""
+def finish(report: Report, out: Path | None, html: Path | None = None) -> NoReturn:
+    """Write the report (the machine contract) and, with `html`, its page; print the summary to stderr, exit with
+    the verdict's code."""
     report.finish()
     if out is not None:
         report.write(out)
+    if html is not None:
+        from runtime.html import write
+
+        write(report, html)
+        err(f"html: {html}")
     for line in report.summary_lines():
         err(line)
     if out is not None:

@@ -29,6 +29,8 @@ def model_gate(
     image_digest: Annotated[str | None, typer.Option(
         help="Serving image digest (sha256:...) the verdict is about; recorded in the report and tags.")] = None,
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the report as a self-contained HTML page here.")]
+    = None,
 ) -> None:
     """Judge a model version: metric bounds, regression vs the champion, fairness, latency, prediction sanity.
 
@@ -52,6 +54,11 @@ def model_gate(
                         report_path=report, report_bucket=report_bucket, image_digest=image_digest)
     # The gate finished the report before uploading it; writing it unchanged keeps both copies byte-identical.
     result.write(report)
+    if html is not None:
+        from runtime.html import write
+
+        write(result, html)
+        err(f"html: {html}")
     for line in result.summary_lines():
         err(line)
     err(f"report: {report}")

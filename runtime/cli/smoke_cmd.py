@@ -50,6 +50,8 @@ def smoke(
     ca_bundle: Annotated[Path | None, typer.Option(help="PEM file of CA certificates to trust for an https "
                                                    "endpoint (default: the system's).")] = None,
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the report as a self-contained HTML page here.")]
+    = None,
 ) -> None:
     """Smoke-test (or with --load, load-test) a scoring endpoint. Exit 0 PASS, 1 FAIL, 2 bad usage or config,
     3 INCONCLUSIVE. Payload precedence: --sample-data, then smoke.samplePayloads, then --model-uri's input
@@ -61,4 +63,4 @@ def smoke(
                            duration=duration, max_requests=max_requests, readiness_timeout=readiness_timeout,
                            request_timeout=request_timeout, sample_data=sample_data, sample_rows=sample_rows,
                            model_uri=model_uri, tracking_uri=tracking_uri, ca_bundle=ca_bundle)
-    finish(smoke_endpoint(options, cfg, stack), report)
+    finish(smoke_endpoint(options, cfg, stack), report, html)

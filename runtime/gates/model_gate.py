@@ -29,10 +29,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runtime import plot_data
 from runtime.config.gates import ModelGateConfig
 from runtime.errors import UsageError
 from runtime.gates.evaluation_data import EvaluationUnavailable, load_evaluation
 from runtime.gates.metric_thresholds import metric_checks
+from runtime.gates.plots import metric_bounds
 from runtime.gates.predictions import not_evaluated, prediction_check_names, prediction_checks
 from runtime.gates.reasons import redact
 from runtime.gates.recording import KIND, record_verdict
@@ -86,6 +88,7 @@ def gate_model(model: str, candidate: str, champion: str | None = None, *, confi
             report.add(inconclusive("tracking", str(exc)))
             return report.finish()
         _describe_versions(report, cand, champ)
+        plot_data.add(report, metric_bounds=metric_bounds(cfg))
         try:
             _judge(report, registry, cand, champ, cfg, frame=frame, evaluation_problem=evaluation_problem)
         except TrackingUnavailable as exc:

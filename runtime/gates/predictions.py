@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from runtime import plot_data
 from runtime.config.gates import LatencyGateConfig, ModelGateConfig
 from runtime.gates import model_checks as mc
 from runtime.gates.evaluation_data import positive_label
+from runtime.gates.plots import latency_plot, prediction_plots
 from runtime.gates.reasons import one_line
 from runtime.gates.registry import Registry, TrackingUnavailable
 from runtime.report import Report, inconclusive
@@ -118,6 +120,7 @@ def prediction_checks(report: Report, registry: Registry, version: str, frame: p
                           f"{one_line(exc)}")
             return
         truth = frame[cfg.evaluation.target_column].to_numpy()
+        plot_data.add(report, **prediction_plots(cfg, truth, predictions))
         report.add(mc.finite_predictions(predictions, len(frame)))
         if "predictions:class-share" in names:
             report.add(mc.class_share(predictions, truth, cfg.predictions))
@@ -162,3 +165,4 @@ def _latency_check(report: Report, pyfunc: PyFuncModel, inputs: pd.DataFrame, la
                          f"already exceeded {mc.fmt(latency.p95_ms)} ms to decide the p95)")
     report.add(check)
     report.details["latency"] = mc.latency_percentiles(durations)
+    plot_data.add(report, latency=latency_plot(durations, latency))

@@ -1,8 +1,8 @@
 """The local run's summary: a table on the terminal and one self-contained HTML report linking every stage's report.
 
-Plots are inline SVG built here from the stage reports (no external assets, no plotting library): champion vs
-candidate metrics from the model gate, the latency distribution of the smoke test and baseline vs canary from the
-canary judge. The data-validation stage links its own HTML report with per-column histograms.
+The page uses the reports' shared style and charts (runtime/html/): each stage's checks, failing first, and the
+charts of its report (champion vs candidate, latency against the thresholds, baseline vs canary, ...), all inline
+(no external assets). The data-validation stage links its own HTML report with per-column histograms.
 """
 
 from __future__ import annotations
@@ -71,66 +71,12 @@ def terminal_table(stages: Sequence[StageResult], verdict: str, title: str) -> A
 
 
 # HTML -------------------------------------------------------------------------------------------------------
-def _bars(title: str, series: dict[str, dict[str, float]], unit: str = "") -> str:
-    """Grouped horizontal bars: {group: {label: value}}."""
-    rows = [(g, label, v) for g, values in series.items() for label, v in values.items()]
-    if not rows:
-        return ""
-    top = max(abs(v) for _, _, v in rows) or 1.0
-    height = 22 * len(rows) + 30
-    parts = [f'<svg role="img" aria-label="{html.escape(title)}" width="640" height="{height}" '
-             'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="12">',
-             f'<text x="0" y="14" font-weight="bold">{html.escape(title)}</text>']
-    palette = ["#0969da", "#bf3989", "#1a7f37", "#9a6700"]
-    groups = list(series)
-    for i, (group, label, value) in enumerate(rows):
-        y = 26 + 22 * i
-        width = max(1.0, 380 * abs(value) / top)
-        color = palette[groups.index(group) % len(palette)]
-        parts.append(f'<text x="0" y="{y + 13}">{html.escape(group)} · {html.escape(label)}</text>'
-                     f'<rect x="200" y="{y}" width="{width:.1f}" height="16" fill="{color}"/>'
-                     f'<text x="{205 + width:.1f}" y="{y + 13}">{value:.4g}{html.escape(unit)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _plots(stage: StageResult) -> str:
-    data = stage.report_data or {}
-    details = data.get("details") or {}
-    checks = data.get("checks", [])
-    if stage.name == "model-gate":
-        candidate = details.get("candidate_metrics") or {}
-        champion = details.get("champion_metrics") or {}
-        series = {}
-        if champion:
-            series["champion"] = {k: float(v) for k, v in champion.items() if isinstance(v, int | float)}
-        if candidate:
-            series["candidate"] = {k: float(v) for k, v in candidate.items() if isinstance(v, int | float)}
-        return _bars("champion vs candidate metrics", series)
-    numeric = {c["name"]: float(c["observed"]) for c in checks if isinstance(c.get("observed"), int | float)}
-    if stage.name in ("smoke", "load") and numeric:
-        latency = {k: v for k, v in numeric.items() if "ms" in k or "latency" in k or k.startswith("p")}
-        return _bars(f"{stage.title}: observed values", {"observed": latency or numeric})
-    if stage.name == "canary" and numeric:
-        return _bars("canary judge: observed per check", {"observed": numeric})
-    return ""
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return json.dumps(value)
-
-
-def _check_row(check: dict[str, Any]) -> str:
-    color = COLORS.get(str(check.get("verdict")), "#000")
-    cells = [html.escape(str(check.get("name"))), f"<span style='color:{color}'>{check.get('verdict')}</span>",
-             html.escape(_shown(check.get("observed"))), html.escape(str(check.get("threshold") or "")),
-             html.escape(str(check.get("reason", "")))]
-    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
-
-
 def write_html(path: Path, stages: Sequence[StageResult], verdict: str, facts: dict[str, str]) -> Path:
+    """The summary page in the reports' shared style (runtime/html/): the stages in pipeline order, then each
+    stage's checks and charts, failing stages first."""
+    from runtime.html import charts_html
+    from runtime.html.page import ORDER, badge, checks_table, document, header
+
     def link(target: Path, label: str) -> str:
         rel = os.path.relpath(target, path.parent)
         return f'<a href="{html.escape(rel)}">{html.escape(label)}</a>'
@@ -138,33 +84,24 @@ def write_html(path: Path, stages: Sequence[StageResult], verdict: str, facts: d
     rows = []
     sections = []
     for stage in stages:
-        color = COLORS.get(stage.verdict, "#000")
         links = [link(stage.report, "report.json")] if stage.report and stage.report.exists() else []
         links += [link(p, label) for label, p in stage.extra_links.items() if p.exists()]
-        rows.append(f"<tr><td>{html.escape(stage.title)}</td><td style='color:{color};font-weight:bold'>"
-                    f"{stage.verdict}</td><td>{stage.duration_s:.1f} s</td><td>{html.escape(stage.reason)}</td>"
+        rows.append(f"<tr><td>{badge(stage.verdict)}</td><td>{html.escape(stage.title)}</td>"
+                    f"<td class=num>{stage.duration_s:.1f} s</td><td class=reason>{html.escape(stage.reason)}</td>"
                     f"<td>{' · '.join(links)}</td></tr>")
         data = stage.report_data
         if data:
-            checks = sorted(data.get("checks", []), key=lambda c: {"FAIL": 0, "INCONCLUSIVE": 1}.get(
-                c.get("verdict"), 2))
-            check_rows = "".join(_check_row(c) for c in checks)
-            sections.append(f"<h2 id='{stage.name}'>{html.escape(stage.title)} — {data.get('verdict')}</h2>"
-                            f"{_plots(stage)}<table><tr><th>check</th><th>verdict</th><th>observed</th>"
-                            f"<th>threshold</th><th>reason</th></tr>{check_rows}</table>")
-    fact_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts.items())
-    color = COLORS.get(verdict, "#000")
-    document = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ml-cicd local run: {verdict}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}}
-table{{border-collapse:collapse;margin:.5em 0 1.5em}}
-td,th{{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;font-size:14px}}
-h1 span{{color:{color}}}</style></head><body>
-<h1>ml-cicd local run: <span>{verdict}</span></h1>
-<table>{fact_rows}</table>
-<table><tr><th>stage</th><th>verdict</th><th>time</th><th>reason</th><th>evidence</th></tr>{''.join(rows)}</table>
-{''.join(sections)}
-</body></html>
-"""
-    write_atomic(path, document)
+            # The data stage's per-column cards stay on its own page (linked above).
+            charts = charts_html(data, leave_out=("columns",)) if {"kind", "checks"} <= set(data) else ""
+            sections.append((ORDER.get(str(data.get("verdict")), 2),
+                             f"<section id='{stage.name}'><h2>{html.escape(stage.title)} "
+                             f"{badge(str(data.get('verdict')))}</h2>{checks_table(data.get('checks', []))}{charts}"
+                             "</section>"))
+    checks = [{"verdict": stage.verdict} for stage in stages]
+    body = (header("ml-cicd local run", verdict, subject=facts, meta="stages of the delivery pipeline, run locally",
+                   checks=checks)
+            + "<section id=stages><h2>Stages</h2><table><tr><th>verdict</th><th>stage</th><th>time</th>"
+              f"<th>reason</th><th>evidence</th></tr>{''.join(rows)}</table></section>"
+            + "".join(text for _, text in sorted(sections, key=lambda s: s[0])))
+    write_atomic(path, document(f"ml-cicd local run: {verdict}", body))
     return path

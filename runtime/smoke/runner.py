@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from runtime import plot_data
 from runtime.config.checks import SmokeConfig
 from runtime.evidence import KIND_LOAD, KIND_SMOKE
 from runtime.report import Report, Verdict, inconclusive
@@ -61,6 +62,8 @@ async def _smoke(report: Report, base: str, cfg: SmokeConfig, payloads: Payloads
         for check in latency_checks(stats, cfg):
             report.add(check)
         report.details["latency"] = {**latency_summary(stats), "aborted": stats.aborted}
+        plot_data.add(report, latency=plot_data.latency_histogram(
+            stats.ok_latencies_ms(), {"p50": cfg.p50_ms, "p95": cfg.p95_ms, "p99": cfg.p99_ms}))
 
 
 def load_test(endpoint: str, *, config: SmokeConfig | None = None, payloads: Payloads | None = None,
@@ -89,6 +92,7 @@ async def _load(report: Report, base: str, cfg: SmokeConfig, payloads: Payloads 
         for check in load_checks(stats, cfg.load):
             report.add(check)
         report.details["load"] = load_details(stats, cfg.load)
+        plot_data.add(report, latency=plot_data.latency_histogram(stats.ok_latencies_ms(), {"p95": cfg.load.p95_ms}))
 
 
 def _start(kind: str, endpoint: str, subject: dict[str, Any] | None, thresholds: dict[str, Any],
