@@ -24,16 +24,20 @@ def candidate_version(
     tracking_uri: Annotated[str | None, typer.Option(envvar="MLFLOW_TRACKING_URI",
                                                      help="MLflow registry (default: $MLFLOW_TRACKING_URI).")] = None,
 ) -> None:
-    """Print the one version of MODEL registered since --since-ms (the Train action exports it as MODEL_VERSION).
-    Exit 2 when none or several were registered, 3 when the registry cannot be reached."""
+    """Print the one version of MODEL registered since --since-ms (the Train action exports it as MODEL_VERSION),
+    after checking the training contract (its run logged metrics; it has a signature and an input example). Exit 2
+    when none or several were registered or the contract is broken (the message names the cause), 3 when the
+    registry cannot be reached."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from runtime.candidate import CandidateError
+    from runtime.candidate import CandidateError, check_training
     from runtime.candidate import candidate_version as find
 
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     try:
-        found = find(MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri), model, since_ms)
+        found = find(client, model, since_ms)
+        check_training(client, model, found, tracking_uri)
     except CandidateError as exc:
         exit_usage(str(exc))
     except MlflowException as exc:
