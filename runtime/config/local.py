@@ -18,6 +18,10 @@ from runtime.config.base import ConfigModel
 class LocalRunConfig(ConfigModel):
     """`mlcicd local run` (docs/local-run.md). Flags of the same name override these."""
 
+    smoke_concurrency: int | None = Field(default=4, ge=1, le=256)
+    """Requests in flight during the rehearsed smoke test, replacing `smoke.concurrency` of the deployed stack:
+    one local scoring process answers them one at a time, so more in flight only measures its queue. Default 4;
+    null: as configured."""
     load_test_seconds: float | None = Field(default=8.0, gt=0, le=600)
     """Duration of the rehearsed load test, replacing `smoke.load.durationSeconds` of the deployed stack.
     Default 8; null: as configured."""

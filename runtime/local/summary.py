@@ -17,7 +17,19 @@ from typing import Any
 
 from runtime.report import write_atomic
 
-COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700", "SKIPPED": "#6e7781"}
+COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700", "ERROR": "#cf222e",
+          "SKIPPED": "#6e7781"}
+
+
+def load_json(path: Path | None) -> dict[str, Any] | None:
+    """A report as a mapping, or None when it is missing or unreadable."""
+    if path is None or not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass
@@ -32,12 +44,7 @@ class StageResult:
 
     @property
     def report_data(self) -> dict[str, Any] | None:
-        if self.report is None or not self.report.exists():
-            return None
-        try:
-            return json.loads(self.report.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return None
+        return load_json(self.report)
 
 
 def stop_reason(report: dict[str, Any]) -> str:
@@ -98,9 +105,10 @@ def _plots(stage: StageResult) -> str:
     data = stage.report_data or {}
     details = data.get("details") or {}
     checks = data.get("checks", [])
-    if stage.name == "model-gate":
-        candidate = details.get("candidate_metrics") or {}
-        champion = details.get("champion_metrics") or {}
+    kind = data.get("kind")
+    if kind == "model-gate":
+        candidate = (details.get("candidate") or {}).get("metrics") or {}
+        champion = (details.get("champion") or {}).get("metrics") or {}
         series = {}
         if champion:
             series["champion"] = {k: float(v) for k, v in champion.items() if isinstance(v, int | float)}
@@ -108,10 +116,10 @@ def _plots(stage: StageResult) -> str:
             series["candidate"] = {k: float(v) for k, v in candidate.items() if isinstance(v, int | float)}
         return _bars("champion vs candidate metrics", series)
     numeric = {c["name"]: float(c["observed"]) for c in checks if isinstance(c.get("observed"), int | float)}
-    if stage.name in ("smoke", "load") and numeric:
+    if kind in ("smoke", "load") and numeric:
         latency = {k: v for k, v in numeric.items() if "ms" in k or "latency" in k or k.startswith("p")}
         return _bars(f"{stage.title}: observed values", {"observed": latency or numeric})
-    if stage.name == "canary" and numeric:
+    if kind in ("canary-judge", "deploy") and numeric:
         return _bars("canary judge: observed per check", {"observed": numeric})
     return ""
 
