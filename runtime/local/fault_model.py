@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import mlflow.pyfunc
+import pandas as pd
 
 FAULT_ENV = "MLCICD_FAULT_ERROR_RATE"
 
@@ -23,9 +24,8 @@ class FaultWrapper(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         self.inner = mlflow.pyfunc.load_model(context.artifacts["inner"])
 
-    # No type hints on purpose: MLflow would derive (and warn about) an input schema from them; the wrapped model's
-    # signature is the schema.
-    def predict(self, context, model_input, params=None):  # type: ignore[override]
+    # A data frame in, as MLflow's scoring server and the gate hand it (other hints make MLflow warn).
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> Any:
         if self.delay_s > 0:
             time.sleep(self.delay_s)
         rate = float(os.environ.get(FAULT_ENV, "0") or 0)

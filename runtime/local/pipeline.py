@@ -63,7 +63,8 @@ class LocalRun:
 @contextlib.contextmanager
 def quiet_libraries() -> Iterator[None]:
     """MLflow and its dependencies talk a lot on stderr; the run prints its own progress instead."""
-    loggers = [logging.getLogger(name) for name in ("mlflow", "alembic", "urllib3", "botocore", "werkzeug")]
+    loggers = [logging.getLogger(name) for name in ("mlflow", "mlflow.store.db.utils", "alembic", "urllib3",
+                                                    "botocore", "werkzeug")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)
