@@ -1,4 +1,4 @@
-"""The main job end to end: `mlcicd local run` (good scenario) after installation, with the time per stage.
+"""The main job end to end: `mlcicd local run` of the example project (good scenario), with the time per action.
 
     python -m benchmarks local [--repeat 2]
 
@@ -26,12 +26,14 @@ def _serve_peer(tmp: Path) -> float:
     """Train nothing new: reuse the work dir's champion, start one scoring server, time it to ready."""
     import os
 
+    from runtime.config import load_stack
     from runtime.local.processes import ManagedProcess, free_port
 
+    model = load_stack("staging", ROOT).config.model.name
     port = free_port()
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}",
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    server = ManagedProcess("peer", [str(BIN / "mlflow"), "models", "serve", "-m", "models:/churn-classifier@champion",
+    server = ManagedProcess("peer", [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{model}@champion",
                                      "--env-manager", "local", "--host", "127.0.0.1", "-p", str(port), "--workers",
                                      "1"], port, tmp / "peer.log", env)
     t0 = time.perf_counter()

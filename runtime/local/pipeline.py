@@ -49,6 +49,7 @@ class LocalRun:
     scenario: Scenario
     rows: list[StageResult] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
+    total_s: float = 0.0
 
     @property
     def stopped(self) -> StageResult | None:
@@ -94,11 +95,11 @@ def run_local(plan: Plan, scenario: Scenario, workdir: Path, console: Any) -> Lo
     for name in REPLACED:
         shutil.rmtree(workdir / name, ignore_errors=True)
     run = LocalRun(workdir, scenario)
+    t0 = time.perf_counter()
     console.print(f"[bold]ml-cicd local run[/]: scenario {scenario}, work dir {workdir}")
     for line in plan.banner():
         console.print(f"  {line}", highlight=False)
     execution = "local-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    t0 = time.perf_counter()
     progress = Progress(console)
     with quiet_libraries(), ProcessGroup() as group, progress.live():
         state = Rehearsal(plan, workdir, faults, group, execution)
@@ -112,7 +113,9 @@ def run_local(plan: Plan, scenario: Scenario, workdir: Path, console: Any) -> Lo
     run.rows += [StageResult(a.name, a.name, "SKIPPED") for s in plan.stages for a in s.actions
                  if a.name not in done and a.category != "Source"]
     run.facts.update({"scenario": scenario, "work dir": str(workdir), "tracking": f"sqlite:///{workdir}/mlflow.db",
-                      "stack": f"Pulumi.{plan.stack}.yaml", "total time": f"{time.perf_counter() - t0:.1f} s"})
+                      "stack": f"Pulumi.{plan.stack}.yaml"})
+    run.total_s = time.perf_counter() - t0
+    run.facts["total time"] = f"{run.total_s:.1f} s"
     return run
 
 
@@ -213,7 +216,7 @@ def finish(run: LocalRun, console: Any) -> int:
     stop = run.stopped
     html_path = write_html(run.workdir / "report.html", run.rows, run.verdict, run.facts)
     summary = {"verdict": run.verdict, "scenario": run.scenario, "stopped_at": stop.name if stop else None,
-               "reason": stop.reason if stop else "", "report": str(html_path),
+               "reason": stop.reason if stop else "", "report": str(html_path), "total_s": round(run.total_s, 1),
                "stages": [{"name": r.name, "verdict": r.verdict, "duration_s": round(r.duration_s, 2),
                            "reason": r.reason, "report": str(r.report) if r.report else None} for r in run.rows]}
     (run.workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
