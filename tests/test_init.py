@@ -51,6 +51,15 @@ def test_init_writes_a_project_that_validates(project: Path) -> None:
     assert (project / "infra" / "__main__.py").read_text().count("from infra.program import run") == 1
 
 
+def test_the_generated_workflows_are_valid(project: Path) -> None:
+    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+    assert len(workflows) == 4
+    check = Path(sys.executable).parent / "check-jsonschema"
+    done = subprocess.run([str(check), "--builtin-schema", "vendor.github-workflows", *map(str, workflows)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.mark.parametrize(("backend", "tracking"), [("eks", "sagemaker"), ("ecs", "sagemaker"), ("eks", "self-hosted")])
 def test_every_backend_and_tracking_mode_validates(tmp_path: Path, backend: str, tracking: str) -> None:
     done = mlcicd("init", str(tmp_path / "p"), "--model-name", "m", "--backend", backend, "--tracking", tracking,

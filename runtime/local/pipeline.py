@@ -159,8 +159,10 @@ def _run_parallel(state: Rehearsal, actions: list[Any], hooks: dict[str, tuple[H
         before, after = hooks.get(action.name, (None, None))
         return run_action(state, action, before=before, after=after)[0]
 
-    if len(actions) == 1:
-        return [one(actions[0])]
+    # Side by side as in CodePipeline, except actions that send traffic to the endpoint: on one machine their
+    # latency would include the other actions' work, so they run alone.
+    if len(actions) == 1 or any(a.access.network for a in actions):
+        return [one(a) for a in actions]
     with ThreadPoolExecutor(max_workers=len(actions)) as pool:
         return list(pool.map(one, actions))
 
