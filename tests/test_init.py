@@ -178,6 +178,7 @@ def make_it_a_regression(project: Path) -> None:
         gates["metrics"] = {"r2": {"min": 0.3, "maxRegression": 0.05},
                             "rmse": {"max": 65, "maxRegression": 5, "higherIsBetter": False}}
         gates["evaluation"]["targetColumn"] = "progression"
+        gates["latency"]["p95Ms"] = 250  # a tree ensemble scores a row slower than the example's linear model
         config["ml-cicd:data"]["quality"]["minRows"] = 250
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
