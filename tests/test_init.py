@@ -115,7 +115,7 @@ import os
 import mlflow
 import pandas as pd
 from mlflow.models import infer_signature
-from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 
 
@@ -125,7 +125,7 @@ def main() -> None:
     evaluation = pd.read_parquet(os.environ["MLCICD_EVALUATION_DATA"])
     x, y = train.drop(columns=[target]), train[target]
     x_eval, y_eval = evaluation.drop(columns=[target]), evaluation[target]
-    model = HistGradientBoostingRegressor(max_iter=120, learning_rate=0.05, random_state=0).fit(x, y)
+    model = GradientBoostingRegressor(n_estimators=120, learning_rate=0.05, max_depth=2, random_state=0).fit(x, y)
     predicted = model.predict(x_eval)
     with mlflow.start_run():
         mlflow.log_metrics({"r2": r2_score(y_eval, predicted), "rmse": root_mean_squared_error(y_eval, predicted),
@@ -178,7 +178,7 @@ def make_it_a_regression(project: Path) -> None:
         gates["metrics"] = {"r2": {"min": 0.3, "maxRegression": 0.05},
                             "rmse": {"max": 65, "maxRegression": 5, "higherIsBetter": False}}
         gates["evaluation"]["targetColumn"] = "progression"
-        gates["latency"]["p95Ms"] = 250  # a tree ensemble scores a row slower than the example's linear model
+        gates["latency"]["p95Ms"] = 250  # this team's bound for one prediction
         config["ml-cicd:data"]["quality"]["minRows"] = 250
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
