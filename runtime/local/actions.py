@@ -17,7 +17,7 @@ from pathlib import Path
 from runtime.errors import UsageError
 from runtime.local import standins
 from runtime.local.shellrun import ActionRun, CommandFailed
-from runtime.local.state import DATA_BUCKET, MODELS_BUCKET, Rehearsal, StandInFailed
+from runtime.local.state import DATA_BUCKET, MODELS_BUCKET, ONE_THREAD, Rehearsal, StandInFailed
 from runtime.local.summary import StageResult, load_json
 from runtime.local.workspace import checkout
 from runtime.pipeline.model import Action
@@ -33,6 +33,7 @@ def build_env(state: Rehearsal, action: Action, cwd: Path) -> dict[str, str]:
     stand-ins (`components.delivery.pipeline.environment` is the cloud side)."""
     env = {k: v for k, v in os.environ.items() if k not in _UNSET}
     binaries = str(Path(sys.executable).parent)
+    env.update({k: env.get(k, v) for k, v in ONE_THREAD.items()})
     env.update(state.aws_env())
     env.update({"PATH": f"{binaries}{os.pathsep}{env.get('PATH', '')}", "STACK_NAME": state.plan.stack,
                 "MODEL_NAME": state.plan.model, "PIPELINE_EXECUTION_ID": state.execution_id,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from runtime.local.processes import ManagedProcess, ProcessGroup, free_port
+from runtime.local.state import ONE_THREAD
 
 SERVER_READY_S = 180.0
 MOTO_READY_S = 60.0
@@ -25,7 +26,7 @@ def start_scoring_server(group: ProcessGroup, role: str, model_uri: str, *, trac
     port = free_port()
     argv = [_bin("mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local", "--host", "127.0.0.1",
             "-p", str(port), "--workers", "1"]
-    base = {"MLFLOW_TRACKING_URI": tracking_uri,
+    base = {**{k: os.environ.get(k, v) for k, v in ONE_THREAD.items()}, "MLFLOW_TRACKING_URI": tracking_uri,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     return group.start(ManagedProcess(f"{role} scoring server ({model_uri})", argv, port, log,
                                       {**base, **(env or {})}))

@@ -15,6 +15,9 @@ from runtime.local.faults import Faults
 from runtime.local.plan import Plan
 from runtime.local.processes import ManagedProcess, ProcessGroup
 
+#: One math-library thread per process: in the cloud every build and task has its own CPUs, here a dozen processes
+#: share the machine's, and spinning BLAS/OpenMP threads would make every latency check measure the contention.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 #: Bucket names of the rehearsal (in the moto server only).
 DATA_BUCKET = "mlcicd-local-data"
 MODELS_BUCKET = "mlcicd-local-models"
