@@ -164,7 +164,11 @@ def _run_parallel(state: Rehearsal, actions: list[Any], hooks: dict[str, tuple[H
     if len(actions) == 1 or any(a.access.network for a in actions):
         return [one(a) for a in actions]
     with ThreadPoolExecutor(max_workers=len(actions)) as pool:
-        return list(pool.map(one, actions))
+        try:
+            return list(pool.map(one, actions))
+        except BaseException:  # interrupted: stop the other threads' commands, or the pool would wait for them
+            state.stop_commands()
+            raise
 
 
 def _hooks(state: Rehearsal) -> dict[str, tuple[Hook | None, Hook | None]]:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtime.local.processes import stop_session
 from runtime.local.state import Rehearsal
 from runtime.local.summary import load_json, stop_reason
 from runtime.pipeline.model import Action, Command, Mlcicd
@@ -67,6 +68,9 @@ def run_shell(state: Rehearsal, run: ActionRun, command: Command) -> None:
         t0 = time.perf_counter()
         try:
             code = proc.wait()
+        except BaseException:  # interrupted: the command's whole session goes too, before the error travels on
+            stop_session(proc)
+            raise
         finally:
             with state.lock:
                 state.running.discard(proc)

@@ -3,7 +3,6 @@ actions handed on (exported variables, output artifacts, the image digest)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import threading
@@ -13,7 +12,7 @@ from typing import Any
 
 from runtime.local.faults import Faults
 from runtime.local.plan import Plan
-from runtime.local.processes import ManagedProcess, ProcessGroup
+from runtime.local.processes import ManagedProcess, ProcessGroup, stop_session
 
 #: One math-library thread per process: in the cloud every build and task has its own CPUs, here a dozen processes
 #: share the machine's, and spinning BLAS/OpenMP threads would make every latency check measure the contention.
@@ -91,15 +90,12 @@ class Rehearsal:
                 "AWS_SHARED_CREDENTIALS_FILE": str(empty)}
 
     def stop_commands(self) -> None:
-        """Stop every action command still running (interrupts)."""
-        import os
-        import signal
-
+        """Stop every action command still running (an interrupt in another thread)."""
         with self.lock:
-            for proc in list(self.running):
-                if proc.poll() is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGTERM)
+            running = list(self.running)
+        for proc in running:
+            if proc.poll() is None:
+                stop_session(proc)
 
     def write_outputs_json(self, path: Path, outputs: dict[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
