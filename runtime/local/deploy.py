@@ -83,14 +83,16 @@ def _first_reasons(report: Report) -> str:
 
 def canary_rows(state: Rehearsal, checkout: Path) -> tuple[Any, str | None]:
     """Rows the canary sends: the deployed stack's evaluation data (else the training data), with the label
-    column when it has one."""
+    column when the model is a classifier."""
     from runtime.local.faults import read_frame
 
     evaluation = state.plan.deployed.gates.evaluation
     path = checkout / (evaluation.path if evaluation else state.plan.spec.training_data_path)
     frame = read_frame(path)
     target = state.plan.target_column
-    return frame, target if target in frame.columns else None
+    # Labels make the per-period accuracy the canary publishes as model quality: classifiers only.
+    labelled = state.plan.deployed.gates.task == "classification" and target in frame.columns
+    return frame, target if labelled else None
 
 
 def run_canary(state: Rehearsal, checkout: Path) -> Report:

@@ -36,6 +36,9 @@ def _serving(o: StackOptions, production: bool) -> str:
       strategy: canary
       percent: {percent}
       bakeMinutes: {bake}
+      judge:
+        windowMinutes: {bake}
+        minRequests: {500 if production else 100}
 """
     if o.backend == "ecs":
         return head + """    loadBalancer:
