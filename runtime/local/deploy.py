@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: Seed of the traffic split (reproducible runs).
 SPLIT_SEED = 20261122
+#: Requests each side answers before the canary starts (not published, not judged).
+WARM_UP = 25
 
 
 def serve_champion(state: Rehearsal, version: str) -> None:
@@ -114,6 +116,10 @@ def run_canary(state: Rehearsal, checkout: Path) -> Report:
     percent = state.plan.deployed.serving.canary.percent
     rng = random.Random(SPLIT_SEED)  # noqa: S311 - traffic split, not cryptography
     urls = {"champion": state.servers["champion"].url, "candidate": state.servers["candidate"].url}
+    # Warm-up, not judged: each server's first predictions pay lazy imports and caches, which would show as the
+    # newer server's latency.
+    warm = [Shot(0.0, side, urls[side], sample.rows[i % len(sample.rows)]) for side in urls for i in range(WARM_UP)]
+    replay(warm, tuple(urls), timeout_seconds=30.0, max_in_flight=1, overflow="wait")
     shots = []
     for i in range(local.canary_requests):
         side = "candidate" if rng.random() * 100 < percent else "champion"
