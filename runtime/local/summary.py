@@ -17,7 +17,19 @@ from typing import Any
 
 from runtime.report import write_atomic
 
-COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700", "SKIPPED": "#6e7781"}
+COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700", "ERROR": "#cf222e",
+          "SKIPPED": "#6e7781"}
+
+
+def load_json(path: Path | None) -> dict[str, Any] | None:
+    """A report as a mapping, or None when it is missing or unreadable."""
+    if path is None or not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass
@@ -32,12 +44,7 @@ class StageResult:
 
     @property
     def report_data(self) -> dict[str, Any] | None:
-        if self.report is None or not self.report.exists():
-            return None
-        try:
-            return json.loads(self.report.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return None
+        return load_json(self.report)
 
 
 def stop_reason(report: dict[str, Any]) -> str:

@@ -124,6 +124,10 @@ class PipelineSpec:
     data_paths: tuple[str, ...] = ("data/**",)
     code_paths: tuple[str, ...] = ("training/**",)
     pulumi_secrets: tuple[Secret, ...] = field(default=())
+    evaluation_path: str | None = None
+    """`gates.evaluation.path`, handed to the training command (training contract)."""
+    target_column: str | None = None
+    """`gates.evaluation.targetColumn`, handed to the training command (training contract)."""
 
     @classmethod
     def from_config(cls, cfg: StackConfig, stack: str) -> PipelineSpec:
@@ -131,6 +135,7 @@ class PipelineSpec:
         if p is None:
             raise ValueError("the stack has no `pipeline` section")
         secrets: list[Secret] = []
+        evaluation = cfg.gates.evaluation
         if p.pulumi_access_token_secret_arn:
             secrets.append("pulumi_token")
         if p.pulumi_passphrase_secret_arn:
@@ -144,7 +149,9 @@ class PipelineSpec:
                    mlflow_prefix=cfg.tracking.artifact_prefix, deploy_stack=p.deploy_stack,
                    promote_to=p.promote_to, pulumi_version=p.pulumi_version,
                    approval_timeout_minutes=p.approval_timeout_minutes, data_paths=tuple(p.data_paths),
-                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets))
+                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets),
+                   evaluation_path=evaluation.path if evaluation else None,
+                   target_column=evaluation.target_column if evaluation else None)
 
 
 def build_actions(stages: tuple[Stage, ...]) -> list[tuple[Stage, Action]]:
