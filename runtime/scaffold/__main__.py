@@ -5,5 +5,6 @@ from pathlib import Path
 
 from runtime.scaffold import sync
 
-for name in sync(Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd()):
-    print(f"updated {name}")
+if __name__ == "__main__":
+    for name in sync(Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd()):
+        print(f"updated {name}")
