@@ -32,10 +32,7 @@ ELB_LEGACY_LOG_REGIONS = frozenset({
 #: S3 gateway endpoint), task logs, secrets injected by ECS, STS for the SDKs, CloudWatch metrics from the runtime.
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts", "monitoring")
 
-#: Serving container: a non-root user (uid:gid) and the only writable path (an ephemeral task volume; Fargate has
-#: no tmpfs). The MLflow scoring server writes worker heartbeats and temporary files there; HOME points at it.
-SERVING_CONTAINER_USER = "1000:1000"
-SERVING_SCRATCH_PATH = "/tmp"  # noqa: S108 - a mount point in the container, not a temp file here
+#: The serving container's command, user and only writable paths are defined once in runtime/serving/command.py.
 
 #: Seconds a draining target keeps its in-flight requests (scoring calls are short).
 DEREGISTRATION_DELAY_SECONDS = 30

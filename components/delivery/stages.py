@@ -265,6 +265,8 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
             'IMAGE_TAG="$MODEL_NAME-v$MODEL_VERSION-b$CODEBUILD_BUILD_NUMBER" && export IMAGE_TAG',
             'mlflow models generate-dockerfile --model-uri "models:/$MODEL_NAME/$MODEL_VERSION" '
             "--output-directory build/image --env-manager local",
+            # The image's ENTRYPOINT becomes the one serving command (runtime/serving/command.py): no nginx.
+            Mlcicd(("serve", "dockerfile", "--context", "build/image")),
             'docker build --tag "$ECR_REPOSITORY_URL:$IMAGE_TAG" build/image',
             'aws ecr get-login-password | docker login --username AWS --password-stdin "${ECR_REPOSITORY_URL%%/*}"',
             'docker push "$ECR_REPOSITORY_URL:$IMAGE_TAG"',

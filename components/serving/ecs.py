@@ -32,7 +32,9 @@ from components.iam import assume_role_policy, output_document
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, RollbackAlarms, pinned_image
 from components.serving.ecs_deploy import build_autoscaling, build_codedeploy
+from runtime import metrics
 from runtime.config import defaults as cfg_defaults
+from runtime.serving import command as serving
 
 CONTAINER = "model"
 #: Arguments the ECS backend cannot run without.
@@ -93,22 +95,19 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
 
     # Task definition -----------------------------------------------------------------------------------------
     image = pinned_image(args["image_repository_url"], args["image_digest"])
-    environment = {
-        **args.get("environment", {}),
-        "MLCICD_MODEL_NAME": args["model_name"],
-        "MLCICD_MODEL_VERSION": args.get("model_version") or "",
-        "MLCICD_METRICS_NAMESPACE": namespace,
-        "HOME": d.SERVING_SCRATCH_PATH,
-    }
+    environment = serving.serving_environment(
+        model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
+        variant=metrics.VARIANT_BASELINE, metrics_namespace=namespace, extra=args.get("environment", {}))
+    argv = serving.serve_argv(port=port, workers=serving.workers_for(args.get("cpu", cfg_defaults.SERVING_CPU)))
     task = aws.ecs.TaskDefinition(
         name, family=prefix, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
         cpu=str(args.get("cpu", cfg_defaults.SERVING_CPU)), memory=str(args.get("memory", cfg_defaults.SERVING_MEMORY)),
         execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
         runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
                                                                    cpu_architecture="X86_64"),
-        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="scratch")],
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=w.volume) for w in serving.WRITABLE_PATHS],
         container_definitions=pulumi.Output.all(image, log_group.name).apply(
-            lambda a: container_definitions(a[0], a[1], args["region"], port, environment)),
+            lambda a: container_definitions(a[0], a[1], args["region"], port, environment, argv=argv)),
         # Keep earlier revisions registered: a rollback (circuit breaker, alarms, CodeDeploy) starts tasks from
         # the previous revision.
         skip_destroy=True,
@@ -230,15 +229,18 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
         log_group_name=log_group.name, alarms=alarms, deployment_group_name=deployment_group)
 
 
-def container_definitions(image: str, log_group: str, region: str, port: int, environment: dict[str, str]) -> str:
-    """The one container: MLflow scoring server, non-root, read-only root filesystem, health-checked on /ping."""
+def container_definitions(image: str, log_group: str, region: str, port: int, environment: dict[str, str], *,
+                          argv: list[str]) -> str:
+    """The one container: the serving command (runtime/serving/command.py: its argv, user and writable paths),
+    read-only root filesystem, health-checked on /ping."""
     probe = (f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/ping', timeout=4)")
     container = {
         "name": CONTAINER, "image": image, "essential": True,
         "portMappings": [{"containerPort": port, "protocol": "tcp", "name": "http"}],
-        "user": d.SERVING_CONTAINER_USER, "privileged": False, "readonlyRootFilesystem": True,
+        "entryPoint": argv, "user": serving.user(), "privileged": False, "readonlyRootFilesystem": True,
         "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
-        "mountPoints": [{"sourceVolume": "scratch", "containerPath": d.SERVING_SCRATCH_PATH, "readOnly": False}],
+        "mountPoints": [{"sourceVolume": w.volume, "containerPath": w.path, "readOnly": False}
+                        for w in serving.WRITABLE_PATHS],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         # The scoring image always has Python; it may not have curl.
         "healthCheck": {"command": ["CMD", "python", "-c", probe], "interval": 15, "timeout": 5, "retries": 3,

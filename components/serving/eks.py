@@ -32,8 +32,10 @@ import pulumi_kubernetes as k8s
 from components.iam import allow, document
 from components.serving import eks_specs as spec
 from components.serving.args import ModelServiceArgs, pinned_image
+from runtime import metrics
 from runtime.config import defaults as cfg_defaults
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
+from runtime.serving import command as serving
 
 if TYPE_CHECKING:
     from runtime.config.stack import StackConfig
@@ -122,9 +124,9 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
         analysis = spec.analysis_step(judge_name)
 
     # The Rollout, its autoscaler and disruption budget -----------------------------------------------------------
-    environment = {"MLCICD_MODEL_NAME": args["model_name"], **args.get("environment", {})}
-    if args.get("model_version"):
-        environment["MLCICD_MODEL_VERSION"] = str(args.get("model_version"))
+    environment = serving.serving_environment(
+        model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
+        variant=metrics.VARIANT_BASELINE, extra=args.get("environment", {}))
     template = spec.model_pod_template(
         labels=labels, service_account=app, image=pinned_image(args["image_repository_url"], args["image_digest"]),
         port=args.get("port", cfg_defaults.SERVING_PORT), cpu=args.get("cpu", cfg_defaults.SERVING_CPU),

@@ -17,6 +17,7 @@ from runtime import metrics
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.config.platform import EksConfig
 from runtime.config.stack import StackConfig
+from runtime.serving import command as serving
 
 #: Argo Rollouts API of the Rollout and AnalysisTemplate objects.
 ARGO_API = "argoproj.io/v1alpha1"
@@ -109,8 +110,8 @@ def container_security_context() -> k8s.core.v1.SecurityContextArgs:
         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"))
 
 
-def scratch_volume(eks: EksConfig) -> k8s.core.v1.VolumeArgs:
-    return k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+def scratch_volume(eks: EksConfig, name: str = "scratch") -> k8s.core.v1.VolumeArgs:
+    return k8s.core.v1.VolumeArgs(name=name, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
         size_limit=f"{eks.scratch_mib}Mi"))
 
 
@@ -123,8 +124,10 @@ def resources(cpu_units: int, memory_mib: int) -> k8s.core.v1.ResourceRequiremen
 def model_pod_template(*, labels: dict[str, str], service_account: str, image: pulumi.Input[str], port: int,
                        cpu: int, memory: int, environment: dict[str, str],
                        eks: EksConfig) -> k8s.core.v1.PodTemplateSpecArgs:
-    """The scoring server's pod: non-root, read-only root, no capabilities, probes on `/ping`."""
-    env = {"HOME": SCRATCH, **environment}
+    """The scoring server's pod: the serving command (runtime/serving/command.py: argv, writable paths as
+    emptyDirs), non-root, read-only root, no capabilities, probes on `/ping`. `environment` is the full server
+    environment (`serving.serving_environment`)."""
+    env = dict(environment)
     ping = k8s.core.v1.HTTPGetActionArgs(path="/ping", port="http")
     return k8s.core.v1.PodTemplateSpecArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
@@ -136,6 +139,7 @@ def model_pod_template(*, labels: dict[str, str], service_account: str, image: p
                 label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels))],
             containers=[k8s.core.v1.ContainerArgs(
                 name="model", image=image, image_pull_policy="IfNotPresent",
+                command=serving.serve_argv(port=port, workers=serving.workers_for(cpu)),
                 ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=port)],
                 env=[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(env.items())],
                 resources=resources(cpu, memory),
@@ -146,8 +150,9 @@ def model_pod_template(*, labels: dict[str, str], service_account: str, image: p
                 liveness_probe=k8s.core.v1.ProbeArgs(http_get=ping, period_seconds=20, failure_threshold=3,
                                                      timeout_seconds=2),
                 security_context=container_security_context(),
-                volume_mounts=[k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=SCRATCH)])],
-            volumes=[scratch_volume(eks)]))
+                volume_mounts=[k8s.core.v1.VolumeMountArgs(name=w.volume, mount_path=w.path)
+                               for w in serving.WRITABLE_PATHS])],
+            volumes=[scratch_volume(eks, w.volume) for w in serving.WRITABLE_PATHS]))
 
 
 def service_url(service: str, namespace: str) -> str:

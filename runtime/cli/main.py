@@ -15,6 +15,7 @@ from runtime.cli import (
     monitor_cmd,
     pipeline_cmd,
     promote_cmd,
+    serve_cmd,
     smoke_cmd,
     verify_cmd,
 )
@@ -39,6 +40,7 @@ app.add_typer(ci_cmd.app, name="ci")
 app.add_typer(canary_cmd.app, name="canary")
 app.add_typer(verify_cmd.app, name="verify")
 app.add_typer(local_cmd.app, name="local")
+app.add_typer(serve_cmd.app, name="serve")
 
 
 def main() -> None:

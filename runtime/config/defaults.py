@@ -1,5 +1,7 @@
 """Every default of the stack config, named, in one place. Security-relevant ones say so."""
 
+from runtime.serving.command import RUN_AS_UID
+
 # Network
 NETWORK_CIDR = "10.40.0.0/16"
 NETWORK_AZ_COUNT = 2
@@ -28,7 +30,7 @@ LOG_RETENTION_DAYS_PRODUCTION = 365
 LOG_RETENTION_DAYS_OTHER = 30
 EKS_NAMESPACE = "ml-serving"
 ARGO_ROLLOUTS_CHART_VERSION = "2.40.5"
-EKS_RUN_AS_USER = 10001
+EKS_RUN_AS_USER = RUN_AS_UID  # the serving command's user (runtime/serving/command.py)
 EKS_SCRATCH_MIB = 512
 
 # Tracking

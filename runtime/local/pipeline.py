@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import random
 import shutil
 import sys
@@ -239,19 +238,26 @@ class Pipeline:
     # -- 5. deploy: the champion (baseline) and the candidate (canary) behind their own scoring servers
     def deploy(self) -> Report:
         from runtime.local.training import FAULT_ENV
+        from runtime.metrics import VARIANT_BASELINE, VARIANT_CANARY
+        from runtime.serving import command as serving
 
         report = Report(kind="deploy", subject=self.subject())
-        env = {"MLFLOW_TRACKING_URI": self.run.tracking_uri,
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        mlflow_bin = str(Path(sys.executable).parent / "mlflow")
         logs = self.run.workdir / "logs"
+        scratch = self.run.workdir / "scratch"
         for role, version in (("champion", self.champion_version), ("candidate", self.candidate_version)):
             port = free_port()
             fault = {FAULT_ENV: "0.05"} if role == "candidate" and self.run.scenario == "error-spike" else {}
-            argv = [mlflow_bin, "models", "serve", "-m", f"models:/{self.model}/{version}", "--env-manager",
-                    "local", "--host", "127.0.0.1", "-p", str(port), "--workers", "1"]
+            # The one serving command (runtime/serving/command.py), as the image, ECS and EKS run it.
+            argv = serving.serve_argv(f"models:/{self.model}/{version}", port=port, host="127.0.0.1", workers=1,
+                                      python=sys.executable)
+            env = serving.serving_environment(
+                model_name=self.model, model_version=str(version), image_digest=self.digest,
+                variant=VARIANT_CANARY if role == "candidate" else VARIANT_BASELINE,
+                extra={"MLFLOW_TRACKING_URI": self.run.tracking_uri, **fault})
+            (scratch / role).mkdir(parents=True, exist_ok=True)
+            env.update(HOME=str(scratch / role), TMPDIR=str(scratch / role))  # this machine's stand-in for /tmp
             self.servers[role] = self.group.start(ManagedProcess(f"{role} scoring server", argv, port,
-                                                                 logs / f"serve-{role}.log", {**env, **fault}))
+                                                                 logs / f"serve-{role}.log", env))
         moto_port = free_port()
         self.moto = self.group.start(ManagedProcess("moto server", [sys.executable, "-m", "moto.server", "-H",
                                                                     "127.0.0.1", "-p", str(moto_port)],
