@@ -45,3 +45,8 @@ PIPELINE_NAME = "pipelineName"
 PIPELINE_DEPLOY_ROLE_ARN = "pipelineDeployActionRoleArn"
 DRIFT_ALARM = "driftAlarmName"
 BATCH_JOB = "batchInferenceProject"
+
+# Inference capture (`monitoring.capture.enabled` with serving)
+CAPTURE_STREAM = "captureStreamName"
+CAPTURE_TABLE = "captureGlueTable"
+CAPTURE_ALARMS = "captureAlarmNames"

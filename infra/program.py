@@ -19,6 +19,7 @@ from components.serving.model_service import ModelService, ModelServiceArgs
 from components.storage.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.tracking.tracking_server import TrackingServer, TrackingServerArgs
 from infra import outputs as out
+from infra.capture import build_capture, capture_settings, capture_stream_arn
 from infra.delivery import deliver
 from runtime.config import ConfigError, LoadedConfig, StackConfig, load_from_pulumi
 
@@ -147,6 +148,8 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
             quality_threshold=quality.threshold, quality_comparison=quality.comparison,
             emails=list(alarms.emails)), opts)
 
+    capture = capture_settings(cfg)
+    stream = capture_stream_arn(cfg, store, account_id) if capture is not None else None
     service = ModelService("model", ModelServiceArgs(
         backend=serving.backend, model_name=cfg.model.name, model_version=cfg.model.version,
         image_repository_url=images.repository_url, image_repository_arn=images.repository_arn,
@@ -166,7 +169,11 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
         log_retention_days=cfg.log_retention_days, kms_key_arn=store.kms_key_arn,
         models_bucket_arn=store.models_bucket_arn, model_artifact_prefix=cfg.tracking.artifact_prefix,
         metrics_namespace=alarms.model_quality.namespace, eks=serving.eks,
+        capture=capture, capture_stream_arn=stream,
     ), opts)
+    topic = service.alarms.topic_arn if isinstance(service.alarms, CanaryAlarms) else None
+    if capture is not None:
+        build_capture(cfg, capture, opts, store=store, account_id=account_id, alarm_topic_arn=topic)
 
     pulumi.export(out.MODEL_ENDPOINT, service.endpoint)
     pulumi.export(out.SERVING_CLUSTER, service.cluster_name)

@@ -223,8 +223,15 @@ def test_execution_and_task_roles_are_separate_and_minimal(production: Graph) ->
         "StringEquals": {"cloudwatch:namespace": stack_config("production")["alarms"]["modelQuality"]["namespace"]}}
     assert task_role["DecryptModelArtifacts"]["Condition"] == {
         "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    # Inference capture: exactly put to the one stream (the production stack captures).
+    assert task_role["PutInferenceCaptures"]["Action"] == ["firehose:PutRecord", "firehose:PutRecordBatch"]
+    assert task_role["PutInferenceCaptures"]["Resource"] == [
+        f"arn:aws:firehose:eu-west-1:{MOCK_ACCOUNT}:deliverystream/ml-cicd-production-inference"]
     assert sorted(task_role) == ["DecryptModelArtifacts", "ListModelArtifacts", "PublishModelMetrics",
-                                 "ReadModelArtifacts"]
+                                 "PutInferenceCaptures", "ReadModelArtifacts"]
+    without = {s["Sid"] for s in _statements(graph("production", {"monitoring": {"capture": {"enabled": False}}}),
+                                             "task")}
+    assert "PutInferenceCaptures" not in without
 
 
 def test_task_roles_trust_ecs_tasks_of_this_account_only(production: Graph) -> None:

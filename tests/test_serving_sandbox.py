@@ -15,9 +15,9 @@ import pytest
 
 from runtime.local.processes import ManagedProcess, free_port
 from runtime.serving import command, image
+from tests.models import IRIS_PREDICTIONS, IRIS_ROWS, iris_request, save_iris_model
 from tests.sandbox import require_bwrap, sandbox_prefix
 
-COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 #: Paths the sandboxed process tries to write: the image's directories, the host's, logs and state (nginx's).
 MUST_BE_READ_ONLY = ("/opt/ml/model/x", "/opt/mlcicd/x", "/opt/x", "/var/log/x", "/var/lib/x", "/etc/x",
                      "/usr/x", "/root/x", "/dev/shm/x", str(Path(__file__).resolve().parent / "x"))
@@ -27,17 +27,8 @@ MUST_BE_READ_ONLY = ("/opt/ml/model/x", "/opt/mlcicd/x", "/opt/x", "/var/log/x",
 def layout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(package root, model dir): the image layout, world-readable like an image's files."""
     require_bwrap()
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
     root = tmp_path_factory.mktemp("image")
-    frame = load_iris(as_frame=True).frame  # type: ignore[union-attr]
-    features, target = frame.drop(columns="target"), frame["target"]
-    model = LogisticRegression(max_iter=500).fit(features, target)
-    mlflow.sklearn.save_model(model, str(root / "model"), signature=infer_signature(features, model.predict(features)),
-                              pip_requirements=["scikit-learn"])
+    save_iris_model(root / "model")
     image.copy_package(root / "mlcicd")
     for path in [root, *root.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -91,10 +82,9 @@ def sandboxed_server(layout: tuple[Path, Path], tmp_path_factory: pytest.TempPat
 @pytest.mark.slow
 def test_serving_command_serves_ping_and_invocations_in_the_sandbox(sandboxed_server: str) -> None:
     assert httpx.get(sandboxed_server + "/ping", timeout=5).status_code == 200
-    body = {"dataframe_split": {"columns": COLUMNS, "data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}}
-    answer = httpx.post(sandboxed_server + "/invocations", json=body, timeout=10)
+    answer = httpx.post(sandboxed_server + "/invocations", json=iris_request(IRIS_ROWS), timeout=10)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"predictions": [0, 2]}
+    assert answer.json() == {"predictions": IRIS_PREDICTIONS}
     bad = httpx.post(sandboxed_server + "/invocations", json={"dataframe_split": {"columns": ["x"], "data": [[1]]}},
                      timeout=10)
     assert bad.status_code == 400  # MLflow's own schema enforcement, unchanged behind the serving command

@@ -89,15 +89,17 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     prefix_in_bucket = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
     namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
     aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
-        pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"]).apply(
-            lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace))),
+        pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"], args.get("capture_stream_arn") or "").apply(
+            lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace,
+                                                   capture_stream_arn=a[2] or None))),
         opts=child)
 
     # Task definition -----------------------------------------------------------------------------------------
     image = pinned_image(args["image_repository_url"], args["image_digest"])
     environment = serving.serving_environment(
         model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
-        variant=metrics.VARIANT_BASELINE, metrics_namespace=namespace, extra=args.get("environment", {}))
+        variant=metrics.VARIANT_BASELINE, metrics_namespace=namespace,
+        extra={**args.get("environment", {}), **_capture_env(args)})
     argv = serving.serve_argv(port=port, workers=serving.workers_for(args.get("cpu", cfg_defaults.SERVING_CPU)))
     task = aws.ecs.TaskDefinition(
         name, family=prefix, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
@@ -250,6 +252,14 @@ def container_definitions(image: str, log_group: str, region: str, port: int, en
         "stopTimeout": 30,
     }
     return json.dumps([container], sort_keys=True)
+
+
+def _capture_env(args: ModelServiceArgs) -> dict[str, str]:
+    """The capture settings for the server, when capture is on (it needs both the settings and the stream)."""
+    capture = args.get("capture")
+    if capture is None or args.get("capture_stream_arn") is None:
+        return {}
+    return capture.to_env()
 
 
 def _listeners(name: str, alb: aws.lb.LoadBalancer, primary: aws.lb.TargetGroup, certificate_arn: str | None, *,

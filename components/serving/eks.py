@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.capture.policies import producer_statements
 from components.iam import allow, document
 from components.serving import eks_specs as spec
 from components.serving.args import ModelServiceArgs, pinned_image
@@ -124,13 +125,20 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
         analysis = spec.analysis_step(judge_name)
 
     # The Rollout, its autoscaler and disruption budget -----------------------------------------------------------
+    capture, stream = args.get("capture"), args.get("capture_stream_arn")
+    capturing = capture is not None and stream is not None
+    if capture is not None and stream is not None:
+        _model_role(parent, name, cluster=eks.cluster_name, namespace=ns, service_account=app,
+                    account_id=args.get("account_id"), stream_arn=stream,
+                    metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE))
     environment = serving.serving_environment(
         model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
-        variant=metrics.VARIANT_BASELINE, extra=args.get("environment", {}))
+        variant=metrics.VARIANT_BASELINE,
+        extra={**args.get("environment", {}), **(capture.to_env() if capture is not None and capturing else {})})
     template = spec.model_pod_template(
         labels=labels, service_account=app, image=pinned_image(args["image_repository_url"], args["image_digest"]),
         port=args.get("port", cfg_defaults.SERVING_PORT), cpu=args.get("cpu", cfg_defaults.SERVING_CPU),
-        memory=args.get("memory", cfg_defaults.SERVING_MEMORY), environment=environment, eks=eks)
+        memory=args.get("memory", cfg_defaults.SERVING_MEMORY), environment=environment, eks=eks, podinfo=capturing)
     steps = spec.canary_steps(strategy, args.get("canary_percent", cfg_defaults.CANARY_PERCENT),
                               args.get("linear_step_percent", cfg_defaults.LINEAR_STEP_PERCENT),
                               args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES), analysis)
@@ -139,7 +147,8 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
         # No `replicas`: the HorizontalPodAutoscaler owns the count (a fixed value would fight it on every update).
         spec={"revisionHistoryLimit": 3, "selector": {"matchLabels": selector}, "template": template,
               "strategy": {"canary": {"canaryService": f"{app}-canary", "stableService": app, "maxSurge": "25%",
-                                      "maxUnavailable": 0, "steps": steps}}},
+                                      "maxUnavailable": 0, "steps": steps,
+                                      **(spec.variant_metadata() if capturing else {})}}},
         opts=after)
     hpa = k8s.autoscaling.v2
     cpu_target = round(args.get("target_cpu_percent", cfg_defaults.SERVING_TARGET_CPU_PERCENT))
@@ -206,6 +215,27 @@ def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: 
         allow("PublishProbeMetrics", PROBE_ACTIONS, ["*"],
               {"StringEquals": {"cloudwatch:namespace": metrics_namespace}})]), opts=child)
     aws.eks.PodIdentityAssociation(f"{name}-judge", cluster_name=cluster, namespace=namespace,
+                                   service_account=service_account, role_arn=role.arn, opts=child)
+
+
+def _model_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: str, service_account: str,
+                account_id: pulumi.Input[str] | None, stream_arn: pulumi.Input[str], metrics_namespace: str) -> None:
+    """The model pods' IAM role (EKS Pod Identity), with inference capture only: put records to the one capture
+    stream, and publish the capture counters into the model namespace."""
+    if account_id is None:
+        raise ValueError(f"ModelService {name}: inference capture on EKS requires args.account_id")
+    child = pulumi.ResourceOptions(parent=parent)
+    trust = pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]}, sort_keys=True))
+    role = aws.iam.Role(f"{name}-model", assume_role_policy=trust, opts=child)
+    aws.iam.RolePolicy(f"{name}-model-capture", role=role.id, policy=pulumi.Output.from_input(stream_arn).apply(
+        lambda arn: document([*producer_statements(arn), allow(
+            "PublishCaptureCounters", PROBE_ACTIONS, ["*"],
+            {"StringEquals": {"cloudwatch:namespace": metrics_namespace}})])), opts=child)
+    aws.eks.PodIdentityAssociation(f"{name}-model", cluster_name=cluster, namespace=namespace,
                                    service_account=service_account, role_arn=role.arn, opts=child)
 
 

@@ -27,6 +27,11 @@ JUDGE_CONFIG_DIR = "/etc/mlcicd"
 SCRATCH = "/tmp"  # noqa: S108 - mount point in the pod, not a temp file here
 #: Seconds the judge job may need besides probing (pod start, image pull, reading CloudWatch, computing).
 JUDGE_OVERHEAD_SECONDS = 300
+#: Downward-API files of the model pods (read-only): `labels` tells the capture layer the pod's variant.
+PODINFO_DIR = "/etc/podinfo"
+#: Pod label carrying the variant; Argo Rollouts sets it per ReplicaSet (`canaryMetadata`/`stableMetadata`) and
+#: relabels the canary's pods stable when it promotes them.
+VARIANT_LABEL = "mlcicd.io/variant"
 #: Pod Security Standard the namespace enforces.
 POD_SECURITY_LEVEL = "restricted"
 
@@ -121,13 +126,27 @@ def resources(cpu_units: int, memory_mib: int) -> k8s.core.v1.ResourceRequiremen
     return k8s.core.v1.ResourceRequirementsArgs(requests=amounts, limits=dict(amounts))
 
 
+def variant_metadata() -> dict[str, Any]:
+    """Rollout `canaryMetadata`/`stableMetadata`: the variant label of each side's pods."""
+    return {"canaryMetadata": {"labels": {VARIANT_LABEL: metrics.VARIANT_CANARY}},
+            "stableMetadata": {"labels": {VARIANT_LABEL: metrics.VARIANT_BASELINE}}}
+
+
 def model_pod_template(*, labels: dict[str, str], service_account: str, image: pulumi.Input[str], port: int,
                        cpu: int, memory: int, environment: dict[str, str],
-                       eks: EksConfig) -> k8s.core.v1.PodTemplateSpecArgs:
+                       eks: EksConfig, podinfo: bool = False) -> k8s.core.v1.PodTemplateSpecArgs:
     """The scoring server's pod: the serving command (runtime/serving/command.py: argv, writable paths as
     emptyDirs), non-root, read-only root, no capabilities, probes on `/ping`. `environment` is the full server
     environment (`serving.serving_environment`)."""
     env = dict(environment)
+    mounts = [k8s.core.v1.VolumeMountArgs(name=w.volume, mount_path=w.path) for w in serving.WRITABLE_PATHS]
+    volumes = [scratch_volume(eks, w.volume) for w in serving.WRITABLE_PATHS]
+    if podinfo:  # the variant label as a file the kubelet updates when Argo relabels the pod
+        env[serving.ENV_VARIANT_FILE] = f"{PODINFO_DIR}/labels"
+        mounts.append(k8s.core.v1.VolumeMountArgs(name="podinfo", mount_path=PODINFO_DIR, read_only=True))
+        volumes.append(k8s.core.v1.VolumeArgs(name="podinfo", downward_api=k8s.core.v1.DownwardAPIVolumeSourceArgs(
+            items=[k8s.core.v1.DownwardAPIVolumeFileArgs(
+                path="labels", field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="metadata.labels"))])))
     ping = k8s.core.v1.HTTPGetActionArgs(path="/ping", port="http")
     return k8s.core.v1.PodTemplateSpecArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
@@ -150,9 +169,8 @@ def model_pod_template(*, labels: dict[str, str], service_account: str, image: p
                 liveness_probe=k8s.core.v1.ProbeArgs(http_get=ping, period_seconds=20, failure_threshold=3,
                                                      timeout_seconds=2),
                 security_context=container_security_context(),
-                volume_mounts=[k8s.core.v1.VolumeMountArgs(name=w.volume, mount_path=w.path)
-                               for w in serving.WRITABLE_PATHS])],
-            volumes=[scratch_volume(eks, w.volume) for w in serving.WRITABLE_PATHS]))
+                volume_mounts=mounts)],
+            volumes=volumes))
 
 
 def service_url(service: str, namespace: str) -> str:

@@ -6,6 +6,7 @@ import typer
 
 from runtime.cli import (
     canary_cmd,
+    capture_cmd,
     ci_cmd,
     config_cmd,
     data_cmd,
@@ -41,6 +42,7 @@ app.add_typer(canary_cmd.app, name="canary")
 app.add_typer(verify_cmd.app, name="verify")
 app.add_typer(local_cmd.app, name="local")
 app.add_typer(serve_cmd.app, name="serve")
+app.add_typer(capture_cmd.app, name="capture")
 
 
 def main() -> None:

@@ -111,7 +111,8 @@ class DriftMonitorConfig(ConfigModel):
     schedule: ScheduleExpression = DRIFT_SCHEDULE
     """EventBridge Scheduler expression; also the period of the drift alarm (capped at one day)."""
     inference_prefix: S3Prefix = "inference/"
-    """Prefix in the data bucket where served requests are captured (the recent window the job checks)."""
+    """Prefix in the data bucket where served requests are captured (`monitoring.capture` writes there, the drift
+    job reads there)."""
     reference_profile_key: str = "profiles/reference.npz"
     """Key in the data bucket of the training reference profile."""
     alarm_threshold: float = Field(default=0.2, gt=0, le=1)
@@ -131,6 +132,41 @@ class BatchInferenceConfig(ConfigModel):
     """Prefix in the data bucket receiving predictions (`<run>/<file>.json`) and the summary report."""
 
 
+class CaptureFeatureConfig(ConfigModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    """Input column as the model's signature names it (`mlcicd capture schema` prints them)."""
+    type: Literal["boolean", "integer", "long", "float", "double", "string", "binary", "datetime"]
+    """MLflow signature type; the Glue column is boolean, int, bigint, float, double or string (binary, datetime)."""
+
+
+class CaptureConfig(ConfigModel):
+    enabled: bool = False
+    """Capture sampled requests of the model service (records through Firehose to the data bucket as Parquet
+    under `monitoring.drift.inferencePrefix`, partitioned `model=<name>/dt=<yyyy-MM-dd>/`). Needs `inputSchema`."""
+    sample_percent: float = Field(default=100.0, ge=0, le=100)
+    """Share of requests captured, chosen by a hash of the inference id (the same request is sampled on every
+    variant and in replays)."""
+    input_schema: list[CaptureFeatureConfig] = []
+    """The model's input columns, which become the Glue table's feature columns (Firehose silently drops fields the
+    table lacks). Print it from the registered model with `mlcicd capture schema --model-uri models:/NAME/V`; the
+    Package stage fails when a new version's signature differs."""
+    prediction_type: Literal["boolean", "long", "double", "string"] = "double"
+    """Type of the prediction column (`mlcicd capture schema` derives it from the signature's output)."""
+    drop_fields: list[str] = []
+    """Input features never captured (PII): removed in the serving process, before anything leaves it."""
+    hash_fields: list[str] = []
+    """Input features captured as SHA-256 of the model name and the value (joinable, not readable; low-entropy
+    values stay guessable, so drop those instead)."""
+    buffer_records: int = Field(default=10_000, ge=100, le=1_000_000)
+    """Sampled requests each server process holds in memory at most; beyond it they are dropped and counted
+    (`CaptureRequestsDropped`), never waited for."""
+    delivery_buffer_seconds: int = Field(default=300, ge=60, le=900)
+    """Firehose buffering interval: how long records wait before an S3 object is written."""
+    delivery_buffer_mib: int = Field(default=128, ge=64, le=128)
+    """Firehose buffering size (Parquet conversion needs at least 64 MiB)."""
+
+
 class MonitoringConfig(ConfigModel):
     drift: DriftMonitorConfig = DriftMonitorConfig()
     batch: BatchInferenceConfig = BatchInferenceConfig()
+    capture: CaptureConfig = CaptureConfig()

@@ -437,3 +437,5 @@ def eks_probe_payloads(s: dict[str, Any]) -> Iterator[Finding]:
                   "pods with these request bodies during the Rollout's analysis (nothing else sends the canary "
                   "traffic it could be judged on); add at least one in MLflow's scoring format, e.g. "
                   "`{dataframe_split: {columns: [...], data: [[...], ...]}}` with many representative rows")
+
+from runtime.config import capture_rules  # noqa: E402, F401 - registers the monitoring.capture rules

@@ -2,8 +2,8 @@
 
 The Package stage runs `mlflow models generate-dockerfile` (model at /opt/ml/model, its requirements installed,
 MLflow installed) and then `mlcicd serve dockerfile --context build/image`, which
-- copies `runtime/__init__.py` and `runtime/serving/*.py` into the build context (`mlcicd/`), nothing else of the
-  runtime (the model image does not depend on the runtime's release);
+- copies `runtime/__init__.py`, `runtime/metrics.py` (metric names) and `runtime/serving/*.py` into the build
+  context (`mlcicd/`), nothing else of the runtime (the model image does not depend on the runtime's release);
 - appends to the Dockerfile: that package under /opt/mlcicd, boto3 (capture puts to Firehose), the base
   environment, `USER 10001:10001` and `ENTRYPOINT` = `command.serve_argv()`. Docker uses the last ENTRYPOINT, so
   MLflow's (which starts nginx) is replaced.
@@ -28,7 +28,7 @@ def package_files() -> list[tuple[Path, str]]:
     """(source file, path relative to the package root in the image) of everything the server imports."""
     serving = Path(__file__).resolve().parent
     runtime = serving.parent
-    files = [(runtime / "__init__.py", "runtime/__init__.py")]
+    files = [(runtime / "__init__.py", "runtime/__init__.py"), (runtime / "metrics.py", "runtime/metrics.py")]
     files += [(p, f"runtime/serving/{p.name}") for p in sorted(serving.glob("*.py"))]
     return files
 

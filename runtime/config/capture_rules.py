@@ -1,0 +1,26 @@
+"""Rules of `ml-cicd:monitoring.capture` (registered into runtime.config.rules.RULES on import)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from runtime.config.rules import Finding, Problem, rule
+from runtime.serving.records import schema_problems
+
+
+@rule
+def capture_schema(s: dict[str, Any]) -> Iterator[Finding]:
+    if "monitoring" not in s:
+        return
+    capture = s["monitoring"].capture
+    path = "monitoring.capture"
+    if capture.enabled and not capture.input_schema:
+        yield Problem(f"{path}.inputSchema", "capture needs the model's input columns (the Glue table Firehose "
+                      "converts to Parquet against); print them with `mlcicd capture schema --model-uri "
+                      "models:/NAME/VERSION` and paste the list here")
+    features = [(f.name, f.type) for f in capture.input_schema]
+    for message in schema_problems(features, capture.drop_fields, capture.hash_fields):
+        yield Problem(f"{path}.inputSchema", message)
+    if capture.enabled and capture.input_schema and len(capture.drop_fields) >= len(features):
+        yield Problem(f"{path}.dropFields", "drops every input feature; capture would record predictions only")
