@@ -149,3 +149,33 @@ def test_the_scoring_app_behind_the_capture_layer(moto_url: str, model_dir: Path
     assert {(r["model_name"], r["model_version"], r["variant"]) for r in records} == {("iris", "3", "canary")}
     assert [r["status"] for r in records if r["inference_id"] == bad.headers["x-inference-id"]] == [400]
     assert IRIS_COLUMNS[0] == "sepal length (cm)"
+
+
+def test_capture_schema_cli_prints_the_keys_and_checks_a_stack(model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from runtime.cli.main import app
+    from tests.harness import ROOT
+
+    runner = CliRunner()
+    printed = runner.invoke(app, ["capture", "schema", "--model-uri", str(model_dir)])
+    assert printed.exit_code == 0, printed.output
+    keys = yaml.safe_load(printed.stdout)["ml-cicd:monitoring"]["capture"]
+    assert keys["predictionType"] == "long"
+    assert [f["name"] for f in keys["inputSchema"]] == IRIS_COLUMNS
+    shutil.copyfile(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    stack = yaml.safe_load((ROOT / "Pulumi.staging.yaml").read_text())
+    stack["config"]["ml-cicd:monitoring"]["capture"].update(keys)
+    (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump(stack))
+    check = ["capture", "schema", "--model-uri", str(model_dir), "--stack", "staging", "--project-dir", str(tmp_path)]
+    assert runner.invoke(app, check).exit_code == 0
+    stack["config"]["ml-cicd:monitoring"]["capture"]["inputSchema"] = keys["inputSchema"][:3]
+    (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump(stack))
+    failed = runner.invoke(app, check)
+    assert failed.exit_code == 1
+    assert "feature 'petal width (cm)' (double) is missing from inputSchema" in failed.output
+    missing = runner.invoke(app, ["capture", "schema", "--model-uri", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2

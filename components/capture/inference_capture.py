@@ -144,10 +144,11 @@ class InferenceCapture(pulumi.ComponentResource):
                             description=f"Firehose {stream}: write captures of {model}, read their Glue schema",
                             opts=child)
         policy = aws.iam.RolePolicy(f"{name}-delivery", role=role.id, policy=output_document(
-            pulumi.Output.all(bucket_arn, key_arn, database.arn, table.arn, log_group.arn).apply(
+            pulumi.Output.all(bucket_arn, key_arn, database.arn, table.arn, log_group.arn, args["account_id"]).apply(
                 lambda a: policies.delivery_statements(
                     bucket_arn=a[0], prefixes=[prefix, errors], kms_key_arn=a[1], region=region,
-                    glue=[_catalog_arn(a[2]), a[2], a[3]], log_stream_arn=f"{a[4]}:log-stream:DestinationDelivery"))),
+                    glue=[policies.catalog_arn(policies.arn_partition(a[0]), region, a[5]), a[2], a[3]],
+                    log_stream_arn=f"{a[4]}:log-stream:DestinationDelivery"))),
             opts=child)
 
         # Stream --------------------------------------------------------------------------------------------------
@@ -207,7 +208,3 @@ class InferenceCapture(pulumi.ComponentResource):
                                "databaseName": self.database_name, "tableName": self.table_name,
                                "alarmNames": self.alarm_names})
 
-
-def _catalog_arn(database_arn: str) -> str:
-    """`arn:<partition>:glue:<region>:<account>:catalog` from a database ARN (GetTable needs the catalog too)."""
-    return database_arn.split(":database/", maxsplit=1)[0] + ":catalog"

@@ -17,6 +17,11 @@ def stream_arn(partition: str, region: str, account_id: str, stream_name: str) -
     return f"arn:{partition}:firehose:{region}:{account_id}:deliverystream/{stream_name}"
 
 
+def catalog_arn(partition: str, region: str, account_id: str) -> str:
+    """The Glue Data Catalog (GetTable is authorised on the catalog, the database and the table)."""
+    return f"arn:{partition}:glue:{region}:{account_id}:catalog"
+
+
 def producer_statements(stream: str) -> list[Statement]:
     """The serving task role / service account: put records to this one stream."""
     return [allow("PutInferenceCaptures", PUT_ACTIONS, [stream])]
