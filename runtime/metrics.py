@@ -36,3 +36,11 @@ DIMENSION_BIN = "Bin"
 #: after retries, or still buffered when the process stopped). The capture alarm fires on any drop.
 CAPTURE_SENT = "CaptureRequestsSent"
 CAPTURE_DROPPED = "CaptureRequestsDropped"
+
+#: Published by `mlcicd monitor drift` / `monitor quality` per model version (dimensions ModelName, ModelVersion).
+DIMENSION_VERSION = "ModelVersion"
+#: 1 when the drift job's window had too few captured rows to decide (a version, or the whole window), else 0.
+DRIFT_INCONCLUSIVE = "DriftWindowInconclusive"
+#: Live quality: labels that match no capture, captures in the window without a label (dimension ModelName).
+QUALITY_UNMATCHED_LABELS = "QualityUnmatchedLabels"
+QUALITY_UNLABELED_CAPTURES = "QualityUnlabeledCaptures"

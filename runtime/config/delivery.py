@@ -117,6 +117,11 @@ class DriftMonitorConfig(ConfigModel):
     """Key in the data bucket of the training reference profile."""
     alarm_threshold: float = Field(default=0.2, gt=0, le=1)
     """Drift score (share of drifted columns) at or above which the drift alarm fires."""
+    window_hours: float = Field(default=24.0, gt=0, le=24 * 35)
+    """The drift job compares the captures of the last `windowHours` (per model version) with the reference."""
+    min_window_rows: int = Field(default=200, ge=1)
+    """Fewer captured rows (status 200) of a version in the window: its drift is INCONCLUSIVE (metric
+    `DriftWindowInconclusive`), never PASS."""
     retrain_on_drift: bool = False
     """Start the delivery pipeline when the drift alarm fires."""
 
@@ -166,7 +171,21 @@ class CaptureConfig(ConfigModel):
     """Firehose buffering size (Parquet conversion needs at least 64 MiB)."""
 
 
+class QualityMonitorConfig(ConfigModel):
+    labels_prefix: S3Prefix = "labels/"
+    """Prefix in the data bucket of ground-truth label files (CSV with `inference_id,label` and optionally `row`;
+    labels arrive late, in any number of files)."""
+    window_hours: float = Field(default=24.0, gt=0, le=24 * 35)
+    """`mlcicd monitor quality` scores the captures of the last `windowHours` that have labels."""
+    metric: Literal["accuracy", "f1", "mae", "rmse"] = "accuracy"
+    """Metric published as `alarms.modelQuality.metricName` (the model-quality alarm watches it); f1 is of the
+    positive class `gates.fairness.positiveLabel` (default 1)."""
+    min_labels: int = Field(default=100, ge=1)
+    """Fewer labelled captures of a version (or variant) in the window: its quality is INCONCLUSIVE."""
+
+
 class MonitoringConfig(ConfigModel):
     drift: DriftMonitorConfig = DriftMonitorConfig()
     batch: BatchInferenceConfig = BatchInferenceConfig()
     capture: CaptureConfig = CaptureConfig()
+    quality: QualityMonitorConfig = QualityMonitorConfig()
