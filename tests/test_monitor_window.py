@@ -3,6 +3,7 @@ does not convert), drift per model version against the reference, live quality f
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -43,8 +44,7 @@ def _captures(version: str, rows: list[list[Any]], start: datetime, span: timede
     records = []
     for i, row in enumerate(rows):
         at = start + span * i / max(1, len(rows))
-        body = ('{"dataframe_split": {"columns": ["tenure", "calls", "Plan Type"], "data": [[%r, %d, "%s"]]}}'
-                % (row[0], row[1], row[2])).encode()
+        body = json.dumps({"dataframe_split": {"columns": ["tenure", "calls", "Plan Type"], "data": [row]}}).encode()
         exchange = Exchange(f"v{version}-{variant}-{i}", int(at.timestamp() * 1000), 3.0, status,
                             "application/json", body, b'{"predictions": [%d]}' % (i % 2))
         records += build_records(exchange, {"model_name": MODEL, "model_version": version, "variant": variant,
