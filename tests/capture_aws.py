@@ -91,9 +91,9 @@ def write_like_firehose(records: list[dict[str, Any]], columns: list[tuple[str, 
             chunk = rows[part::files_per_day]
             if not chunk:
                 continue
-            values = {name: [r.get(name) for r in chunk] for name, _ in columns}
-            values["timestamp"] = [datetime.fromtimestamp(t / 1000, UTC).replace(tzinfo=None)
-                                   for t in values["timestamp"]]
+            values: dict[str, list[Any]] = {name: [r.get(name) for r in chunk] for name, _ in columns}
+            values["timestamp"] = [datetime.fromtimestamp(r["timestamp"] / 1000, UTC).replace(tzinfo=None)
+                                   for r in chunk]
             path = folder / f"{model}-{day}-{part}.parquet"
             pq.write_table(pa.table(values, schema=schema), path, use_deprecated_int96_timestamps=True)
             written.append(path)

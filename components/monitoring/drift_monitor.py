@@ -2,9 +2,9 @@
 
 Creates:
 - the drift job (`components.monitoring.jobs.drift_job` on `scheduled_job`): EventBridge Scheduler starts a
-  CodeBuild project that runs `mlcicd data validate` on the newest capture under the inference prefix against the
-  training reference profile and `mlcicd monitor publish-drift` (metric `DriftScore`, dimension `ModelName`, in the
-  stack's model-metric namespace);
+  CodeBuild project that runs `mlcicd monitor drift` on a time window of captures under the inference prefix, per
+  model version, against the training reference profile (metric `DriftScore`, dimension `ModelName`, in the
+  stack's model-metric namespace, plus per-version scores and `DriftWindowInconclusive`);
 - the drift alarm on that metric (threshold `monitoring.drift.alarmThreshold`), to the alarm topic;
 - when `retrainOnDrift`: an EventBridge rule on the alarm entering ALARM that starts the delivery pipeline, through
   a role allowed `codepipeline:StartPipelineExecution` on that pipeline only.

@@ -11,26 +11,20 @@ from components.delivery.stages import Access, Action, Mlcicd, S3Grant
 
 #: Where the drift job keeps its reports in the data bucket (one folder per run).
 DRIFT_REPORTS_PREFIX = "monitoring/drift/"
-DRIFT_REPORT = "reports/data-validation.json"
+DRIFT_REPORT = "reports/drift-monitor.json"
 
 
 def drift_job(*, stack: str, reference_profile_key: str, inference_prefix: str) -> Action:
-    """Validate the newest capture under `inference_prefix` against the reference profile and publish the drift
-    share. A drifted capture (exit 1) is the job's result, not its failure: the metric and the alarm carry it.
-    No capture, no decided drift share, a bad input: the job fails (and notifies)."""
+    """`mlcicd monitor drift`: each model version's captures of the last `monitoring.drift.windowHours` (every
+    object of the overlapping `dt=` partitions under `inference_prefix`) against the reference profile; publishes
+    the drift share per version, the largest as the alarm's `DriftScore`, and `DriftWindowInconclusive`. A drifted
+    version (exit 1) is the job's result, not its failure: the metric and the alarm carry it. An undecidable window
+    (exit 3: empty or too few rows) or a bad input fails the job (and notifies), after its metric is published."""
     return Action(
         name="DriftMonitor",
         commands=(
             "mkdir -p reports",
-            # `aws s3 ls` lists every page; its lines start with a sortable timestamp, the key from column 32.
-            f'CURRENT_KEY="$(aws s3 ls "s3://$DATA_BUCKET/{inference_prefix}" --recursive | sort | tail -n 1 '
-            '| cut -c32-)" && export CURRENT_KEY',
-            f'[ -n "$CURRENT_KEY" ] || {{ echo "no inference capture under s3://$DATA_BUCKET/{inference_prefix}"; '
-            "false; }",
-            Mlcicd(("data", "validate", "--reference", f"s3://$DATA_BUCKET/{reference_profile_key}",
-                    "--current", "s3://$DATA_BUCKET/$CURRENT_KEY", "--stack", stack, "--report", DRIFT_REPORT,
-                    "--html", "reports/data-validation.html"), ok_exit_codes=(1,)),
-            Mlcicd(("monitor", "publish-drift", "--report", DRIFT_REPORT, "--stack", stack)),
+            Mlcicd(("monitor", "drift", "--stack", stack, "--report", DRIFT_REPORT), ok_exit_codes=(1,)),
         ),
         finally_commands=(f'if [ -d reports ]; then aws s3 cp reports "s3://$DATA_BUCKET/{DRIFT_REPORTS_PREFIX}'
                           '$(date -u +%Y/%m/%d/%H%M%S)/" --recursive; fi',),
