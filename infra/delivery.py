@@ -84,6 +84,7 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
             alarm_threshold=drift.alarm_threshold, namespace=cfg.alarms.model_quality.namespace,
             alarm_topic_arn=alarm_topic_arn,
             retrain_pipeline_arn=delivery.pipeline_arn if drift.retrain_on_drift else None,
+            quality_labels_prefix=cfg.monitoring.quality.labels_prefix if cfg.monitoring.quality.enabled else None,
         ), opts)
         pulumi.export(out.DRIFT_ALARM, monitor.alarm_name)
     batch = cfg.monitoring.batch

@@ -175,3 +175,16 @@ def test_batch_job_reads_its_input_writes_its_output_pulls_only_the_serving_repo
     assert s["PullServingImage"]["Resource"] == [f"arn:aws:ecr:{REGION}:{MOCK_ACCOUNT}:repository/serving-images"]
     assert "PushServingImage" not in s
     assert "PublishModelMetrics" not in s
+
+
+def test_quality_job_runs_beside_the_drift_job_with_labels_and_captures_only(production: Graph,
+                                                                             staging: Graph) -> None:
+    job = production.one(PROJECT, "drift-quality-job").inputs
+    build = yaml.safe_load(job["source"]["buildspec"])["phases"]["build"]["commands"]
+    assert "mlcicd monitor quality --stack production --report reports/quality-monitor.json" in build
+    s = statements(production, "drift-quality-job-policy")
+    assert s["ReadData"]["Resource"] == ["arn:aws:s3:::artifacts-data/inference/*",
+                                         "arn:aws:s3:::artifacts-data/labels/*",
+                                         "arn:aws:s3:::artifacts-data/monitoring/quality/*"]
+    assert s["WriteData"]["Resource"] == ["arn:aws:s3:::artifacts-data/monitoring/quality/*"]
+    assert [r for r in staging.of_type(PROJECT) if "quality" in r.name] == []  # staging has no labels

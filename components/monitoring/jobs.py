@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from components.delivery.stages import Access, Action, Mlcicd, S3Grant
 
-#: Where the drift job keeps its reports in the data bucket (one folder per run).
+#: Where the drift and quality jobs keep their reports in the data bucket (one folder per run).
 DRIFT_REPORTS_PREFIX = "monitoring/drift/"
+QUALITY_REPORTS_PREFIX = "monitoring/quality/"
+QUALITY_REPORT = "reports/quality-monitor.json"
 DRIFT_REPORT = "reports/drift-monitor.json"
 
 
@@ -30,6 +32,19 @@ def drift_job(*, stack: str, reference_profile_key: str, inference_prefix: str) 
                           '$(date -u +%Y/%m/%d/%H%M%S)/" --recursive; fi',),
         access=Access(s3=(S3Grant("data", reference_profile_key), S3Grant("data", inference_prefix),
                           S3Grant("data", DRIFT_REPORTS_PREFIX, write=True)), metrics=True))
+
+
+def quality_job(*, stack: str, inference_prefix: str, labels_prefix: str) -> Action:
+    """`mlcicd monitor quality`: late labels under `labels_prefix` joined to the window's captures; the metric per
+    version and variant published (the model-quality alarm watches it). Too few labels (exit 3) fails the job and
+    notifies; unmatched labels and unlabelled captures are published as counts."""
+    return Action(
+        name="QualityMonitor",
+        commands=("mkdir -p reports", Mlcicd(("monitor", "quality", "--stack", stack, "--report", QUALITY_REPORT))),
+        finally_commands=(f'if [ -d reports ]; then aws s3 cp reports "s3://$DATA_BUCKET/{QUALITY_REPORTS_PREFIX}'
+                          '$(date -u +%Y/%m/%d/%H%M%S)/" --recursive; fi',),
+        access=Access(s3=(S3Grant("data", inference_prefix), S3Grant("data", labels_prefix),
+                          S3Grant("data", QUALITY_REPORTS_PREFIX, write=True)), metrics=True))
 
 
 def batch_job(*, input_prefix: str, output_prefix: str) -> Action:

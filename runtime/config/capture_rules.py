@@ -24,3 +24,16 @@ def capture_schema(s: dict[str, Any]) -> Iterator[Finding]:
         yield Problem(f"{path}.inputSchema", message)
     if capture.enabled and capture.input_schema and len(capture.drop_fields) >= len(features):
         yield Problem(f"{path}.dropFields", "drops every input feature; capture would record predictions only")
+
+
+@rule
+def quality_needs_captures(s: dict[str, Any]) -> Iterator[Finding]:
+    if "monitoring" not in s:
+        return
+    monitoring = s["monitoring"]
+    if monitoring.quality.enabled and not (monitoring.capture.enabled and monitoring.drift.enabled):
+        yield Problem("monitoring.quality.enabled", "the quality job joins labels to captures and runs beside the "
+                      "drift job: set `monitoring.capture.enabled` and `monitoring.drift.enabled`, or turn it off")
+    if monitoring.quality.labels_prefix == monitoring.drift.inference_prefix:
+        yield Problem("monitoring.quality.labelsPrefix", "must differ from monitoring.drift.inferencePrefix (label "
+                      "files would be read as captures)")

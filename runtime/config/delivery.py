@@ -172,6 +172,9 @@ class CaptureConfig(ConfigModel):
 
 
 class QualityMonitorConfig(ConfigModel):
+    enabled: bool = False
+    """Run `mlcicd monitor quality` on the drift job's schedule (needs `monitoring.capture.enabled` and the drift
+    job)."""
     labels_prefix: S3Prefix = "labels/"
     """Prefix in the data bucket of ground-truth label files (CSV with `inference_id,label` and optionally `row`;
     labels arrive late, in any number of files)."""
