@@ -119,3 +119,44 @@ def test_a_stop_mid_load_leaves_no_answered_request_unaccounted(model_dir: Path,
     else:
         assert captured == set()
         assert dropped >= len(sampled_ids)
+
+
+def test_served_requests_reach_the_drift_and_quality_jobs(model_dir: Path, moto_url: str, tmp_path: Path) -> None:
+    """The production loop end to end: requests served by the real server, their records through the (moto)
+    stream, stored as Firehose stores them, read back by the drift job and joined to labels by the quality job."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from sklearn.datasets import load_iris
+
+    from runtime.config.gates import DataValidationConfig
+    from runtime.monitor.drift import drift_window
+    from runtime.monitor.quality import quality_window, read_labels
+    from runtime.monitor.window import bounds, read_window
+    from runtime.report import Verdict
+    from tests.capture_aws import write_like_firehose
+    from tests.models import IRIS_COLUMNS
+
+    frame: Any = load_iris(as_frame=True).frame  # type: ignore[union-attr]
+    rows = frame.sample(200, replace=True, random_state=3)
+    truth: dict[str, int] = {}
+    with capturing_server(model_dir, moto_url, tmp_path, flush_seconds=0.2) as (server, capture), \
+            httpx.Client(base_url=server.url, timeout=10) as client:
+        for values, target in zip(rows[IRIS_COLUMNS].values.tolist(), rows["target"], strict=True):
+            answer = client.post("/invocations", json=iris_request([values]))
+            assert answer.status_code == 200
+            truth[answer.headers["x-inference-id"]] = int(target)
+    model = capture.stream  # the server's MLCICD_MODEL_NAME in capturing_server
+    root = tmp_path / "inference"
+    write_like_firehose(delivered(moto_url, capture.stream), capture.schema(salt=model).glue_columns(), root, model)
+    window = read_window(str(root), model, *bounds(1), features=IRIS_COLUMNS)
+    assert window.served.num_rows == 200
+    reference = tmp_path / "reference.parquet"
+    pq.write_table(pa.Table.from_pandas(frame[IRIS_COLUMNS], preserve_index=False), reference)
+    drift = drift_window(window, reference, DataValidationConfig(), model=model, min_rows=100, alarm_threshold=0.2)
+    assert [(c.name, c.verdict) for c in drift.report.checks] == [("drift v5", Verdict.PASS)]
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "late.csv").write_text("inference_id,label\n" + "".join(f"{i},{y}\n" for i, y in truth.items()))
+    quality = quality_window(window, read_labels(str(labels)), model=model, metric="accuracy", min_labels=100)
+    assert (quality.unmatched_labels, quality.unlabeled_captures) == (0, 0)
+    assert quality.by_version["5"] > 0.9  # logistic regression on iris, scored on what it served
