@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,12 @@ import pytest
 
 from runtime.local.processes import ManagedProcess, free_port
 from runtime.serving import command, image
+from runtime.serving.settings import CaptureSettings
+from tests.capture_aws import aws_env, create_stream, delivered
 from tests.models import IRIS_PREDICTIONS, IRIS_ROWS, iris_request, save_iris_model
 from tests.sandbox import require_bwrap, sandbox_prefix
 
+STREAM = "sandboxed-captures"
 #: Paths the sandboxed process tries to write: the image's directories, the host's, logs and state (nginx's).
 MUST_BE_READ_ONLY = ("/opt/ml/model/x", "/opt/mlcicd/x", "/opt/x", "/var/log/x", "/var/lib/x", "/etc/x",
                      "/usr/x", "/root/x", "/dev/shm/x", str(Path(__file__).resolve().parent / "x"))
@@ -65,10 +69,14 @@ def test_only_the_declared_paths_are_writable_and_the_user_is_not_root(layout: t
 
 
 @pytest.fixture(scope="module")
-def sandboxed_server(layout: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def sandboxed_server(layout: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory,
+                     moto_url: str) -> Iterator[str]:
+    """The server with capture on (to a moto Firehose stream): the capture layer needs no writable path either."""
     package, model = layout
     port = free_port()
-    argv = [*sandbox_prefix(package_root=package, model_dir=model, env=_env()),
+    create_stream(moto_url, STREAM)
+    capture = CaptureSettings(stream=STREAM, region="eu-west-1", flush_seconds=0.2).to_env()
+    argv = [*sandbox_prefix(package_root=package, model_dir=model, env={**_env(), **capture, **aws_env(moto_url)}),
             *command.serve_argv(port=port, host="127.0.0.1", python=sys.executable)]
     server = ManagedProcess("sandboxed scoring server", argv, port,
                             tmp_path_factory.mktemp("logs") / "serve.log").start()
@@ -88,6 +96,17 @@ def test_serving_command_serves_ping_and_invocations_in_the_sandbox(sandboxed_se
     bad = httpx.post(sandboxed_server + "/invocations", json={"dataframe_split": {"columns": ["x"], "data": [[1]]}},
                      timeout=10)
     assert bad.status_code == 400  # MLflow's own schema enforcement, unchanged behind the serving command
+
+
+@pytest.mark.slow
+def test_the_sandboxed_server_captures_without_writing(sandboxed_server: str, moto_url: str) -> None:
+    answer = httpx.post(sandboxed_server + "/invocations", json=iris_request(), timeout=10)
+    assert answer.status_code == 200
+    ident = answer.headers["x-inference-id"]
+    deadline = time.monotonic() + 10
+    while ident not in {r["inference_id"] for r in delivered(moto_url, STREAM)}:
+        assert time.monotonic() < deadline, "the sandboxed server's capture did not reach the stream"
+        time.sleep(0.2)
 
 
 def test_image_entrypoint_is_the_serving_command(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from runtime import metrics
+from runtime.serving import command
 from runtime.serving.records import VARIANTS, Exchange, build_records
 from runtime.serving.settings import CaptureSettings
 
@@ -178,7 +179,7 @@ class Recorder:
         return retry
 
     def _variant(self) -> str:
-        path = os.environ.get("MLCICD_VARIANT_FILE")
+        path = os.environ.get(command.ENV_VARIANT_FILE)
         if path:
             try:
                 with open(path, encoding="utf-8") as handle:
