@@ -19,7 +19,7 @@ STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 TABLE = "aws:glue/catalogTable:CatalogTable"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 NAME = "ml-cicd-production-inference"
-CAPTURE_OFF = {"monitoring": {"capture": {"enabled": False}}}
+CAPTURE_OFF = {"monitoring": {"capture": {"enabled": False}, "quality": {"enabled": False}}}
 EKS_CAPTURE = {"monitoring": {"capture": {"enabled": True, "inputSchema": [
     {"name": "tenure_months", "type": "long"}, {"name": "monthly_charges", "type": "double"},
     {"name": "contract", "type": "string"}, {"name": "age_band", "type": "string"}], "predictionType": "long"}}}

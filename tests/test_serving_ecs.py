@@ -229,8 +229,8 @@ def test_execution_and_task_roles_are_separate_and_minimal(production: Graph) ->
         f"arn:aws:firehose:eu-west-1:{MOCK_ACCOUNT}:deliverystream/ml-cicd-production-inference"]
     assert sorted(task_role) == ["DecryptModelArtifacts", "ListModelArtifacts", "PublishModelMetrics",
                                  "PutInferenceCaptures", "ReadModelArtifacts"]
-    without = {s["Sid"] for s in _statements(graph("production", {"monitoring": {"capture": {"enabled": False}}}),
-                                             "task")}
+    off = {"monitoring": {"capture": {"enabled": False}, "quality": {"enabled": False}}}
+    without = {s["Sid"] for s in _statements(graph("production", off), "task")}
     assert "PutInferenceCaptures" not in without
 
 
