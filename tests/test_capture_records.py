@@ -14,6 +14,7 @@ from runtime.serving.records import (
     Exchange,
     build_records,
     column_name,
+    conform,
     original_names,
     sampled,
     schema_problems,
@@ -132,3 +133,20 @@ def test_settings_travel_in_one_environment_variable() -> None:
         CaptureSettings.from_env({ENV_CAPTURE: "{not json"})
     with pytest.raises(ValueError, match="samplePercent 150"):
         CaptureSettings(stream="s", sample_percent=150)
+
+
+def test_values_that_do_not_fit_their_column_are_null_not_a_failed_record() -> None:
+    """A rejected request (400) may carry anything; Firehose would divert the whole record to the error prefix."""
+    body = {"dataframe_split": {"columns": ["Tenure Months", "monthly_charges", "email"],
+                                "data": [["not-a-number", "12.5", None]]}}
+    (record,) = build_records(exchange(body, {"error_code": "BAD_REQUEST"}, status=400), IDENTITY, SCHEMA)
+    assert (record["tenure_months"], record["monthly_charges"], record["email"]) == (None, 12.5, None)
+    assert conform("long", 2**60 + 1) == 2**60 + 1
+    assert conform("long", "7") == 7
+    assert conform("long", 7.5) is None
+    assert conform("double", True) is None
+    assert conform("boolean", "true") is True
+    assert conform("string", 5) == "5"
+    (ok,) = build_records(exchange({"dataframe_records": [{"Tenure Months": 3}]}, {"predictions": ["x"]}),
+                          IDENTITY, SCHEMA)
+    assert ok["prediction"] is None  # a long column cannot hold "x"

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -98,9 +99,44 @@ class CaptureSchema:
         return [*CAPTURE_FIELDS, *feature_columns, (PREDICTION, GLUE_TYPES[self.prediction_type])]
 
     def value(self, name: str, raw: Any) -> Any:
-        if raw is None or name not in self.hashed:
-            return raw
-        return hashlib.sha256(f"{self.salt}\0{raw}".encode()).hexdigest()
+        """The captured value: hashed, or the raw value when it fits the column's type, else null (a request
+        MLflow rejected may carry anything; Firehose would send a whole record it cannot convert to the error
+        prefix, losing its valid fields with it)."""
+        if raw is None:
+            return None
+        if name in self.hashed:
+            return hashlib.sha256(f"{self.salt}\0{raw}".encode()).hexdigest()
+        return conform(self._types.get(name), raw)
+
+    @property
+    def _types(self) -> dict[str, str]:
+        return dict(self.features)
+
+
+def conform(kind: str | None, value: Any) -> Any:
+    """`value` if a Glue column of MLflow type `kind` can hold it (numbers from CSV text included), else None."""
+    if kind is None or value is None:
+        return value
+    if kind in ("integer", "long"):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        number = _number(value)
+        return int(number) if number is not None and number.is_integer() else None
+    if kind in ("float", "double"):
+        return _number(value)
+    if kind == "boolean":
+        return value if isinstance(value, bool) else {"true": True, "false": False}.get(str(value).lower())
+    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value if isinstance(value, int | float) else str(value))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True)
@@ -170,7 +206,7 @@ def build_records(exchange: Exchange, identity: Mapping[str, str], schema: Captu
             "status": exchange.status, "latency_ms": round(exchange.latency_ms, 3)}
         for name in names if names is not None else [n for n in row if n not in schema.drop]:
             record[column_name(name)] = schema.value(name, row.get(name))
-        record[PREDICTION] = prediction
+        record[PREDICTION] = conform(schema.prediction_type, prediction) if schema.features else prediction
         records.append(record)
     return records
 
