@@ -275,7 +275,8 @@ def test_judge_deadline_covers_the_probed_window(eks: Graph) -> None:
 
 
 def test_probe_hosts_must_admit_the_services() -> None:
-    with pytest.raises(ValueError, match=r"serving.canary.probe.allowedHosts must admit the in-cluster Services"):
+    # The config rule (runtime/config/program_rules.py) rejects it before the component's own check would.
+    with pytest.raises(ConfigError, match=r"serving.canary.probe.allowedHosts = .*must admit .*svc.cluster.local"):
         graph("eks", {"serving": {"canary": {"probe": {"allowedHosts": ["*.example.internal"]}}}})
 
 

@@ -2,7 +2,7 @@
 
 Consumers (each takes its argv, environment, user and writable paths from here, nothing else):
 - the serving image's ENTRYPOINT (`runtime/serving/image.py` appends it to MLflow's generated Dockerfile);
-- the ECS task definition (`components/serving/ecs.py`: `entryPoint`, `user`, volumes and mount points);
+- the ECS task definition (`components/serving/ecs_task.py`: `entryPoint`, `user`, volumes and mount points);
 - the EKS pod spec (`components/serving/eks_specs.py`: `command`, `runAsUser`, emptyDir volumes and mounts);
 - `mlcicd local run` (`runtime/local/pipeline.py`) and the tests that start a real scoring server.
 
