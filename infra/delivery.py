@@ -138,6 +138,7 @@ def build_monitoring(cfg: StackConfig, opts: pulumi.ResourceOptions, settings: J
             inference_prefix=drift.inference_prefix, reference_profile_key=drift.reference_profile_key,
             alarm_threshold=drift.alarm_threshold, namespace=cfg.alarms.model_quality.namespace,
             alarm_topic_arn=alarm_topic_arn, retrain_pipeline_arn=retrain,
+            quality_labels_prefix=cfg.monitoring.quality.labels_prefix if cfg.monitoring.quality.enabled else None,
         ), opts)
         pulumi.export(out.DRIFT_ALARM, monitor.alarm_name)
     batch = cfg.monitoring.batch

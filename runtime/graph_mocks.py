@@ -84,6 +84,12 @@ def mock_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str
         "aws:cloudwatch/eventRule:EventRule": {"arn": f"arn:{part}:events:{region}:{acct}:rule/{resource_name}"},
         "aws:scheduler/schedule:Schedule": {"arn": f"arn:{part}:scheduler:{region}:{acct}:schedule/default/"
                                                    f"{resource_name}"},
+        "aws:glue/catalogDatabase:CatalogDatabase": {
+            "arn": f"arn:{part}:glue:{region}:{acct}:database/{resource_name}"},
+        "aws:glue/catalogTable:CatalogTable": {
+            "arn": f"arn:{part}:glue:{region}:{acct}:table/{inputs.get('databaseName')}/{resource_name}"},
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": {
+            "arn": f"arn:{part}:firehose:{region}:{acct}:deliverystream/{resource_name}"},
         "aws:codestarnotifications/notificationRule:NotificationRule": {
             "arn": f"arn:{part}:codestar-notifications:{region}:{acct}:notificationrule/{resource_name}"},
     }

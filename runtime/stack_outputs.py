@@ -59,6 +59,11 @@ PIPELINE_DEPLOY_ROLE_ARN = "pipelineDeployActionRoleArn"
 DRIFT_ALARM = "driftAlarmName"
 BATCH_JOB = "batchInferenceProject"
 
+# Inference capture (`monitoring.capture.enabled` with serving)
+CAPTURE_STREAM = "captureStreamName"
+CAPTURE_TABLE = "captureGlueTable"
+CAPTURE_ALARMS = "captureAlarmNames"
+
 
 def read_stack_outputs(path: Path | None, option: str = "--stack-outputs") -> dict[str, Any]:
     """The outputs in `path` (empty when no file is given); UsageError (exit 2) for a missing or malformed file."""

@@ -61,9 +61,9 @@ def test_good_scenario_passes_every_stage_and_promotes(workdir: Path, good_run: 
     code, summary, stderr = good_run
     assert code == 0, stderr[-3000:]
     assert summary["verdict"] == "PASS"
-    assert [s["verdict"] for s in summary["stages"]] == ["PASS"] * 9
+    assert [s["verdict"] for s in summary["stages"]] == ["PASS"] * 10
     assert [s["name"] for s in summary["stages"]] == ["data-validation", "train", "model-gate", "package", "deploy",
-                                                      "smoke", "load", "canary", "promote"]
+                                                      "smoke", "load", "canary", "promote", "monitor"]
     diff = (workdir / "promotion" / "promotion.diff").read_text()
     changed = [line for line in diff.splitlines() if line.startswith(("+ ", "- ", "+\t", "-\t"))
                or (line[:1] in "+-" and not line.startswith(("+++", "---")))]
@@ -89,6 +89,20 @@ def test_canary_was_judged_from_cloudwatch(workdir: Path, good_run: tuple) -> No
     assert canary["kind"] == "canary-judge"
     assert canary["verdict"] == "PASS"
     assert canary["details"]["verdict_metric"]["ok"] is True
+
+
+def test_the_canary_traffic_was_captured_and_checked_for_drift(workdir: Path, good_run: tuple) -> None:
+    """The production loop locally: every served request captured (moto Firehose), stored as Firehose stores it,
+    and the drift job read each version's window (answered requests only: the smoke test's invalid ones are not)."""
+    monitor = json.loads((workdir / "reports" / "monitor.json").read_text())
+    assert monitor["kind"] == "drift-monitor"
+    assert monitor["verdict"] == "PASS"
+    assert monitor["details"]["served_rows"] == 700  # the canary's requests (the window starts with the canary)
+    assert monitor["details"]["captured_records"] > 700  # smoke and load traffic was captured too
+    assert sorted(c["name"] for c in monitor["checks"]) == sorted(
+        f"drift v{v}" for v in monitor["details"]["versions"])  # champion and candidate, each decided
+    assert len(monitor["checks"]) == 2
+    assert list((workdir / "captures" / "inference").glob("model=*/dt=*/*.parquet"))
 
 
 @pytest.mark.parametrize("scenario", [s for s in EXPECTED_STOP if s != "good"])

@@ -1,6 +1,7 @@
 """`mlcicd local run`: the delivery pipeline's stages, in order, on one machine, calling the same runtime functions.
 
     data validation -> train -> model gate -> package -> deploy (staging) -> smoke -> load -> canary -> promote
+    -> drift on the captured canary traffic
 
 Real components only: MLflow with a sqlite store in the work dir, MLflow's scoring server for the champion and the
 candidate, a moto server as CloudWatch. Thresholds come from `Pulumi.staging.yaml`; the few keys that describe the
@@ -16,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import random
 import shutil
 import sys
@@ -45,6 +45,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("load", "Load test"),
     ("canary", "Canary"),
     ("promote", "Promote"),
+    ("monitor", "Drift on captured traffic"),
 )
 
 #: Keys of the staging config that describe the team's own data, replaced by the local dataset's.
@@ -56,6 +57,8 @@ LOCAL_OVERRIDES: dict[str, Any] = {
     "smoke": {"requests": 200, "concurrency": 4, "readinessTimeoutSeconds": 120,
               "load": {"rps": 20, "durationSeconds": 8}},
     "serving": {"canary": {"judge": {"windowMinutes": 1, "periodSeconds": 1, "minPoints": 5}}},
+    # The canary sends the candidate ~140 of its 700 requests: the drift job's window must accept that many.
+    "monitoring": {"drift": {"minWindowRows": 100}},
 }
 CANARY_REQUESTS = 700
 CANARY_SECONDS = 12.0
@@ -136,6 +139,8 @@ class Pipeline:
         self.digest: str | None = None
         self.servers: dict[str, ManagedProcess] = {}
         self.moto: ManagedProcess | None = None
+        self.capture: Any = None
+        self.canary_started: datetime | None = None
 
     # -- bookkeeping
     def stage(self, name: str, fn: Callable[[], Report], extra: dict[str, Path] | None = None) -> Report:
@@ -238,31 +243,44 @@ class Pipeline:
 
     # -- 5. deploy: the champion (baseline) and the candidate (canary) behind their own scoring servers
     def deploy(self) -> Report:
+        from runtime.local import capture
         from runtime.local.training import FAULT_ENV
+        from runtime.metrics import VARIANT_BASELINE, VARIANT_CANARY
+        from runtime.serving import command as serving
 
         report = Report(kind="deploy", subject=self.subject())
-        env = {"MLFLOW_TRACKING_URI": self.run.tracking_uri,
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        mlflow_bin = str(Path(sys.executable).parent / "mlflow")
         logs = self.run.workdir / "logs"
-        for role, version in (("champion", self.champion_version), ("candidate", self.candidate_version)):
-            port = free_port()
-            fault = {FAULT_ENV: "0.05"} if role == "candidate" and self.run.scenario == "error-spike" else {}
-            argv = [mlflow_bin, "models", "serve", "-m", f"models:/{self.model}/{version}", "--env-manager",
-                    "local", "--host", "127.0.0.1", "-p", str(port), "--workers", "1"]
-            self.servers[role] = self.group.start(ManagedProcess(f"{role} scoring server", argv, port,
-                                                                 logs / f"serve-{role}.log", {**env, **fault}))
+        scratch = self.run.workdir / "scratch"
         moto_port = free_port()
         self.moto = self.group.start(ManagedProcess("moto server", [sys.executable, "-m", "moto.server", "-H",
                                                                     "127.0.0.1", "-p", str(moto_port)],
                                                     moto_port, logs / "moto.log"))
+        # Both servers capture every request into moto's Firehose (the candidate's signature gives the columns).
+        self.capture = capture.settings_for(self.cfg, f"models:/{self.model}/{self.candidate_version}")
+        capture_env = capture.server_environment(self.capture, self.moto.url)
+        for role, version in (("champion", self.champion_version), ("candidate", self.candidate_version)):
+            port = free_port()
+            fault = {FAULT_ENV: "0.05"} if role == "candidate" and self.run.scenario == "error-spike" else {}
+            # The one serving command (runtime/serving/command.py), as the image, ECS and EKS run it.
+            argv = serving.serve_argv(f"models:/{self.model}/{version}", port=port, host="127.0.0.1", workers=1,
+                                      python=sys.executable)
+            env = serving.serving_environment(
+                model_name=self.model, model_version=str(version), image_digest=self.digest,
+                variant=VARIANT_CANARY if role == "candidate" else VARIANT_BASELINE,
+                extra={"MLFLOW_TRACKING_URI": self.run.tracking_uri, **capture_env, **fault})
+            (scratch / role).mkdir(parents=True, exist_ok=True)
+            env.update(HOME=str(scratch / role), TMPDIR=str(scratch / role))  # this machine's stand-in for /tmp
+            self.servers[role] = self.group.start(ManagedProcess(f"{role} scoring server", argv, port,
+                                                                 logs / f"serve-{role}.log", env))
+        took = self.moto.wait_ready("/moto-api/", MOTO_READY_S)
+        report.add(passed("aws (moto) ready", round(took, 2), None, f"moto server at {self.moto.url}: "
+                          "CloudWatch for the canary, Firehose and S3 for the captures"))
+        capture.create_stream(moto_clients(self.cfg.region, self.moto.url), self.cfg.region)
         for role, server in self.servers.items():
             took = server.wait_ready("/ping", SERVER_READY_S)
             version = self.champion_version if role == "champion" else self.candidate_version
             report.add(passed(f"{role} ready", round(took, 2), f"<= {SERVER_READY_S:.0f} s",
                               f"version {version} serving at {server.url} after {took:.1f} s"))
-        took = self.moto.wait_ready("/moto-api/", MOTO_READY_S)
-        report.add(passed("cloudwatch (moto) ready", round(took, 2), None, f"moto server at {self.moto.url}"))
         self.run.facts["candidate endpoint"] = self.servers["candidate"].url
         self.run.facts["champion endpoint"] = self.servers["champion"].url
         return report
@@ -294,6 +312,7 @@ class Pipeline:
         assert self.moto is not None
         canary_cfg = self.cfg.serving.canary
         rows = self.data.evaluation
+        self.canary_started = datetime.now(UTC)
         observations = replay_split(self.servers["champion"].url, self.servers["candidate"].url, rows,
                                     features=[GROUP, *self.data.features], target=TARGET,
                                     canary_percent=canary_cfg.percent, total=CANARY_REQUESTS,
@@ -331,6 +350,21 @@ class Pipeline:
             self.run.facts["promotion"] = (f"version {self.candidate_version} pinned in {target}/Pulumi.production"
                                            f".yaml and now @{self.cfg.gates.champion_alias}")
         return result.report
+
+    # -- 10. monitor: the drift job on the canary traffic the servers captured
+    def monitor(self) -> Report:
+        from runtime.local import capture
+
+        assert self.moto is not None
+        for server in self.servers.values():
+            server.stop()  # SIGTERM: each server delivers what it still buffers before it exits
+        records = capture.captured_records(moto_clients(self.cfg.region, self.moto.url))
+        self.run.facts["captured"] = (f"{len(records)} records of the served traffic (moto Firehose, then Parquet "
+                                      f"under {self.run.workdir / 'captures'})")
+        assert self.canary_started is not None
+        return capture.drift_on_captures(records, self.capture, cfg=self.cfg, model=self.model,
+                                         reference=self.data.reference, workdir=self.run.workdir,
+                                         since=self.canary_started)
 
 
 def judge_local(pipeline: Pipeline, observations: dict[str, list[Any]]) -> Report:
@@ -416,6 +450,7 @@ def run_local(workdir: Path, scenario: Scenario, project_dir: Path, console: Any
             ("canary", pipeline.canary, None),
             ("promote", pipeline.promote, {"diff": run.workdir / "promotion" / "promotion.diff",
                                            "pull request": run.workdir / "promotion" / "pull-request.md"}),
+            ("monitor", pipeline.monitor, {"captures": run.workdir / "captures"}),
         ]
         with contextlib.suppress(StageStop):
             for name, fn, extra in steps:

@@ -165,8 +165,13 @@ def package_action(spec: PipelineSpec) -> Action:
         name="Package", namespace="Package", exports=("IMAGE_DIGEST",), variables=(MODEL_VERSION,),
         commands=(
             'IMAGE_TAG="$MODEL_NAME-v$MODEL_VERSION-b$CODEBUILD_BUILD_NUMBER" && export IMAGE_TAG',
+            # Captures of this version must fit the Glue table both stacks build from their config.
+            *(Mlcicd(("capture", "schema", "--model-uri", "models:/$MODEL_NAME/$MODEL_VERSION", "--stack", s))
+              for s in dict.fromkeys((spec.deploy_stack, spec.promote_to))),
             'mlflow models generate-dockerfile --model-uri "models:/$MODEL_NAME/$MODEL_VERSION" '
             "--output-directory build/image --env-manager local",
+            # The image's ENTRYPOINT becomes the one serving command (runtime/serving/command.py): no nginx.
+            Mlcicd(("serve", "dockerfile", "--context", "build/image")),
             'docker build --tag "$ECR_REPOSITORY_URL:$IMAGE_TAG" build/image',
             'aws ecr get-login-password | docker login --username AWS --password-stdin "${ECR_REPOSITORY_URL%%/*}"',
             'docker push "$ECR_REPOSITORY_URL:$IMAGE_TAG"',

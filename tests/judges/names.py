@@ -69,6 +69,12 @@ LIMITS: dict[str, Limit] = {
     "aws:ec2/securityGroup:SecurityGroup": Limit("name", 255, "EC2 API reference: CreateSecurityGroup.GroupName"),
     "aws:appautoscaling/policy:Policy": Limit("name", 256, "botocore application-autoscaling PutScalingPolicy."
                                                            "PolicyName"),
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": Limit(
+        "name", 64, "botocore firehose CreateDeliveryStream.DeliveryStreamName"),
+    "aws:glue/catalogDatabase:CatalogDatabase": Limit("name", 255, "botocore glue DatabaseInput.Name",
+                                                      lowercase=True),
+    "aws:glue/catalogTable:CatalogTable": Limit("name", 255, "botocore glue TableInput.Name", lowercase=True),
+    "aws:cloudwatch/logStream:LogStream": Limit("name", 512, "botocore logs CreateLogStream.logStreamName"),
 }
 
 
