@@ -43,7 +43,9 @@ def _config(stack: str | None, project_dir: Path | None) -> DataValidationConfig
         from runtime.config.gates import DataValidationConfig
 
         return DataValidationConfig()
-    return load_config(stack, project_dir).config.data
+    from runtime.data.validate import data_config
+
+    return data_config(load_config(stack, project_dir).config)
 
 
 @app.command()
@@ -60,6 +62,9 @@ def validate(
                                                            "or s3://), for later runs without the reference "
                                                            "data.")] = None,
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+    engine: Annotated[str | None, typer.Option(help="local (stream on this machine) or spark (the same summaries "
+                                                    "as Spark tasks). Default: data.engine of --stack, else "
+                                                    "local.")] = None,
 ) -> None:
     """Validate CURRENT against REFERENCE: schema, quality, drift. Exit 0 PASS, 1 FAIL, 2 bad input,
     3 INCONCLUSIVE (e.g. empty or too few rows)."""
@@ -69,7 +74,7 @@ def validate(
         with usage_errors():  # bad inputs raise DataInputError, a UsageError: exit 2 naming the path
             # The stack config loads in a background thread while the data is read.
             result = validate_data(reference, current, lambda: _config(stack, project_dir),
-                                   write_profile=write_profile)
+                                   write_profile=write_profile, engine=engine or (None if stack else "local"))
         written = result.details.get("profile_written")
         if written:
             err(f"profile: {written['path']} ({written['bytes'] / 1e6:.2f} MB)")
@@ -87,18 +92,19 @@ def profile(
     *,
     reference: Annotated[str, typer.Option(help=f"Reference data ({_INPUT})")],
     out: Annotated[str, typer.Option(help="Where to write the profile (local path or s3://).")],
-    stack: Annotated[str | None, typer.Option(help="Stack name: bins and profile size from Pulumi.<stack>.yaml "
-                                                   "(ml-cicd:data.drift).")] = None,
+    stack: Annotated[str | None, typer.Option(help="Stack name: PSI bins and engine from Pulumi.<stack>.yaml "
+                                                   "(ml-cicd:data).")] = None,
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+    engine: Annotated[str | None, typer.Option(help="local or spark. Default: data.engine of --stack, else "
+                                                    "local.")] = None,
 ) -> None:
     """Write the compact profile of REFERENCE that `data validate --reference PROFILE` compares against."""
     with _batch_process():
-        from runtime.data.validate import load_reference, write_reference_profile
+        from runtime.data.validate import engine_named, load_reference, write_reference_profile
 
         cfg = _config(stack, project_dir)
-        timings: dict[str, float] = {}
         with usage_errors():
-            ref = load_reference(reference, cfg, timings)
-            size = write_reference_profile(ref, out, cfg)
+            ref = load_reference(reference, cfg, engine_named(engine or cfg.engine))
+            size = write_reference_profile(ref, out)
     err(f"profile of {reference} ({ref.summary.rows} rows, {len(ref.summary.columns)} columns): {out} "
         f"({size / 1e6:.2f} MB)")

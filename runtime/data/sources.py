@@ -65,6 +65,8 @@ def s3_filesystem() -> Any:
 
 def _os_error(text: str, exc: OSError) -> DataInputError:
     if isinstance(exc, FileNotFoundError):
+        if is_s3(text):
+            return DataInputError(f"{text}: no such S3 object; check the bucket and key")
         return DataInputError(f"{text}: no such file")
     if isinstance(exc, IsADirectoryError):
         return DataInputError(f"{text}: is a directory; pass a Parquet or CSV file")
@@ -208,6 +210,17 @@ class ParquetFrame(Frame):
         except (pa.ArrowInvalid, pa.ArrowIOError, OSError, ValueError) as exc:
             raise DataInputError(f"{self.path}: not a readable Parquet file (column {name!r}: "
                                  f"{first_line(exc)})") from exc
+
+
+class TableFrame(Frame):
+    """An Arrow table already in memory (tests, benchmarks, Spark partitions), its batches as parts."""
+
+    def __init__(self, table: pa.Table, source: str = "<table>", batch_rows: int = BATCH_ROWS) -> None:
+        self.batches = table.to_batches(max_chunksize=batch_rows)
+        super().__init__(source, table.schema, table.num_rows, len(self.batches))
+
+    def chunks(self, part: int, name: str) -> Iterator[pa.Array]:
+        yield self.batches[part].column(name)
 
 
 class CsvFrame(Frame):

@@ -74,7 +74,7 @@ def default_config() -> DataValidationConfig:
 def data_config(stack: StackConfig) -> DataValidationConfig:
     """The stack's data section, with the target column taken from the model gate's evaluation data when unset."""
     cfg = stack.data
-    evaluation = stack.gates.evaluation if stack.gates is not None else None
+    evaluation = stack.gates.evaluation
     if cfg.schema_.target_column is None and evaluation is not None:
         schema = cfg.schema_.model_copy(update={"target_column": evaluation.target_column})
         cfg = cfg.model_copy(update={"schema_": schema})
