@@ -75,8 +75,8 @@ def _side(col: NumericSummary, exact: bool) -> ks.Side:
 def numeric_evidence(name: str, ref: NumericSummary, cur: NumericSummary, grid: Grid) -> Evidence:
     lo, hi = ks.ks_bounds(grid.probes, _side(ref, grid.exact), _side(cur, False),
                           cur.values if cur.complete else None)
-    p_lo, p_hi = ks.ks_2samp_pvalue(lo, ref.n, cur.n), ks.ks_2samp_pvalue(hi, ref.n, cur.n)
     exact = lo == hi
+    (lo, p_lo), (hi, p_hi) = ks.ks_test(lo, ref.n, cur.n), ks.ks_test(hi, ref.n, cur.n)
     method = ("exact (scipy.stats.ks_2samp, exact p-value)" if max(ref.n, cur.n) <= ks.EXACT_MAX_N
               else "Kolmogorov distribution (Pelz-Good)") + (
         "" if exact else f"; D from counts at {grid.probes.size} grid points, within [{lo:.3g}, {hi:.3g}]")

@@ -126,7 +126,7 @@ def ks_effective_n(n1: int, n2: int) -> float:
 def ks_pvalue(d: float, n1: int, n2: int) -> float:
     """Two-sided p-value of the two-sample KS statistic `d` for sample sizes n1, n2 (scipy's asymptotic path).
 
-    (scipy uses its exact distribution for max(n1, n2) <= EXACT_MAX_N: see `ks_2samp_pvalue`.)
+    (scipy uses its exact distribution for max(n1, n2) <= EXACT_MAX_N: see `ks_test`.)
     """
     en = ks_effective_n(n1, n2)
     if en < PELZ_GOOD_MIN_N:
@@ -136,22 +136,24 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
     return kolmogorov_sf(en, d)
 
 
-def ks_pvalue_exact(d: float, n1: int, n2: int) -> float:
-    """scipy's exact two-sample p-value (its `method="exact"`), falling back to the asymptotic value where scipy's
-    computation fails numerically, without scipy's warning (warnings filters are not thread-safe to silence)."""
+def ks_exact(d: float, n1: int, n2: int) -> tuple[float, float]:
+    """scipy's exact two-sample test (its `method="exact"`): (statistic as scipy reports it, rounded to a multiple
+    of 1/lcm(n1, n2), p-value), falling back to the asymptotic p-value where scipy's computation fails
+    numerically, without scipy's warning (warnings filters are not thread-safe to silence)."""
     try:
         from scipy.stats._stats_py import _attempt_exact_2kssamp  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - a scipy without the helper
-        return kolmogorov_sf(ks_effective_n(n1, n2), d)
-    success, _, p = _attempt_exact_2kssamp(n1, n2, math.gcd(n1, n2), d, "two-sided")
-    return float(np.clip(p, 0.0, 1.0)) if success else ks_pvalue(d, n1, n2)
+        return d, ks_pvalue(d, n1, n2)
+    success, rounded, p = _attempt_exact_2kssamp(n1, n2, math.gcd(n1, n2), d, "two-sided")
+    return (float(rounded), float(np.clip(p, 0.0, 1.0))) if success else (d, ks_pvalue(d, n1, n2))
 
 
-def ks_2samp_pvalue(d: float, n1: int, n2: int) -> float:
-    """The two-sided p-value `scipy.stats.ks_2samp` gives for statistic d (exact for small samples)."""
+def ks_test(d: float, n1: int, n2: int) -> tuple[float, float]:
+    """(statistic, two-sided p-value) as `scipy.stats.ks_2samp` gives them for statistic d: scipy's exact method
+    for small samples, the Kolmogorov distribution beyond."""
     if max(n1, n2) <= EXACT_MAX_N:
-        return ks_pvalue_exact(d, n1, n2)
-    return ks_pvalue(d, n1, n2)
+        return ks_exact(d, n1, n2)
+    return d, ks_pvalue(d, n1, n2)
 
 
 def ks_critical(alpha: float, n1: int, n2: int) -> float:

@@ -297,9 +297,7 @@ def row_codes(array: pa.Array, dtype: str, salt: int) -> np.ndarray:
         table = _string_hashes(array.dictionary.to_pylist())
         indices = pc.fill_null(array.indices, len(table) - 1) if array.indices.null_count else array.indices
         codes = table[indices.to_numpy(zero_copy_only=False)]
-    codes = codes ^ (codes >> np.uint64(32))
-    codes *= np.uint64((salt * 2 + 1) * 0x2545F4914F6CDD1D & 0xFFFFFFFFFFFFFFFF)
-    return codes
+    return splitmix(codes ^ np.uint64((salt + 1) * 0x2545F4914F6CDD1D & 0xFFFFFFFFFFFFFFFF))
 
 
 @dataclass
@@ -310,7 +308,7 @@ class RowHashes:
     truncated: bool = False
 
     def add(self, row_hash: np.ndarray) -> None:
-        self.merge(RowHashes(rows=row_hash.size, hashes=_distinct(splitmix(row_hash))))
+        self.merge(RowHashes(rows=row_hash.size, hashes=_distinct(row_hash)))
 
     def merge(self, other: RowHashes) -> None:
         both = _distinct(np.concatenate([self.hashes, other.hashes]))
