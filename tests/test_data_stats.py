@@ -240,3 +240,14 @@ def test_same_distribution_false_alarm_rate_is_at_most_alpha(kind: str) -> None:
         checks = {c.name: c.verdict for c in compare(reference, current, config).checks}
         alarms += checks["drift.share"] is Verdict.FAIL
     assert alarms / trials <= 0.01 + 3 * np.sqrt(0.01 * 0.99 / trials)
+
+
+def test_exact_tests_without_scipy_match_scipy() -> None:
+    for k1, n1, k2, n2 in ((0, 50, 4, 60), (3, 1000, 9, 800), (1, 20, 7, 25), (2, 100000, 0, 3000)):
+        theirs: Any = sps.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]])
+        assert stats.fisher_exact(k1, n1, k2, n2) == pytest.approx(theirs.pvalue, rel=1e-9)
+    for k, n, m in ((3, 100, 300), (14, 1000, 300), (40, 5000, 2000), (1, 10, 5)):
+        assert stats.range_exceedance_pvalue(k, n, m, 2) == pytest.approx(sps.betabinom.sf(k - 1, n, 2, m - 1),
+                                                                          rel=1e-6)
+        assert stats.range_exceedance_pvalue(k, n, m, 1) == pytest.approx(sps.betabinom.sf(k - 1, n, 1, m),
+                                                                          rel=1e-6)

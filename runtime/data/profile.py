@@ -100,16 +100,17 @@ def display_edges(sorted_values: np.ndarray, bins: int = HIST_BINS) -> np.ndarra
 
 def grid_for(sample: np.ndarray, complete: bool, bins: int, extremes: tuple[float, float]) -> Grid:
     """The grid of a column from its sorted sample (all values when `complete`) and its minimum and maximum."""
-    distinct = np.unique(sample)
+    new_value = np.empty(sample.size, dtype=bool)
+    new_value[:1] = True
+    np.not_equal(sample[1:], sample[:-1], out=new_value[1:])
     psi_edges, hist_edges = quantile_edges(sample, bins), display_edges(sample)
-    exact = complete and distinct.size <= GRID_POINTS
+    exact = complete and int(np.count_nonzero(new_value)) <= GRID_POINTS
     if exact:
-        probes = distinct
+        probes = sample[new_value]
     else:
-        ranks = np.round(np.linspace(0, sample.size - 1, GRID_POINTS)).astype(np.int64)
-        probes = np.unique(sample[ranks])
-    ends = [x for x in extremes if np.isfinite(x)]
-    probes = np.union1d(probes, np.concatenate([psi_edges, hist_edges, np.asarray(ends, dtype=np.float64)]))
+        probes = sample[np.round(np.linspace(0, sample.size - 1, GRID_POINTS)).astype(np.int64)]
+    ends = np.asarray([x for x in extremes if np.isfinite(x)], dtype=np.float64)
+    probes = np.union1d(probes, np.concatenate([psi_edges, hist_edges, ends]))
     return Grid(probes=probes, exact=exact, psi_edges=psi_edges, hist_edges=hist_edges)
 
 

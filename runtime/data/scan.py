@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -119,8 +120,9 @@ def _scan_parts(frame: Frame, names: list[str], plans: dict[str, ColumnPlan], dt
                 fold: Callable[[str, ColumnSummary | None], None] | None, row_hashes: RowHashes | None,
                 lock: threading.Lock, threads: int) -> None:
     numeric_first = sorted(range(len(names)), key=lambda i: dtypes[names[i]] not in ("float", "int"))
+    window = 2 * threads  # chunks in flight: results are merged as they come, so memory holds a few chunks
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        pending: list[tuple[str, Future]] = []
+        pending: deque[tuple[str, Future]] = deque()
         for part in range(frame.parts):
             sink = _PartHashes(len(names), row_hashes, lock) if row_hashes is not None else None
             for i in numeric_first:
@@ -134,10 +136,17 @@ def _scan_parts(frame: Frame, names: list[str], plans: dict[str, ColumnPlan], dt
                     return summary
 
                 pending.append((name, pool.submit(work)))
-        for name, future in pending:
-            summary = future.result()
-            if fold is not None:
-                fold(name, summary)
+                while len(pending) > window:
+                    _fold_next(pending, fold)
+        while pending:
+            _fold_next(pending, fold)
+
+
+def _fold_next(pending: deque[tuple[str, Future]], fold: Callable[[str, ColumnSummary | None], None] | None) -> None:
+    name, future = pending.popleft()
+    summary = future.result()
+    if fold is not None:
+        fold(name, summary)
 
 
 def _scan_csv(frame: CsvFrame, plans: dict[str, ColumnPlan], dtypes: dict[str, str],
@@ -170,12 +179,15 @@ def sample_plans(frame: Frame) -> dict[str, ColumnPlan]:
             if logical_type(f.type) in ("float", "int")}
 
 
-def grids_from(first: FrameSummary, bins: int) -> dict[str, Grid]:
-    grids = {}
-    for name, col in first.columns.items():
-        if isinstance(col, NumericSummary) and col.values is not None:
-            grids[name] = grid_for(np.sort(col.values), col.complete, bins, (col.minimum, col.maximum))
-    return grids
+def grids_from(first: FrameSummary, bins: int, threads: int = THREADS) -> dict[str, Grid]:
+    def one(col: NumericSummary) -> Grid:
+        assert col.values is not None
+        values = col.values if col.complete else np.sort(col.values)  # complete values are kept sorted
+        return grid_for(values, col.complete, bins, (col.minimum, col.maximum))
+
+    numeric = {n: c for n, c in first.columns.items() if isinstance(c, NumericSummary) and c.values is not None}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return dict(zip(numeric, pool.map(one, numeric.values()), strict=True))
 
 
 def reference_from_passes(first: FrameSummary, grids: dict[str, Grid],
@@ -191,15 +203,16 @@ def reference_from_passes(first: FrameSummary, grids: dict[str, Grid],
             counted_col = counted.columns[name]
             assert isinstance(counted_col, NumericSummary)
             columns[name] = replace(counted_col, values=None)
-    for name, grid in grids.items():
-        columns[name] = finish_reference(columns[name], grid)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        done = pool.map(lambda item: finish_reference(columns[item[0]], item[1]), grids.items())  # type: ignore[arg-type]
+        columns.update(zip(grids, done, strict=True))
     summary = replace(first, columns=columns)
     return ReferenceProfile(summary=summary, grids=grids, bins=bins)
 
 
 def reference_profile(frame: Frame, bins: int, threads: int = THREADS) -> ReferenceProfile:
     first = scan(frame, sample_plans(frame), hashes=False, threads=threads)
-    grids = grids_from(first, bins)
+    grids = grids_from(first, bins, threads)
 
     def second(plans: dict[str, ColumnPlan]) -> FrameSummary:
         if isinstance(frame, CsvFrame):

@@ -149,6 +149,21 @@ def merge_cells(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[np.ndar
 # Proportions and ranges
 # --------------------------------------------------------------------------------------------------------------
 
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def fisher_exact(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-sided Fisher exact p-value of the 2x2 table [[k1, n1-k1], [k2, n2-k2]] (scipy's definition: the tables
+    no more likely than the observed one, with a 1e-7 relative tolerance)."""
+    total = k1 + k2
+    lo, hi = max(0, total - n2), min(total, n1)
+    denominator = _log_choose(n1 + n2, total)
+    logs = np.array([_log_choose(n1, x) + _log_choose(n2, total - x) - denominator for x in range(lo, hi + 1)])
+    observed = logs[k1 - lo]
+    return float(min(1.0, np.exp(logs[logs <= observed + 1e-7 * abs(observed) + 1e-12]).sum()))
+
+
 def two_proportions(k1: int, n1: int, k2: int, n2: int) -> float:
     """Two-sided p-value that two binomial proportions are equal: Fisher's exact test when a cell expects fewer
     than MIN_EXPECTED, else the pooled z test."""
@@ -156,9 +171,9 @@ def two_proportions(k1: int, n1: int, k2: int, n2: int) -> float:
         return 1.0
     pooled = (k1 + k2) / (n1 + n2)
     if min(pooled, 1 - pooled) * min(n1, n2) < MIN_EXPECTED:
-        from scipy.stats import fisher_exact
-
-        return float(fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)  # type: ignore[attr-defined]
+        if pooled > 0.5:
+            k1, k2 = n1 - k1, n2 - k2
+        return fisher_exact(k1, n1, k2, n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     return min(1.0, 2 * norm_sf(abs(k1 / n1 - k2 / n2) / se))
 
@@ -173,16 +188,29 @@ def excess_pvalue(k: int, n: int, increase: float, k_ref: int, n_ref: int) -> fl
 
 def range_exceedance_pvalue(k: int, n: int, n_ref: int, ends: int) -> float:
     """P(K >= k): the chance that k or more of n new values from the reference's own (continuous) distribution
-    fall outside the range its n_ref values spanned. The uncovered probability mass beyond `ends` (1 or 2)
-    sample extremes is Beta(ends, n_ref + 1 - ends), so K is beta-binomial; ties only make exceedance rarer, so
-    the p-value is conservative for discrete data."""
-    if k <= 0:
-        return 1.0
-    if n_ref <= ends:
-        return 1.0
-    from scipy.stats import betabinom
+    fall outside the range its n_ref values spanned (beyond one or both `ends`).
 
-    return float(betabinom.sf(k - 1, n, ends, n_ref + 1 - ends))
+    With all n + n_ref values exchangeable, one end: K >= k iff the k most extreme values are all new, so
+    P = C(n, k) / C(n + n_ref, k). Both ends: P(K = t) = (t + 1) C(n - t + n_ref - 2, n_ref - 2) / C(n + n_ref,
+    n_ref), summed over t >= k (the beta-binomial with the Beta(2, n_ref - 1) uncovered mass). Ties only make
+    exceedance rarer, so the p-value is conservative for discrete data."""
+    if k <= 0 or n_ref <= ends:
+        return 1.0
+    if ends == 1:
+        return math.exp(_log_choose(n, k) - _log_choose(n + n_ref, k))
+    m = n_ref
+    log_total = _log_choose(n + m, m)
+    total, t = 0.0, k
+    while t <= n:  # terms fall off geometrically; sum windows of them until they no longer count
+        ts = np.arange(t, min(n, t + 65_535) + 1, dtype=np.float64)
+        ratio = np.concatenate(([1.0], (ts[:-1] + 2) / (ts[:-1] + 1) * (n - ts[:-1]) / (n - ts[:-1] + m - 2)))
+        first = math.log(t + 1) + _log_choose(n - t + m - 2, m - 2) - log_total
+        terms = np.exp(first + np.cumsum(np.log(ratio)))
+        total += float(terms.sum())
+        if terms[-1] < 1e-18 * max(total, 1e-300):
+            break
+        t = int(ts[-1]) + 1
+    return min(total, 1.0)
 
 
 # --------------------------------------------------------------------------------------------------------------

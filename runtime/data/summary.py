@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -140,17 +141,43 @@ class FrameSummary:
 # One chunk
 # --------------------------------------------------------------------------------------------------------------
 
-def float_values(array: pa.Array) -> np.ndarray:
-    """A new writable float64 array of the chunk, nulls as NaN."""
+def float_values(array: pa.Array, out: np.ndarray | None = None) -> np.ndarray:
+    """The chunk as float64 (nulls as NaN) in `out` (a scratch buffer at least as long) or a new array."""
     import pyarrow as pa
 
     if pa.types.is_dictionary(array.type):
         array = array.cast(array.type.value_type)
-    return np.array(array.to_numpy(zero_copy_only=False), dtype=np.float64, copy=True)
+    values = array.to_numpy(zero_copy_only=False)
+    if out is None:
+        return np.array(values, dtype=np.float64, copy=True)
+    target = out[:len(values)]
+    np.copyto(target, values, casting="unsafe")
+    return target
+
+
+_scratch = threading.local()
+
+
+def _scratch_for(rows: int) -> np.ndarray:
+    """A per-thread float64 buffer reused chunk after chunk: fresh memory for every chunk costs page faults
+    (the kernel zeroing each page) that took a third of the time of a million-row column on this machine."""
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None or buffer.size < rows:
+        buffer = _scratch.buffer = np.empty(max(rows, 1 << 16), dtype=np.float64)
+    return buffer
+
+
+def kept(values: np.ndarray) -> np.ndarray:
+    """A copy of values to keep, from Arrow's memory pool (which recycles the pages the decoder freed)."""
+    import pyarrow as pa
+
+    out = np.frombuffer(pa.allocate_buffer(max(values.size, 1) * 8), dtype=np.float64)[:values.size]
+    out[:] = values
+    return out
 
 
 def summarize_numeric(array: pa.Array, dtype: str, plan: ColumnPlan, seed: int = 0) -> NumericSummary:
-    x = float_values(array)
+    x = float_values(array, _scratch_for(len(array)))
     x.sort()  # NaN sorts last
     n = int(np.searchsorted(x, np.nan, side="left"))
     v = x[:n]
@@ -162,7 +189,7 @@ def summarize_numeric(array: pa.Array, dtype: str, plan: ColumnPlan, seed: int =
         out.at_or_below = sorted_rank(v, plan.probes, "right").astype(np.int64)
     out.tie_free = n == len(x) and n > 1 and not bool(np.any(v[1:] == v[:-1]))
     if n <= plan.capacity:
-        out.values = v if n * 2 > len(x) else v.copy()
+        out.values = kept(v)
     elif plan.sample:
         keys = np.random.default_rng(seed).random(n)
         keep = np.argpartition(keys, plan.capacity)[:plan.capacity]
