@@ -7,7 +7,9 @@ short. Everything here reads `cfg.pipeline` and `cfg.monitoring`.
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
+from components.data.spark_validation import SparkValidation, SparkValidationArgs
 from components.delivery.pipeline import DeliveryPipeline, DeliveryPipelineArgs
 from components.delivery.stages import PipelineSpec
 from components.monitoring.batch_inference import BatchInference, BatchInferenceArgs
@@ -84,8 +86,12 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
             alarm_threshold=drift.alarm_threshold, namespace=cfg.alarms.model_quality.namespace,
             alarm_topic_arn=alarm_topic_arn,
             retrain_pipeline_arn=delivery.pipeline_arn if drift.retrain_on_drift else None,
+            emr=cfg.data.engine == "spark",
         ), opts)
         pulumi.export(out.DRIFT_ALARM, monitor.alarm_name)
+    if cfg.data.engine == "spark":
+        submitters = [delivery.role_arns["DataValidate"], *([monitor.job_role_arn] if drift.enabled else [])]
+        spark_engine(cfg, opts, store=store, account_id=account_id, retention=retention, submitters=submitters)
     batch = cfg.monitoring.batch
     if batch.enabled and cfg.model.image_digest is not None:
         job = BatchInference("batch", BatchInferenceArgs(
@@ -94,6 +100,22 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
             output_prefix=batch.output_prefix,
         ), opts)
         pulumi.export(out.BATCH_JOB, job.project_name)
+
+
+def spark_engine(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore,
+                 account_id: pulumi.Input[str], retention: int, submitters: list[pulumi.Output[str]]) -> None:
+    """The data gate's EMR Serverless application; the roles that submit to it get its submit policy."""
+    drift = cfg.monitoring.drift
+    spark = SparkValidation("data-spark", SparkValidationArgs(
+        config=cfg.data.spark, model_name=cfg.model.name, stack=pulumi.get_stack(), account_id=account_id,
+        region=cfg.region, data_bucket=store.data_bucket, data_bucket_arn=store.data_bucket_arn,
+        kms_key_arn=store.kms_key_arn, log_retention_days=retention,
+        read_prefixes=[cfg.data.spark.training_data_key, drift.inference_prefix, drift.reference_profile_key],
+    ), opts)
+    for i, role_arn in enumerate(submitters):
+        aws.iam.RolePolicyAttachment(f"data-spark-submitter-{i}", policy_arn=spark.submit_policy_arn,
+                                     role=role_arn.apply(lambda arn: arn.split("/")[-1]), opts=opts)
+    pulumi.export(out.DATA_SPARK_APPLICATION, spark.application_id)
 
 
 def _present(value: pulumi.Output[str | None], what: str) -> pulumi.Output[str]:

@@ -45,3 +45,5 @@ PIPELINE_NAME = "pipelineName"
 PIPELINE_DEPLOY_ROLE_ARN = "pipelineDeployActionRoleArn"
 DRIFT_ALARM = "driftAlarmName"
 BATCH_JOB = "batchInferenceProject"
+#: `data.engine: spark`: the EMR Serverless application that runs the data gate.
+DATA_SPARK_APPLICATION = "dataSparkApplicationId"

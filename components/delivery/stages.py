@@ -151,6 +151,9 @@ class PipelineSpec:
     data_paths: tuple[str, ...] = ("data/**",)
     code_paths: tuple[str, ...] = ("training/**",)
     pulumi_secrets: tuple[Secret, ...] = field(default=())
+    data_engine: str = "local"
+    """`spark`: the Validate action submits the data gate to EMR Serverless (`--emr`) on `spark_training_key`."""
+    spark_training_key: str = "training/"
 
     @classmethod
     def from_config(cls, cfg: StackConfig, stack: str) -> PipelineSpec:
@@ -170,7 +173,8 @@ class PipelineSpec:
                    mlflow_prefix=cfg.tracking.artifact_prefix, deploy_stack=p.deploy_stack,
                    promote_to=p.promote_to, pulumi_version=p.pulumi_version,
                    approval_timeout_minutes=p.approval_timeout_minutes, data_paths=tuple(p.data_paths),
-                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets))
+                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets), data_engine=cfg.data.engine,
+                   spark_training_key=cfg.data.spark.training_data_key)
 
 
 # Shell fragments ----------------------------------------------------------------------------------------------
@@ -219,16 +223,20 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
                        ("DetectChanges", "false")),
         namespace="Source")
 
+    validate_commands: tuple[Command, ...] = (
+        "mkdir -p reports reference",
+        f'aws s3 cp "s3://$DATA_BUCKET/{spec.reference_profile_key}" {q(reference)}',
+        Mlcicd(("data", "validate", "--reference", reference, "--current", spec.training_data_path,
+                *target, "--report", report_path(KIND_DATA_VALIDATION), "--html", "reports/data-validation.html")))
+    if spec.data_engine == "spark":  # the same gate as an EMR Serverless job on the data bucket's training data
+        validate_commands = ("mkdir -p reports", Mlcicd((
+            "data", "validate", "--reference", f"s3://$DATA_BUCKET/{spec.reference_profile_key}", "--current",
+            f"s3://$DATA_BUCKET/{spec.spark_training_key}", *target, "--report", report_path(KIND_DATA_VALIDATION),
+            "--html", "reports/data-validation.html", "--emr")))
     validate = (
         Action(
             name="DataValidate",
-            commands=(
-                "mkdir -p reports reference",
-                f'aws s3 cp "s3://$DATA_BUCKET/{spec.reference_profile_key}" {q(reference)}',
-                Mlcicd(("data", "validate", "--reference", reference, "--current", spec.training_data_path,
-                        *target, "--report", report_path(KIND_DATA_VALIDATION),
-                        "--html", "reports/data-validation.html")),
-            ),
+            commands=validate_commands,
             finally_commands=(f'if [ -d reports ]; then aws s3 cp reports "s3://$MODELS_BUCKET/{RUN_PREFIX}" '
                               "--recursive; fi",),
             access=Access(s3=(S3Grant("data", spec.reference_profile_key),

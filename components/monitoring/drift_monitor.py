@@ -70,12 +70,15 @@ class DriftMonitorArgs(TypedDict, total=False):
     """Topic for the alarm's ALARM and OK transitions. Default None: no alarm actions."""
     retrain_pipeline_arn: pulumi.Input[str] | None
     """Delivery pipeline to start when the alarm fires. Default None: no retrain trigger."""
+    emr: bool
+    """Run the validation as an EMR Serverless job (`data.engine: spark`). Default False."""
 
 
 class DriftMonitor(pulumi.ComponentResource):
     project_name: pulumi.Output[str]
     alarm_name: pulumi.Output[str]
     alarm_arn: pulumi.Output[str]
+    job_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: DriftMonitorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -89,7 +92,7 @@ class DriftMonitor(pulumi.ComponentResource):
 
         job = drift_job(stack=settings.stack,
                         reference_profile_key=args.get("reference_profile_key", "profiles/reference.npz"),
-                        inference_prefix=args.get("inference_prefix", "inference/"))
+                        inference_prefix=args.get("inference_prefix", "inference/"), emr=args.get("emr", False))
         project = scheduled_job(self, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace)
 
         topic = args.get("alarm_topic_arn")
@@ -122,6 +125,7 @@ class DriftMonitor(pulumi.ComponentResource):
                                        role_arn=role.arn, opts=child)
 
         self.project_name = project.name
+        self.job_role_arn = project.service_role
         self.alarm_name = alarm.name
         self.alarm_arn = alarm.arn
         self.register_outputs({"projectName": self.project_name, "alarmName": self.alarm_name})

@@ -15,6 +15,7 @@ from runtime.cli.common import err, finish, load_config, usage_errors
 
 if TYPE_CHECKING:
     from runtime.config.gates import DataValidationConfig
+    from runtime.report import Report
 
 app = typer.Typer(help="Data checks: schema, quality and drift against a reference (or its profile).",
                   no_args_is_help=True)
@@ -65,16 +66,21 @@ def validate(
     engine: Annotated[str | None, typer.Option(help="local (stream on this machine) or spark (the same summaries "
                                                     "as Spark tasks). Default: data.engine of --stack, else "
                                                     "local.")] = None,
+    emr: Annotated[bool, typer.Option("--emr", help="Submit the validation to the stack's EMR Serverless "
+                                                    "application (data.engine: spark; s3:// inputs) and wait.")]
+    = False,
 ) -> None:
     """Validate CURRENT against REFERENCE: schema, quality, drift. Exit 0 PASS, 1 FAIL, 2 bad input,
-    3 INCONCLUSIVE (e.g. empty or too few rows)."""
+    3 INCONCLUSIVE (e.g. empty or too few rows, or a Spark job that failed or timed out)."""
     with _batch_process():
         from runtime.data.validate import validate_data
 
         with usage_errors():  # bad inputs raise DataInputError, a UsageError: exit 2 naming the path
-            # The stack config loads in a background thread while the data is read.
-            result = validate_data(reference, current, lambda: _config(stack, project_dir),
-                                   write_profile=write_profile, engine=engine or (None if stack else "local"))
+            if emr:
+                result = _on_emr(reference, current, stack, project_dir)
+            else:  # the stack config loads in a background thread while the data is read
+                result = validate_data(reference, current, lambda: _config(stack, project_dir),
+                                       write_profile=write_profile, engine=engine or (None if stack else "local"))
         written = result.details.get("profile_written")
         if written:
             err(f"profile: {written['path']} ({written['bytes'] / 1e6:.2f} MB)")
@@ -85,6 +91,18 @@ def validate(
             write_html(result, html)
             err(f"html: {html}")
         finish(result, report)
+
+
+def _on_emr(reference: str, current: str, stack: str | None, project_dir: Path | None) -> Report:
+    from runtime.cli.common import exit_usage
+    from runtime.data.emr import run_on_emr
+    from runtime.data.validate import data_config
+
+    if stack is None:
+        exit_usage("--emr needs --stack (the application, thresholds and timeout come from the stack)")
+    loaded = load_config(stack, project_dir).config
+    return run_on_emr(reference=reference, current=current, config=data_config(loaded), model=loaded.model.name,
+                      stack=stack)
 
 
 @app.command()

@@ -113,6 +113,10 @@ class SparkConfig(ConfigModel):
     cold start of about a minute and a half). Default: 15."""
     timeout_minutes: int = Field(default=60, ge=5, le=1440)
     """A validation job still running after this is cancelled and the action fails. Default: 60."""
+    training_data_key: str = "training/"
+    """Key (or prefix of a Parquet dataset) in the data bucket of the training data the pipeline's Validate action
+    checks with this engine (the repository's `pipeline.trainingDataPath` is the local engine's). The job role
+    may read it, the inference prefix and the reference profile. Default: training/."""
     environment_key: str = "spark/mlcicd-env.tar.gz"
     """Key in the data bucket of the packed Python environment (`venv-pack` of `pip install ml-cicd[spark]`)
     the job runs in. Default: spark/mlcicd-env.tar.gz."""
