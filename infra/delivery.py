@@ -79,6 +79,7 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
         compute_type=pipeline_cfg.compute_type, timeout_minutes=pipeline_cfg.timeout_minutes,
         log_retention_days=retention, notification_topic_arn=alarm_topic_arn)
     drift = cfg.monitoring.drift
+    submitters = [delivery.role_arns["DataValidate"]]  # roles that submit to the Spark engine, when it is on
     if drift.enabled:
         monitor = DriftMonitor("drift", DriftMonitorArgs(
             settings=settings, model_name=cfg.model.name, schedule=drift.schedule,
@@ -89,8 +90,8 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
             emr=cfg.data.engine == "spark",
         ), opts)
         pulumi.export(out.DRIFT_ALARM, monitor.alarm_name)
+        submitters.append(monitor.job_role_arn)
     if cfg.data.engine == "spark":
-        submitters = [delivery.role_arns["DataValidate"], *([monitor.job_role_arn] if drift.enabled else [])]
         spark_engine(cfg, opts, store=store, account_id=account_id, retention=retention, submitters=submitters)
     batch = cfg.monitoring.batch
     if batch.enabled and cfg.model.image_digest is not None:
@@ -108,7 +109,7 @@ def spark_engine(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: Artif
     drift = cfg.monitoring.drift
     spark = SparkValidation("data-spark", SparkValidationArgs(
         config=cfg.data.spark, model_name=cfg.model.name, stack=pulumi.get_stack(), account_id=account_id,
-        region=cfg.region, data_bucket=store.data_bucket, data_bucket_arn=store.data_bucket_arn,
+        data_bucket=store.data_bucket, data_bucket_arn=store.data_bucket_arn,
         kms_key_arn=store.kms_key_arn, log_retention_days=retention,
         read_prefixes=[cfg.data.spark.training_data_key, drift.inference_prefix, drift.reference_profile_key],
     ), opts)

@@ -85,7 +85,7 @@ def test_validate_action_and_drift_job_submit_with_emr() -> None:
 @pytest.fixture
 def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     use_fake_aws(monkeypatch, REGION, moto_url)
-    session = boto3.session.Session(region_name=REGION)
+    session = boto3.Session(region_name=REGION)
     s3 = session.client("s3")
     if "data" not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:  # one moto server per module
         s3.create_bucket(Bucket="data", CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -146,7 +146,7 @@ def test_a_missing_report_or_a_failed_job_is_inconclusive(aws: Any) -> None:
     with pytest.raises(emr.DataInputError, match="must be in S3"):
         emr.run_on_emr(reference="ref.parquet", current="s3://data/c", config=config, model="m", stack="staging",
                        session=aws)
-    with pytest.raises(emr.DataInputError, match="deploy the stack with `data.engine: spark`"):
+    with pytest.raises(emr.DataInputError, match=r"deploy the stack with `data\.engine: spark`"):
         emr.run_on_emr(reference="s3://data/r", current="s3://data/c", config=config, model="m", stack="other",
                        session=aws)
 

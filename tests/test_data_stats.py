@@ -208,7 +208,7 @@ def test_duplicate_rows_exact_and_estimated(monkeypatch: pytest.MonkeyPatch) -> 
     got = scan.scan(TableFrame(pa.table(t), "t", 9000), {}, hashes=True).duplicates
     assert got == (expected, expected, expected)
     monkeypatch.setattr(summary, "HASHES_KEPT", 1000)
-    est, lo, hi = scan.scan(TableFrame(pa.table(t), "t", 9000), {}, hashes=True).duplicates  # type: ignore[misc]
+    _, lo, hi = scan.scan(TableFrame(pa.table(t), "t", 9000), {}, hashes=True).duplicates  # type: ignore[misc]
     assert lo <= expected <= hi
     assert hi - lo < 0.3 * n
 

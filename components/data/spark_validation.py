@@ -47,8 +47,6 @@ class SparkValidationArgs(TypedDict, total=False):
     """Stack name (names the SSM parameter). Required."""
     account_id: pulumi.Input[str]
     """AWS account id (trust policy condition). Required."""
-    region: str
-    """AWS region (ARNs). Required."""
     data_bucket: pulumi.Input[str]
     """Data bucket name: inputs, entry script, environment, reports and logs live there. Required."""
     data_bucket_arn: pulumi.Input[str]
@@ -67,7 +65,8 @@ def job_statements(bucket_arn: str, key_arn: str, log_group_arn: str, read_prefi
     return [
         allow("ReadInputs", ["s3:GetObject"], [f"{bucket_arn}/{p}*" for p in reads]),
         allow("ListInputs", ["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [f"{p}*" for p in reads]}}),
-        allow("WriteReportsAndLogs", ["s3:PutObject"], [f"{bucket_arn}/{REPORT_PREFIX}*", f"{bucket_arn}/{LOG_PREFIX}*"]),
+        allow("WriteReportsAndLogs", ["s3:PutObject"],
+              [f"{bucket_arn}/{REPORT_PREFIX}*", f"{bucket_arn}/{LOG_PREFIX}*"]),
         allow("UseStackKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn],
               {"StringEquals": {"kms:ViaService": "s3.amazonaws.com"}}),
         allow("WriteLogs", ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
@@ -96,23 +95,26 @@ class SparkValidation(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SparkValidationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        required = ("model_name", "stack", "account_id", "region", "data_bucket", "data_bucket_arn", "kms_key_arn",
-                    "read_prefixes")
-        missing = [k for k in required if k not in args]
-        if missing:
+        model, stack, account = args.get("model_name"), args.get("stack"), args.get("account_id")
+        bucket, bucket_arn, key = args.get("data_bucket"), args.get("data_bucket_arn"), args.get("kms_key_arn")
+        reads = args.get("read_prefixes")
+        given = {"model_name": model, "stack": stack, "account_id": account, "data_bucket": bucket,
+                 "data_bucket_arn": bucket_arn, "kms_key_arn": key, "read_prefixes": reads}
+        missing = [k for k, v in given.items() if v is None]
+        if (model is None or stack is None or account is None or bucket is None or bucket_arn is None or key is None
+                or reads is None):
             raise ValueError(f"SparkValidation {name}: args {', '.join(missing)} are required")
         cfg = args.get("config", SparkConfig())
         child = pulumi.ResourceOptions(parent=self)
-        prefix = f"{pulumi.get_project()}-{args['stack']}-{name}"
-        bucket, bucket_arn, key = args["data_bucket"], args["data_bucket_arn"], args["kms_key_arn"]
+        prefix = f"{pulumi.get_project()}-{stack}-{name}"
 
         # Logs and the job role ------------------------------------------------------------------------------------
         logs = log_group(f"{name}-logs", retention_days=args.get("log_retention_days", 30), parent=self)
-        role = aws.iam.Role(f"{name}-job-role", assume_role_policy=pulumi.Output.from_input(args["account_id"])
+        role = aws.iam.Role(f"{name}-job-role", assume_role_policy=pulumi.Output.from_input(account)
                             .apply(lambda a: assume_role_policy(SERVICE, a)), opts=child)
         aws.iam.RolePolicy(f"{name}-job-policy", role=role.id, policy=pulumi.Output.all(
             bucket_arn, key, logs.arn).apply(lambda v: document(job_statements(
-                v[0], v[1], v[2], args["read_prefixes"], cfg.environment_key))), opts=child)
+                v[0], v[1], v[2], reads, cfg.environment_key))), opts=child)
 
         # The application (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/applications.html) ------
         app = aws.emrserverless.Application(
@@ -134,7 +136,7 @@ class SparkValidation(pulumi.ComponentResource):
         # Entry script, coordinates, the submitters' policy --------------------------------------------------------
         aws.s3.BucketObjectv2(f"{name}-entry", bucket=bucket, key=ENTRY_KEY, content=ENTRY_SCRIPT,
                               server_side_encryption="aws:kms", kms_key_id=key, opts=child)
-        self.parameter_name = parameter_name(args["model_name"], args["stack"])
+        self.parameter_name = parameter_name(model, stack)
         coordinates = pulumi.Output.all(app.id, role.arn, logs.name, bucket).apply(lambda v: json.dumps({
             "application_id": v[0], "job_role_arn": v[1], "log_group": v[2],
             "entry_point": f"s3://{v[3]}/{ENTRY_KEY}", "environment": f"s3://{v[3]}/{cfg.environment_key}",

@@ -156,7 +156,9 @@ def check_missing(fam: Families, ref: FrameSummary, cur: FrameSummary, usable: l
 
 def _count_outside(col: NumericSummary, lo: float | None, hi: float | None) -> tuple[int, int]:
     probes = col.plan.probes
-    assert probes is not None and col.below is not None and col.at_or_below is not None
+    assert probes is not None
+    assert col.below is not None
+    assert col.at_or_below is not None
     below = above = 0
     if lo is not None:
         below = int(col.below[np.searchsorted(probes, lo)])
@@ -165,7 +167,7 @@ def _count_outside(col: NumericSummary, lo: float | None, hi: float | None) -> t
     return below, above
 
 
-def check_ranges(fam: Families, ref: FrameSummary, cur: FrameSummary, schema: dict[str, Contract],
+def check_ranges(fam: Families, ref: FrameSummary, cur: FrameSummary, schema: dict[str, Contract], *,
                  usable: list[str], config: DataValidationConfig) -> None:
     limit = config.quality.max_out_of_range_rate
     excluded = set(config.schema_.exclude_from_drift)

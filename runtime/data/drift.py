@@ -174,8 +174,9 @@ def decide(evidence: list[Evidence], d: DriftConfig) -> list[Decision]:
     """Adjust every hypothesis's p-value together and decide each column."""
     nulls = [e for e in evidence if e.null_p is not None]
     tests = len(evidence) + len(nulls)
-    lo = stats.adjust_pvalues([e.p_bounds[0] for e in evidence] + [e.null_p for e in nulls], d.correction)
-    hi = stats.adjust_pvalues([e.p_bounds[1] for e in evidence] + [e.null_p for e in nulls], d.correction)
+    null_ps = [e.null_p for e in nulls if e.null_p is not None]
+    lo = stats.adjust_pvalues([e.p_bounds[0] for e in evidence] + null_ps, d.correction)
+    hi = stats.adjust_pvalues([e.p_bounds[1] for e in evidence] + null_ps, d.correction)
     null_adj = dict(zip([e.name for e in nulls], lo[len(evidence):], strict=True))
     out = []
     for ev, p_lo, p_hi in zip(evidence, lo[:len(evidence)], hi[:len(evidence)], strict=True):

@@ -124,9 +124,9 @@ def run_on_emr(*, reference: str, current: str, config: DataValidationConfig, mo
             raise DataInputError(f"{path}: the {side} data must be in S3 (s3://...) for the EMR Serverless job")
     import boto3
 
-    session = session or boto3.session.Session()
-    coords = coordinates(session.client("ssm"), model, stack)
-    emr = session.client("emr-serverless")
+    aws = session if session is not None else boto3.Session()
+    coords = coordinates(aws.client("ssm"), model, stack)
+    emr = aws.client("emr-serverless")
     run_id = uuid.uuid4().hex[:16]
     job_id, report_uri = submit(emr, coords, reference=reference, current=current, config=config,
                                 timeout_minutes=config.spark.timeout_minutes, run_id=run_id)

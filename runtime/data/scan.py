@@ -64,7 +64,7 @@ class _PartHashes:
                 self.into.add(self.total)
 
 
-def _column_work(chunks: Iterator, dtype: str, plan: ColumnPlan | None, salt: int, part: int,
+def _column_work(chunks: Iterator, dtype: str, plan: ColumnPlan | None, salt: int, part: int, *,
                  hashing: bool, summarizing: bool = True) -> tuple[ColumnSummary | None, np.ndarray | None]:
     summary: ColumnSummary | None = None
     codes: list[np.ndarray] = []
@@ -93,15 +93,16 @@ def scan(frame: Frame, plans: dict[str, ColumnPlan], *, hashes: bool, threads: i
             results[name] = summary if name not in results else merge(results[name], summary)
 
     if isinstance(frame, CsvFrame):
-        rows = _scan_csv(frame, plans, dtypes, fold, row_hashes if hashes else None, threads)
+        rows = _scan_csv(frame, plans, dtypes, fold=fold, row_hashes=row_hashes if hashes else None, threads=threads)
     else:
         rows = frame.rows or 0
         # One part: hash only if no column proves every row distinct (checked after the summaries).
         inline = hashes and frame.parts > 1
-        _scan_parts(frame, names, plans, dtypes, fold, row_hashes if inline else None, lock, threads)
-        if hashes and not inline and frame.parts == 1:
-            if not any(isinstance(s, NumericSummary) and s.tie_free for s in results.values()):
-                _scan_parts(frame, names, plans, dtypes, None, row_hashes, lock, threads)
+        _scan_parts(frame, names, plans, dtypes, fold=fold, row_hashes=row_hashes if inline else None, lock=lock,
+                    threads=threads)
+        proven = any(isinstance(s, NumericSummary) and s.tie_free for s in results.values())
+        if hashes and not inline and frame.parts == 1 and not proven:
+            _scan_parts(frame, names, plans, dtypes, fold=None, row_hashes=row_hashes, lock=lock, threads=threads)
     for name in names:  # an empty frame has no chunks: empty summaries of the right kind
         if name not in results:
             results[name] = summarize_empty(frame, name, dtypes[name], plans.get(name))
@@ -116,7 +117,7 @@ def summarize_empty(frame: Frame, name: str, dtype: str, plan: ColumnPlan | None
     return summarize_chunk(pa.array([], type=frame.schema.field(name).type), dtype, plan)
 
 
-def _scan_parts(frame: Frame, names: list[str], plans: dict[str, ColumnPlan], dtypes: dict[str, str],
+def _scan_parts(frame: Frame, names: list[str], plans: dict[str, ColumnPlan], dtypes: dict[str, str], *,
                 fold: Callable[[str, ColumnSummary | None], None] | None, row_hashes: RowHashes | None,
                 lock: threading.Lock, threads: int) -> None:
     numeric_first = sorted(range(len(names)), key=lambda i: dtypes[names[i]] not in ("float", "int"))
@@ -130,7 +131,7 @@ def _scan_parts(frame: Frame, names: list[str], plans: dict[str, ColumnPlan], dt
 
                 def work(part: int = part, i: int = i, name: str = name, sink: _PartHashes | None = sink):
                     summary, codes = _column_work(frame.chunks(part, name), dtypes[name], plans.get(name), i,
-                                                  part, sink is not None, fold is not None)
+                                                  part, hashing=sink is not None, summarizing=fold is not None)
                     if sink is not None:
                         sink.add(codes)
                     return summary
@@ -149,7 +150,7 @@ def _fold_next(pending: deque[tuple[str, Future]], fold: Callable[[str, ColumnSu
         fold(name, summary)
 
 
-def _scan_csv(frame: CsvFrame, plans: dict[str, ColumnPlan], dtypes: dict[str, str],
+def _scan_csv(frame: CsvFrame, plans: dict[str, ColumnPlan], dtypes: dict[str, str], *,
               fold: Callable[[str, ColumnSummary | None], None], row_hashes: RowHashes | None,
               threads: int) -> int:
     rows = 0
@@ -158,7 +159,7 @@ def _scan_csv(frame: CsvFrame, plans: dict[str, ColumnPlan], dtypes: dict[str, s
         for part, batch in enumerate(frame.batches()):
             rows += batch.num_rows
             jobs = [pool.submit(_column_work, iter([batch.column(i)]), dtypes[name], plans.get(name), i, part,
-                                row_hashes is not None) for i, name in enumerate(names)]
+                                hashing=row_hashes is not None) for i, name in enumerate(names)]
             total: np.ndarray | None = None
             for name, job in zip(names, jobs, strict=True):
                 summary, codes = job.result()

@@ -94,9 +94,12 @@ class SparkEngine:
         return self._session
 
     def _frame(self, path: str) -> Any:
+        from pathlib import Path
+
         from runtime.data.sources import locate
 
-        kind = locate(path)[1]
+        # A prefix or a directory is a Parquet dataset (Spark reads every file under it).
+        kind = "parquet" if path.endswith("/") or Path(path).is_dir() else locate(path)[1]
         uri = path if is_s3(path) or "://" in path else f"file://{_absolute(path)}"
         reader = self.session.read
         try:

@@ -236,7 +236,8 @@ def _add(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     return None if a is None or b is None else a + b
 
 
-def _merge_values(a: NumericSummary, b: NumericSummary, plan: ColumnPlan) -> tuple[np.ndarray | None, ...]:
+def _merge_values(a: NumericSummary, b: NumericSummary,
+                  plan: ColumnPlan) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
     """(values, keys, sampled) of the union: exact while it fits, else a bottom-k sample or nothing."""
     if a.values is None or b.values is None:
         return None, None, False
@@ -262,7 +263,7 @@ def merge(a: ColumnSummary, b: ColumnSummary) -> ColumnSummary:
         values, keys, sampled = _merge_values(a, b, a.plan)
         return NumericSummary(dtype=a.dtype, rows=a.rows + b.rows, missing=a.missing + b.missing,
                               minimum=min(a.minimum, b.minimum), maximum=max(a.maximum, b.maximum),
-                              values=values, keys=keys, sampled=bool(sampled),  # type: ignore[arg-type]
+                              values=values, keys=keys, sampled=sampled,
                               below=_add(a.below, b.below), at_or_below=_add(a.at_or_below, b.at_or_below),
                               tie_free=False, plan=a.plan)
     if isinstance(a, CategoricalSummary) and isinstance(b, CategoricalSummary):

@@ -192,12 +192,12 @@ def compare(reference: ReferenceProfile, current: FrameSummary, config: DataVali
     drift_score = None
     if current.rows > 0:
         checks.check_missing(fam, ref, current, usable, cfg)
-        checks.check_ranges(fam, ref, current, schema, usable, cfg)
+        checks.check_ranges(fam, ref, current, schema, usable=usable, config=cfg)
         checks.check_allowed(fam, current, schema, usable, cfg.quality.max_out_of_range_rate)
         if cfg.quality.fail_on_constant_columns:
             checks.check_constant(fam, ref, current, usable)
         checks.check_duplicates(report, current, cfg.quality.max_duplicate_rate)
-        drift_score = _drift(report, reference, current, schema, usable, cfg, columns)
+        drift_score = _drift(report, reference, current, schema=schema, usable=usable, cfg=cfg, columns=columns)
     else:
         report.add(inconclusive("drift.share", "no current rows: drift not tested", threshold=None))
     d = cfg.drift
@@ -229,7 +229,7 @@ def _evidence(name: str, reference: ReferenceProfile, r: ColumnSummary, c: Colum
     return ev
 
 
-def _drift(report: Report, reference: ReferenceProfile, current: FrameSummary, schema: dict[str, checks.Contract],
+def _drift(report: Report, reference: ReferenceProfile, current: FrameSummary, *, schema: dict[str, checks.Contract],
            usable: list[str], cfg: DataValidationConfig, columns: dict[str, dict[str, Any]]) -> float | None:
     ref, d = reference.summary, cfg.drift
     excluded = set(cfg.schema_.exclude_from_drift)
