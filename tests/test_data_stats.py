@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as sps
 
 from runtime.config.gates import DataValidationConfig
-from runtime.data import ks, scan, stats, summary
+from runtime.data import duplicates, ks, scan, stats, summary
 from runtime.data.profile import GRID_POINTS
 from runtime.data.sources import TableFrame
 from runtime.data.validate import compare, current_plans
@@ -207,7 +207,7 @@ def test_duplicate_rows_exact_and_estimated(monkeypatch: pytest.MonkeyPatch) -> 
     expected = n - np.unique(rows, axis=0).shape[0]
     got = scan.scan(TableFrame(pa.table(t), "t", 9000), {}, hashes=True).duplicates
     assert got == (expected, expected, expected)
-    monkeypatch.setattr(summary, "HASHES_KEPT", 1000)
+    monkeypatch.setattr(duplicates, "HASHES_KEPT", 1000)
     _, lo, hi = scan.scan(TableFrame(pa.table(t), "t", 9000), {}, hashes=True).duplicates  # type: ignore[misc]
     assert lo <= expected <= hi
     assert hi - lo < 0.3 * n

@@ -22,6 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from runtime.data.duplicates import RowHashes, row_codes
 from runtime.data.profile import Grid, ReferenceProfile, finish_reference, grid_for
 from runtime.data.sources import CsvFrame, Frame
 from runtime.data.summary import (
@@ -30,10 +31,8 @@ from runtime.data.summary import (
     ColumnSummary,
     FrameSummary,
     NumericSummary,
-    RowHashes,
     logical_type,
     merge,
-    row_codes,
     summarize_chunk,
 )
 

@@ -18,6 +18,7 @@ import pickle
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from runtime.data.duplicates import RowHashes, row_codes
 from runtime.data.profile import ReferenceProfile
 from runtime.data.scan import grids_from, reference_from_passes
 from runtime.data.sources import DataInputError, first_line, is_s3
@@ -26,10 +27,8 @@ from runtime.data.summary import (
     ColumnPlan,
     ColumnSummary,
     FrameSummary,
-    RowHashes,
     logical_type,
     merge,
-    row_codes,
     summarize_chunk,
 )
 
