@@ -133,8 +133,9 @@ def check_schema(fam: Families, ref: FrameSummary, cur: FrameSummary, schema: di
 
 
 def check_missing(fam: Families, ref: FrameSummary, cur: FrameSummary, usable: list[str],
-                  config: DataValidationConfig) -> None:
-    limit, alpha = config.quality.max_null_rate, config.drift.ks_alpha / max(len(usable), 1)
+                  *, config: DataValidationConfig, alpha: float) -> None:
+    """`alpha`: the level of each column's test (the gate's alpha shared among all its tests)."""
+    limit = config.quality.max_null_rate
     worst = (0.0, "")
     for name in usable:
         col, ref_col = cur.columns[name], ref.columns.get(name)
@@ -168,11 +169,10 @@ def _count_outside(col: NumericSummary, lo: float | None, hi: float | None) -> t
 
 
 def check_ranges(fam: Families, ref: FrameSummary, cur: FrameSummary, schema: dict[str, Contract], *,
-                 usable: list[str], config: DataValidationConfig) -> None:
+                 usable: list[str], config: DataValidationConfig, alpha: float) -> None:
     limit = config.quality.max_out_of_range_rate
     excluded = set(config.schema_.exclude_from_drift)
     tested = [n for n in usable if isinstance(cur.columns[n], NumericSummary) and cur.columns[n].n]
-    alpha = config.drift.ks_alpha / max(len(tested), 1)
     for name in tested:
         col, contract = cur.columns[name], schema[name]
         assert isinstance(col, NumericSummary)

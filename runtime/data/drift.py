@@ -144,12 +144,12 @@ class Decision:
     power_limited: bool = False
 
 
-def _rejects(p_adj: float, effect: float, ev: Evidence, d: DriftConfig) -> bool:
+def _rejects(p_adj: float, effect: float, ev: Evidence, d: DriftConfig, alpha: float) -> bool:
     big = effect >= d.min_effect_size or ev.psi >= d.psi_threshold or ev.new_rate > d.max_new_category_rate
-    return p_adj < d.ks_alpha and big
+    return p_adj < alpha and big
 
 
-def _why(ev: Evidence, d: DriftConfig) -> str:
+def _why(ev: Evidence, d: DriftConfig, alpha: float) -> str:
     effect = "D" if ev.test == "ks" else "TVD"
     parts = []
     if ev.bounds[0] >= d.min_effect_size:
@@ -158,11 +158,11 @@ def _why(ev: Evidence, d: DriftConfig) -> str:
         parts.append(f"PSI >= {d.psi_threshold:g}")
     if ev.new_rate > d.max_new_category_rate:
         parts.append(f"new categories in {100 * ev.new_rate:.3g}% of rows > {100 * d.max_new_category_rate:g}%")
-    return f"p_adj < {d.ks_alpha:g} and " + " or ".join(parts)
+    return f"p_adj < {alpha:.3g} and " + " or ".join(parts)
 
 
-def needed_rows(ev: Evidence, d: DriftConfig, tests: int) -> int | None:
-    alpha = d.ks_alpha / max(tests, 1)
+def needed_rows(ev: Evidence, d: DriftConfig, alpha: float) -> int | None:
+    """`alpha`: the level of one test (the family's alpha over its number of tests: Bonferroni, conservative)."""
     if ev.test == "none":
         return None
     if ev.test == "ks":
@@ -170,8 +170,12 @@ def needed_rows(ev: Evidence, d: DriftConfig, tests: int) -> int | None:
     return stats.chi2_needed(d.detectable_effect, ev.df, alpha, d.power, ev.n_ref)
 
 
-def decide(evidence: list[Evidence], d: DriftConfig) -> list[Decision]:
-    """Adjust every hypothesis's p-value together and decide each column."""
+def hypotheses(evidence: list[Evidence]) -> int:
+    return len(evidence) + sum(1 for e in evidence if e.null_p is not None)
+
+
+def decide(evidence: list[Evidence], d: DriftConfig, alpha: float) -> list[Decision]:
+    """Adjust every hypothesis's p-value together and decide each column at the family's `alpha`."""
     nulls = [e for e in evidence if e.null_p is not None]
     tests = len(evidence) + len(nulls)
     null_ps = [e.null_p for e in nulls if e.null_p is not None]
@@ -180,15 +184,15 @@ def decide(evidence: list[Evidence], d: DriftConfig) -> list[Decision]:
     null_adj = dict(zip([e.name for e in nulls], lo[len(evidence):], strict=True))
     out = []
     for ev, p_lo, p_hi in zip(evidence, lo[:len(evidence)], hi[:len(evidence)], strict=True):
-        at_lo, at_hi = _rejects(p_lo, ev.bounds[0], ev, d), _rejects(p_hi, ev.bounds[1], ev, d)
-        reasons = [_why(ev, d)] if at_lo else []
+        at_lo, at_hi = _rejects(p_lo, ev.bounds[0], ev, d, alpha), _rejects(p_hi, ev.bounds[1], ev, d, alpha)
+        reasons = [_why(ev, d, alpha)] if at_lo else []
         null_p = null_adj.get(ev.name)
-        null_drift = null_p is not None and null_p < d.ks_alpha and abs(ev.null_change) >= d.min_effect_size
+        null_drift = null_p is not None and null_p < alpha and abs(ev.null_change) >= d.min_effect_size
         if null_drift:
             reasons.append(f"missing share changed by {100 * ev.null_change:+.3g} points (p_adj {null_p:.3g})")
         decision = Decision(ev, True if (at_lo or null_drift) else None if at_hi else False, p_lo, null_p, reasons)
         if decision.drifted is False:
-            decision.needed = needed_rows(ev, d, tests)
+            decision.needed = needed_rows(ev, d, alpha / max(tests, 1))
             if decision.needed is None or ev.n_cur < decision.needed:
                 decision.drifted, decision.power_limited = None, True
         out.append(decision)

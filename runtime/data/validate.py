@@ -190,24 +190,32 @@ def compare(reference: ReferenceProfile, current: FrameSummary, config: DataVali
     columns = {name: {"type": schema[name].type, "declared": schema[name].declared, "reference": _facts(
         ref.columns.get(name)), "current": _facts(current.columns.get(name))} for name in schema}
     drift_score = None
+    d = cfg.drift
+    alphas = {"drift_family": d.ks_alpha, "quality_test": d.ks_alpha}
     if current.rows > 0:
-        checks.check_missing(fam, ref, current, usable, cfg)
-        checks.check_ranges(fam, ref, current, schema, usable=usable, config=cfg)
+        evidence = _evidence_list(reference, current, schema, usable, cfg)
+        # One alpha for the whole gate, shared in proportion to the number of tests: the drift family (adjusted
+        # together) and each quality test that compares with the reference (missing share, reference range).
+        m_drift = drift.hypotheses(evidence)
+        m_quality = len(usable) + sum(1 for n in usable if isinstance(current.columns[n], NumericSummary))
+        alphas = {"drift_family": d.ks_alpha * m_drift / max(m_drift + m_quality, 1),
+                  "quality_test": d.ks_alpha / max(m_drift + m_quality, 1)}
+        checks.check_missing(fam, ref, current, usable, config=cfg, alpha=alphas["quality_test"])
+        checks.check_ranges(fam, ref, current, schema, usable=usable, config=cfg, alpha=alphas["quality_test"])
         checks.check_allowed(fam, current, schema, usable, cfg.quality.max_out_of_range_rate)
         if cfg.quality.fail_on_constant_columns:
             checks.check_constant(fam, ref, current, usable)
         checks.check_duplicates(report, current, cfg.quality.max_duplicate_rate)
-        drift_score = _drift(report, reference, current, schema=schema, usable=usable, cfg=cfg, columns=columns)
+        drift_score = _drift(report, evidence, cfg=cfg, columns=columns, alpha=alphas["drift_family"])
     else:
         report.add(inconclusive("drift.share", "no current rows: drift not tested", threshold=None))
-    d = cfg.drift
     report.details.update({
         "reference": {"source": ref.source, "rows": ref.rows, "profile": reference.from_file,
                       "grid_exact": reference.exact},
         "current": {"source": current.source, "rows": current.rows, "duplicates": current.duplicates},
         "drift_score": drift_score,
         "drifted_columns": [n for n, c in columns.items() if c.get("drift", {}).get("drifted")],
-        "correction": d.correction, "alpha": d.ks_alpha, "min_effect_size": d.min_effect_size,
+        "correction": d.correction, "alpha": d.ks_alpha, "alpha_split": alphas, "min_effect_size": d.min_effect_size,
         "psi_threshold": d.psi_threshold, "detectable_effect": d.detectable_effect, "power": d.power,
         "bins": reference.bins, "design": DESIGN, "columns": columns,
     })
@@ -229,9 +237,9 @@ def _evidence(name: str, reference: ReferenceProfile, r: ColumnSummary, c: Colum
     return ev
 
 
-def _drift(report: Report, reference: ReferenceProfile, current: FrameSummary, *, schema: dict[str, checks.Contract],
-           usable: list[str], cfg: DataValidationConfig, columns: dict[str, dict[str, Any]]) -> float | None:
-    ref, d = reference.summary, cfg.drift
+def _evidence_list(reference: ReferenceProfile, current: FrameSummary, schema: dict[str, checks.Contract],
+                   usable: list[str], cfg: DataValidationConfig) -> list[drift.Evidence]:
+    ref = reference.summary
     excluded = set(cfg.schema_.exclude_from_drift)
     evidence = []
     for name in usable:
@@ -239,20 +247,26 @@ def _drift(report: Report, reference: ReferenceProfile, current: FrameSummary, *
         if name in excluded or r is None or not schema[name].accepts(r.dtype) or r.kind != c.kind or r.kind == "other":
             continue
         evidence.append(_evidence(name, reference, r, c))
+    return evidence
+
+
+def _drift(report: Report, evidence: list[drift.Evidence], *, cfg: DataValidationConfig,
+           columns: dict[str, dict[str, Any]], alpha: float) -> float | None:
+    d = cfg.drift
     if not evidence:
         report.add(inconclusive("drift.share", "no column could be tested for drift (all excluded, missing or "
                                 "of other types)", threshold=f"<= {d.max_drifted_share}"))
         return None
-    decisions = drift.decide(evidence, d)
+    decisions = drift.decide(evidence, d, alpha)
     tested = len(decisions)
     drifted = [x.evidence.name for x in decisions if x.drifted]
     undecided = [x for x in decisions if x.drifted is None]
     share = len(drifted) / tested
     for decision in decisions:
-        _report_column(report, decision, cfg, columns, tolerated=share <= d.max_drifted_share)
+        _report_column(report, decision, cfg, columns, tolerated=share <= d.max_drifted_share, alpha=alpha)
     listed = ", ".join(drifted[:10]) + (f" and {len(drifted) - 10} more" if len(drifted) > 10 else "")
     reason = (f"{len(drifted)} of {tested} tested columns drifted ({share:.3g})" + (f": {listed}" if drifted else "")
-              + f"; {d.correction} correction at alpha {d.ks_alpha:g}; {DESIGN}")
+              + f"; {d.correction} correction, family alpha {alpha:.3g} of the gate's {d.ks_alpha:g}; {DESIGN}")
     if share > d.max_drifted_share:
         verdict = Verdict.FAIL
     elif (len(drifted) + len(undecided)) / tested > d.max_drifted_share:
@@ -268,7 +282,7 @@ def _drift(report: Report, reference: ReferenceProfile, current: FrameSummary, *
 
 
 def _report_column(report: Report, x: drift.Decision, cfg: DataValidationConfig,
-                   columns: dict[str, dict[str, Any]], *, tolerated: bool) -> None:
+                   columns: dict[str, dict[str, Any]], *, tolerated: bool, alpha: float) -> None:
     ev, d = x.evidence, cfg.drift
     lo, hi = ev.bounds
     stat = ("KS D=" + (f"{lo:.4g}" if lo == hi else f"[{lo:.4g}, {hi:.4g}]") if ev.test == "ks" else
@@ -276,7 +290,7 @@ def _report_column(report: Report, x: drift.Decision, cfg: DataValidationConfig,
     evidence = f"{stat}, p_adj={x.p_adjusted:.3g}, PSI={ev.psi:.3g}"
     if ev.null_p is not None:
         evidence += f", missing share {100 * ev.null_change:+.3g} points (p_adj {x.null_p_adjusted:.3g})"
-    threshold = (f"p_adj < {d.ks_alpha:g} and (effect >= {d.min_effect_size:g} or PSI >= {d.psi_threshold:g})"
+    threshold = (f"p_adj < {alpha:.3g} and (effect >= {d.min_effect_size:g} or PSI >= {d.psi_threshold:g})"
                  f"; power {d.power:g} at effect {d.detectable_effect:g}")
     if x.drifted:
         verdict = Verdict.PASS if tolerated else Verdict.FAIL
@@ -294,11 +308,11 @@ def _report_column(report: Report, x: drift.Decision, cfg: DataValidationConfig,
                   "reference's data or more rows")
     else:
         verdict, reason = Verdict.PASS, f"no drift: {evidence}"
-        if x.p_adjusted < d.ks_alpha:
+        if x.p_adjusted < alpha:
             reason += f" (significant but effect < minEffectSize {d.min_effect_size:g})"
     report.add(Check(f"drift:{ev.name}", verdict, None if ev.test == "none" else ev.statistic, threshold, reason))
     entry = {"test": ev.test, "method": ev.method, "statistic": ev.statistic, "p_value": ev.p_bounds[0],
-             "p_value_adjusted": x.p_adjusted, "effect_size": lo, "psi": ev.psi, "alpha": d.ks_alpha,
+             "p_value_adjusted": x.p_adjusted, "effect_size": lo, "psi": ev.psi, "alpha": alpha,
              "min_effect_size": d.min_effect_size, "psi_threshold": d.psi_threshold, "drifted": x.drifted,
              "verdict": verdict.value, "reason": reason, "rows_needed": x.needed,
              "null_rate_change": ev.null_change, "null_p_value": ev.null_p,
