@@ -89,9 +89,10 @@ def _column(kind: str, n: int, rng: np.random.Generator, scenario: str) -> Any:
         x = rng.poisson(size if shift else 3.0, n).astype(np.float64)
     else:
         levels, p = (LEVELS_5, P_5) if kind == "cat-5" else (LEVELS_500, P_500)
-        if shift:  # move a total variation of `size` from the most frequent category to the rarer half
+        if shift:  # move a total variation of `size` from the most frequent categories to the rarer half
             p = p.copy()
-            p[0] -= size
+            head = int(np.searchsorted(np.cumsum(p), 2 * size)) + 1
+            p[:head] *= 1 - size / p[:head].sum()
             p[len(p) // 2:] += size / (len(p) - len(p) // 2)
         values = rng.choice(levels, n, p=p)
         if null_rate:
