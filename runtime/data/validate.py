@@ -263,7 +263,7 @@ def _drift(report: Report, evidence: list[drift.Evidence], *, cfg: DataValidatio
     undecided = [x for x in decisions if x.drifted is None]
     share = len(drifted) / tested
     for decision in decisions:
-        _report_column(report, decision, cfg, columns, tolerated=share <= d.max_drifted_share, alpha=alpha)
+        drift.report_column(report, decision, cfg, columns, tolerated=share <= d.max_drifted_share, alpha=alpha)
     listed = ", ".join(drifted[:10]) + (f" and {len(drifted) - 10} more" if len(drifted) > 10 else "")
     reason = (f"{len(drifted)} of {tested} tested columns drifted ({share:.3g})" + (f": {listed}" if drifted else "")
               + f"; {d.correction} correction, family alpha {alpha:.3g} of the gate's {d.ks_alpha:g}; {DESIGN}")
@@ -279,47 +279,3 @@ def _drift(report: Report, evidence: list[drift.Evidence], *, cfg: DataValidatio
         verdict = Verdict.PASS
     report.add(Check("drift.share", verdict, share, f"<= {d.max_drifted_share}", reason))
     return share
-
-
-def _report_column(report: Report, x: drift.Decision, cfg: DataValidationConfig,
-                   columns: dict[str, dict[str, Any]], *, tolerated: bool, alpha: float) -> None:
-    ev, d = x.evidence, cfg.drift
-    lo, hi = ev.bounds
-    stat = ("KS D=" + (f"{lo:.4g}" if lo == hi else f"[{lo:.4g}, {hi:.4g}]") if ev.test == "ks" else
-            f"chi2={ev.statistic:.4g} (df {ev.df}), TVD={lo:.4g}" if ev.test == "chi-square" else ev.method)
-    evidence = f"{stat}, p_adj={x.p_adjusted:.3g}, PSI={ev.psi:.3g}"
-    if ev.null_p is not None:
-        evidence += f", missing share {100 * ev.null_change:+.3g} points (p_adj {x.null_p_adjusted:.3g})"
-    threshold = (f"p_adj < {alpha:.3g} and (effect >= {d.min_effect_size:g} or PSI >= {d.psi_threshold:g})"
-                 f"; power {d.power:g} at effect {d.detectable_effect:g}")
-    if x.drifted:
-        verdict = Verdict.PASS if tolerated else Verdict.FAIL
-        reason = f"drifted: {evidence} ({'; '.join(x.reasons)})" + (
-            f"; tolerated: drift share within maxDriftedShare {d.max_drifted_share:g}" if tolerated else "")
-    elif x.drifted is None and x.power_limited:
-        verdict = Verdict.INCONCLUSIVE
-        need = (f"needs about {x.needed:,} current rows" if x.needed is not None
-                else f"the reference's {ev.n_ref} rows are too few for any current size")
-        reason = (f"no drift detected ({evidence}), but {ev.n_cur} rows cannot rule out an effect of "
-                  f"{d.detectable_effect:g} with power {d.power:g}: {need}")
-    elif x.drifted is None:
-        verdict = Verdict.INCONCLUSIVE
-        reason = (f"{evidence}: the grid's bounds on D straddle the decision; validate against a profile with the "
-                  "reference's data or more rows")
-    else:
-        verdict, reason = Verdict.PASS, f"no drift: {evidence}"
-        if x.p_adjusted < alpha:
-            reason += f" (significant but effect < minEffectSize {d.min_effect_size:g})"
-    report.add(Check(f"drift:{ev.name}", verdict, None if ev.test == "none" else ev.statistic, threshold, reason))
-    entry = {"test": ev.test, "method": ev.method, "statistic": ev.statistic, "p_value": ev.p_bounds[0],
-             "p_value_adjusted": x.p_adjusted, "effect_size": lo, "psi": ev.psi, "alpha": alpha,
-             "min_effect_size": d.min_effect_size, "psi_threshold": d.psi_threshold, "drifted": x.drifted,
-             "verdict": verdict.value, "reason": reason, "rows_needed": x.needed,
-             "null_rate_change": ev.null_change, "null_p_value": ev.null_p,
-             "null_p_value_adjusted": x.null_p_adjusted}
-    details = dict(ev.details)
-    histogram = details.pop("histogram", None)
-    entry.update(details)
-    columns[ev.name]["drift"] = entry
-    if histogram is not None:
-        columns[ev.name]["histogram"] = histogram
