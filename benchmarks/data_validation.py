@@ -201,18 +201,20 @@ def engines(rows: int, results: dict[str, Any], failures: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.data_validation")
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows a side for speed (0 to skip)")
     parser.add_argument("--skip-evidently", action="store_true")
     parser.add_argument("--scale", default="1000000,5000000,20000000", help="sizes for time/RSS ('' to skip)")
     parser.add_argument("--engines", type=int, default=10_000_000, help="rows for local vs Spark (0 to skip)")
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--tag", default="", help="suffix of the results file (runs side by side)")
     args = parser.parse_args(argv)
     if args.regenerate:
         for stamp in DATA.glob("generated_*.json"):
             stamp.unlink()
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": os.getloadavg()}
     failures: list[str] = []
-    speed(args.rows, not args.skip_evidently, results, failures)
+    if args.rows:
+        speed(args.rows, not args.skip_evidently, results, failures)
     if args.scale:
         print("memory and time (cold CLI, reference and current data):")
         scale([int(x) for x in args.scale.split(",")], results, failures)
@@ -221,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         engines(args.engines, results, failures)
     results["load_after"] = os.getloadavg()
     print(f"load average {results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} after")
-    (DATA / "data_validation_results.json").write_text(json.dumps(results, indent=2))
+    (DATA / f"data_validation_results{args.tag}.json").write_text(json.dumps(results, indent=2))
     for failure in failures:
         print(f"TARGET MISSED: {failure}")
     return 1 if failures else 0

@@ -151,32 +151,40 @@ SCENARIOS = {
 }
 
 
-def run(trials: int, rng: np.random.Generator, *, quick: bool = False) -> list[Row]:
-    """The drift section of `python -m benchmarks decisions`."""
-    rows = []
+def run(trials: int, rng: np.random.Generator, *, quick: bool = False, checks: tuple[str, ...] | None = None,
+        progress: bool = False) -> list[Row]:
+    """The drift section of `python -m benchmarks decisions` (`checks`: a subset of the cells' checks)."""
+    plan = []
     sizes = SIZES[:3] if quick else SIZES
     for check, scenarios in SCENARIOS.items():
         for scenario in scenarios:
             for n in sizes:
                 scale = 1 if n <= 10_000 else 5  # 100k rows cost ~10x a 10k trial
-                rows.append(cell(check, scenario, n, max(20, trials // scale), rng))
+                plan.append((check, scenario, n, max(20, trials // scale)))
             if not quick:
-                rows.append(cell(check, scenario, BIG, max(10, trials // 50), rng))
+                plan.append((check, scenario, BIG, max(10, trials // 50)))
     for n in sizes:
-        rows.append(cell("whole gate", "A/A", n, max(20, trials // (4 if n <= 10_000 else 20)), rng))
+        plan.append(("whole gate", "A/A", n, max(20, trials // (4 if n <= 10_000 else 20))))
+    rows = []
+    for check, scenario, n, count in plan:
+        if checks is None or check in checks:
+            rows.append(cell(check, scenario, n, count, rng))
+            if progress:
+                print_table(rows[-1:], header=len(rows) == 1)
     return rows
 
 
-def print_table(rows: list[Row]) -> None:
+def print_table(rows: list[Row], *, header: bool = True) -> None:
     def rate(value: float | None, ci: tuple[float, float] | None) -> str:
         return "-" if value is None or ci is None else f"{100 * value:5.1f}% [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
-    print(f"{'check':<11} {'scenario':<26} {'n/side':>9} {'trials':>6}  {'false block':<20} {'inconclusive':<20} "
-          "power")
+    if header:
+        print(f"{'check':<11} {'scenario':<26} {'n/side':>9} {'trials':>6}  {'false block':<20} "
+              f"{'inconclusive':<20} power")
     for r in rows:
         print(f"{r.check:<11} {r.scenario:<26} {r.n_per_side:>9,} {r.trials:>6}  "
               f"{rate(r.false_block, r.false_block_ci):<20} {rate(r.inconclusive, r.inconclusive_ci):<20} "
-              f"{rate(r.power, r.power_ci)}")
+              f"{rate(r.power, r.power_ci)}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=1000, help="trials per cell up to 10k rows (fewer beyond)")
     parser.add_argument("--seed", type=int, default=20261204)
     parser.add_argument("--quick", action="store_true", help="up to 10k rows, no 1M cells")
+    parser.add_argument("--checks", help=f"comma-separated subset of {', '.join([*SCENARIOS, 'whole gate'])}")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / ".data" / "decisions_drift.json")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    rows = run(args.trials, np.random.default_rng(args.seed), quick=args.quick)
-    print_table(rows)
+    checks = tuple(args.checks.split(",")) if args.checks else None
+    rows = run(args.trials, np.random.default_rng(args.seed), quick=args.quick, checks=checks, progress=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps([asdict(r) for r in rows], indent=1))
     alpha = 0.01
