@@ -74,7 +74,7 @@ def measure(argv: list[str], ok: tuple[int, ...] = (0, 1, 3), env: dict[str, str
         errs.seek(0)
         stdout, stderr = out.read().decode(), errs.read().decode()
     if code not in ok:
-        raise RuntimeError(f"{' '.join(argv)} exited {code}:\n{stderr[-3000:]}")
+        raise RuntimeError(f"{' '.join(argv[:2])} exited {code}:\n{stderr[:2000]}\n...\n{stderr[-2000:]}")
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
             "stdout": stdout, "exit_code": code}
 

@@ -36,7 +36,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 #: Rows per Arrow batch handed to a task (Spark's default of 10,000 makes per-batch overhead dominate).
-ARROW_BATCH_ROWS = 1 << 20
+ARROW_BATCH_ROWS = 1 << 18
+#: Margin of the per-partition sampling threshold over SAMPLE_SIZE / rows (the global bottom-k needs about 1.0;
+#: falling short would only make the sample smaller, never biased).
+SAMPLE_MARGIN = 1.1
 
 
 def partial_summaries(batches: Iterator[pa.RecordBatch], plans: dict[str, ColumnPlan], names: list[str],
@@ -141,7 +144,11 @@ class SparkEngine:
         from pyspark.sql.pandas.types import to_arrow_schema
 
         schema = to_arrow_schema(df.schema)
-        sample = {f.name: ColumnPlan(capacity=SAMPLE_SIZE, sample=True) for f in schema
+        # Each partition keeps only values whose key is below ~SAMPLE_SIZE / rows: the partials the driver
+        # collects hold about SAMPLE_SIZE values per column in all, not SAMPLE_SIZE per partition.
+        rows = df.count()
+        below = min(1.0, SAMPLE_MARGIN * SAMPLE_SIZE / max(rows, 1))
+        sample = {f.name: ColumnPlan(capacity=SAMPLE_SIZE, sample=True, keep_below=below) for f in schema
                   if logical_type(f.type) in ("float", "int")}
         first = self._summaries(df, sample, False, path)
         grids = grids_from(first, bins)

@@ -62,6 +62,9 @@ class ColumnPlan:
     probes: np.ndarray | None = None
     capacity: int = VALUES_MAX
     sample: bool = False
+    keep_below: float = 1.0
+    """Sampling: keep only values whose random key is below this (about capacity / total rows, with a margin), so
+    that partial samples stay small before the bottom-`capacity` cut (Spark partitions sent to the driver)."""
 
 
 @dataclass
@@ -187,13 +190,14 @@ def summarize_numeric(array: pa.Array, dtype: str, plan: ColumnPlan, seed: int =
         out.below = sorted_rank(v, plan.probes, "left").astype(np.int64)
         out.at_or_below = sorted_rank(v, plan.probes, "right").astype(np.int64)
     out.tie_free = n == len(x) and n > 1 and not bool(np.any(v[1:] == v[:-1]))
-    if n <= plan.capacity:
+    if n <= plan.capacity and plan.keep_below >= 1.0:
         out.values = kept(v)
     elif plan.sample:
         keys = np.random.default_rng(seed).random(n)
-        keep = np.argpartition(keys, plan.capacity)[:plan.capacity]
-        keep.sort()  # v is sorted: ascending positions keep the values sorted
-        out.values, out.keys, out.sampled = v[keep], keys[keep], True
+        keep = np.flatnonzero(keys < plan.keep_below)
+        if keep.size > plan.capacity:
+            keep = np.sort(keep[np.argpartition(keys[keep], plan.capacity)[:plan.capacity]])
+        out.values, out.keys, out.sampled = v[keep], keys[keep], True  # ascending positions: values stay sorted
     return out
 
 
