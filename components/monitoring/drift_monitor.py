@@ -71,6 +71,10 @@ class DriftMonitorArgs(TypedDict, total=False):
     """Topic for the alarm's ALARM and OK transitions. Default None: no alarm actions."""
     retrain_pipeline_arn: pulumi.Input[str] | None
     """Delivery pipeline to start when the alarm fires. Default None: no retrain trigger."""
+    emr_policy_arn: pulumi.Input[str] | None
+    """`data.engine: spark`: the Spark engine's submit policy (`SparkValidation.submit_policy_arn`); the job then
+    runs the validation as an EMR Serverless job, its role holding this policy. Default None: on the build
+    machine."""
 
 
 class DriftMonitor(pulumi.ComponentResource):
@@ -91,8 +95,11 @@ class DriftMonitor(pulumi.ComponentResource):
         job = drift_job(
             stack=settings.stack,
             reference_profile_key=args.get("reference_profile_key", cfg_defaults.DRIFT_REFERENCE_PROFILE_KEY),
-            inference_prefix=args.get("inference_prefix", cfg_defaults.DRIFT_INFERENCE_PREFIX))
-        project = scheduled_job(self, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace)
+            inference_prefix=args.get("inference_prefix", cfg_defaults.DRIFT_INFERENCE_PREFIX),
+            emr=args.get("emr_policy_arn") is not None)
+        emr_policy = args.get("emr_policy_arn")
+        project = scheduled_job(self, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace,
+                                policy_arns=[emr_policy] if emr_policy is not None else [])
 
         topic = args.get("alarm_topic_arn")
         actions = [topic] if topic is not None else []

@@ -14,10 +14,11 @@ DRIFT_REPORTS_PREFIX = "monitoring/drift/"
 DRIFT_REPORT = "reports/data-validation.json"
 
 
-def drift_job(*, stack: str, reference_profile_key: str, inference_prefix: str) -> Action:
+def drift_job(*, stack: str, reference_profile_key: str, inference_prefix: str, emr: bool = False) -> Action:
     """Validate the newest capture under `inference_prefix` against the reference profile and publish the drift
     share. A drifted capture (exit 1) is the job's result, not its failure: the metric and the alarm carry it.
-    No capture, no decided drift share, a bad input: the job fails (and notifies)."""
+    No capture, no decided drift share, a bad input: the job fails (and notifies). `emr`: the validation runs as
+    an EMR Serverless job (`data.engine: spark`)."""
     return Action(
         name="DriftMonitor",
         commands=(
@@ -29,7 +30,7 @@ def drift_job(*, stack: str, reference_profile_key: str, inference_prefix: str) 
             "false; }",
             Mlcicd(("data", "validate", "--reference", f"s3://$DATA_BUCKET/{reference_profile_key}",
                     "--current", "s3://$DATA_BUCKET/$CURRENT_KEY", "--stack", stack, "--report", DRIFT_REPORT,
-                    "--html", "reports/data-validation.html"), ok_exit_codes=(1,)),
+                    "--html", "reports/data-validation.html", *(("--emr",) if emr else ())), ok_exit_codes=(1,)),
             Mlcicd(("monitor", "publish-drift", "--report", DRIFT_REPORT, "--stack", stack)),
         ),
         finally_commands=(f'if [ -d reports ]; then aws s3 cp reports "s3://$DATA_BUCKET/{DRIFT_REPORTS_PREFIX}'
