@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime.errors import UsageError
+from runtime.errors import AwsUnavailable, CredentialsError, UsageError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -50,9 +50,25 @@ def split_s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def s3_filesystem() -> Any:
-    """pyarrow's S3 filesystem with the usual credential chain; `AWS_ENDPOINT_URL` (moto, MinIO) is honoured."""
+def _has_credentials() -> bool:
+    import boto3
+
+    return boto3.Session().get_credentials() is not None
+
+
+def _check_credentials(uri: str) -> None:
+    """pyarrow's S3 client goes on without credentials and fails later as if S3 were down: ask botocore's chain (the
+    one every other AWS call of the runtime uses) first, so a missing credential is exit 2, not an outage."""
+    if not _has_credentials():
+        raise CredentialsError(f"{uri}: no AWS credentials found to read or write it")
+
+
+def s3_filesystem(uri: str) -> Any:
+    """pyarrow's S3 filesystem for `uri` with the usual credential chain; `AWS_ENDPOINT_URL` (moto, MinIO) is
+    honoured."""
     from pyarrow import fs
+
+    _check_credentials(uri)
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
@@ -63,7 +79,15 @@ def s3_filesystem() -> Any:
     return fs.S3FileSystem(**kwargs)
 
 
-def _os_error(text: str, exc: OSError) -> DataInputError:
+#: What pyarrow's S3 client (the AWS C++ SDK over curl) says when S3 did not answer, as opposed to refusing.
+_S3_OUTAGE = ("NETWORK_CONNECTION", "curlCode", "REQUEST_TIMEOUT", "SERVICE_UNAVAILABLE", "SLOW_DOWN")
+
+
+def _os_error(text: str, exc: OSError) -> DataInputError | AwsUnavailable:
+    """The error for a failed read or write: an outage when S3 did not answer (exit 3, runtime/errors.py), else a
+    bad input naming the path (exit 2)."""
+    if is_s3(text) and any(marker in str(exc) for marker in _S3_OUTAGE):
+        return AwsUnavailable(f"S3 could not be reached for {text} ({first_line(exc)})")
     if isinstance(exc, FileNotFoundError):
         if is_s3(text):
             return DataInputError(f"{text}: no such S3 object; check the bucket and key")
@@ -83,7 +107,7 @@ def open_input(path: str) -> Any:
     try:
         if is_s3(path):
             bucket, key = split_s3(path)
-            fs = s3_filesystem()
+            fs = s3_filesystem(path)
             info = fs.get_file_info(f"{bucket}/{key}")
             if info.type.name == "NotFound":
                 raise FileNotFoundError(path)
@@ -111,10 +135,12 @@ def write_bytes(path: str | Path, data: bytes) -> None:
     if is_s3(text):
         bucket, key = split_s3(text)
         try:
-            with s3_filesystem().open_output_stream(f"{bucket}/{key}") as out:
+            with s3_filesystem(text).open_output_stream(f"{bucket}/{key}") as out:
                 out.write(data)
         except OSError as exc:
-            raise DataInputError(f"{text}: cannot write to S3 ({first_line(exc)})") from exc
+            error = _os_error(text, exc)
+            raise (error if isinstance(error, AwsUnavailable) else
+                   DataInputError(f"{text}: cannot write to S3 ({first_line(exc)})")) from exc
         return
     target = Path(text)
     try:
