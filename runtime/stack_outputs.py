@@ -58,6 +58,8 @@ PIPELINE_NAME = "pipelineName"
 PIPELINE_DEPLOY_ROLE_ARN = "pipelineDeployActionRoleArn"
 DRIFT_ALARM = "driftAlarmName"
 BATCH_JOB = "batchInferenceProject"
+#: `data.engine: spark`: the EMR Serverless application that runs the data gate.
+DATA_SPARK_APPLICATION = "dataSparkApplicationId"
 
 # Inference capture (`monitoring.capture.enabled` with serving)
 CAPTURE_STREAM = "captureStreamName"

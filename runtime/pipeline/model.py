@@ -124,6 +124,9 @@ class PipelineSpec:
     data_paths: tuple[str, ...] = ("data/**",)
     code_paths: tuple[str, ...] = ("training/**",)
     pulumi_secrets: tuple[Secret, ...] = field(default=())
+    data_engine: str = "local"
+    """`spark`: the Validate action submits the data gate to EMR Serverless (`--emr`) on `spark_training_key`."""
+    spark_training_key: str = "training/"
 
     @classmethod
     def from_config(cls, cfg: StackConfig, stack: str) -> PipelineSpec:
@@ -144,7 +147,8 @@ class PipelineSpec:
                    mlflow_prefix=cfg.tracking.artifact_prefix, deploy_stack=p.deploy_stack,
                    promote_to=p.promote_to, pulumi_version=p.pulumi_version,
                    approval_timeout_minutes=p.approval_timeout_minutes, data_paths=tuple(p.data_paths),
-                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets))
+                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets), data_engine=cfg.data.engine,
+                   spark_training_key=cfg.data.spark.training_data_key)
 
 
 def build_actions(stages: tuple[Stage, ...]) -> list[tuple[Stage, Action]]:
