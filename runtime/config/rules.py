@@ -222,7 +222,7 @@ def judge_cutoffs(s: dict[str, Any]) -> Iterator[Finding]:
         yield _problem("serving.canary.judge.marginalScore", f"must not exceed passScore ({judge.pass_score:g})",
                        judge.marginal_score)
     weights = judge.weights
-    if weights.errors + weights.latency + weights.spread + weights.predictions + weights.quality <= 0:
+    if weights.errors + weights.latency + weights.tail + weights.predictions + weights.quality <= 0:
         yield Problem("serving.canary.judge.weights", "at least one weight must be positive")
 
 

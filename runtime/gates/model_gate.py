@@ -234,7 +234,7 @@ def metric_checks(report: Report, model: str, cand: Resolved, champ: Resolved | 
         report.add(inconclusive("metrics", "no metric thresholds configured (gates.metrics is empty): nothing to "
                                 "judge the candidate on; set them in the stack config and pass --stack"))
     for name, bounds in sorted(cfg.metrics.items()):
-        if bounds.min is None and bounds.max is None:
+        if (bounds.min is None and bounds.max is None) or mc.computed(name, cfg):  # computed: evaluated_checks
             continue
         if cand.metrics is None:
             report.add(inconclusive(f"metric:{name}", f"cannot read metric {name}: {cand.source}; threshold "
@@ -260,7 +260,7 @@ def metric_checks(report: Report, model: str, cand: Resolved, champ: Resolved | 
     compared = [n for n, b in sorted(cfg.metrics.items()) if b.max_regression is not None]
     what = f"metrics {', '.join(compared)}" if compared else "no metric (none sets maxRegression)"
     report.add(passed("champion-comparison", champ.version, None, f"compared with {champ.label}{same}: {what}"))
-    for name in compared:
+    for name in [n for n in compared if not mc.computed(n, cfg)]:
         bounds = cfg.metrics[name]
         cand_value = cand.metrics.get(name) if cand.metrics is not None else None
         champ_value = champ.metrics.get(name) if champ.metrics is not None else None
@@ -358,7 +358,7 @@ def prediction_check_names(cfg: ModelGateConfig) -> list[str]:
         names += mc.fairness_check_names(cfg.fairness)
     if cfg.latency is not None:
         names.append("latency:p95")
-    return names
+    return names + mc.row_check_names(cfg)
 
 
 def model_inputs(pyfunc: PyFuncModel, frame: pd.DataFrame, cfg: ModelGateConfig) -> pd.DataFrame:
@@ -410,8 +410,20 @@ def time_single_rows(pyfunc: PyFuncModel, inputs: pd.DataFrame, samples: int, wa
     return durations, False
 
 
+def score_champion(registry: Registry, version: str, frame: pd.DataFrame, cfg: ModelGateConfig,
+                   workdir: Path) -> tuple[np.ndarray | None, str | None]:
+    """The champion's predictions on the evaluation rows (paired regression checks), or why there are none."""
+    try:
+        pyfunc = registry.load_model(version, workdir)
+        return as_array(pyfunc.predict(model_inputs(pyfunc, frame, cfg))), None
+    except TrackingUnavailable:
+        raise
+    except Exception as exc:
+        return None, f"champion version {version} could not score the evaluation data: {_short(exc)}"
+
+
 def prediction_checks(report: Report, registry: Registry, version: str, frame: pd.DataFrame,
-                      cfg: ModelGateConfig) -> None:
+                      cfg: ModelGateConfig, *, champion: str | None = None) -> None:
     assert cfg.evaluation is not None
     names = prediction_check_names(cfg)
 
@@ -440,6 +452,13 @@ def prediction_checks(report: Report, registry: Registry, version: str, frame: p
             return
         truth = frame[target].to_numpy()
         report.add(mc.finite_predictions(predictions, len(frame)))
+        if mc.row_check_names(cfg):
+            champ, problem = (score_champion(registry, champion, frame, cfg, Path(workdir) / "champion")
+                              if champion is not None else (None, None))
+            positive = cfg.fairness.positive_label if cfg.fairness is not None else 1
+            for check in mc.evaluated_checks(cfg, mc.Scored(truth, predictions, champ, positive),
+                                             champion_label=f"champion version {champion}", champion_problem=problem):
+                report.add(check)
         if "predictions:class-share" in names:
             report.add(mc.class_share(predictions, truth, cfg.predictions))
             report.details["class_shares"] = mc.class_shares(predictions) if predictions.ndim == 1 else None
@@ -454,7 +473,9 @@ def prediction_checks(report: Report, registry: Registry, version: str, frame: p
             else:
                 positive = positive_label(frame, target, cfg.fairness.positive_label)
                 groups = frame[cfg.fairness.sensitive_column].to_numpy()
-                checks, rates = mc.fairness(truth, predictions, groups, positive, cfg.fairness)
+                alpha, power = mc.levels(cfg)
+                checks, rates = mc.fairness(truth, predictions, groups, positive, cfg.fairness, alpha=alpha,
+                                            power=power)
                 for check in checks:
                     report.add(check)
                 report.details["fairness"] = {"column": cfg.fairness.sensitive_column, "positive_label": positive,
@@ -591,7 +612,7 @@ def gate_model(model: str, candidate: str, champion: str | None = None, *, confi
                 for name in prediction_check_names(cfg):
                     report.add(inconclusive(name, f"not evaluated: {evaluation_problem}"))
             elif frame is not None:
-                prediction_checks(report, registry, cand.version, frame, cfg)
+                prediction_checks(report, registry, cand.version, frame, cfg, champion=champ.version if champ else None)
         except TrackingUnavailable as exc:
             report.add(inconclusive("tracking", str(exc)))
         record_verdict(report, registry, cand.version, cfg, report_path=report_path, report_bucket=report_bucket,
