@@ -69,9 +69,11 @@ def _ratio(num: Array, den: Array) -> Array:
 
 
 def with_zero_route(mixture: seq.Mixture) -> seq.Mixture:
-    """Add a point mass at "(practically) no events" to a downward mixture: a side with no errors at all then
-    proves a rate below the tolerance after about -log(beta) / tolerance requests, not twice that."""
-    tilts = np.concatenate([mixture.tilts, [-20.0]])
+    """Add a point mass at the extreme of a one-sided mixture ("(practically) no events" for a downward one, "all
+    events" for an upward one): a side with no errors at all then proves a rate below the tolerance after about
+    -log(beta) / tolerance requests, not twice that; a sign test that sees every period go one way decides after
+    log2(1 / level) + 1 periods."""
+    tilts = np.concatenate([mixture.tilts, [20.0 * np.sign(mixture.tilts[0])]])
     weights = np.concatenate([mixture.log_weights + math.log(1 - ZERO_MASS), [math.log(ZERO_MASS)]])
     return seq.Mixture(tilts, weights)
 
@@ -118,13 +120,10 @@ def errors_needed(base_requests: float, base_errors: float, canary_requests: flo
         needed = v / (rate * baseline_share)
     if tolerance > 0 and rate < tolerance:
         mix = with_zero_route(seq.half_normal(RATE_SCALE, sign=-1))
-        bar = levels.pass_bar(2)
-        lo, hi = 1.0, 1e12
-        for _ in range(80):
-            mid = math.sqrt(lo * hi)
-            ok = float(seq.binomial_log_e(np.array([rate * mid]), np.array([mid]), tolerance, mix)) >= bar
-            lo, hi = (lo, mid) if ok else (mid, hi)
-        needed = min(needed, hi)
+        grid = np.geomspace(1.0, 1e12, 600)[:, None]  # 5 % steps
+        ok = seq.binomial_log_e(rate * grid, grid, tolerance, mix) >= levels.pass_bar(2)
+        if ok.any():
+            needed = min(needed, float(grid[np.argmax(ok), 0]))
     return needed
 
 
@@ -266,7 +265,8 @@ def quality(baseline: ArrayLike, canary: ArrayLike, *, levels: Levels, higher_is
     both = np.isfinite(qb) & np.isfinite(qc)
     gain = np.where(both, sign * (qc - qb), 0.0)
     worse, decided = (gain < 0).astype(float), (both & (gain != 0)).astype(float)
-    up, down = seq.half_normal(RATE_SCALE), seq.half_normal(RATE_SCALE, sign=-1)
+    up = with_zero_route(seq.half_normal(RATE_SCALE))
+    down = with_zero_route(seq.half_normal(RATE_SCALE, sign=-1))
     checks = 1 if threshold is None else 2
     worse_e = seq.binomial_log_e(worse, decided, 0.5, up)
     relative = np.where(both, _ratio(gain, np.abs(qb)), np.nan)

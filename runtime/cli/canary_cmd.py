@@ -21,13 +21,13 @@ app = typer.Typer(help="Judge a canary against its baseline from CloudWatch metr
                   "publishes per-variant metrics.", no_args_is_help=True)
 
 
-def parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None, option: str = "--end-time") -> datetime | None:
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--end-time {value!r} is not an ISO 8601 time; use e.g. 2026-01-31T12:00:00Z") from None
+        raise UsageError(f"{option} {value!r} is not an ISO 8601 time; use e.g. 2026-01-31T12:00:00Z") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -59,7 +59,7 @@ def build_request(*, cfg: StackConfig | None, stack: str | None, model: str | No
                   baseline_target_group: str | None, canary_target_group: str | None, namespace: str | None,
                   baseline_variant: str, canary_variant: str, window_minutes: int | None,
                   period_seconds: int | None, end_time: str | None, percentiles: bool,
-                  act: ActSettings | None, outputs: dict[str, Any]) -> JudgeRequest:
+                  act: ActSettings | None, outputs: dict[str, Any], start_time: str | None = None) -> JudgeRequest:
     from pydantic import ValidationError
 
     from infra import outputs as out
@@ -104,8 +104,12 @@ def build_request(*, cfg: StackConfig | None, stack: str | None, model: str | No
                           quality_metric=alarm.metric_name if alarm else MODEL_QUALITY_METRIC)
     subject = {"model": model_name, "version": cfg.model.version if cfg else None, "stack": stack,
                "baseline": baseline_target_group or baseline_variant, "canary": canary_target_group or canary_variant}
-    return JudgeRequest(source=source, config=judge, quality=quality, end=parse_time(end_time), subject=subject,
-                        act=act)
+    start, end = parse_time(start_time, "--start-time"), parse_time(end_time)
+    if start is not None and end is not None and start >= end:
+        raise UsageError(f"--start-time {start_time} is not before --end-time {end_time}")
+    bake = judge.max_bake_minutes or max(cfg.serving.canary.bake_minutes if cfg else 0, judge.window_minutes)
+    return JudgeRequest(source=source, config=judge, quality=quality, end=end, subject=subject, act=act, start=start,
+                        max_bake_minutes=bake)
 
 
 @app.command()
@@ -128,6 +132,12 @@ def judge(
     window_minutes: Annotated[int | None, typer.Option(help="Override serving.canary.judge.windowMinutes.")] = None,
     period_seconds: Annotated[int | None, typer.Option(help="Override serving.canary.judge.periodSeconds.")] = None,
     end_time: Annotated[str | None, typer.Option(help="End of the window, ISO 8601 (default: now).")] = None,
+    start_time: Annotated[str | None, typer.Option(help="Deployment start, ISO 8601: judge everything since then "
+                                                        "(repeated looks stay valid; INCONCLUSIVE within the maximum "
+                                                        "bake extends it).")] = None,
+    until_decided: Annotated[bool, typer.Option("--until-decided", help="Look every period from --start-time "
+                                                                        "(default: now) until PASS, FAIL or the "
+                                                                        "maximum bake, then act once.")] = False,
     percentiles: Annotated[bool, typer.Option(help="Read the p99 response time (off for moto, which cannot compute "
                                                    "percentiles).")] = True,
     region: Annotated[str | None, typer.Option(help="AWS region (default: the stack's).")] = None,
@@ -192,8 +202,12 @@ def judge(
                                 baseline_target_group=baseline_target_group, canary_target_group=canary_target_group,
                                 namespace=namespace, baseline_variant=baseline_variant, canary_variant=canary_variant,
                                 window_minutes=window_minutes, period_seconds=period_seconds, end_time=end_time,
-                                percentiles=percentiles, act=settings, outputs=outputs)
+                                percentiles=percentiles, act=settings, outputs=outputs, start_time=start_time)
         probing = probe_baseline_url is not None or probe_canary_url is not None
+        if probing and (start_time is not None or until_decided):
+            raise UsageError("--probe-* judges the window it has just probed: drop --start-time and --until-decided")
+        if until_decided and end_time is not None:
+            raise UsageError("--until-decided looks until a decision from now on: drop --end-time")
         probe_request: ProbeRequest | None = None
         if not probing and (sample_data is not None or target_column is not None or rps is not None):
             raise UsageError("--sample-data, --target-column and --rps shape the probe traffic: give them with "
@@ -224,6 +238,10 @@ def judge(
             from runtime.canary.probe import judge_with_probe
 
             result = judge_with_probe(request, probe_request, clients)
+        elif until_decided:
+            from runtime.canary.run import judge_until_decided
+
+            result = judge_until_decided(request, clients)
         else:
             result = run_canary_judge(request, clients)
     finish(result, report)

@@ -55,13 +55,14 @@ def _rate(hits: np.ndarray) -> tuple[float, tuple[int, int]]:
 def group_rates(true_labels: np.ndarray, predictions: np.ndarray, groups: np.ndarray,
                 positive: Any) -> dict[str, GroupRates]:
     """Per-group rates; null groups are one group named `<null>`."""
-    keys = pd.Series(groups).astype(object).where(pd.notna(groups), "<null>").astype(str).to_numpy()
+    codes, uniques = pd.factorize(pd.Series(groups), use_na_sentinel=False)
+    names = {k: "<null>" if pd.isna(u) else str(u) for k, u in enumerate(uniques)}
     predicted_pos = predictions == positive
     actual_pos = true_labels == positive
     correct = predictions == true_labels
     out: dict[str, GroupRates] = {}
-    for key in sorted(set(keys)):
-        mask = keys == key
+    for key in sorted(set(names.values())):
+        mask = np.isin(codes, [k for k, name in names.items() if name == key])
         rates = {"positive_rate": _rate(predicted_pos[mask]), "tpr": _rate(predicted_pos[mask & actual_pos]),
                  "fpr": _rate(predicted_pos[mask & ~actual_pos]), "accuracy": _rate(correct[mask])}
         out[key] = GroupRates(int(mask.sum()), rates["positive_rate"][0], rates["tpr"][0], rates["fpr"][0],

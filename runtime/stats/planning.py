@@ -26,26 +26,13 @@ def z(p: float) -> float:
 
 def information_needed(drift: float, *, alpha: float, power: float, rho: float) -> float:
     """Smallest information V (variance of the running sum under the null) at which a drift of `drift` per unit
-    of V crosses the level-`alpha` always-valid boundary with probability `power`. inf when drift <= 0."""
+    of V crosses the level-`alpha` always-valid boundary with probability `power` (to 5 %). inf when drift <= 0
+    or no V up to 1e15 suffices."""
     if not drift > 0:
         return math.inf
-    zp = z(power)
-
-    def short(v: float) -> bool:
-        return drift * v - zp * math.sqrt(v) < float(normal_boundary(v, alpha, rho))
-
-    lo, hi = 1e-9, 1.0
-    while short(hi):
-        lo, hi = hi, hi * 4.0
-        if hi > 1e18:
-            return math.inf
-    for _ in range(60):
-        mid = math.sqrt(lo * hi)
-        if short(mid):
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    grid = np.geomspace(1e-6, 1e15, 1000)
+    enough = drift * grid - z(power) * np.sqrt(grid) >= normal_boundary(grid, alpha, rho)
+    return float(grid[np.argmax(enough)]) if enough.any() else math.inf
 
 
 def fixed_sample_n(effect: float, sd: float, *, alpha: float, power: float) -> float:

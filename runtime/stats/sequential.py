@@ -137,7 +137,7 @@ def normal_boundary(v: ArrayLike, level: float, rho: float) -> Array:
     total = vv + rho
     target = -math.log(level)
     b = np.sqrt(total * (2 * target + np.log(total / rho)))
-    for _ in range(30):  # fixed point: the Phi term is close to 1 at the boundary, so this converges fast
+    for _ in range(8):  # fixed point: the Phi term is close to 1 at the boundary, so this converges fast
         b = np.sqrt(total * np.maximum(2 * (target - math.log(2.0) - log_ndtr(b / np.sqrt(total)))
                                        + np.log(total / rho), 0.0))
     return b
