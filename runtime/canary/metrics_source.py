@@ -109,13 +109,14 @@ def _variant_dims(source: MetricSource, side: str) -> tuple[tuple[str, str], ...
     return ((m.DIMENSION_MODEL, source.model_name), (m.DIMENSION_VARIANT, source.variant(side)))
 
 
-def discover_bins(client: Any, source: MetricSource) -> dict[str, list[str]]:
-    """Bins of the prediction histogram each variant has published (ListMetrics, paginated)."""
+def discover_bins(client: Any, source: MetricSource, metric_name: str = m.PREDICTION_COUNT) -> dict[str, list[str]]:
+    """Bins of a histogram (`PredictionCount`, `ResponseTimeCount`) each variant has published (ListMetrics,
+    paginated)."""
     bins: dict[str, set[str]] = defaultdict(set)
     variants = {source.baseline_variant: "baseline", source.canary_variant: "canary"}
     token: str | None = None
     for _ in range(MAX_PAGES):
-        kwargs: dict[str, Any] = {"Namespace": source.model_namespace, "MetricName": m.PREDICTION_COUNT,
+        kwargs: dict[str, Any] = {"Namespace": source.model_namespace, "MetricName": metric_name,
                                   "Dimensions": [{"Name": m.DIMENSION_MODEL, "Value": source.model_name}]}
         if token:
             kwargs["NextToken"] = token
@@ -134,8 +135,11 @@ def discover_bins(client: Any, source: MetricSource) -> dict[str, list[str]]:
     return {side: sorted(values) for side, values in bins.items()}
 
 
-def build_queries(source: MetricSource, bins: dict[str, list[str]]) -> list[Query]:
+def build_queries(source: MetricSource, bins: dict[str, list[str]],
+                  latency_bins: Sequence[str] = binning.LATENCY_LABELS) -> list[Query]:
+    """Every query of the window; `latency_bins` are the response-time bins to read (all, or those published)."""
     queries: list[Query] = []
+    wanted = set(latency_bins)
     for prefix, side in SIDES:
         if source.albs is not None:
             tg = source.albs.baseline_target_group if side == "baseline" else source.albs.canary_target_group
@@ -158,7 +162,7 @@ def build_queries(source: MetricSource, bins: dict[str, list[str]]) -> list[Quer
             queries.append(Query(f"{prefix}_p99", side, "latency_p99", traffic_ns, m.ALB_RESPONSE_TIME, traffic_dims,
                                  "p99"))
         for i, label in enumerate(binning.LATENCY_LABELS):
-            if source.albs is None:
+            if source.albs is None and label in wanted:
                 queries.append(Query(f"{prefix}_lat{i}", side, "latency_bin", source.model_namespace,
                                      m.RESPONSE_TIME_COUNT, (*model_dims, (m.DIMENSION_BIN, label)), "Sum", bin=label))
             elif source.percentiles:
@@ -244,7 +248,11 @@ def read_canary_data(client: Any, source: MetricSource, *, start: datetime, end:
     try:
         bins = discover_bins(client, source) if source.bins is None else {
             side: list(source.bins) for _, side in SIDES}
-        queries = build_queries(source, bins)
+        latency_bins: Sequence[str] = binning.LATENCY_LABELS
+        if source.albs is None and source.bins is None:  # read only the response-time bins anyone published
+            found = discover_bins(client, source, m.RESPONSE_TIME_COUNT)
+            latency_bins = sorted({label for labels in found.values() for label in labels})
+        queries = build_queries(source, bins, latency_bins)
         series, messages = fetch_series(client, queries, start=start, end=end, period=period)
     except (ClientError, BotoCoreError) as exc:
         hint = ""

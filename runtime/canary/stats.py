@@ -142,17 +142,15 @@ def _bounds(centred: Array, var: Array, weight: Array, level: float) -> tuple[Ar
     return _ratio(centred - b, weight), _ratio(centred + b, weight)
 
 
-def shift_effect(pooled_cumulative: ArrayLike, boundaries: ArrayLike, shift: float) -> Array:
-    """The rank effect (mean ridit - 1/2) of moving the pooled distribution by `shift` on the latent scale of
-    `boundaries`: the documented effect as the binned data show it (ties included)."""
-    shares = _f(pooled_cumulative)
-    return h.ridit_effect(shares, h.shifted_shares(shares, boundaries, shift))
-
-
-def _cumulative_shares(baseline: Array, canary: Array) -> Array:
-    pooled = (baseline + canary).sum(axis=-2)
-    total = pooled.sum(axis=-1, keepdims=True)
-    return np.divide(pooled, total, out=np.zeros_like(pooled), where=total > 0)
+def shift_effect(pooled: h.Pooled, boundaries: ArrayLike | None, shift: float) -> Array:
+    """The rank effect (mean ridit - 1/2) the per-period test sees when the canary is moved by `shift` on the
+    latent scale of `boundaries` (None: normal quantiles of each period's pooled shares): per period from its own
+    pooled distribution (ties included), averaged with the periods' weights in the test."""
+    edges = h.normal_boundaries(pooled.shares) if boundaries is None else boundaries
+    per_period = h.ridit_effect(pooled.shares, h.shifted_shares(pooled.shares, edges, shift))
+    weight = pooled.canary * (1.0 - pooled.canary_share)
+    total = weight.sum(axis=-1)
+    return np.divide(np.sum(per_period * weight, axis=-1), total, out=np.zeros_like(total), where=total > 0)
 
 
 def latency(baseline: ArrayLike, canary: ArrayLike, log_edges: ArrayLike, *, levels: Levels,
@@ -164,7 +162,7 @@ def latency(baseline: ArrayLike, canary: ArrayLike, log_edges: ArrayLike, *, lev
     worse = seq.multinomial_log_e(totals, pooled.canary, pooled.shares, scores, seq.half_normal(RANK_SCALE))
     weight = pooled.weight
     estimate = _ratio(centred, weight)
-    effect = shift_effect(_cumulative_shares(b, c), log_edges, math.log1p(tolerance))
+    effect = shift_effect(pooled, log_edges, math.log1p(tolerance))
     fail = (worse >= levels.fail_bar) & (estimate > effect / 2)
     _, upper = _bounds(centred, var, weight, levels.beta)
     stats = {"rank_effect": estimate, "rank_effect_upper": upper, "effect_at_tolerance": effect,
@@ -192,11 +190,11 @@ def tail(baseline: ArrayLike, canary: ArrayLike, log_edges: ArrayLike, *, levels
     p99_c = h.quantile(c.sum(axis=-2), edges, 1 - TAIL)
     increase = np.expm1(p99_c - p99_b)
     fail = (worse >= levels.fail_bar) & (increase > tolerance / 2)
-    running_b = np.cumsum(b, axis=-2)  # the baseline's p99 through each period (independent of the canary)
-    bar = h.quantile(running_b, edges, 1 - TAIL) + math.log1p(tolerance)
-    slow = h.count_above(c, edges, np.where(np.isfinite(bar), bar, edges[-1]))
+    bar = h.quantile(b, edges, 1 - TAIL) + math.log1p(tolerance)  # each period's own baseline p99 (its level)
+    seen = np.isfinite(bar)
+    slow = np.where(seen, h.count_above(c, edges, np.where(seen, bar, edges[-1])), 0.0)
     mixture = with_zero_route(seq.half_normal(RATE_SCALE, sign=-1))
-    below = seq.binomial_log_e(slow, c.sum(axis=-1), TAIL, mixture)
+    below = seq.binomial_log_e(slow, np.where(seen, c.sum(axis=-1), 0.0), TAIL, mixture)
     stats = {"baseline_p99_log": p99_b, "canary_p99_log": p99_c, "p99_increase": increase,
              "log_e_worse": worse, "log_e_p99_within_tolerance": below}
     return Outcome(fail, (below >= levels.pass_bar()) & ~fail, stats)
@@ -209,8 +207,7 @@ def predictions_ordered(baseline: ArrayLike, canary: ArrayLike, *, levels: Level
     shifted = seq.multinomial_log_e(totals, pooled.canary, pooled.shares, scores, seq.two_sided(RANK_SCALE))
     weight = pooled.weight
     estimate = _ratio(centred, weight)
-    cumulative = _cumulative_shares(b, c)
-    effect = shift_effect(cumulative, h.normal_boundaries(cumulative), shift_sd)
+    effect = shift_effect(pooled, None, shift_sd)
     fail = (shifted >= levels.fail_bar) & (np.abs(estimate) > effect / 2)
     lower, upper = _bounds(centred, var, weight, levels.beta / 2)
     stats = {"rank_effect": estimate, "rank_effect_lower": lower, "rank_effect_upper": upper,

@@ -72,16 +72,24 @@ def score_moments(pooled: Pooled, scores: Array, canary_counts: Array) -> tuple[
 
 def shifted_shares(shares: ArrayLike, boundaries: ArrayLike, shift: float) -> Array:
     """Bin shares after moving the distribution up by `shift` on a latent scale where `boundaries` (..., B - 1)
-    are the inner bin edges and the CDF is linear within a bin (the two outer bins are open: they keep their mass
-    beyond the edges). Used to translate an effect (x1.1 latency, a 0.2 sd shift) into binned data."""
+    are the inner bin edges (non-decreasing) and the CDF is linear within a bin; below the first edge the CDF is
+    taken as 0 and above the last as 1. Used to translate an effect (x1.1 latency, a 0.2 sd shift) into binned
+    data. Vectorised over leading axes (B x B comparisons per distribution)."""
     p = _f(shares)
-    edges = _f(boundaries)
-    cdf = np.cumsum(p, axis=-1)[..., :-1]  # CDF at each inner edge
-    moved = edges - shift  # the new CDF at edge e is the old CDF at e - shift
-    new_cdf = np.empty_like(cdf)
-    for idx in np.ndindex(*cdf.shape[:-1]):
-        e, c = np.broadcast_to(edges, cdf.shape)[idx], cdf[idx]
-        new_cdf[idx] = np.interp(moved[idx] if moved.ndim > 1 else moved, e, c, left=0.0, right=1.0)
+    edges = np.broadcast_to(_f(boundaries), (*p.shape[:-1], p.shape[-1] - 1))
+    cdf = np.cumsum(p, axis=-1)[..., :-1]
+    target = edges - shift  # the new CDF at edge e is the old CDF at e - shift
+    index = np.sum(edges[..., None, :] < target[..., :, None], axis=-1)  # edges strictly below each target
+    lo = np.clip(index - 1, 0, edges.shape[-1] - 1)
+    hi = np.clip(index, 0, edges.shape[-1] - 1)
+    lo_e, hi_e = np.take_along_axis(edges, lo, -1), np.take_along_axis(edges, hi, -1)
+    lo_c = np.where(index > 0, np.take_along_axis(cdf, lo, -1), 0.0)
+    hi_c = np.where(index < edges.shape[-1], np.take_along_axis(cdf, hi, -1), 1.0)
+    width = hi_e - lo_e
+    frac = np.divide(target - lo_e, width, out=np.zeros_like(width), where=width > 0)
+    inside = lo_c + np.clip(frac, 0, 1) * (hi_c - lo_c)
+    at_first = np.where(target >= edges[..., :1], cdf[..., :1], 0.0)  # at (or, rounded, past) the first edge
+    new_cdf = np.where(index == 0, at_first, np.where(index == edges.shape[-1], 1.0, inside))
     padded = np.concatenate([np.zeros((*cdf.shape[:-1], 1)), new_cdf, np.ones((*cdf.shape[:-1], 1))], axis=-1)
     return np.diff(padded, axis=-1)
 
