@@ -176,10 +176,10 @@ def judge_canary(data: CanaryData, config: CanaryJudgeConfig | None = None, *, q
                   "marginal_score": cfg.marginal_score},
         "metrics": [r.to_dict() for r in results],
         "decision": {"alpha": cfg.alpha, "power": cfg.power, "canary_requests_needed": _needed(results),
+                     "periods": len(data.periods),
                      "error_rates": "docs/canary.md, 'Measured error rates' (python -m benchmarks decisions)"},
         "window": {"start": data.start.isoformat() if data.start else None,
-                   "end": data.end.isoformat() if data.end else None, "period_seconds": data.period_seconds,
-                   "periods": len(data.periods)},
+                   "end": data.end.isoformat() if data.end else None, "period_seconds": data.period_seconds},
         "source": dict(data.source),
         "config": cfg.model_dump(mode="json"),
     }

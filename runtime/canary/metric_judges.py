@@ -231,9 +231,15 @@ def judge_predictions(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
     else:
         out = stats.predictions_classes(b, c, levels=levels, share_change=cfg.prediction_share_change)
         s = out.stats
-        reason = (f"largest class-share change {float(s['largest_share_change']):.3f} over {len(labels)} classes "
-                  f"(bound {float(s['share_change_bound']):.3f}, PASS below {cfg.prediction_share_change:g}); "
-                  f"evidence of a change: e-value {_e(s['log_e_changed'])} (FAIL at >= {1 / levels.alpha:g})")
+        if len(labels) == 1:
+            reason = (f"both sides predict only {labels[0]!r}; evidence that no other class takes "
+                      f"{cfg.prediction_share_change:g} of the canary's predictions: e-value "
+                      f"{_e(s['log_e_other_classes_ruled_out'])} (PASS at >= {1 / levels.beta:g})")
+        else:
+            reason = (f"largest class-share change {float(s['largest_share_change']):.3f} over {len(labels)} "
+                      f"classes (bound {float(s['share_change_bound']):.3f}, PASS below "
+                      f"{cfg.prediction_share_change:g}); evidence of a change: e-value {_e(s['log_e_changed'])} "
+                      f"(FAIL at >= {1 / levels.alpha:g})")
         var = float(np.max(pooled * (1 - pooled)))
         needed = stats.rank_needed(cfg.prediction_share_change, share, var, levels=levels)
     return _result("predictions", cfg, out, reason, decision=decision, needed=needed, have=float(c.sum()), **extra)

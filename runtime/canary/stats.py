@@ -220,6 +220,11 @@ def predictions_classes(baseline: ArrayLike, canary: ArrayLike, *, levels: Level
     period's pooled shares; PASS when every class's share difference is bounded within +-share_change."""
     b, c = np.broadcast_arrays(_f(baseline), _f(canary))
     pooled = h.pool(b, c)
+    if b.shape[-1] == 1:  # one class on both sides: PASS once a share of `share_change` elsewhere is ruled out
+        none = seq.binomial_log_e(np.zeros_like(pooled.canary), pooled.canary, share_change,
+                                  with_zero_route(seq.half_normal(RATE_SCALE, sign=-1)))
+        return Outcome(np.zeros_like(none, dtype=bool), none >= levels.pass_bar(),
+                       {"largest_share_change": np.zeros_like(none), "log_e_other_classes_ruled_out": none})
     changed = seq.dirichlet_log_e(c, pooled.shares)
     totals_b, totals_c = b.sum(axis=-2), c.sum(axis=-2)
     diff = _ratio(totals_c, totals_c.sum(-1, keepdims=True)) - _ratio(totals_b, totals_b.sum(-1, keepdims=True))

@@ -185,7 +185,7 @@ def fairness(true_labels: np.ndarray, predictions: np.ndarray, groups: np.ndarra
     if cfg.demographic_parity_ratio_min is not None:
         checks.append(_ratio_check(NAMES["demographic_parity_ratio_min"], rates, "positive_rate",
                                    cfg.demographic_parity_ratio_min,
-                                   f"positive-prediction rate (label {positive!r}) across {column}", alpha=alpha,
+                                   f"positive-prediction rate (label {positive}) across {column}", alpha=alpha,
                                    power=power, effect=effect))
     if cfg.equalized_odds_difference_max is not None:
         checks.append(_equalized_odds(rates, column, positive, cfg.equalized_odds_difference_max, alpha=alpha,

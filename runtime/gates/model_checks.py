@@ -43,7 +43,6 @@ def _pct(share: float) -> str:
 
 
 # Metrics ------------------------------------------------------------------------------------------------------
-LOGGED = " (logged point estimate: without the evaluation rows the gate cannot bound its error)"
 LOGGED_DECISION: dict[str, Any] = {"method": "logged point estimate compared with the threshold", "alpha": None,
                                    "note": "no sample size: the false-FAIL rate is not controlled; set "
                                            "gates.evaluation so the gate computes the metric with confidence bounds"}
@@ -67,13 +66,11 @@ def metric_bounds(name: str, value: float | None, bounds: MetricThresholdConfig,
     if not math.isfinite(value):
         return inconclusive(check, f"metric {name} is {value} in {source}; threshold {threshold}", value, threshold)
     if bounds.min is not None and value < bounds.min - _EPS:
-        out = failed(check, value, threshold, f"{name} = {fmt(value)} is below the minimum {fmt(bounds.min)}"
-                     f"{LOGGED}")
+        out = failed(check, value, threshold, f"{name} = {fmt(value)} is below the minimum {fmt(bounds.min)}")
     elif bounds.max is not None and value > bounds.max + _EPS:
-        out = failed(check, value, threshold, f"{name} = {fmt(value)} is above the maximum {fmt(bounds.max)}"
-                     f"{LOGGED}")
+        out = failed(check, value, threshold, f"{name} = {fmt(value)} is above the maximum {fmt(bounds.max)}")
     else:
-        out = passed(check, value, threshold, f"{name} = {fmt(value)} within {threshold}{LOGGED}")
+        out = passed(check, value, threshold, f"{name} = {fmt(value)} within {threshold}")
     out.decision = LOGGED_DECISION
     return out
 
@@ -98,12 +95,11 @@ def metric_regression(name: str, candidate: float | None, champion: float | None
     story = f"{name} = {fmt(candidate)} vs {fmt(champion)} for the {champion_source}"
     if worsening > allowed + _EPS:
         out = failed(check, worsening, threshold,
-                     f"{story}: worse by {fmt(worsening)} > allowed {fmt(allowed)} ({direction}){LOGGED}")
+                     f"{story}: worse by {fmt(worsening)} > allowed {fmt(allowed)} ({direction})")
     elif worsening > 0:
-        out = passed(check, worsening, threshold,
-                     f"{story}: worse by {fmt(worsening)} <= allowed {fmt(allowed)}{LOGGED}")
+        out = passed(check, worsening, threshold, f"{story}: worse by {fmt(worsening)} <= allowed {fmt(allowed)}")
     else:
-        out = passed(check, worsening, threshold, f"{story}: no worse ({direction}){LOGGED}")
+        out = passed(check, worsening, threshold, f"{story}: no worse ({direction})")
     out.decision = LOGGED_DECISION
     return out
 
