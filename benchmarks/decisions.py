@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append((name, title, rows))
     elapsed = time.perf_counter() - started
     meta = {"command": "python -m benchmarks decisions " + " ".join(argv or []), "trials": args.trials,
-            "seed": args.seed, "seconds": round(elapsed, 1), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "load_average": os.getloadavg()}
+            "seed": args.seed, "seconds": round(elapsed, 1), "cpus": os.cpu_count(),
+            "python": platform.python_version(), "load_average": os.getloadavg()}
     (args.out / "decisions.json").write_text(json.dumps(
         {"meta": meta, "sections": [{"name": n, "title": t, "rows": [r.to_dict() for r in rows]}
                                     for n, t, rows in results]}, indent=1), encoding="utf-8")

@@ -8,12 +8,15 @@ trial. Sizes are the canary's requests over the whole run; the baseline serves 1
 Truths: null = both sides from one distribution; effect = the documented effect of the default config:
 5xx x2 (0.5 % -> 1 %), every request +10 % slower, p99 +20 % with the median unchanged (the slowest 10 % stretched),
 predictions shifted by 0.2 sd (scores: a logistic of a normal), a class share +5 points, quality 2 % worse.
-The `judge` rows run the whole `judge_canary` (all five metrics, score and critical rule) under the null.
+The `judge` rows run the whole `judge_canary` (all five metrics, score and critical rule) under the null. The
+`host jitter` rows break the tests' assumption on purpose: each side's response-time level moves by its own +-3 %
+every period (a slower host that minute), to show how much that costs.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from scipy.special import logit, ndtr, ndtri
@@ -21,7 +24,7 @@ from scipy.special import logit, ndtr, ndtri
 from benchmarks.decisions_common import Row, counts, sequential
 from runtime.canary import bins, stats
 from runtime.canary.judge import CanaryData, QualityRule, VariantMetrics, judge_canary
-from runtime.canary.metric_judges import _levels
+from runtime.canary.metric_judges import metric_levels
 from runtime.config.checks import CanaryJudgeConfig
 
 TITLE = "Canary judge (always-valid tests, 5 looks per canary)"
@@ -31,8 +34,9 @@ PERIODS, LOOKS = 20, 5
 LOAD = 1 + 0.5 * np.sin(2 * np.pi * np.arange(PERIODS) / PERIODS)
 SIGMA = 0.5  # log-sd of the response time
 ERROR_RATE = 0.005
+STARTS = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=k) for k in range(PERIODS)]
 CFG = CanaryJudgeConfig()
-LEVELS = _levels(CFG)
+LEVELS = metric_levels(CFG)
 
 
 def traffic(rng: np.random.Generator, trials: int, n: int, ratio: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,17 +49,32 @@ def _medians() -> np.ndarray:
     return 0.1 * (1 + 0.4 * (LOAD - 1))  # the level follows the load
 
 
-def latency_shares(scale: float = 1.0, tail: float = 0.0) -> np.ndarray:
-    """(PERIODS, bins) shares of the response-time bins: lognormal, times `scale`; `tail` > 0 stretches the slowest
+def latency_shares(scale: float = 1.0, tail: float = 0.0, medians: np.ndarray | None = None) -> np.ndarray:
+    """(periods, bins) shares of the response-time bins: lognormal, times `scale`; `tail` > 0 stretches the slowest
     10 % (up to x(1 + tail) at the p99) so the p99 moves by `tail` and the median does not."""
     u = (np.arange(20000) + 0.5) / 20000
     stretch = 1 + tail * np.clip((u - 0.9) / 0.09, 0, 1)
     out = []
-    for median in _medians():
+    for median in _medians() if medians is None else medians:
         x = median * scale * np.exp(SIGMA * ndtri(u)) * stretch
         index = np.searchsorted(bins.LATENCY_LOG_EDGES, np.log(x), side="right")
         out.append(np.bincount(index, minlength=len(bins.LATENCY_LABELS)) / len(u))
     return np.array(out)
+
+
+#: Per-period level offsets of one side for the host-jitter scenario: log-normal with sd JITTER, on a grid.
+JITTER = 0.03
+JITTER_GRID = np.exp(np.linspace(-4 * JITTER, 4 * JITTER, 81))
+JITTER_BANK = latency_shares(medians=0.1 * JITTER_GRID)
+
+
+def jittered(rng: np.random.Generator, trials: int) -> np.ndarray:
+    """(trials, PERIODS, bins): each period's level moved by the load (both sides) and by this side's own random
+    offset (a slower or faster host that minute)."""
+    offset = np.clip(np.rint(rng.normal(0, JITTER, (trials, PERIODS)) / (8 * JITTER / 80)) + 40, 0, 80).astype(int)
+    load = np.rint(np.log(_medians() / 0.1) / (8 * JITTER / 80)).astype(int)
+    index = np.clip(offset + load, 0, 80)
+    return JITTER_BANK[index]
 
 
 def score_shares(shift: float = 0.0) -> np.ndarray:
@@ -88,6 +107,11 @@ def simulate(metric: str, effect: bool, rng: np.random.Generator, trials: int, n
         xc = rng.binomial(nc.astype(np.int64), ERROR_RATE * (CFG.error_rate_ratio if effect else 1)).astype(float)
         return _looks(lambda b, eb, c, ec: stats.errors(b, eb, c, ec, levels=LEVELS, ratio=CFG.error_rate_ratio,
                                                         tolerance=CFG.error_rate_tolerance), nb, xb, nc, xc)
+    if metric.endswith("(host jitter)"):
+        test = stats.latency if metric.startswith("latency") else stats.tail
+        tolerance = CFG.latency_tolerance if metric.startswith("latency") else CFG.tail_tolerance
+        hb, hc = _hist(rng, nb, jittered(rng, trials)), _hist(rng, nc, jittered(rng, trials))
+        return _looks(lambda b, c: test(b, c, bins.LATENCY_LOG_EDGES, levels=LEVELS, tolerance=tolerance), hb, hc)
     if metric in ("latency", "tail"):
         base = latency_shares()
         canary = (latency_shares(scale=1 + CFG.latency_tolerance) if metric == "latency" else
@@ -151,7 +175,7 @@ def whole_judge(rng: np.random.Generator, trials: int, n: int, ratio: int) -> tu
         for look in range(LOOKS):
             upto = (look + 1) * step
             base, canary = (_variant(rng, *(a[t, :upto] for a in side)) for side in sides)
-            verdict = judge_canary(CanaryData(base, canary, periods=list(range(upto))), CFG, quality=rule).verdict
+            verdict = judge_canary(CanaryData(base, canary, periods=STARTS[:upto]), CFG, quality=rule).verdict
             fails[t, look] = verdict.value == "FAIL"
             passes[t, look] = verdict.value == "PASS"
             if fails[t, look] or passes[t, look]:
@@ -168,9 +192,19 @@ def run(trials: int, rng: np.random.Generator) -> list[Row]:
                 for truth, words in (("null", null), ("effect", effect)):
                     fail, passed = simulate(metric, truth == "effect", rng, trials, n, ratio)
                     f, i, p = counts(fail, passed)
-                    rows.append(Row("canary", metric, words, truth, n, "canary requests", f"1:{ratio}", trials,
+                    rows.append(Row("canary", metric, words, "null" if truth == "null" else "effect", n,
+                                    "canary requests", f"1:{ratio}", trials,
                                     f, i, p, CFG.alpha, CFG.power, LOOKS))
         print(f"  canary {metric}: {time.perf_counter() - started:.1f} s", flush=True)
+    started = time.perf_counter()
+    for metric in ("latency (host jitter)", "tail (host jitter)"):
+        for ratio in (1, 9):
+            fail, passed = simulate(metric, False, rng, trials, 20000, ratio)
+            f, i, p = counts(fail, passed)
+            rows.append(Row("canary", metric, f"each side's level +-{JITTER:.0%} per period on its own", "null", 20000,
+                            "canary requests", f"1:{ratio}", trials, f, i, p, CFG.alpha, CFG.power, LOOKS,
+                            note="outside the tests' assumption (same conditions on both sides within a period)"))
+    print(f"  canary host jitter: {time.perf_counter() - started:.1f} s", flush=True)
     started = time.perf_counter()
     judged = max(100, trials // 5)
     for ratio in (1, 9):

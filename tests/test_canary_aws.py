@@ -434,7 +434,7 @@ def test_inconclusive_within_the_bake_extends_it_without_publishing_or_rolling_b
 
 
 def test_bake_state_follows_the_start_time_and_the_maximum() -> None:
-    cfg = CanaryJudgeConfig(windowMinutes=10, periodSeconds=60)
+    cfg = CanaryJudgeConfig(window_minutes=10, period_seconds=60)
     source = MetricSource(model_name="m")
     single = bake_state(JudgeRequest(source, cfg), END)
     assert single["extend"] is False
@@ -457,7 +457,7 @@ def test_until_decided_looks_every_period_on_growing_data_then_acts_once(moto_ur
     start = END - timedelta(minutes=6)
     clock = iter([start + timedelta(minutes=k) for k in range(1, 7)])
     slept: list[float] = []
-    cfg = CanaryJudgeConfig(windowMinutes=1, periodSeconds=60)
+    cfg = CanaryJudgeConfig(window_minutes=1, period_seconds=60)
     request = JudgeRequest(MetricSource(model_name="growing", model_namespace=NAMESPACE, percentiles=False), cfg,
                            start=start, max_bake_minutes=6,
                            act=ActSettings(verdict_namespace=NAMESPACE, model_name="growing", backend="eks"))

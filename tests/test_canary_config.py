@@ -61,4 +61,5 @@ def test_max_bake_beyond_the_platform_bake_names_both_keys() -> None:
 def test_decision_keys_have_documented_effects() -> None:
     cfg = CanaryJudgeConfig()
     assert (cfg.alpha, cfg.power, cfg.error_rate_ratio, cfg.tail_tolerance) == (0.01, 0.9, 2.0, 0.2)
-    assert cfg.prediction_shift_sd == 0.2 and cfg.max_bake_minutes is None
+    assert cfg.prediction_shift_sd == 0.2
+    assert cfg.max_bake_minutes is None

@@ -20,7 +20,8 @@ LEVELS = stats.Levels(alpha=0.002, beta=0.1)
 
 def test_errors_zero_error_baseline_fails_on_a_handful_of_canary_errors_and_passes_on_none() -> None:
     fail = stats.errors([30000], [0], [3000], [8], levels=LEVELS, ratio=2.0, tolerance=0.001)
-    assert bool(fail.fail) and not bool(fail.passed)
+    assert bool(fail.fail)
+    assert not bool(fail.passed)
     one = stats.errors([30000], [0], [3000], [1], levels=LEVELS, ratio=2.0, tolerance=0.001)
     assert not bool(one.fail)
     clean = stats.errors([30000], [0], [5000], [0], levels=LEVELS, ratio=2.0, tolerance=0.001)
@@ -124,7 +125,8 @@ def test_quality_sign_tests() -> None:
     assert bool(losses.fail)
     few = stats.quality(base[:3], base[:3], levels=LEVELS, higher_is_better=True, tolerance=0.02, threshold=None,
                         min_points=5)
-    assert not bool(few.passed) and not bool(few.fail)
+    assert not bool(few.passed)
+    assert not bool(few.fail)
 
 
 def test_score_range_and_cut_offs() -> None:
@@ -153,7 +155,8 @@ def test_bins_label_latency_and_predictions_in_order() -> None:
     assert bins.score_bin(2.0, [0, 1]) == "(1,inf)"
     assert bins.score_bin(250.0) == "[223.872,251.189)"
     assert bins.score_bin(-0.3) == "[-0.316228,-0.281838)"
-    assert bins.score_bin(1) == "1" and bins.score_bin("churn") == "churn"
+    assert bins.score_bin(1) == "1"
+    assert bins.score_bin("churn") == "churn"
     assert bins.score_bin(float("nan")) == "non-finite"
     values = [-5.0, -0.3, 0.05, 0.95, 1.5, 250.0]
     labels = [bins.score_bin(v) for v in values]

@@ -30,8 +30,8 @@ def test_binomial_e_value_has_mean_one_under_the_binomial_and_at_most_one_under_
     binomial = sum(stats.binom.pmf(x, m, p0) * _e(seq.binomial_log_e([x], [m], p0, mixture)) for x in range(m + 1))
     assert binomial == pytest.approx(1.0, rel=1e-9)
     # 7 events among 10 canary + 23 baseline requests: the canary's share of them is hypergeometric.
-    hyper = stats.hypergeom(33, 10, 7)
-    expected = sum(hyper.pmf(x) * _e(seq.binomial_log_e([x], [m], 10 / 33, mixture)) for x in range(m + 1))
+    expected = sum(stats.hypergeom.pmf(x, 33, 10, 7) * _e(seq.binomial_log_e([x], [m], 10 / 33, mixture))
+                   for x in range(m + 1))
     assert expected <= 1.0 + 1e-12
 
 

@@ -264,6 +264,11 @@ def by_name(report: Report) -> dict[str, Check]:
     return {c.name: c for c in report.checks}
 
 
+def decision(check: Check) -> dict[str, Any]:
+    assert check.decision is not None, check.name
+    return check.decision
+
+
 def failing(report: Report) -> set[str]:
     return {c.name for c in report.checks if c.verdict is Verdict.FAIL}
 
@@ -348,15 +353,15 @@ def test_metrics_computed_on_the_evaluation_rows_decide_on_confidence_bounds(mod
                   "log_loss": {"max": 5.0}}, evaluation=evaluation(models.zoo))
     report = run_gate(models, worse, cfg)
     checks = by_name(report)
-    assert checks["metric:accuracy"].decision["method"] == "exact Clopper-Pearson bounds"
+    assert decision(checks["metric:accuracy"])["method"] == "exact Clopper-Pearson bounds"
     assert checks["metric:accuracy"].verdict is Verdict.PASS
     regression = checks["regression:accuracy"]
-    assert regression.decision["method"].startswith("exact paired bounds")
-    assert regression.decision["alpha"] == pytest.approx(0.01 / 2)  # split over the two row-computed checks
+    assert decision(regression)["method"].startswith("exact paired bounds")
+    assert decision(regression)["alpha"] == pytest.approx(0.01 / 2)  # split over the two row-computed checks
     assert regression.observed == pytest.approx(models.zoo.metrics["good"]["accuracy"]
                                                  - models.zoo.metrics["stump"]["accuracy"], abs=1e-9)
     assert regression.verdict is Verdict.FAIL, regression.reason
-    assert checks["metric:log_loss"].decision["alpha"] is None  # logged: error rate not controlled
+    assert decision(checks["metric:log_loss"])["alpha"] is None  # logged: error rate not controlled
     same = run_gate(models, champion, cfg)
     assert by_name(same)["regression:accuracy"].verdict is Verdict.PASS  # identical predictions: no worse
 
@@ -525,7 +530,7 @@ def test_fairness_fails_for_a_model_unfair_by_construction(models: Registered) -
     assert checks["fairness:demographic-parity"].observed == pytest.approx(ratio)
     assert f"ratio {ratio:.4g}, upper bound" in checks["fairness:demographic-parity"].reason
     assert checks["fairness:demographic-parity"].reason.endswith("even the upper bound is below 0.8")
-    assert checks["fairness:demographic-parity"].decision["method"] == "exact Clopper-Pearson bounds per group"
+    assert decision(checks["fairness:demographic-parity"])["method"] == "exact Clopper-Pearson bounds per group"
     assert "TPR gap" in checks["fairness:equalized-odds"].reason
     assert checks["fairness:equalized-odds"].observed == pytest.approx(groups["0"]["tpr"] - groups["1"]["tpr"])
     assert models.aliases() == {}

@@ -100,7 +100,7 @@ def _periods(data: CanaryData) -> int:
     return max([len(data.periods), *lengths, 1])
 
 
-def _levels(cfg: CanaryJudgeConfig) -> stats.Levels:
+def metric_levels(cfg: CanaryJudgeConfig) -> stats.Levels:
     judged = [m for m in ("errors", "latency", "tail", "predictions", "quality")
               if getattr(cfg.weights, m) > 0 or m in cfg.critical]
     return stats.Levels(alpha=cfg.alpha / max(len(judged), 1), beta=1 - cfg.power)
@@ -108,7 +108,7 @@ def _levels(cfg: CanaryJudgeConfig) -> stats.Levels:
 
 # Metrics ------------------------------------------------------------------------------------------------------------
 def judge_errors(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
-    levels, periods = _levels(cfg), _periods(data)
+    levels, periods = metric_levels(cfg), _periods(data)
     decision = _decision("exact conditional binomial per period (canary's share of the period's 5xx), mixture "
                          "likelihood ratio", levels, f"5xx rate x{cfg.error_rate_ratio:g}")
     nb, xb = _counts(data.baseline, periods)
@@ -143,7 +143,7 @@ NO_HISTOGRAM = ("no per-request response-time histogram on {sides}: publish Resp
 
 
 def judge_latency(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
-    levels = _levels(cfg)
+    levels = metric_levels(cfg)
     decision = _decision("rank test on each period's pooled response-time histogram (mid-ranks), exact mixture "
                          "likelihood ratio; PASS bound Gaussian-mixture", levels,
                          f"every request +{cfg.latency_tolerance:.0%}")
@@ -165,7 +165,7 @@ def judge_latency(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
 
 
 def judge_tail(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
-    levels = _levels(cfg)
+    levels = metric_levels(cfg)
     decision = _decision("exact conditional binomial per period on requests beyond the pooled p99 (FAIL); "
                          "canary's share beyond (1 + tolerance) x the baseline p99 bounded below 1 % (PASS)", levels,
                          f"p99 +{cfg.tail_tolerance:.0%}")
@@ -200,7 +200,7 @@ def _prediction_arrays(data: CanaryData) -> tuple[list[str], np.ndarray, np.ndar
 
 
 def judge_predictions(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
-    levels = _levels(cfg)
+    levels = metric_levels(cfg)
     labels, b, c = _prediction_arrays(data)
     ordered = binning.order_bins(labels) is not None
     effect = (f"shift of {cfg.prediction_shift_sd:g} sd" if ordered else
@@ -246,7 +246,7 @@ def judge_predictions(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
 
 
 def judge_quality(data: CanaryData, cfg: CanaryJudgeConfig, rule: QualityRule) -> MetricResult:
-    levels = _levels(cfg)
+    levels = metric_levels(cfg)
     decision = _decision("sign tests over paired periods (exact for exchangeable sides), mixture likelihood "
                          "ratio", levels, f"{rule.metric_name} {cfg.quality_tolerance:.0%} worse")
     qb = np.asarray(data.baseline.quality, dtype=float)
