@@ -41,6 +41,33 @@ def markdown(title: str, rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pivot(title: str, rows: list[Row]) -> str:
+    """The same rows, one line per check, truth, scenario and split, one column per sample size: each cell is
+    `FAIL % [95 % interval] / INCONCLUSIVE % / PASS %`."""
+    sizes = sorted({r.n for r in rows})
+    lines = [f"#### {title}: FAIL % [95 % CI] / INCONCLUSIVE % / PASS % by sample size", "",
+             "| check | truth | scenario | split | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+             "|---|---|---|---|" + "---|" * len(sizes)]
+    keys = dict.fromkeys((r.check, r.truth, r.scenario, r.split) for r in rows)
+    for check, truth, scenario, split in keys:
+        cells = {r.n: r for r in rows if (r.check, r.truth, r.scenario, r.split) == (check, truth, scenario, split)}
+        shown = []
+        for n in sizes:
+            r = cells.get(n)
+            if r is None:
+                shown.append("")
+                continue
+            lo, hi = wilson(r.fail, r.trials)
+            flag = " **>alpha**" if not r.held else ""
+            shown.append(f"{100 * r.fail_rate:.1f} [{100 * lo:.1f}-{100 * hi:.1f}]{flag} / "
+                         f"{100 * r.inconclusive_rate:.0f} / {100 * r.pass_rate:.0f}")
+        unit = next(iter(cells.values())).unit
+        lines.append(f"| {check} | {truth} | {scenario} | {split} | " + " | ".join(shown) + " |")
+    lines.append(f"\nSample size: {unit}; trials per cell: "
+                 f"{', '.join(sorted({str(r.trials) for r in rows}, key=int))}.")
+    return "\n".join(lines) + "\n"
+
+
 def summary(rows: list[Row]) -> list[str]:
     """Per check: the worst null false-FAIL rate, and the smallest n with power >= target per split."""
     out = []
@@ -91,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "decisions.json").write_text(json.dumps(
         {"meta": meta, "sections": [{"name": n, "title": t, "rows": [r.to_dict() for r in rows]}
                                     for n, t, rows in results]}, indent=1), encoding="utf-8")
-    text = "\n".join(markdown(t, rows) for _, t, rows in results)
+    text = "\n".join(pivot(t, rows) + "\n" + markdown(t, rows) for _, t, rows in results)
     (args.out / "decisions.md").write_text(f"<!-- {meta['command'].strip()}: {elapsed:.0f} s -->\n\n{text}",
                                            encoding="utf-8")
     broken = [r for _, _, rows in results for r in rows if not r.held]

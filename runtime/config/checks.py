@@ -162,9 +162,10 @@ class CanaryProbeConfig(ConfigModel):
     serving component publishes them (the EKS analysis step). Bounded in rate, requests and time; only loopback
     and the hosts listed here may be probed."""
 
-    rps: float = Field(default=5.0, gt=0, le=200)
-    """Requests per second sent to EACH side (the same row to baseline and canary). Default 5: 3000 requests a
-    side over a 10-minute window, well above `judge.minRequests`, and a load a single scoring pod carries."""
+    rps: float = Field(default=10.0, gt=0, le=200)
+    """Requests per second sent to EACH side (the same row to baseline and canary). Default 10: 6000 requests a
+    side over a 10-minute window, enough for the judge to rule its documented effects out on a clean canary (a
+    5xx rate below 0.1 % needs about 3500 clean requests), and a load a single scoring pod carries."""
     max_requests: int = Field(default=20_000, ge=1, le=1_000_000)
     """Hard cap on requests per side; a probe whose rate x duration (plus one period of warm-up) exceeds it is
     refused before anything is sent. Default 20000."""
