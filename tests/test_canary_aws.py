@@ -455,7 +455,8 @@ def test_until_decided_looks_every_period_on_growing_data_then_acts_once(moto_ur
     publish(moto_url, "growing", traffic(5, requests_per_minute=3600, minutes=6),
             traffic(6, requests_per_minute=1200, minutes=6))
     start = END - timedelta(minutes=6)
-    clock = iter([start + timedelta(minutes=k) for k in range(1, 7)])
+    settle = timedelta(seconds=120)  # each look judges the periods ended at least two minutes before it
+    clock = iter([start + settle + timedelta(minutes=k) for k in range(1, 7)])
     slept: list[float] = []
     cfg = CanaryJudgeConfig(window_minutes=1, period_seconds=60)
     request = JudgeRequest(MetricSource(model_name="growing", model_namespace=NAMESPACE, percentiles=False), cfg,

@@ -124,19 +124,29 @@ def run_canary_judge(request: JudgeRequest, clients: ClientFactory) -> Report:
     return report
 
 
+#: How long after a period's end `judge_until_decided` waits before judging it (CloudWatch's ALB metrics arrive one
+#: to two minutes late).
+SETTLE_SECONDS = 120
+
+
 def judge_until_decided(request: JudgeRequest, clients: ClientFactory, *,
                         sleep: Callable[[float], None] = time.sleep,
                         now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Report:
     """Look every period (at least every minute for ALB metrics) from `request.start` (default: now) until the
     verdict is PASS or FAIL or the maximum bake has passed, then act once on the last look. Every look judges all
-    data since the start, so the false-FAIL rate stays <= alpha over all of them."""
+    complete periods since the start (those ended at least `SETTLE_SECONDS` ago), so the false-FAIL rate stays
+    <= alpha over all of them."""
     start = request.start or now()
     plain = replace(request, start=start, act=None)
-    interval = request.config.period_seconds if request.source.albs is None else max(60, request.config.period_seconds)
+    period = request.config.period_seconds
+    interval = period if request.source.albs is None else max(60, period)
+    # Judge only periods CloudWatch has finished: a period read while still filling and read again complete would be
+    # two different likelihood ratios for one period, which the always-valid guarantee does not cover.
+    settle = timedelta(seconds=max(2 * period, SETTLE_SECONDS))
     looks = 0
     while True:
         looks += 1
-        report = run_canary_judge(replace(plain, end=now()), clients)
+        report = run_canary_judge(replace(plain, end=max(now() - settle, start)), clients)
         if report.verdict != Verdict.INCONCLUSIVE or not report.details["bake"]["extend"]:
             break
         sleep(interval)
