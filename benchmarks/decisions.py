@@ -6,7 +6,7 @@ Each section (`benchmarks/decisions_<name>.py`, found by `decisions_common.secti
 checks through the real decision functions under the null (as good as the baseline / champion / reference) and at
 the documented effects, over sample sizes and traffic splits. Printed and written as JSON and markdown
 (`decisions.json`, `decisions.md` in --out), every rate with its 95 % Wilson interval. Exit 1 when some null row's
-false-FAIL rate is above the configured alpha beyond Monte Carlo error (its interval lies wholly above alpha).
+false-FAIL rate is above the configured alpha beyond Monte Carlo error (a binomial test at 0.001).
 """
 
 from __future__ import annotations
@@ -61,9 +61,9 @@ def pivot(title: str, rows: list[Row]) -> str:
             flag = " **>alpha**" if not r.held else ""
             shown.append(f"{100 * r.fail_rate:.1f} [{100 * lo:.1f}-{100 * hi:.1f}]{flag} / "
                          f"{100 * r.inconclusive_rate:.0f} / {100 * r.pass_rate:.0f}")
-        unit = next(iter(cells.values())).unit
         lines.append(f"| {check} | {truth} | {scenario} | {split} | " + " | ".join(shown) + " |")
-    lines.append(f"\nSample size: {unit}; trials per cell: "
+    units = ", ".join(dict.fromkeys(r.unit for r in rows))
+    lines.append(f"\nSample size: {units}; trials per cell: "
                  f"{', '.join(sorted({str(r.trials) for r in rows}, key=int))}.")
     return "\n".join(lines) + "\n"
 

@@ -81,3 +81,17 @@ def test_model_gate_catches_two_points_of_accuracy_below_the_champion() -> None:
     verdicts = [sim(rng, 10000, True) for _ in range(TRIALS)]
     assert sum(v is Verdict.FAIL for v in verdicts) >= TRIALS * 0.85
     assert sum(v is Verdict.PASS for v in verdicts) <= _allowed(TRIALS, 0.1)
+
+
+def test_benchmark_sections_are_found_by_the_registry_and_rows_serialise() -> None:
+    from benchmarks.decisions_common import Row, sections
+
+    names = [m.__name__.rsplit(".", 1)[-1] for m in sections()]
+    assert names[:2] == ["decisions_canary", "decisions_gate"]
+    assert all(callable(m.run) and isinstance(m.TITLE, str) for m in sections())
+    row = Row("canary", "errors", "5xx 0.5 % both", "null", 1000, "canary requests", "1:9", 1000, 25, 900, 75,
+              0.01, 0.9)
+    data = row.to_dict()
+    assert data["fail_rate"] == 0.025
+    assert data["fail_interval"][0] < 0.025 < data["fail_interval"][1]
+    assert data["held"] is False  # 25 of 1000 at alpha 1 %: beyond Monte Carlo error
