@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m benchmarks [NAME ...] [OPTIONS]` (names: cli, data, local, smoke).
+"""Run the benchmarks: `python -m benchmarks [NAME ...] [OPTIONS]` (names: cli, data, decisions, local, smoke).
 
 Each prints its figures and ratios against its named peer, measured in the same run; the exit code is non-zero
 when a target is missed."""
@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = {"cli": "benchmarks.cli", "data": "benchmarks.data_validation", "local": "benchmarks.local_run",
-          "smoke": "benchmarks.smoke_overhead"}
+SUITES = {"cli": "benchmarks.cli", "data": "benchmarks.data_validation", "decisions": "benchmarks.decisions",
+          "local": "benchmarks.local_run", "smoke": "benchmarks.smoke_overhead"}
 
 
 def main(argv: list[str]) -> int:

@@ -51,11 +51,16 @@ STAGES: tuple[tuple[str, str], ...] = (
 LOCAL_OVERRIDES: dict[str, Any] = {
     # 341 reference rows: a range inferred from so few rows is exceeded by ~0.6 % of new rows per column by chance.
     "data": {"schema": {"excludeFromDrift": []}, "quality": {"minRows": 100, "maxOutOfRangeRate": 0.05}},
-    "gates": {"fairness": {"sensitiveColumn": GROUP}, "evaluation": {"targetColumn": TARGET}},
-    # Bounded traffic on one machine: a short load test, a 1-second-period canary.
+    # 228 evaluation rows (114 a group) can rule out only large unfairness: effects sized to them.
+    "gates": {"fairness": {"sensitiveColumn": GROUP, "effectSize": 0.3}, "evaluation": {"targetColumn": TARGET}},
+    # Bounded traffic on one machine: a short load test, a 1-second-period canary of ~140 canary requests, whose
+    # documented effects are what 140 requests can rule out (a 5 % error rate, twice the latency, a class share
+    # +20 points; not the p99, nor a quality measured on ~12 requests a second).
     "smoke": {"requests": 200, "concurrency": 4, "readinessTimeoutSeconds": 120,
               "load": {"rps": 20, "durationSeconds": 8}},
-    "serving": {"canary": {"judge": {"windowMinutes": 1, "periodSeconds": 1, "minPoints": 5}}},
+    "serving": {"canary": {"judge": {"windowMinutes": 1, "periodSeconds": 1, "minPoints": 5,
+                                     "errorRateTolerance": 0.05, "latencyTolerance": 1.0,
+                                     "predictionShareChange": 0.2, "weights": {"tail": 0, "quality": 0}}}},
 }
 CANARY_REQUESTS = 700
 CANARY_SECONDS = 12.0
