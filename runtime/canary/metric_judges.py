@@ -19,7 +19,7 @@ from runtime.config.checks import CanaryJudgeConfig, JudgeMetric
 from runtime.stats.histograms import ridits
 
 if TYPE_CHECKING:
-    from runtime.canary.judge import CanaryData, QualityRule, VariantMetrics
+    from runtime.canary.data import CanaryData, QualityRule, VariantMetrics
 
 Status = Literal["PASS", "FAIL", "INCONCLUSIVE", "NODATA"]
 
