@@ -602,7 +602,7 @@ def test_cli_without_stack_has_no_thresholds_and_is_inconclusive(models: Registe
 
 def _stack_project(tmp_path: Path, gates: dict[str, Any]) -> Path:
     """A project dir with Pulumi.yaml and Pulumi.gate.yaml: the real staging stack with these `gates`."""
-    raw = stack_config("staging", {"gates": None})
+    raw = stack_config("staging", {"gates": None, "pipeline": None})  # only the deploy stack hosts the pipeline
     raw["gates"] = gates
     (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     doc = {"config": {f"ml-cicd:{key}": value for key, value in raw.items()}}
