@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from benchmarks import decisions_common as common
+
 GATE = "drift"
 SIZES = (500, 1_000, 10_000, 100_000)
 BIG = 1_000_000
@@ -151,9 +153,32 @@ SCENARIOS = {
 }
 
 
-def run(trials: int, rng: np.random.Generator, *, quick: bool = False, checks: tuple[str, ...] | None = None,
-        progress: bool = False) -> list[Row]:
-    """The drift section of `python -m benchmarks decisions` (`checks`: a subset of the cells' checks)."""
+TITLE = "drift gate (data validation)"
+ALPHA = 0.01
+POWER = 0.9
+
+
+def run(trials: int, rng: np.random.Generator) -> list[common.Row]:
+    """The drift section of `python -m benchmarks decisions`: the cells as the shared table's rows (counts, truth)."""
+    return [as_common(row) for row in simulate(trials, rng)]
+
+
+def as_common(row: Row) -> common.Row:
+    """A drift cell as a `decisions_common.Row`: A/A cells are null rows (a FAIL is a false block), effect cells
+    count their FAILs as detections."""
+    null = row.false_block is not None
+    rate = row.false_block if null else row.power
+    fail = round((rate or 0.0) * row.trials)
+    inconclusive = round(row.inconclusive * row.trials)
+    return common.Row(gate="drift", check=row.check, scenario=row.scenario, truth="null" if null else "effect",
+                      n=row.n_per_side, unit="rows per side", split=row.split, trials=row.trials, fail=fail,
+                      inconclusive=inconclusive, passed=max(0, row.trials - fail - inconclusive), alpha=ALPHA,
+                      power=POWER)
+
+
+def simulate(trials: int, rng: np.random.Generator, *, quick: bool = False, checks: tuple[str, ...] | None = None,
+             progress: bool = False) -> list[Row]:
+    """Every drift cell (`checks`: a subset of the cells' checks)."""
     plan = []
     sizes = SIZES[:3] if quick else SIZES
     for check, scenarios in SCENARIOS.items():
@@ -197,10 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     checks = tuple(args.checks.split(",")) if args.checks else None
-    rows = run(args.trials, np.random.default_rng(args.seed), quick=args.quick, checks=checks, progress=True)
+    rows = simulate(args.trials, np.random.default_rng(args.seed), quick=args.quick, checks=checks, progress=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps([asdict(r) for r in rows], indent=1))
-    alpha = 0.01
+    alpha = ALPHA
     worst = [r for r in rows if r.false_block_ci is not None and r.false_block_ci[0] > alpha]
     print(f"{len(rows)} cells in {time.perf_counter() - t0:.0f} s; written to {args.out}")
     for r in worst:

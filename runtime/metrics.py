@@ -25,10 +25,13 @@ CANARY_VERDICT = "CanaryVerdict"
 DRIFT_SCORE = "DriftScore"
 #: Prediction statistics published for the canary judge's distribution comparison (dimensions ModelName, Variant).
 PREDICTION_MEAN = "PredictionMean"
-#: Prediction histogram for the canary judge's PSI: per period, how many predictions fell into each bin
-#: (dimensions ModelName, Variant, Bin). Bin labels are the publisher's (a class label, or a score range such as
-#: "0.3-0.4" from `runtime.canary.publish.score_bin`); the judge compares whatever bins either side published.
+#: Prediction histogram for the canary judge: per period, how many predictions fell into each bin (dimensions
+#: ModelName, Variant, Bin). Bin labels are the publisher's (a class label, or a numeric interval such as
+#: "[0.3,0.4)" from `runtime.canary.bins.score_bin`); the judge compares whatever bins either side published.
 PREDICTION_COUNT = "PredictionCount"
+#: Response-time histogram for the canary judge: per period, how many requests fell into each bin of the fixed
+#: grid `runtime.canary.bins.LATENCY_LABELS` (dimensions ModelName, Variant, Bin).
+RESPONSE_TIME_COUNT = "ResponseTimeCount"
 DIMENSION_BIN = "Bin"
 
 #: Published by every serving process with inference capture (dimension ModelName), per minute and at shutdown:

@@ -152,6 +152,11 @@ class MetricThresholdConfig(ConfigModel):
     higher_is_better: bool = True
     """Direction of "worse" for maxRegression: true for accuracy/F1/AUC, false for losses and errors.
     Default: true."""
+    effect_size: float = Field(default=0.02, gt=0)
+    """Shortfall the gate must catch with probability `gates.power`, in the metric's units: a value this far below
+    `min` (above `max`), or worse than the champion by `maxRegression` plus this. The gate passes only when its
+    confidence bounds rule such a shortfall out; otherwise it is INCONCLUSIVE and states the evaluation rows
+    needed. Applies where the gate computes the metric from the evaluation rows (docs/gates.md). Default: 0.02."""
 
 
 class FairnessConfig(ConfigModel):
@@ -174,6 +179,10 @@ class FairnessConfig(ConfigModel):
     min_group_size: int = Field(default=30, ge=1)
     """Groups with fewer evaluation rows make the fairness checks INCONCLUSIVE (too few to judge).
     Default: 30."""
+    effect_size: float = Field(default=0.1, gt=0, le=1)
+    """Unfairness the checks must catch with probability `gates.power`: a ratio this far below its minimum, a
+    difference this far above its maximum. A check fails when its confidence bound is beyond the threshold and
+    passes when the bound on the other side rules this effect out. Default: 0.1."""
 
 
 class LatencyGateConfig(ConfigModel):
@@ -220,6 +229,12 @@ class ModelGateConfig(ConfigModel):
     metrics: dict[str, MetricThresholdConfig] = {}
     """Metric name (as logged in the run behind the model version) to bounds and allowed regression.
     Default: empty, which makes the gate INCONCLUSIVE (nothing to judge on)."""
+    alpha: float = Field(default=0.01, gt=0, le=0.2)
+    """Largest chance that the gate FAILs a candidate that meets every threshold, over all its statistical checks
+    together (split evenly over the metric, regression and fairness checks). Default: 0.01."""
+    power: float = Field(default=0.9, ge=0.5, lt=1)
+    """Chance of catching each check's `effectSize` at the evaluation rows the report states; one minus it bounds
+    the chance of passing a candidate with that effect. Default: 0.9."""
     task: Literal["classification", "regression"] = "classification"
     """What the model predicts: class-share and fairness checks apply to classification only.
     Default: classification."""

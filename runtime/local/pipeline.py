@@ -55,11 +55,16 @@ LOCAL_OVERRIDES: dict[str, Any] = {
     # 0.24, so the gate can vouch for no drift of 0.3 (the default 0.2 would be INCONCLUSIVE here).
     "data": {"schema": {"excludeFromDrift": []}, "quality": {"minRows": 100, "maxOutOfRangeRate": 0.05},
              "drift": {"detectableEffect": 0.3}},
-    "gates": {"fairness": {"sensitiveColumn": GROUP}, "evaluation": {"targetColumn": TARGET}},
-    # Bounded traffic on one machine: a short load test, a 1-second-period canary.
+    # 228 evaluation rows (114 a group) can rule out only large unfairness: effects sized to them.
+    "gates": {"fairness": {"sensitiveColumn": GROUP, "effectSize": 0.3}, "evaluation": {"targetColumn": TARGET}},
+    # Bounded traffic on one machine: a short load test, a 1-second-period canary of ~140 canary requests, whose
+    # documented effects are what 140 requests can rule out (a 5 % error rate, twice the latency, a class share
+    # +20 points; not the p99, nor a quality measured on ~12 requests a second).
     "smoke": {"requests": 200, "concurrency": 4, "readinessTimeoutSeconds": 120,
               "load": {"rps": 20, "durationSeconds": 8}},
-    "serving": {"canary": {"judge": {"windowMinutes": 1, "periodSeconds": 1, "minPoints": 5}}},
+    "serving": {"canary": {"judge": {"windowMinutes": 1, "periodSeconds": 1, "minPoints": 5,
+                                     "errorRateTolerance": 0.05, "latencyTolerance": 1.0,
+                                     "predictionShareChange": 0.2, "weights": {"tail": 0, "quality": 0}}}},
     # The canary sends the candidate ~140 of its 700 requests: the drift job's window must accept that many.
     "monitoring": {"drift": {"minWindowRows": 100}},
 }
