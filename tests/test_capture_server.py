@@ -152,7 +152,9 @@ def test_served_requests_reach_the_drift_and_quality_jobs(model_dir: Path, moto_
     assert window.served.num_rows == 200
     reference = tmp_path / "reference.parquet"
     pq.write_table(pa.Table.from_pandas(frame[IRIS_COLUMNS], preserve_index=False), reference)
-    drift = drift_window(window, reference, DataValidationConfig(), model=model, min_rows=100, alarm_threshold=0.2)
+    # 150 reference and 200 captured rows have the configured power for a KS distance of about 0.25, not 0.2.
+    cfg = DataValidationConfig.model_validate({"drift": {"detectableEffect": 0.3}})
+    drift = drift_window(window, reference, cfg, model=model, min_rows=100, alarm_threshold=0.2)
     assert [(c.name, c.verdict) for c in drift.report.checks] == [("drift v5", Verdict.PASS)]
     labels = tmp_path / "labels"
     labels.mkdir()
