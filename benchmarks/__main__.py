@@ -1,4 +1,5 @@
-"""Run the benchmarks: `python -m benchmarks [NAME ...] [OPTIONS]` (names: cli, data, local, smoke).
+"""Run the benchmarks: `python -m benchmarks [NAME ...] [OPTIONS]` (names: cli, data, decisions, local, smoke,
+capture).
 
 Each prints its figures and ratios against its named peer, measured in the same run; the exit code is non-zero
 when a target is missed."""
@@ -9,7 +10,8 @@ import importlib
 import sys
 
 SUITES = {"cli": "benchmarks.cli", "data": "benchmarks.data_validation", "local": "benchmarks.local_run",
-          "smoke": "benchmarks.smoke_overhead"}
+          "smoke": "benchmarks.smoke_overhead", "capture": "benchmarks.capture_overhead",
+          "decisions": "benchmarks.decisions"}
 
 
 def main(argv: list[str]) -> int:

@@ -52,11 +52,16 @@ INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts", "m
 #: Security: the only writable path of every container (root filesystems are read-only): an ephemeral task volume
 #: on Fargate (no tmpfs there), a size-limited emptyDir on EKS. HOME points at it. New revision.
 SCRATCH_PATH = "/tmp"  # noqa: S108 - a mount point in the container, not a temp file here
-#: Security: the serving container's non-root user (uid:gid). New task definition revision.
-SERVING_CONTAINER_USER = "1000:1000"
+#: The serving container's command, user and writable paths are defined once in runtime/serving/command.py.
+
 #: Seconds between autoscaling actions of the serving service: out fast (latency), in slowly (no flapping). In place.
 SCALE_OUT_COOLDOWN_SECONDS = 60
 SCALE_IN_COOLDOWN_SECONDS = 300
+
+# Inference capture ------------------------------------------------------------------------------------------------
+#: Key prefix in the data bucket of capture records Firehose could not convert or deliver (beside the captures).
+#: Changing it moves where new failures land (the delivery role's grant follows). In place.
+CAPTURE_ERROR_PREFIX = "inference-errors/"
 
 # Tracking server (MLflow on Fargate) ----------------------------------------------------------------------------
 #: MLflow's port, its non-root user (security), the database name and user, PostgreSQL's port. The database name and

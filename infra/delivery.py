@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.data.spark_validation import SparkValidation, SparkValidationArgs
 from components.delivery.pipeline import DeliveryPipeline, DeliveryPipelineArgs
 from components.delivery.policies import mlflow_grants, mlflow_username
 from components.monitoring.batch_inference import BatchInference, BatchInferenceArgs
@@ -38,11 +39,15 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
                             "`ml-cicd:pipeline` here, set `monitoring.source`, or set `monitoring.drift.enabled: "
                             "false`")
         return
+    # `data.engine: spark`: the application the Validate action submits to, with its policy. The drift job reads a
+    # bounded time window of captures on its build machine (`mlcicd monitor drift`).
+    submit_policy = spark_engine(cfg, opts, store=store, account_id=account_id) \
+        if cfg.data.engine == "spark" else None
     pipeline_arn = None
     if cfg.pipeline is not None:
         pipeline_arn = build_pipeline(cfg, cfg.pipeline, opts, store=store, images=images, tracking=tracking,
-                                      network=network, account_id=account_id,
-                                      alarm_topic_arn=alarm_topic_arn).pipeline_arn
+                                      network=network, account_id=account_id, alarm_topic_arn=alarm_topic_arn,
+                                      submit_policy_arn=submit_policy).pipeline_arn
     build_monitoring(cfg, opts, job_settings(cfg, source, store=store, account_id=account_id,
                                              alarm_topic_arn=alarm_topic_arn),
                      images=images, alarm_topic_arn=alarm_topic_arn, pipeline_arn=pipeline_arn)
@@ -91,8 +96,10 @@ def stage_users(cfg: StackConfig, stack: str) -> list[StageUser]:
 
 def build_pipeline(cfg: StackConfig, pipeline_cfg: PipelineConfig, opts: pulumi.ResourceOptions, *,
                    store: ArtifactStore, images: ImageRepository, tracking: TrackingServer, network: Network,
-                   account_id: pulumi.Input[str], alarm_topic_arn: pulumi.Input[str] | None) -> DeliveryPipeline:
-    """The delivery pipeline this stack hosts, and its exports."""
+                   account_id: pulumi.Input[str], alarm_topic_arn: pulumi.Input[str] | None,
+                   submit_policy_arn: pulumi.Output[str] | None = None) -> DeliveryPipeline:
+    """The delivery pipeline this stack hosts, and its exports. `submit_policy_arn`: the Spark engine's, for the
+    Validate action."""
     stack = pulumi.get_stack()
     secrets = {"github_token": pipeline_cfg.github_token_secret_arn}
     if pipeline_cfg.pulumi_access_token_secret_arn:
@@ -119,6 +126,7 @@ def build_pipeline(cfg: StackConfig, pipeline_cfg: PipelineConfig, opts: pulumi.
         compute_type=pipeline_cfg.compute_type, train_compute_type=pipeline_cfg.train_compute_type,
         timeout_minutes=pipeline_cfg.timeout_minutes, train_timeout_minutes=pipeline_cfg.train_timeout_minutes,
         log_retention_days=_build_log_retention(cfg, pipeline_cfg),
+        action_policy_arns={"DataValidate": submit_policy_arn} if submit_policy_arn is not None else {},
     ), opts)
     pulumi.export(out.PIPELINE_NAME, delivery.pipeline_name)
     pulumi.export(out.PIPELINE_DEPLOY_ROLE_ARN, delivery.deploy_action_role_arn)
@@ -138,6 +146,7 @@ def build_monitoring(cfg: StackConfig, opts: pulumi.ResourceOptions, settings: J
             inference_prefix=drift.inference_prefix, reference_profile_key=drift.reference_profile_key,
             alarm_threshold=drift.alarm_threshold, namespace=cfg.alarms.model_quality.namespace,
             alarm_topic_arn=alarm_topic_arn, retrain_pipeline_arn=retrain,
+            quality_labels_prefix=cfg.monitoring.quality.labels_prefix if cfg.monitoring.quality.enabled else None,
         ), opts)
         pulumi.export(out.DRIFT_ALARM, monitor.alarm_name)
     batch = cfg.monitoring.batch
@@ -161,6 +170,21 @@ def _bucket_arns(store: ArtifactStore) -> dict[str, pulumi.Input[str]]:
 def _build_log_retention(cfg: StackConfig, pipeline_cfg: PipelineConfig | None) -> int:
     """Build logs of the pipeline and the jobs: `pipeline.logRetentionDays`, else the stack's retention."""
     return (pipeline_cfg.log_retention_days if pipeline_cfg else None) or cfg.log_retention_days
+
+
+
+def spark_engine(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore,
+                 account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The data gate's EMR Serverless application and its exports; returns the policy of whoever submits to it."""
+    drift = cfg.monitoring.drift
+    spark = SparkValidation("data-spark", SparkValidationArgs(
+        config=cfg.data.spark, model_name=cfg.model.name, stack=pulumi.get_stack(), account_id=account_id,
+        data_bucket=store.data_bucket, data_bucket_arn=store.data_bucket_arn, kms_key_arn=store.kms_key_arn,
+        log_retention_days=_build_log_retention(cfg, cfg.pipeline),
+        read_prefixes=[cfg.data.spark.training_data_key, drift.inference_prefix, drift.reference_profile_key],
+    ), opts)
+    pulumi.export(out.DATA_SPARK_APPLICATION, spark.application_id)
+    return spark.submit_policy_arn
 
 
 def _present(value: pulumi.Output[str | None], what: str) -> pulumi.Output[str]:

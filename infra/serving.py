@@ -1,5 +1,6 @@
-"""The serving half of the program: the model service and the canary alarms it rolls back on, from the stack
-config. Called by `infra.program.run` once storage, registry and network exist."""
+"""The serving half of the program: the model service, the canary alarms it rolls back on and, with
+`monitoring.capture.enabled`, the inference capture its servers write to, from the stack config. Called by
+`infra.program.run` once storage, registry and network exist."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from components.observability.canary_alarms import CanaryAlarms, CanaryAlarmsArg
 from components.registry.image_repository import ImageRepository
 from components.serving.model_service import AlarmFactory, ModelService, ModelServiceArgs
 from components.storage.artifact_store import ArtifactStore
+from infra.capture import build_capture, capture_settings, capture_stream_arn
 from runtime import stack_outputs as out
 from runtime.config import StackConfig
 
@@ -22,6 +24,8 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
     the alarm topic (the delivery pipeline and the drift monitor notify it), or None without canary alarms."""
     serving, lb, canary, scaling = cfg.serving, cfg.serving.load_balancer, cfg.serving.canary, cfg.serving.autoscaling
     assert cfg.model.image_digest is not None  # guaranteed by cfg.serving_enabled
+    capture = capture_settings(cfg)
+    stream = capture_stream_arn(cfg, store, account_id) if capture is not None else None
     service = ModelService("model", ModelServiceArgs(
         backend=serving.backend, model_name=cfg.model.name, model_version=cfg.model.version,
         image_repository_url=images.repository_url, image_repository_arn=images.repository_arn,
@@ -41,9 +45,13 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
         log_retention_days=cfg.log_retention_days, kms_key_arn=store.kms_key_arn,
         models_bucket_arn=store.models_bucket_arn, model_artifact_prefix=cfg.tracking.artifact_prefix,
         metrics_namespace=cfg.alarms.model_quality.namespace, eks=serving.eks,
+        capture=capture, capture_stream_arn=stream,
         **({"judge_stack_files": _judge_stack_files(cfg)} if serving.backend == "eks" else {}),
     ), opts)
-    return export_serving(service)
+    topic = export_serving(service)
+    if capture is not None:
+        build_capture(cfg, capture, opts, store=store, account_id=account_id, alarm_topic_arn=topic)
+    return topic
 
 
 def rollback_alarm_factory(cfg: StackConfig, opts: pulumi.ResourceOptions,

@@ -70,6 +70,10 @@ def mock_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str
         "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": {
             "trackingServerUrl": f"https://{resource_name}.mlflow.sagemaker.{region}.app.aws"},
         "aws:codebuild/project:Project": {"arn": f"arn:{part}:codebuild:{region}:{acct}:project/{resource_name}"},
+        "aws:emrserverless/application:Application": {
+            "arn": f"arn:{part}:emr-serverless:{region}:{acct}:/applications/{name}-id"},
+        "aws:ssm/parameter:Parameter": {"arn": f"arn:{part}:ssm:{region}:{acct}:parameter/"
+                                               f"{str(resource_name).lstrip('/')}"},
         "aws:codepipeline/pipeline:Pipeline": {"arn": f"arn:{part}:codepipeline:{region}:{acct}:{resource_name}"},
         "aws:ec2/vpc:Vpc": {"cidrBlock": inputs.get("cidrBlock", "10.0.0.0/16")},
         "aws:cloudwatch/metricAlarm:MetricAlarm": {
@@ -84,6 +88,12 @@ def mock_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str
         "aws:cloudwatch/eventRule:EventRule": {"arn": f"arn:{part}:events:{region}:{acct}:rule/{resource_name}"},
         "aws:scheduler/schedule:Schedule": {"arn": f"arn:{part}:scheduler:{region}:{acct}:schedule/default/"
                                                    f"{resource_name}"},
+        "aws:glue/catalogDatabase:CatalogDatabase": {
+            "arn": f"arn:{part}:glue:{region}:{acct}:database/{resource_name}"},
+        "aws:glue/catalogTable:CatalogTable": {
+            "arn": f"arn:{part}:glue:{region}:{acct}:table/{inputs.get('databaseName')}/{resource_name}"},
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": {
+            "arn": f"arn:{part}:firehose:{region}:{acct}:deliverystream/{resource_name}"},
         "aws:codestarnotifications/notificationRule:NotificationRule": {
             "arn": f"arn:{part}:codestar-notifications:{region}:{acct}:notificationrule/{resource_name}"},
     }

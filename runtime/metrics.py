@@ -2,6 +2,7 @@
 
 Load balancer metrics come from AWS (namespace AWS/ApplicationELB, per target group). Model metrics are published
 by the runtime into the namespace from the stack config (`alarms.modelQuality.namespace`, default MLCICD/Model).
+Constants only: the serving image carries this module with runtime/serving/.
 """
 
 ALB_NAMESPACE = "AWS/ApplicationELB"
@@ -24,8 +25,25 @@ CANARY_VERDICT = "CanaryVerdict"
 DRIFT_SCORE = "DriftScore"
 #: Prediction statistics published for the canary judge's distribution comparison (dimensions ModelName, Variant).
 PREDICTION_MEAN = "PredictionMean"
-#: Prediction histogram for the canary judge's PSI: per period, how many predictions fell into each bin
-#: (dimensions ModelName, Variant, Bin). Bin labels are the publisher's (a class label, or a score range such as
-#: "0.3-0.4" from `runtime.canary.publish.score_bin`); the judge compares whatever bins either side published.
+#: Prediction histogram for the canary judge: per period, how many predictions fell into each bin (dimensions
+#: ModelName, Variant, Bin). Bin labels are the publisher's (a class label, or a numeric interval such as
+#: "[0.3,0.4)" from `runtime.canary.bins.score_bin`); the judge compares whatever bins either side published.
 PREDICTION_COUNT = "PredictionCount"
+#: Response-time histogram for the canary judge: per period, how many requests fell into each bin of the fixed
+#: grid `runtime.canary.bins.LATENCY_LABELS` (dimensions ModelName, Variant, Bin).
+RESPONSE_TIME_COUNT = "ResponseTimeCount"
 DIMENSION_BIN = "Bin"
+
+#: Published by every serving process with inference capture (dimension ModelName), per minute and at shutdown:
+#: sampled requests whose records reached the Firehose stream, and those that did not (buffer full, delivery failed
+#: after retries, or still buffered when the process stopped). The capture alarm fires on any drop.
+CAPTURE_SENT = "CaptureRequestsSent"
+CAPTURE_DROPPED = "CaptureRequestsDropped"
+
+#: Published by `mlcicd monitor drift` / `monitor quality` per model version (dimensions ModelName, ModelVersion).
+DIMENSION_VERSION = "ModelVersion"
+#: 1 when the drift job's window had too few captured rows to decide (a version, or the whole window), else 0.
+DRIFT_INCONCLUSIVE = "DriftWindowInconclusive"
+#: Live quality: labels that match no capture, captures in the window without a label (dimension ModelName).
+QUALITY_UNMATCHED_LABELS = "QualityUnmatchedLabels"
+QUALITY_UNLABELED_CAPTURES = "QualityUnlabeledCaptures"

@@ -66,10 +66,16 @@ class Check:
     observed: Any = None
     threshold: str | None = None
     reason: str = ""
+    decision: dict[str, Any] | None = None
+    """For a statistical check: its method, error rates (alpha, power), the effect it must catch and the sample
+    size it still needs (docs/canary.md, docs/gates.md). Written only when set."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "verdict": self.verdict.value, "observed": _json_safe(self.observed),
-                "threshold": self.threshold, "reason": self.reason}
+        out = {"name": self.name, "verdict": self.verdict.value, "observed": _json_safe(self.observed),
+               "threshold": self.threshold, "reason": self.reason}
+        if self.decision is not None:
+            out["decision"] = _json_safe(self.decision)
+        return out
 
 
 def passed(name: str, observed: Any, threshold: str | None, reason: str) -> Check:

@@ -58,6 +58,13 @@ PIPELINE_NAME = "pipelineName"
 PIPELINE_DEPLOY_ROLE_ARN = "pipelineDeployActionRoleArn"
 DRIFT_ALARM = "driftAlarmName"
 BATCH_JOB = "batchInferenceProject"
+#: `data.engine: spark`: the EMR Serverless application that runs the data gate.
+DATA_SPARK_APPLICATION = "dataSparkApplicationId"
+
+# Inference capture (`monitoring.capture.enabled` with serving)
+CAPTURE_STREAM = "captureStreamName"
+CAPTURE_TABLE = "captureGlueTable"
+CAPTURE_ALARMS = "captureAlarmNames"
 
 
 def read_stack_outputs(path: Path | None, option: str = "--stack-outputs") -> dict[str, Any]:

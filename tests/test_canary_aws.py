@@ -18,18 +18,26 @@ from typer.testing import CliRunner
 
 from runtime import metrics as m
 from runtime.canary import act as acting
+from runtime.canary import bins
 from runtime.canary.metrics_source import AlbTargets, MetricSource, read_canary_data, window
 from runtime.canary.publish import (
     Observation,
     observations_metric_data,
     period_metric_data,
     put_metric_data,
-    score_bin,
 )
-from runtime.canary.run import ActSettings, JudgeRequest, carry_out, run_canary_judge
+from runtime.canary.run import (
+    ActSettings,
+    JudgeRequest,
+    bake_state,
+    carry_out,
+    judge_until_decided,
+    judge_window,
+    run_canary_judge,
+)
 from runtime.cli.main import app
 from runtime.config.checks import CanaryJudgeConfig
-from runtime.report import Report, Verdict, failed, passed
+from runtime.report import Report, Verdict, failed, inconclusive, passed
 from tests.harness import use_fake_aws
 
 REGION = "eu-west-1"
@@ -51,12 +59,13 @@ def client(service: str, url: str | None = None) -> Any:
 
 def traffic(seed: int, *, requests_per_minute: int, latency: float = 0.100, error_every: int = 0,
             positive_share: float = 0.3, minutes: int = 10) -> list[Observation]:
-    """Per-request observations spread over the ten minutes before END."""
+    """Per-request observations spread over the ten minutes before END. The response time's level moves minute by
+    minute the same way on both sides (the load), as the judge's per-period tests assume."""
     rng = np.random.default_rng(seed)
     out = []
     for minute in range(minutes):
         base = END - timedelta(minutes=minutes - minute)
-        minute_latency = latency + rng.normal(0, 0.003)
+        minute_latency = latency * (1 + 0.05 * np.sin(minute))
         for i in range(requests_per_minute):
             n = minute * requests_per_minute + i
             status = 500 if error_every and n % error_every == 0 else 200
@@ -91,18 +100,14 @@ def test_what_is_published_is_what_the_judge_reads(moto_url: str) -> None:
     assert set(data.canary.prediction_counts) == {"0", "1"}
     assert sum(data.canary.prediction_counts.values()) == 297  # one prediction per successful request
     assert data.canary.latency_p99 == ()
-    assert data.source["queries"] == 14
-
-
-def test_score_bins() -> None:
-    assert score_bin(1) == "1"
-    assert score_bin(np.int64(0)) == "0"
-    assert score_bin("churn") == "churn"
-    assert score_bin(0.05) == "0-0.1"
-    assert score_bin(1.0) == "0.9-1"
-    assert score_bin(0.95, [0, 0.5, 1]) == "0.5-1"
-    assert score_bin(-1.0) == "<0"
-    assert score_bin(float("nan")) == "non-finite"
+    published = {bins.latency_bin(round(o.latency_s, 4)) for o in baseline + canary}
+    assert data.source["queries"] == 2 * (5 + 2 + len(published))
+    assert len(data.periods) == 10
+    assert sum(data.canary.errors_by_period) == 3
+    assert sum(sum(v) for v in data.baseline.latency_histogram.values()) == 900
+    served = [sum(v) for v in zip(*data.canary.prediction_histogram.values(), strict=True)]
+    assert served == [sum(1 for o in canary if minute <= o.timestamp < minute + timedelta(minutes=1)
+                          and o.status == 200) for minute in data.periods]
 
 
 def invoke(*args: str) -> tuple[int, dict[str, Any] | None, str]:
@@ -120,14 +125,16 @@ def cli_judge(url: str, model: str, out: Path, *extra: str) -> tuple[int, dict[s
 
 
 def test_cli_passes_a_good_canary_and_fails_a_slow_one(moto_url: str, tmp_path: Path) -> None:
-    publish(moto_url, "good", traffic(3, requests_per_minute=90), traffic(4, requests_per_minute=30))
+    # 27000 vs 9000 requests: enough for every metric to rule its documented effect out (a clean canary proves
+    # its 5xx rate below 0.1 % after about 3500 requests).
+    publish(moto_url, "good", traffic(3, requests_per_minute=2700), traffic(4, requests_per_minute=900))
     code, report, output = cli_judge(moto_url, "good", tmp_path / "good.json")
     assert code == 0, output
     assert report is not None
     assert report["verdict"] == "PASS"
     assert report["details"]["source"]["traffic"]["namespace"] == NAMESPACE
 
-    publish(moto_url, "slow", traffic(3, requests_per_minute=90), traffic(4, requests_per_minute=30, latency=0.140))
+    publish(moto_url, "slow", traffic(3, requests_per_minute=270), traffic(4, requests_per_minute=90, latency=0.140))
     code, report, output = cli_judge(moto_url, "slow", tmp_path / "slow.json")
     assert code == 1, output
     assert report is not None
@@ -166,6 +173,12 @@ def test_cli_unreachable_endpoint_is_inconclusive_not_a_crash(tmp_path: Path) ->
     (["--namespace", "X", "--end-time", "yesterday"], "--end-time 'yesterday' is not an ISO 8601 time"),
     (["--namespace", "X", "--window-minutes", "0"], "--window-minutes"),
     (["--namespace", "X", "--on-inconclusive", "ignore"], "--on-inconclusive 'ignore'"),
+    (["--namespace", "X", "--start-time", "soon"], "--start-time 'soon' is not an ISO 8601 time"),
+    (["--namespace", "X", "--start-time", "2026-03-02T12:00:00Z", "--end-time", "2026-03-02T11:00:00Z"],
+     "is not before --end-time"),
+    (["--namespace", "X", "--until-decided", "--end-time", "2026-03-02T11:00:00Z"], "drop --end-time"),
+    (["--namespace", "X", "--until-decided", "--probe-baseline-url", "http://127.0.0.1:1",
+      "--probe-canary-url", "http://127.0.0.1:2"], "drop --start-time and --until-decided"),
 ])
 def test_cli_usage_errors_exit_2_naming_the_option(args: list[str], message: str, tmp_path: Path) -> None:
     code, _, output = invoke("canary", "judge", "--model", "m", "--region", REGION, *args)
@@ -230,12 +243,20 @@ def test_alb_queries_use_load_balancer_dimensions_and_model_metrics_keep_variant
     assert dict(queries["c_quality"].dimensions) == {"ModelName": "churn", "Variant": "canary"}
     assert queries["c_bin1"].bin == "b"
     assert "b_bin0" not in queries
+    # The response-time histogram of a target group: CloudWatch's trimmed count per bin of the fixed grid.
+    assert queries["c_lat0"].stat == "TC(:0.001)"
+    assert queries["c_lat5"].metric == m.ALB_RESPONSE_TIME
+    assert queries["c_lat5"].stat == bins.latency_tc_stat(5)
+    assert sum(q.key == "latency_bin" for q in queries.values()) == 2 * len(bins.LATENCY_LABELS)
+    without = build_queries(MetricSource(model_name="churn", albs=source.albs, percentiles=False), {})
+    assert not any(q.key == "latency_bin" for q in without)
 
 
 def test_internal_error_from_cloudwatch_makes_the_judge_inconclusive() -> None:
     cw = client("cloudwatch")
     with Stubber(cw) as stub:
-        stub.add_response("list_metrics", {"Metrics": []}, None)
+        stub.add_response("list_metrics", {"Metrics": []}, None)  # prediction bins
+        stub.add_response("list_metrics", {"Metrics": []}, None)  # response-time bins
         stub.add_response("get_metric_data", {"MetricDataResults": [
             {"Id": "b_requests", "StatusCode": "InternalError", "Messages": [{"Code": "X", "Value": "boom"}]}]}, None)
         report = run_canary_judge(JudgeRequest(MetricSource(model_name="m"), end=END), lambda _: cw)
@@ -402,6 +423,56 @@ def test_inconclusive_holds_or_rolls_back_as_configured() -> None:
     assert [a["name"] for a in rolled.details["actions"]] == ["publish-verdict", "rollout"]
 
 
+def test_inconclusive_within_the_bake_extends_it_without_publishing_or_rolling_back() -> None:
+    cw = client("cloudwatch")
+    with Stubber(cw) as stub:  # no call expected
+        report = report_with(Verdict.INCONCLUSIVE)
+        report.add(inconclusive("score", "undecided"))
+        report.details["bake"] = {"extend": True}
+        carry_out(report, ActSettings(verdict_namespace="N", model_name="m", cluster="c", service="s"),
+                  lambda _: cw)
+        stub.assert_no_pending_responses()
+    assert [a["name"] for a in report.details["actions"]] == ["extend"]
+    assert report.verdict == Verdict.INCONCLUSIVE
+
+
+def test_bake_state_follows_the_start_time_and_the_maximum() -> None:
+    cfg = CanaryJudgeConfig(window_minutes=10, period_seconds=60)
+    source = MetricSource(model_name="m")
+    single = bake_state(JudgeRequest(source, cfg), END)
+    assert single["extend"] is False
+    assert "--start-time" in single["note"]
+    early = bake_state(JudgeRequest(source, cfg, start=END - timedelta(minutes=12), max_bake_minutes=30), END)
+    assert early["extend"] is True
+    assert early["elapsed_minutes"] == 12
+    late = bake_state(JudgeRequest(source, cfg, start=END - timedelta(minutes=31), max_bake_minutes=30), END)
+    assert late["extend"] is False
+    start, end = judge_window(JudgeRequest(source, cfg, start=END - timedelta(minutes=31, seconds=20), end=END))
+    assert (start, end) == (END - timedelta(minutes=32), END)
+
+
+def test_until_decided_looks_every_period_on_growing_data_then_acts_once(moto_url: str) -> None:
+    """Traffic arrives minute by minute; each look judges everything since the start. The clean canary is
+    INCONCLUSIVE while it has served too few requests, and PASSes once the data decide; only then is the
+    verdict published."""
+    publish(moto_url, "growing", traffic(5, requests_per_minute=3600, minutes=6),
+            traffic(6, requests_per_minute=1200, minutes=6))
+    start = END - timedelta(minutes=6)
+    settle = timedelta(seconds=120)  # each look judges the periods ended at least two minutes before it
+    clock = iter([start + settle + timedelta(minutes=k) for k in range(1, 7)])
+    slept: list[float] = []
+    cfg = CanaryJudgeConfig(window_minutes=1, period_seconds=60)
+    request = JudgeRequest(MetricSource(model_name="growing", model_namespace=NAMESPACE, percentiles=False), cfg,
+                           start=start, max_bake_minutes=6,
+                           act=ActSettings(verdict_namespace=NAMESPACE, model_name="growing", backend="eks"))
+    report = judge_until_decided(request, lambda service: client(service, moto_url), sleep=slept.append,
+                                 now=lambda: next(clock))
+    assert report.verdict == Verdict.PASS
+    assert 1 < report.details["looks"] <= 6
+    assert slept == [60] * (report.details["looks"] - 1)
+    assert [a["name"] for a in report.details["actions"]] == ["publish-verdict", "rollout"]
+
+
 def test_a_pass_whose_verdict_cannot_be_published_is_a_fail() -> None:
     cw = client("cloudwatch")
     with Stubber(cw) as stub:
@@ -481,8 +552,11 @@ def test_cli_judges_alb_metrics_with_everything_from_the_stack_and_its_outputs(m
     assert report["details"]["source"]["traffic"]["canary_target_group"] == green
     errors = next(x for x in report["details"]["metrics"] if x["name"] == "errors")
     assert errors["stats"]["canary_requests"] == 1000
-    assert errors["status"] == "PASS"
-    # No prediction histogram or quality was published: the judge cannot pass (predictions weigh 0.2).
+    # 1000 clean canary requests cannot yet prove a 5xx rate below 0.1 %: keep baking, and say for how long.
+    assert errors["status"] == "INCONCLUSIVE"
+    assert errors["decision"]["canary_requests_remaining"] > 2000
+    latency = next(x for x in report["details"]["metrics"] if x["name"] == "latency")
+    assert latency["status"] == "NODATA"  # --no-percentiles: no TC statistics, so no response-time histogram
     assert code == 3
     assert report["verdict"] == "INCONCLUSIVE"
 

@@ -34,7 +34,7 @@ def test_window_too_short_for_min_points_names_the_key_and_the_fix() -> None:
 
 
 def test_all_weights_zero_is_an_error() -> None:
-    zero = {"errors": 0, "latency": 0, "spread": 0, "predictions": 0, "quality": 0}
+    zero = {"errors": 0, "latency": 0, "tail": 0, "predictions": 0, "quality": 0}
     assert _problems({"weights": zero}) == ["ml-cicd:serving.canary.judge.weights: at least one weight must be "
                                             "positive"]
 
@@ -49,3 +49,17 @@ def test_marginal_above_pass_and_unknown_critical_metric() -> None:
 
 def test_period_must_be_a_cloudwatch_period() -> None:
     assert any("periodSeconds" in p for p in _problems({"periodSeconds": 45}))
+
+
+def test_max_bake_beyond_the_platform_bake_names_both_keys() -> None:
+    problems = _problems({"maxBakeMinutes": 60})
+    assert problems == ["ml-cicd:serving.canary.judge.maxBakeMinutes = 60: must not exceed serving.canary.bakeMinutes "
+                        "(5): the platform shifts the remaining traffic after the bake, so later looks would judge "
+                        "a finished rollout; raise bakeMinutes or lower maxBakeMinutes"]
+
+
+def test_decision_keys_have_documented_effects() -> None:
+    cfg = CanaryJudgeConfig()
+    assert (cfg.alpha, cfg.power, cfg.error_rate_ratio, cfg.tail_tolerance) == (0.01, 0.9, 2.0, 0.2)
+    assert cfg.prediction_shift_sd == 0.2
+    assert cfg.max_bake_minutes is None

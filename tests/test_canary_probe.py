@@ -42,8 +42,11 @@ FAST = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2
 JUDGE = CanaryJudgeConfig.model_validate({
     "windowMinutes": 1, "periodSeconds": 1, "minPoints": 5, "minRequests": 100,
     # Both servers share this 2-core machine with the client and other test runs: latency is not what these
-    # tests are about, so its tolerances are wide; errors (critical) and the data path are.
-    "latencyTolerance": 1.0, "spreadTolerance": 3.0})
+    # tests are about, so its effect is wide and the p99 (which needs thousands of requests to rule +20 % out)
+    # is left out; errors (critical) and the data path are. 150 requests a side can only rule out an error rate
+    # of 5 %, not 0.1 %: the documented effect of this short window.
+    "latencyTolerance": 1.0, "errorRateTolerance": 0.05,
+    "weights": {"errors": 0.4, "latency": 0.15, "tail": 0, "predictions": 0.2, "quality": 0.1}})
 PROBE = CanaryProbeConfig.model_validate({"rps": 25, "requestTimeoutSeconds": 5, "visibilityTimeoutSeconds": 10})
 SECONDS = 6
 
@@ -110,12 +113,13 @@ def test_healthy_versus_healthy_publishes_and_passes(moto_url: str, healthy: Run
     # Paired: every row went to both sides, so each side has ~rps x duration requests in the window.
     assert abs(result.published["baseline"] - result.published["canary"]) <= 3
     assert result.published["baseline"] >= 0.9 * PROBE.rps * SECONDS
-    assert result.bins == ("0.5-0.6",)
+    assert result.bins == ("[0.5,0.6)",)
     # The standalone judge reads the published window back from moto (bins discovered with ListMetrics).
     report = run_canary_judge(judge_request("probe-healthy", end=result.end), factory).to_dict()
     assert report["verdict"] == "PASS", report
-    assert metric_statuses(report) == {"errors": "PASS", "latency": "PASS", "spread": "PASS",
-                                       "predictions": "PASS", "quality": "PASS"}
+    statuses = metric_statuses(report)
+    assert statuses.pop("tail") in {"PASS", "INCONCLUSIVE"}  # weight 0
+    assert statuses == {"errors": "PASS", "latency": "PASS", "predictions": "PASS", "quality": "PASS"}
 
 
 def test_healthy_versus_faulty_canary_fails_on_errors(moto_url: str, healthy: Running, flaky: Running,
@@ -133,7 +137,7 @@ def test_healthy_versus_faulty_canary_fails_on_errors(moto_url: str, healthy: Ru
     assert canary["errors"] == {"HTTP 500": pytest.approx(canary["sent"] / FLAKY_EVERY, abs=2)}
     # The judge read exactly the probed window with the bins just published, and saw every published request.
     assert out["details"]["window"] == probe["window"]
-    assert out["details"]["source"]["bins"] == ["0.5-0.6"]
+    assert out["details"]["source"]["bins"] == ["[0.5,0.6)"]
     assert "metrics visible" not in {c["name"] for c in out["checks"]}
 
 

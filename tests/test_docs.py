@@ -27,9 +27,12 @@ def test_readme_starts_with_exactly_two_commands() -> None:
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    # Besides the README's command, .ci/run may only install a missing system prerequisite (`command -v X || ...`).
+    # Besides the README's command, .ci/run may only install a missing system prerequisite (`command -v X || ...`):
+    # Chromium for the HTML report tests, bubblewrap for the serving sandbox test.
     commands = [line for line in ci if line.strip() and not line.startswith(("#", "set ", "cd ", "command -v "))]
     assert commands == [_readme_commands()[1]]
+    prerequisites = [line for line in ci if line.startswith("command -v ")]
+    assert any("bubblewrap" in line for line in prerequisites)
 
 
 def test_config_reference_is_current() -> None:

@@ -58,20 +58,18 @@ def test_schedule_from_config_starts_the_drift_job(stack: str, expression: str) 
         "Resource": [f"arn:aws:codebuild:{REGION}:{MOCK_ACCOUNT}:project/ml-cicd-{stack}-drift-job"]}}
 
 
-def test_drift_job_checks_out_the_repository_and_runs_validate_then_publish(production: Graph) -> None:
+def test_drift_job_checks_out_the_repository_and_checks_a_window_of_captures(production: Graph) -> None:
     job = production.one(PROJECT, "drift-job").inputs
     assert job["source"]["type"] == "GITHUB"
     assert job["source"]["location"] == "https://github.com/acme/churn-model.git"
     assert job["source"]["auth"]["type"] == "CODECONNECTIONS"
     assert job["sourceVersion"] == "main"
     build = yaml.safe_load(job["source"]["buildspec"])["phases"]["build"]["commands"]
-    validate = next(c for c in build if c.startswith("mlcicd data validate"))
-    assert '--reference "s3://$DATA_BUCKET/profiles/reference.npz"' in validate
-    assert '--current "s3://$DATA_BUCKET/$CURRENT_KEY"' in validate
-    assert validate.endswith('|| { rc=$?; [ "$rc" -eq 1 ]; }'), "a drifted capture is a result, not a failure"
-    publish = next(c for c in build if c.startswith("mlcicd monitor publish-drift"))
-    assert publish == "mlcicd monitor publish-drift --report reports/data-validation.json --stack production"
-    assert build.index(publish) > build.index(validate)
+    drift = next(c for c in build if c.startswith("mlcicd monitor drift"))
+    # A window of captures per model version (not the newest object), read and published by one command.
+    assert drift.startswith("mlcicd monitor drift --stack production --report reports/drift-monitor.json")
+    assert drift.endswith('|| { rc=$?; [ "$rc" -eq 1 ]; }'), "a drifted window is a result, not a failure"
+    assert not any("CURRENT_KEY" in c for c in build)
     env = {v["name"]: v["value"] for v in job["environment"]["environmentVariables"]}
     assert env == {"STACK_NAME": "production", "DATA_BUCKET": "artifacts-data"}
     assert job["environment"]["privilegedMode"] is False
@@ -188,3 +186,16 @@ def test_batch_job_reads_its_input_writes_its_output_pulls_only_the_serving_repo
     assert s["PullServingImage"]["Resource"] == [f"arn:aws:ecr:{REGION}:{MOCK_ACCOUNT}:repository/serving-images"]
     assert "PushServingImage" not in s
     assert "PublishModelMetrics" not in s
+
+
+def test_quality_job_runs_beside_the_drift_job_with_labels_and_captures_only(production: Graph,
+                                                                             staging: Graph) -> None:
+    job = production.one(PROJECT, "drift-quality-job").inputs
+    build = yaml.safe_load(job["source"]["buildspec"])["phases"]["build"]["commands"]
+    assert "mlcicd monitor quality --stack production --report reports/quality-monitor.json" in build
+    s = statements(production, "drift-quality-job-policy")
+    assert s["ReadData"]["Resource"] == ["arn:aws:s3:::artifacts-data/inference/*",
+                                         "arn:aws:s3:::artifacts-data/labels/*",
+                                         "arn:aws:s3:::artifacts-data/monitoring/quality/*"]
+    assert s["WriteData"]["Resource"] == ["arn:aws:s3:::artifacts-data/monitoring/quality/*"]
+    assert [r for r in staging.of_type(PROJECT) if "quality" in r.name] == []  # staging has no labels

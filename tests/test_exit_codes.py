@@ -70,8 +70,9 @@ def _project(root: Path, stack: str, config: dict[str, Any], *, with_production:
 
 
 def _gate_project(root: Path, path: str) -> Path:
-    raw = stack_config("staging", {"gates": None})
+    raw = stack_config("staging", {"gates": None, "pipeline": None})  # only the deploy stack hosts the pipeline
     raw["gates"] = {"evaluation": {"path": path, "targetColumn": "y"}}
+    raw.pop("pipeline", None)  # only the stack the pipeline deploys may host it
     return _project(root, "gate", raw)
 
 

@@ -275,6 +275,11 @@ def by_name(report: Report) -> dict[str, Check]:
     return {c.name: c for c in report.checks}
 
 
+def decision(check: Check) -> dict[str, Any]:
+    assert check.decision is not None, check.name
+    return check.decision
+
+
 def failing(report: Report) -> set[str]:
     return {c.name for c in report.checks if c.verdict is Verdict.FAIL}
 
@@ -342,6 +347,29 @@ def test_regression_vs_champion_passes_when_better(models: Registered) -> None:
     assert checks["regression:accuracy"].observed < 0
     assert "no worse" in checks["regression:log_loss"].reason
     assert models.aliases() == {"champion": champion, "candidate": better}
+
+
+def test_metrics_computed_on_the_evaluation_rows_decide_on_confidence_bounds(models: Registered) -> None:
+    """With `evaluation` set, accuracy is recomputed on the rows (exact bounds) and the regression vs the champion
+    is paired on the same rows; log_loss (not computable from labels) stays a logged point estimate."""
+    champion = models.add("good")
+    models.alias("champion", champion)
+    worse = models.add("stump")
+    cfg = config({"accuracy": {"min": 0.5, "maxRegression": 0.0},
+                  "log_loss": {"max": 5.0}}, evaluation=evaluation(models.zoo))
+    report = run_gate(models, worse, cfg)
+    checks = by_name(report)
+    assert decision(checks["metric:accuracy"])["method"] == "exact Clopper-Pearson bounds"
+    assert checks["metric:accuracy"].verdict is Verdict.PASS
+    regression = checks["regression:accuracy"]
+    assert decision(regression)["method"].startswith("exact paired bounds")
+    assert decision(regression)["alpha"] == pytest.approx(0.01 / 2)  # split over the two row-computed checks
+    assert regression.observed == pytest.approx(models.zoo.metrics["good"]["accuracy"]
+                                                 - models.zoo.metrics["stump"]["accuracy"], abs=1e-9)
+    assert regression.verdict is Verdict.FAIL, regression.reason
+    assert decision(checks["metric:log_loss"])["alpha"] is None  # logged: error rate not controlled
+    same = run_gate(models, champion, cfg)
+    assert by_name(same)["regression:accuracy"].verdict is Verdict.PASS  # identical predictions: no worse
 
 
 def test_explicit_champion_and_candidate_alias(models: Registered) -> None:
@@ -505,8 +533,10 @@ def test_fairness_fails_for_a_model_unfair_by_construction(models: Registered) -
     groups = report.details["fairness"]["groups"]
     ratio = groups["1"]["positive_rate"] / groups["0"]["positive_rate"]
     assert checks["fairness:demographic-parity"].observed == pytest.approx(ratio)
-    assert checks["fairness:demographic-parity"].reason.endswith(f"demographic parity ratio {ratio:.4g} < 0.8")
-    assert "true-positive rate" in checks["fairness:equalized-odds"].reason
+    assert f"ratio {ratio:.4g}, upper bound" in checks["fairness:demographic-parity"].reason
+    assert checks["fairness:demographic-parity"].reason.endswith("even the upper bound is below 0.8")
+    assert decision(checks["fairness:demographic-parity"])["method"] == "exact Clopper-Pearson bounds per group"
+    assert "TPR gap" in checks["fairness:equalized-odds"].reason
     assert checks["fairness:equalized-odds"].observed == pytest.approx(groups["0"]["tpr"] - groups["1"]["tpr"])
     assert models.aliases() == {}
 
@@ -572,7 +602,7 @@ def test_cli_without_stack_has_no_thresholds_and_is_inconclusive(models: Registe
 
 def _stack_project(tmp_path: Path, gates: dict[str, Any]) -> Path:
     """A project dir with Pulumi.yaml and Pulumi.gate.yaml: the real staging stack with these `gates`."""
-    raw = stack_config("staging", {"gates": None})
+    raw = stack_config("staging", {"gates": None, "pipeline": None})  # only the deploy stack hosts the pipeline
     raw["gates"] = gates
     (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     doc = {"config": {f"ml-cicd:{key}": value for key, value in raw.items()}}
@@ -765,9 +795,10 @@ def test_group_rates_and_fairness_statistics_by_hand() -> None:
     from runtime.config.gates import FairnessConfig
     from runtime.gates.model_checks import fairness, group_rates
 
-    truth = np.array([1, 1, 0, 0, 1, 1, 0, 0])
-    predicted = np.array([1, 1, 1, 0, 1, 0, 0, 0])
-    groups = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])
+    # Eight rows by hand, each repeated 1000 times: the rates as on the eight, with tight confidence bounds.
+    truth = np.repeat([1, 1, 0, 0, 1, 1, 0, 0], 1000)
+    predicted = np.repeat([1, 1, 1, 0, 1, 0, 0, 0], 1000)
+    groups = np.repeat(["a", "a", "a", "a", "b", "b", "b", "b"], 1000)
     rates = group_rates(truth, predicted, groups, 1)
     assert rates["a"].positive_rate == 0.75
     assert rates["b"].positive_rate == 0.25
@@ -775,13 +806,18 @@ def test_group_rates_and_fairness_statistics_by_hand() -> None:
     assert (rates["a"].accuracy, rates["b"].accuracy) == (0.75, 0.75)
     cfg = FairnessConfig(sensitive_column="g", demographic_parity_ratio_min=0.5, equalized_odds_difference_max=0.5,
                          metric_ratio_min=1.0, min_group_size=4)
-    checks = {c.name: c for c in fairness(truth, predicted, groups, 1, cfg)[0]}
+    checks = {c.name: c for c in fairness(truth, predicted, groups, 1, cfg, alpha=0.01, power=0.9)[0]}
     assert checks["fairness:demographic-parity"].observed == pytest.approx(1 / 3)
     assert checks["fairness:demographic-parity"].verdict is Verdict.FAIL
-    assert checks["fairness:equalized-odds"].observed == 0.5  # TPR gap 0.5, FPR gap 0.5: at the bound passes
+    # TPR gap 0.5 and FPR gap 0.5 at the maximum 0.5: not beyond it, and 0.6 (max + effectSize) is ruled out.
+    assert checks["fairness:equalized-odds"].observed == 0.5
     assert checks["fairness:equalized-odds"].verdict is Verdict.PASS
     assert checks["fairness:accuracy-ratio"].observed == 1.0
     assert checks["fairness:accuracy-ratio"].verdict is Verdict.PASS
+    few = {c.name: c for c in fairness(truth[::1000], predicted[::1000], groups[::1000], 1, cfg, alpha=0.01,
+                                       power=0.9)[0]}
+    assert {c.verdict for c in few.values()} == {Verdict.INCONCLUSIVE}  # four rows a group decide nothing
+    assert "rows per group" in few["fairness:demographic-parity"].reason
 
 
 def test_equalized_odds_undefined_without_positive_labels_is_inconclusive() -> None:
@@ -791,7 +827,7 @@ def test_equalized_odds_undefined_without_positive_labels_is_inconclusive() -> N
     truth = np.array([1, 0, 0, 0])
     groups = np.array(["a", "a", "b", "b"])
     cfg = FairnessConfig(sensitive_column="g", min_group_size=1)
-    checks = {c.name: c for c in fairness(truth, np.array([1, 0, 1, 0]), groups, 1, cfg)[0]}
+    checks = {c.name: c for c in fairness(truth, np.array([1, 0, 1, 0]), groups, 1, cfg, alpha=0.01, power=0.9)[0]}
     assert checks["fairness:equalized-odds"].verdict is Verdict.INCONCLUSIVE
     assert "group 'b' of g has no positive labels" in checks["fairness:equalized-odds"].reason
 

@@ -12,6 +12,7 @@ from components.defaults import TLS_POLICY
 from runtime import stack_outputs as out
 from runtime.config import ConfigError, load_stack
 from runtime.graph import MOCK_ACCOUNT, MOCK_VPC_CIDR, Graph, Resource
+from runtime.serving import command as serving
 from tests.harness import ROOT, graph, policy, stack_config
 
 SERVICE = "aws:ecs/service:Service"
@@ -123,6 +124,19 @@ def test_container_is_non_root_read_only_and_unprivileged(production: Graph) -> 
     assert _kid(production, TASK, "model").inputs["volumes"] == [{"name": "scratch"}]
 
 
+def test_container_runs_the_one_serving_command(production: Graph, staging: Graph) -> None:
+    # The image's own ENTRYPOINT is replaced too: a task never starts MLflow's nginx entrypoint.
+    assert _container(staging)["entryPoint"] == serving.serve_argv(port=8080, workers=1)
+    assert _container(production)["entryPoint"] == serving.serve_argv(port=8080, workers=2)  # serving.cpu 2048
+    assert "command" not in _container(production)
+    assert _container(production)["user"] == f"{serving.RUN_AS_UID}:{serving.RUN_AS_UID}"
+    mounts = {m["containerPath"]: m["sourceVolume"] for m in _container(production)["mountPoints"]}
+    assert mounts == {w.path: w.volume for w in serving.WRITABLE_PATHS}
+    env = {e["name"]: e["value"] for e in _container(production)["environment"]}
+    assert {k: env[k] for k in serving.BASE_ENVIRONMENT} == serving.BASE_ENVIRONMENT
+    assert env["MLCICD_IMAGE_DIGEST"] == stack_config("production")["model"]["imageDigest"]
+
+
 def test_container_health_check_probes_ping(production: Graph) -> None:
     container = _container(production)
     assert container["healthCheck"]["command"][:2] == ["CMD", "python"]
@@ -209,8 +223,15 @@ def test_execution_and_task_roles_are_separate_and_minimal(production: Graph) ->
         "StringEquals": {"cloudwatch:namespace": stack_config("production")["alarms"]["modelQuality"]["namespace"]}}
     assert task_role["DecryptModelArtifacts"]["Condition"] == {
         "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    # Inference capture: exactly put to the one stream (the production stack captures).
+    assert task_role["PutInferenceCaptures"]["Action"] == ["firehose:PutRecord", "firehose:PutRecordBatch"]
+    assert task_role["PutInferenceCaptures"]["Resource"] == [
+        f"arn:aws:firehose:eu-west-1:{MOCK_ACCOUNT}:deliverystream/ml-cicd-production-inference"]
     assert sorted(task_role) == ["DecryptModelArtifacts", "ListModelArtifacts", "PublishModelMetrics",
-                                 "ReadModelArtifacts"]
+                                 "PutInferenceCaptures", "ReadModelArtifacts"]
+    off = {"monitoring": {"capture": {"enabled": False}, "quality": {"enabled": False}}}
+    without = {s["Sid"] for s in _statements(graph("production", off), "task")}
+    assert "PutInferenceCaptures" not in without
 
 
 def test_task_roles_trust_ecs_tasks_of_this_account_only(production: Graph) -> None:
@@ -476,8 +497,9 @@ EXPLAINED = {
     "TargetGroup/model-blue:vpcId": "network.vpcId",
     "TargetGroup/model-green:vpcId": "network.vpcId",
     "TaskDefinition/model:containerDefinitions[].image": "model.imageDigest",
-    "TaskDefinition/model:containerDefinitions[].environment[].value": "model.version",
+    "TaskDefinition/model:containerDefinitions[].environment[].value": "model.version",  # and imageDigest
     "TaskDefinition/model:cpu": "serving.cpu",
+    "TaskDefinition/model:containerDefinitions[].entryPoint[]": "serving.cpu",  # one worker per vCPU
     "TaskDefinition/model:memory": "serving.memory",
     "Service/model:desiredCount": "serving.autoscaling.minCapacity",
     "Target/model-capacity:minCapacity": "serving.autoscaling.minCapacity",

@@ -13,6 +13,7 @@ from components.serving.eks_specs import canary_steps, k8s_name, kubeconfig
 from runtime.config import ConfigError, validate_config
 from runtime.config.platform import EksConfig
 from runtime.graph import MOCK_ACCOUNT, Graph, Resource
+from runtime.serving import command as serving
 from tests.harness import graph, policy, stack_config
 
 APP = "churn-classifier"
@@ -157,8 +158,20 @@ def test_probes_on_ping(eks: Graph) -> None:
 def test_model_reference_and_extra_environment(eks: Graph) -> None:
     (container,) = _pod_spec(eks)["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert env == {"HOME": "/tmp", "MLCICD_MODEL_NAME": "churn-classifier", "MLCICD_MODEL_VERSION": "13",
-                   "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": "30"}
+    assert env == serving.serving_environment(
+        model_name="churn-classifier", model_version="13", image_digest=IMAGE.split("@")[1], variant="baseline",
+        extra={"MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": "30"})
+    assert env["HOME"] == env["TMPDIR"] == "/tmp"
+
+
+def test_pod_runs_the_one_serving_command_with_its_writable_paths(eks: Graph) -> None:
+    spec = _pod_spec(eks)
+    (container,) = spec["containers"]
+    assert container["command"] == serving.serve_argv(port=8080, workers=1)
+    assert "args" not in container
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts == {w.path: w.volume for w in serving.WRITABLE_PATHS}
+    assert spec["securityContext"]["runAsUser"] == serving.RUN_AS_UID
 
 
 # Rollout --------------------------------------------------------------------------------------------------
@@ -262,7 +275,8 @@ def test_judge_deadline_covers_the_probed_window(eks: Graph) -> None:
 
 
 def test_probe_hosts_must_admit_the_services() -> None:
-    with pytest.raises(ValueError, match=r"serving.canary.probe.allowedHosts must admit the in-cluster Services"):
+    # The config rule (runtime/config/program_rules.py) rejects it before the component's own check would.
+    with pytest.raises(ConfigError, match=r"serving.canary.probe.allowedHosts = .*must admit .*svc.cluster.local"):
         graph("eks", {"serving": {"canary": {"probe": {"allowedHosts": ["*.example.internal"]}}}})
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from runtime.cli.main import app
 from runtime.config.checks import SmokeConfig
 from runtime.local.processes import ManagedProcess, free_port
 from runtime.report import EXIT_CODES, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS, EXIT_USAGE, Report, Verdict
+from runtime.serving import command as serving
 from runtime.smoke import PayloadError, load_test, resolve_payloads, smoke_test
 from runtime.smoke.latency import Sample, min_samples, percentile_check, quantile
 from runtime.smoke.load import LoadStats, rate_check
@@ -475,12 +475,12 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                                      pip_requirements=["scikit-learn"], registered_model_name="iris-smoke")
         mlflow.MlflowClient().set_registered_model_alias("iris-smoke", "candidate", "1")
         port = free_port()
-        # The scoring server execs `uvicorn` from PATH: the venv's bin must be on it.
-        env = {"MLFLOW_TRACKING_URI": tracking_uri,
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        server = ManagedProcess("mlflow models serve", [sys.executable, "-m", "mlflow", "models", "serve", "-m",
-                                                         "models:/iris-smoke@candidate", "--env-manager", "local",
-                                                         "-p", str(port), "--host", "127.0.0.1"],
+        # The one serving command (what the image, ECS and EKS run), on loopback.
+        env = {**serving.serving_environment(model_name="iris-smoke", model_version="1", image_digest=None,
+                                             variant="baseline"),
+               "MLFLOW_TRACKING_URI": tracking_uri, "HOME": str(workdir), "TMPDIR": str(workdir)}
+        server = ManagedProcess("scoring server", serving.serve_argv("models:/iris-smoke@candidate", port=port,
+                                                                     host="127.0.0.1", python=sys.executable),
                                 port, workdir / "serve.log", env=env, cwd=workdir).start()
         # While the server starts (~15 s): the second model and the sample rows.
         with mlflow.start_run():

@@ -4,7 +4,7 @@ the component (`pipeline.py`) and its CodeBuild builder (`codebuild.py`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 import pulumi
@@ -68,6 +68,9 @@ class DeliveryPipelineArgs(TypedDict, total=False):
     """Train's build timeout. Default 240."""
     log_retention_days: int
     """Build log retention. Default 30."""
+    action_policy_arns: Mapping[str, pulumi.Input[str]]
+    """Action name -> a managed policy attached to that action's role before its project is created (the Spark
+    engine's submit policy on DataValidate with `data.engine: spark`). Default: none."""
 
 
 _REQUIRED = ("spec", "region", "account_id", "buckets", "bucket_arns", "kms_key_arn", "ecr_repository_arn",
@@ -107,6 +110,7 @@ class PipelineSettings:
     partition: tuple[str, str]
     """ARN partition and endpoint DNS suffix of the stack's region (`aws`, `amazonaws.com`; `aws-cn`,
     `amazonaws.com.cn`; ...), from the provider."""
+    action_policy_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, name: str, args: DeliveryPipelineArgs, partition: tuple[str, str]) -> PipelineSettings:
@@ -131,4 +135,4 @@ class PipelineSettings:
             timeout_minutes=a.get("timeout_minutes", cfg_defaults.ACTION_TIMEOUT_MINUTES),
             train_timeout_minutes=a.get("train_timeout_minutes", cfg_defaults.TRAIN_TIMEOUT_MINUTES),
             log_retention_days=a.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER),
-            partition=partition)
+            partition=partition, action_policy_arns=a.get("action_policy_arns", {}))

@@ -39,6 +39,11 @@ def build_project(parent: pulumi.Resource, name: str, pipeline_name: str, action
         group.id if group is not None and subnets is not None else None, cfg.vpc_id)
     policy = aws.iam.RolePolicy(f"{key}-policy", role=role.id, policy=resolved.apply(
         lambda r: document(action_statements(action, _resources(cfg, pipeline_name, r), r[7]))), opts=child)
+    extra = cfg.action_policy_arns.get(action.name)
+    waits: list[pulumi.Resource] = [policy]
+    if extra is not None:
+        waits.append(aws.iam.RolePolicyAttachment(f"{key}-extra-policy", role=role.name, policy_arn=extra,
+                                                  opts=child))
     project = aws.codebuild.Project(
         key, name=project_name, description=f"{pipeline_name}: {action.name}", service_role=role.arn,
         encryption_key=cfg.kms_key_arn,
@@ -59,7 +64,7 @@ def build_project(parent: pulumi.Resource, name: str, pipeline_name: str, action
         vpc_config=aws.codebuild.ProjectVpcConfigArgs(vpc_id=group.vpc_id, subnets=subnets,
                                                       security_group_ids=[group.id])
         if group is not None and subnets is not None else None,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=waits))
     return project, role
 
 

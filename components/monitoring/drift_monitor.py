@@ -2,9 +2,11 @@
 
 Creates:
 - the drift job (`components.monitoring.jobs.drift_job` on `scheduled_job`): EventBridge Scheduler starts a
-  CodeBuild project that runs `mlcicd data validate` on the newest capture under the inference prefix against the
-  training reference profile and `mlcicd monitor publish-drift` (metric `DriftScore`, dimension `ModelName`, in the
-  stack's model-metric namespace);
+  CodeBuild project that runs `mlcicd monitor drift` on a time window of captures under the inference prefix, per
+  model version, against the training reference profile (metric `DriftScore`, dimension `ModelName`, in the
+  stack's model-metric namespace, plus per-version scores and `DriftWindowInconclusive`);
+- with `quality_labels_prefix`, the live-quality job on the same schedule (`mlcicd monitor quality`: late labels
+  joined to the window's captures, the model-quality metric per version and variant);
 - the drift alarm on that metric (threshold `monitoring.drift.alarmThreshold`), to the alarm topic;
 - when `retrainOnDrift`: an EventBridge rule on the alarm entering ALARM that starts the delivery pipeline, through
   a role allowed `codepipeline:StartPipelineExecution` on that pipeline only.
@@ -24,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import allow, assume_role_policy, document
-from components.monitoring.jobs import drift_job
+from components.monitoring.jobs import drift_job, quality_job
 from components.monitoring.scheduled_job import JobSettings, scheduled_job
 from runtime import metrics as m
 from runtime.config import defaults as cfg_defaults
@@ -71,6 +73,9 @@ class DriftMonitorArgs(TypedDict, total=False):
     """Topic for the alarm's ALARM and OK transitions. Default None: no alarm actions."""
     retrain_pipeline_arn: pulumi.Input[str] | None
     """Delivery pipeline to start when the alarm fires. Default None: no retrain trigger."""
+    quality_labels_prefix: str | None
+    """Also run the live-quality job (`mlcicd monitor quality`) on the same schedule, reading labels under this
+    prefix of the data bucket. Default None: no quality job."""
 
 
 class DriftMonitor(pulumi.ComponentResource):
@@ -93,6 +98,11 @@ class DriftMonitor(pulumi.ComponentResource):
             reference_profile_key=args.get("reference_profile_key", cfg_defaults.DRIFT_REFERENCE_PROFILE_KEY),
             inference_prefix=args.get("inference_prefix", cfg_defaults.DRIFT_INFERENCE_PREFIX))
         project = scheduled_job(self, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace)
+        labels = args.get("quality_labels_prefix")
+        if labels is not None:
+            scheduled_job(self, f"{name}-quality-job", quality_job(
+                stack=settings.stack, inference_prefix=args.get("inference_prefix", "inference/"),
+                labels_prefix=labels), settings, schedule=schedule, metrics_namespace=namespace)
 
         topic = args.get("alarm_topic_arn")
         actions = [topic] if topic is not None else []

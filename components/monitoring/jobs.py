@@ -9,33 +9,42 @@ from __future__ import annotations
 
 from runtime.pipeline.model import Access, Action, Mlcicd, S3Grant
 
-#: Where the drift job keeps its reports in the data bucket (one folder per run).
+#: Where the drift and quality jobs keep their reports in the data bucket (one folder per run).
 DRIFT_REPORTS_PREFIX = "monitoring/drift/"
-DRIFT_REPORT = "reports/data-validation.json"
+QUALITY_REPORTS_PREFIX = "monitoring/quality/"
+QUALITY_REPORT = "reports/quality-monitor.json"
+DRIFT_REPORT = "reports/drift-monitor.json"
 
 
 def drift_job(*, stack: str, reference_profile_key: str, inference_prefix: str) -> Action:
-    """Validate the newest capture under `inference_prefix` against the reference profile and publish the drift
-    share. A drifted capture (exit 1) is the job's result, not its failure: the metric and the alarm carry it.
-    No capture, no decided drift share, a bad input: the job fails (and notifies)."""
+    """`mlcicd monitor drift`: each model version's captures of the last `monitoring.drift.windowHours` (every
+    object of the overlapping `dt=` partitions under `inference_prefix`) against the reference profile; publishes
+    the drift share per version, the largest as the alarm's `DriftScore`, and `DriftWindowInconclusive`. A drifted
+    version (exit 1) is the job's result, not its failure: the metric and the alarm carry it. An undecidable window
+    (exit 3: empty or too few rows) or a bad input fails the job (and notifies), after its metric is published."""
     return Action(
         name="DriftMonitor",
         commands=(
             "mkdir -p reports",
-            # `aws s3 ls` lists every page; its lines start with a sortable timestamp, the key from column 32.
-            f'CURRENT_KEY="$(aws s3 ls "s3://$DATA_BUCKET/{inference_prefix}" --recursive | sort | tail -n 1 '
-            '| cut -c32-)" && export CURRENT_KEY',
-            f'[ -n "$CURRENT_KEY" ] || {{ echo "no inference capture under s3://$DATA_BUCKET/{inference_prefix}"; '
-            "false; }",
-            Mlcicd(("data", "validate", "--reference", f"s3://$DATA_BUCKET/{reference_profile_key}",
-                    "--current", "s3://$DATA_BUCKET/$CURRENT_KEY", "--stack", stack, "--report", DRIFT_REPORT,
-                    "--html", "reports/data-validation.html"), ok_exit_codes=(1,)),
-            Mlcicd(("monitor", "publish-drift", "--report", DRIFT_REPORT, "--stack", stack)),
+            Mlcicd(("monitor", "drift", "--stack", stack, "--report", DRIFT_REPORT), ok_exit_codes=(1,)),
         ),
         finally_commands=(f'if [ -d reports ]; then aws s3 cp reports "s3://$DATA_BUCKET/{DRIFT_REPORTS_PREFIX}'
                           '$(date -u +%Y/%m/%d/%H%M%S)/" --recursive; fi',),
         access=Access(s3=(S3Grant("data", reference_profile_key), S3Grant("data", inference_prefix),
                           S3Grant("data", DRIFT_REPORTS_PREFIX, write=True)), metrics=True))
+
+
+def quality_job(*, stack: str, inference_prefix: str, labels_prefix: str) -> Action:
+    """`mlcicd monitor quality`: late labels under `labels_prefix` joined to the window's captures; the metric per
+    version and variant published (the model-quality alarm watches it). Too few labels (exit 3) fails the job and
+    notifies; unmatched labels and unlabelled captures are published as counts."""
+    return Action(
+        name="QualityMonitor",
+        commands=("mkdir -p reports", Mlcicd(("monitor", "quality", "--stack", stack, "--report", QUALITY_REPORT))),
+        finally_commands=(f'if [ -d reports ]; then aws s3 cp reports "s3://$DATA_BUCKET/{QUALITY_REPORTS_PREFIX}'
+                          '$(date -u +%Y/%m/%d/%H%M%S)/" --recursive; fi',),
+        access=Access(s3=(S3Grant("data", inference_prefix), S3Grant("data", labels_prefix),
+                          S3Grant("data", QUALITY_REPORTS_PREFIX, write=True)), metrics=True))
 
 
 def batch_job(*, input_prefix: str, output_prefix: str) -> Action:

@@ -13,7 +13,7 @@ runs when a topic is given.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -56,10 +56,12 @@ class JobSettings:
 
 
 def scheduled_job(parent: pulumi.Resource, name: str, job: Action, settings: JobSettings, *, schedule: str,
-                  metrics_namespace: str | None = None,
-                  ecr_repository_arn: pulumi.Input[str] | None = None) -> aws.codebuild.Project:
+                  metrics_namespace: str | None = None, ecr_repository_arn: pulumi.Input[str] | None = None,
+                  policy_arns: Sequence[pulumi.Input[str]] = ()) -> aws.codebuild.Project:
+    """The job's project and schedule; `policy_arns`: managed policies attached to its role before the project is
+    created (the Spark engine's submit policy)."""
     project = _project(parent, name, job, settings, metrics_namespace=metrics_namespace,
-                       ecr_repository_arn=ecr_repository_arn)
+                       ecr_repository_arn=ecr_repository_arn, policy_arns=policy_arns)
     _schedule(parent, name, project, settings, schedule=schedule)
     if settings.notification_topic_arn is not None:
         aws.codestarnotifications.NotificationRule(
@@ -76,7 +78,8 @@ def _project_name(name: str, settings: JobSettings) -> str:
 
 
 def _project(parent: pulumi.Resource, name: str, job: Action, settings: JobSettings, *,
-             metrics_namespace: str | None, ecr_repository_arn: pulumi.Input[str] | None) -> aws.codebuild.Project:
+             metrics_namespace: str | None, ecr_repository_arn: pulumi.Input[str] | None,
+             policy_arns: Sequence[pulumi.Input[str]]) -> aws.codebuild.Project:
     """Log group, role and policy (the job's declared access only), and the CodeBuild project."""
     child = pulumi.ResourceOptions(parent=parent)
     project_name = _project_name(name, settings)
@@ -93,6 +96,9 @@ def _project(parent: pulumi.Resource, name: str, job: Action, settings: JobSetti
             region=settings.region, account_id=r[0], buckets=r[1], kms_key_arn=r[2], artifact_prefix="",
             partition=partition, dns_suffix=dns_suffix, ecr_repository_arn=r[3], metrics_namespace=metrics_namespace,
             connection_arn=settings.connection_arn), r[4]))), opts=child)
+    waits: list[pulumi.Resource] = [policy, *(
+        aws.iam.RolePolicyAttachment(f"{name}-extra-policy-{i}", role=role.name, policy_arn=arn, opts=child)
+        for i, arn in enumerate(policy_arns))]
     env = {"STACK_NAME": settings.stack, **{f"{b.upper()}_BUCKET": settings.buckets[b]
                                             for b in sorted({g.bucket for g in job.access.s3})},
            **settings.extra_env}
@@ -116,7 +122,7 @@ def _project(parent: pulumi.Resource, name: str, job: Action, settings: JobSetti
         logs_config=aws.codebuild.ProjectLogsConfigArgs(
             cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(group_name=logs.name, status="ENABLED"),
             s3_logs=aws.codebuild.ProjectLogsConfigS3LogsArgs(status="DISABLED")),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=waits))
 
 
 def _schedule(parent: pulumi.Resource, name: str, project: aws.codebuild.Project, settings: JobSettings, *,

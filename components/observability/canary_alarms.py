@@ -203,8 +203,9 @@ def _model_alarms(name: str, args: CanaryAlarmsArgs, child: pulumi.ResourceOptio
             statistic="Minimum", period=period, comparison_operator="LessThanThreshold", threshold=1,
             # A single failing verdict is decisive: one period, one datapoint.
             evaluation_periods=1, datapoints_to_alarm=1,
-            # No datapoint means no judge ran yet, which is not a failed verdict; a judge that ran always publishes
-            # (0 also for INCONCLUSIVE unless run with --on-inconclusive hold), so thin evidence rolls back.
+            # No datapoint means no verdict yet, which is not a failed one: the judge publishes nothing while an
+            # INCONCLUSIVE canary is still within its maximum bake (`extend`, the bake goes on); once the bake is
+            # over it publishes 0 for INCONCLUSIVE too (unless --on-inconclusive hold), so thin evidence rolls back.
             treat_missing_data="notBreaching", actions_enabled=True, opts=child),
     ]
 

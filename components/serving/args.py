@@ -13,6 +13,7 @@ import pulumi
 if TYPE_CHECKING:
     from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
     from runtime.config.platform import EksConfig
+    from runtime.serving.settings import CaptureSettings
 
 Strategy = Literal["canary", "linear", "rolling", "blue-green"]
 
@@ -122,6 +123,13 @@ class ModelServiceArgs(TypedDict, total=False):
     """Prefix of MLflow artifacts in the models bucket. Default `mlflow/`."""
     metrics_namespace: str
     """CloudWatch namespace the task may publish model metrics to (and no other). Default `MLCICD/Model`."""
+
+    # Inference capture ---------------------------------------------------------------------------------------
+    capture: CaptureSettings | None
+    """Capture settings the server reads (`MLCICD_CAPTURE`); with `capture_stream_arn`. Default None (off)."""
+    capture_stream_arn: pulumi.Input[str] | None
+    """The capture's Firehose stream: the task role (ECS) or the pods' role (EKS) may put records to it and
+    nothing else. Default None."""
 
     # EKS -----------------------------------------------------------------------------------------------------
     eks: EksConfig | None

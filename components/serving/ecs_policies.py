@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from components.capture.policies import producer_statements
 from components.iam import Statement, allow
 
 
@@ -27,9 +28,12 @@ def execution_statements(repository_arn: str, log_group_arn: str, kms_key_arn: s
 
 
 def task_statements(models_bucket_arn: str, artifact_prefix: str, kms_key_arn: str, region: str,
-                    metrics_namespace: str, *, dns_suffix: str) -> list[Statement]:
-    """Task role (the model server): read its model artifacts, publish metrics to the model namespace only."""
-    return [
+                    metrics_namespace: str, *, dns_suffix: str,
+                    capture_stream_arn: str | None = None) -> list[Statement]:
+    """Task role (the model server): read its model artifacts, publish metrics to the model namespace only, and
+    with capture put records to the one capture stream."""
+    capture = producer_statements(capture_stream_arn) if capture_stream_arn else []
+    return [*capture,
         allow("ReadModelArtifacts", ["s3:GetObject"], [f"{models_bucket_arn}/{artifact_prefix}*"]),
         allow("ListModelArtifacts", ["s3:ListBucket"], [models_bucket_arn],
               {"StringLike": {"s3:prefix": [f"{artifact_prefix}*"]}}),

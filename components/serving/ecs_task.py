@@ -1,10 +1,11 @@
 """The task side of the ECS model service: its log group, its two roles and its task definition.
 
-Security decisions (see docs/security.md): the image runs pinned by digest; a read-only root filesystem with one
-writable scratch volume, a non-root user, every Linux capability dropped, never privileged; the log group has a
-retention and is encrypted with the stack key; the execution role (the ECS agent: pull, logs; the key only through
-ECR) and the task role (the model: its artifact prefix, its metric namespace) are separate and scoped to this
-stack's ARNs, and the service starts no task before their policies exist.
+Security decisions (see docs/security.md): the image runs pinned by digest; the serving command
+(runtime/serving/command.py: its argv, its non-root user, its writable paths as ephemeral volumes) on a read-only
+root filesystem, every Linux capability dropped, never privileged; the log group has a retention and is encrypted
+with the stack key; the execution role (the ECS agent: pull, logs; the key only through ECR) and the task role (the
+model: its artifact prefix, its metric namespace, with capture its one Firehose stream) are separate and scoped to
+this stack's ARNs, and the service starts no task before their policies exist.
 """
 
 # pyright: reportTypedDictNotRequiredAccess=false
@@ -22,7 +23,9 @@ from components.aws_common import partition_of
 from components.iam import assume_role_policy, output_document
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, pinned_image
+from runtime import metrics
 from runtime.config import defaults as cfg_defaults
+from runtime.serving import command as serving
 
 #: The one container of the task (also the load balancer's and the log stream's name for it).
 CONTAINER = "model"
@@ -69,9 +72,10 @@ def _roles(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix
     prefix_in_bucket = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
     namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
     task_policy = aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
-        pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"]).apply(
+        pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"], args.get("capture_stream_arn") or "").apply(
             lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace,
-                                                   dns_suffix=dns_suffix))), opts=child)
+                                                   dns_suffix=dns_suffix, capture_stream_arn=a[2] or None))),
+        opts=child)
     return execution_role, task_role, [execution_policy, task_policy]
 
 
@@ -79,37 +83,39 @@ def _task_definition(parent: pulumi.Resource, name: str, args: ModelServiceArgs,
                      log_group: aws.cloudwatch.LogGroup, execution_role: aws.iam.Role,
                      task_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
     image = pinned_image(args["image_repository_url"], args["image_digest"])
-    environment = {
-        **args.get("environment", {}),
-        "MLCICD_MODEL_NAME": args["model_name"],
-        "MLCICD_MODEL_VERSION": args.get("model_version") or "",
-        "MLCICD_METRICS_NAMESPACE": args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE),
-        "HOME": d.SCRATCH_PATH,
-    }
+    environment = serving.serving_environment(
+        model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
+        variant=metrics.VARIANT_BASELINE,
+        metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE),
+        extra={**args.get("environment", {}), **_capture_env(args)})
+    argv = serving.serve_argv(port=port, workers=serving.workers_for(args.get("cpu", cfg_defaults.SERVING_CPU)))
     return aws.ecs.TaskDefinition(
         name, family=prefix, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
         cpu=str(args.get("cpu", cfg_defaults.SERVING_CPU)), memory=str(args.get("memory", cfg_defaults.SERVING_MEMORY)),
         execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
         runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
                                                                    cpu_architecture="X86_64"),
-        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="scratch")],
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=w.volume) for w in serving.WRITABLE_PATHS],
         container_definitions=pulumi.Output.all(image, log_group.name).apply(
-            lambda a: container_definitions(a[0], a[1], args["region"], port, environment)),
+            lambda a: container_definitions(a[0], a[1], args["region"], port, environment, argv=argv)),
         # Keep earlier revisions registered: a rollback (circuit breaker, alarms, CodeDeploy) starts tasks from
         # the previous revision.
         skip_destroy=True,
         opts=pulumi.ResourceOptions(parent=parent))
 
 
-def container_definitions(image: str, log_group: str, region: str, port: int, environment: dict[str, str]) -> str:
-    """The one container: MLflow scoring server, non-root, read-only root filesystem, health-checked on /ping."""
+def container_definitions(image: str, log_group: str, region: str, port: int, environment: dict[str, str], *,
+                          argv: list[str]) -> str:
+    """The one container: the serving command (runtime/serving/command.py: its argv, user and writable paths),
+    read-only root filesystem, health-checked on /ping."""
     probe = (f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/ping', timeout=4)")
     container = {
         "name": CONTAINER, "image": image, "essential": True,
         "portMappings": [{"containerPort": port, "protocol": "tcp", "name": "http"}],
-        "user": d.SERVING_CONTAINER_USER, "privileged": False, "readonlyRootFilesystem": True,
+        "entryPoint": argv, "user": serving.user(), "privileged": False, "readonlyRootFilesystem": True,
         "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
-        "mountPoints": [{"sourceVolume": "scratch", "containerPath": d.SCRATCH_PATH, "readOnly": False}],
+        "mountPoints": [{"sourceVolume": w.volume, "containerPath": w.path, "readOnly": False}
+                        for w in serving.WRITABLE_PATHS],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         # The scoring image always has Python; it may not have curl.
         "healthCheck": {"command": ["CMD", "python", "-c", probe], "interval": 15, "timeout": 5, "retries": 3,
@@ -119,3 +125,11 @@ def container_definitions(image: str, log_group: str, region: str, port: int, en
         "stopTimeout": 30,
     }
     return json.dumps([container], sort_keys=True)
+
+
+def _capture_env(args: ModelServiceArgs) -> dict[str, str]:
+    """The capture settings for the server, when capture is on (it needs both the settings and the stream)."""
+    capture = args.get("capture")
+    if capture is None or args.get("capture_stream_arn") is None:
+        return {}
+    return capture.to_env()

@@ -12,6 +12,8 @@ Creates, all parented to the ModelService and all through one explicit `kubernet
 - a HorizontalPodAutoscaler on the Rollout and a PodDisruptionBudget;
 - for the judge, its own ServiceAccount and (EKS Pod Identity) an IAM role that can read CloudWatch metrics and
   publish into the model namespace only.
+- with inference capture, the model pods' own IAM role (EKS Pod Identity): put records to the capture stream only
+  and publish the capture counters into the model namespace; pods label their variant (downward-API file).
 
 Security decisions (see docs/security.md): every container runs as a non-root UID with a read-only root filesystem
 (an emptyDir at /tmp for scratch), no capabilities, no privilege escalation, seccomp RuntimeDefault; no service
@@ -30,12 +32,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.capture.policies import producer_statements
 from components.iam import allow, document
 from components.serving import eks_specs as spec
 from components.serving.args import ModelServiceArgs, pinned_image
+from runtime import metrics
 from runtime.config import defaults as cfg_defaults
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.config.platform import EksConfig
+from runtime.serving import command as serving
 
 ARGO_ROLLOUTS_REPO = "https://argoproj.github.io/argo-helm"
 ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts"
@@ -109,7 +114,14 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
                                 ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http")]),
                             opts=objects.opts)
     analysis = _judge(parent, objects, args, eks=eks, region=region, probe=probe, urls=urls) if judged else None
-    _rollout(objects, args, eks=eks, strategy=strategy, analysis=analysis)
+    capture, stream = args.get("capture"), args.get("capture_stream_arn")
+    model_identity: list[pulumi.Resource] = []
+    if capture is not None and stream is not None:
+        model_identity.append(_model_role(
+            parent, name, cluster=eks.cluster_name, namespace=eks.namespace, service_account=app,
+            account_id=args.get("account_id"), stream_arn=stream,
+            metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)))
+    _rollout(objects, args, eks=eks, strategy=strategy, analysis=analysis, model_identity=model_identity)
     return EksServiceOutputs(endpoint=pulumi.Output.from_input(f"http://{app}.{eks.namespace}.svc.cluster.local"),
                              cluster_name=pulumi.Output.from_input(eks.cluster_name),
                              service_name=pulumi.Output.from_input(app))
@@ -154,17 +166,22 @@ def _judge(parent: pulumi.Resource, objects: _Objects, args: ModelServiceArgs, *
 
 
 def _rollout(objects: _Objects, args: ModelServiceArgs, *, eks: EksConfig, strategy: str,
-             analysis: dict[str, Any] | None) -> None:
-    """The Rollout (canary steps from config), its autoscaler and its disruption budget."""
+             analysis: dict[str, Any] | None, model_identity: list[pulumi.Resource]) -> None:
+    """The Rollout (canary steps from config), its autoscaler and its disruption budget. With inference capture
+    (`model_identity`: the pods' role association, which the Rollout waits for) the server gets the capture
+    settings and its variant label as a downward-API file."""
     name, app, after = objects.name, objects.app, objects.opts
-    environment = {"MLCICD_MODEL_NAME": args["model_name"], **args.get("environment", {})}
-    if args.get("model_version"):
-        environment["MLCICD_MODEL_VERSION"] = str(args.get("model_version"))
+    capture = args.get("capture")
+    capturing = capture is not None and bool(model_identity)
+    environment = serving.serving_environment(
+        model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
+        variant=metrics.VARIANT_BASELINE,
+        extra={**args.get("environment", {}), **(capture.to_env() if capture is not None and capturing else {})})
     template = spec.model_pod_template(
         labels=objects.labels, service_account=app,
         image=pinned_image(args["image_repository_url"], args["image_digest"]),
         port=args.get("port", cfg_defaults.SERVING_PORT), cpu=args.get("cpu", cfg_defaults.SERVING_CPU),
-        memory=args.get("memory", cfg_defaults.SERVING_MEMORY), environment=environment, eks=eks)
+        memory=args.get("memory", cfg_defaults.SERVING_MEMORY), environment=environment, eks=eks, podinfo=capturing)
     steps = spec.canary_steps(strategy, args.get("canary_percent", cfg_defaults.CANARY_PERCENT),
                               args.get("linear_step_percent", cfg_defaults.LINEAR_STEP_PERCENT),
                               args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES), analysis)
@@ -173,8 +190,9 @@ def _rollout(objects: _Objects, args: ModelServiceArgs, *, eks: EksConfig, strat
         # No `replicas`: the HorizontalPodAutoscaler owns the count (a fixed value would fight it on every update).
         spec={"revisionHistoryLimit": 3, "selector": {"matchLabels": objects.selector}, "template": template,
               "strategy": {"canary": {"canaryService": f"{app}-canary", "stableService": app, "maxSurge": "25%",
-                                      "maxUnavailable": 0, "steps": steps}}},
-        opts=after)
+                                      "maxUnavailable": 0, "steps": steps,
+                                      **(spec.variant_metadata() if capturing else {})}}},
+        opts=pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=model_identity)))
     hpa = k8s.autoscaling.v2
     cpu_target = round(args.get("target_cpu_percent", cfg_defaults.SERVING_TARGET_CPU_PERCENT))
     hpa.HorizontalPodAutoscaler(
@@ -240,3 +258,27 @@ def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: 
     aws.eks.PodIdentityAssociation(f"{name}-judge", cluster_name=cluster, namespace=namespace,
                                    service_account=service_account, role_arn=role.arn,
                                    opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))
+
+
+def _model_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: str, service_account: str,
+                account_id: pulumi.Input[str] | None, stream_arn: pulumi.Input[str],
+                metrics_namespace: str) -> aws.eks.PodIdentityAssociation:
+    """The model pods' IAM role (EKS Pod Identity), with inference capture only: put records to the one capture
+    stream, and publish the capture counters into the model namespace. Returns the association (after the policy)."""
+    if account_id is None:
+        raise ValueError(f"ModelService {name}: inference capture on EKS requires args.account_id")
+    child = pulumi.ResourceOptions(parent=parent)
+    trust = pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]}, sort_keys=True))
+    role = aws.iam.Role(f"{name}-model", assume_role_policy=trust, opts=child)
+    policy = aws.iam.RolePolicy(f"{name}-model-capture", role=role.id, policy=pulumi.Output.from_input(
+        stream_arn).apply(lambda arn: document([*producer_statements(arn), allow(
+            "PublishCaptureCounters", PROBE_ACTIONS, ["*"],
+            {"StringEquals": {"cloudwatch:namespace": metrics_namespace}})])), opts=child)
+    # The model's pods get the role's credentials as soon as the association exists: its policy first.
+    return aws.eks.PodIdentityAssociation(f"{name}-model", cluster_name=cluster, namespace=namespace,
+                                          service_account=service_account, role_arn=role.arn,
+                                          opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))

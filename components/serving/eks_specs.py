@@ -18,6 +18,7 @@ from runtime import metrics
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.config.platform import EksConfig
 from runtime.config.stack import StackConfig
+from runtime.serving import command as serving
 
 #: Argo Rollouts API of the Rollout and AnalysisTemplate objects.
 ARGO_API = "argoproj.io/v1alpha1"
@@ -25,6 +26,11 @@ ARGO_API = "argoproj.io/v1alpha1"
 JUDGE_CONFIG_DIR = "/etc/mlcicd"
 #: Seconds the judge job may need besides probing (pod start, image pull, reading CloudWatch, computing).
 JUDGE_OVERHEAD_SECONDS = 300
+#: Downward-API files of the model pods (read-only): `labels` tells the capture layer the pod's variant.
+PODINFO_DIR = "/etc/podinfo"
+#: Pod label carrying the variant; Argo Rollouts sets it per ReplicaSet (`canaryMetadata`/`stableMetadata`) and
+#: relabels the canary's pods stable when it promotes them.
+VARIANT_LABEL = "mlcicd.io/variant"
 #: Pod Security Standard the namespace enforces.
 POD_SECURITY_LEVEL = "restricted"
 
@@ -108,8 +114,8 @@ def container_security_context() -> k8s.core.v1.SecurityContextArgs:
         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"))
 
 
-def scratch_volume(eks: EksConfig) -> k8s.core.v1.VolumeArgs:
-    return k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+def scratch_volume(eks: EksConfig, name: str = "scratch") -> k8s.core.v1.VolumeArgs:
+    return k8s.core.v1.VolumeArgs(name=name, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
         size_limit=f"{eks.scratch_mib}Mi"))
 
 
@@ -119,11 +125,27 @@ def resources(cpu_units: int, memory_mib: int) -> k8s.core.v1.ResourceRequiremen
     return k8s.core.v1.ResourceRequirementsArgs(requests=amounts, limits=dict(amounts))
 
 
+def variant_metadata() -> dict[str, Any]:
+    """Rollout `canaryMetadata`/`stableMetadata`: the variant label of each side's pods."""
+    return {"canaryMetadata": {"labels": {VARIANT_LABEL: metrics.VARIANT_CANARY}},
+            "stableMetadata": {"labels": {VARIANT_LABEL: metrics.VARIANT_BASELINE}}}
+
+
 def model_pod_template(*, labels: dict[str, str], service_account: str, image: pulumi.Input[str], port: int,
                        cpu: int, memory: int, environment: dict[str, str],
-                       eks: EksConfig) -> k8s.core.v1.PodTemplateSpecArgs:
-    """The scoring server's pod: non-root, read-only root, no capabilities, probes on `/ping`."""
-    env = {"HOME": d.SCRATCH_PATH, **environment}
+                       eks: EksConfig, podinfo: bool = False) -> k8s.core.v1.PodTemplateSpecArgs:
+    """The scoring server's pod: the serving command (runtime/serving/command.py: argv, writable paths as
+    emptyDirs), non-root, read-only root, no capabilities, probes on `/ping`. `environment` is the full server
+    environment (`serving.serving_environment`)."""
+    env = dict(environment)
+    mounts = [k8s.core.v1.VolumeMountArgs(name=w.volume, mount_path=w.path) for w in serving.WRITABLE_PATHS]
+    volumes = [scratch_volume(eks, w.volume) for w in serving.WRITABLE_PATHS]
+    if podinfo:  # the variant label as a file the kubelet updates when Argo relabels the pod
+        env[serving.ENV_VARIANT_FILE] = f"{PODINFO_DIR}/labels"
+        mounts.append(k8s.core.v1.VolumeMountArgs(name="podinfo", mount_path=PODINFO_DIR, read_only=True))
+        volumes.append(k8s.core.v1.VolumeArgs(name="podinfo", downward_api=k8s.core.v1.DownwardAPIVolumeSourceArgs(
+            items=[k8s.core.v1.DownwardAPIVolumeFileArgs(
+                path="labels", field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="metadata.labels"))])))
     ping = k8s.core.v1.HTTPGetActionArgs(path="/ping", port="http")
     return k8s.core.v1.PodTemplateSpecArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
@@ -135,6 +157,7 @@ def model_pod_template(*, labels: dict[str, str], service_account: str, image: p
                 label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels))],
             containers=[k8s.core.v1.ContainerArgs(
                 name="model", image=image, image_pull_policy="IfNotPresent",
+                command=serving.serve_argv(port=port, workers=serving.workers_for(cpu)),
                 ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=port)],
                 env=[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(env.items())],
                 resources=resources(cpu, memory),
@@ -145,8 +168,8 @@ def model_pod_template(*, labels: dict[str, str], service_account: str, image: p
                 liveness_probe=k8s.core.v1.ProbeArgs(http_get=ping, period_seconds=20, failure_threshold=3,
                                                      timeout_seconds=2),
                 security_context=container_security_context(),
-                volume_mounts=[k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=d.SCRATCH_PATH)])],
-            volumes=[scratch_volume(eks)]))
+                volume_mounts=mounts)],
+            volumes=volumes))
 
 
 def service_url(service: str, namespace: str) -> str:

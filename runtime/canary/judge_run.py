@@ -61,6 +61,10 @@ class JudgeOptions:
     canary_target_group: str | None = None
     window_minutes: int | None = None
     end_time: str | None = None
+    start_time: str | None = None
+    """Deployment start (`--start-time`): judge everything since then; INCONCLUSIVE within the bake extends it."""
+    until_decided: bool = False
+    """`--until-decided`: look every period until PASS, FAIL or the maximum bake, then act once."""
     percentiles: bool = True
     act: bool = False
     cluster: str | None = None
@@ -96,8 +100,12 @@ def canary_judge(target: Target, options: JudgeOptions, cfg: StackConfig | None)
     if options.on_inconclusive not in ("rollback", "hold"):
         raise UsageError(f"--on-inconclusive {options.on_inconclusive!r}: use `rollback` or `hold`")
     request = build_request(target, options, cfg, outputs, act_settings(target, options, cfg, outputs))
+    if options.until_decided and options.end_time is not None:
+        raise UsageError("--until-decided looks until a decision from now on: drop --end-time")
     probe_request = None
     if options.probe is not None:
+        if options.start_time is not None or options.until_decided:
+            raise UsageError("--probe-* judges the window it has just probed: drop --start-time and --until-decided")
         if request.source.albs is not None or options.end_time is not None:
             raise UsageError("--probe-* judges the window it has just probed, from the model namespace: drop "
                              "--end-time and the load-balancer options")
@@ -121,9 +129,9 @@ def canary_judge(target: Target, options: JudgeOptions, cfg: StackConfig | None)
 
         check_baseline(probe_request)
         return judge_with_probe(request, probe_request, clients)
-    from runtime.canary.run import run_canary_judge
+    from runtime.canary.run import judge_until_decided, run_canary_judge
 
-    return run_canary_judge(request, clients)
+    return judge_until_decided(request, clients) if options.until_decided else run_canary_judge(request, clients)
 
 
 def canary_probe(target: Target, options: ProbeOptions, cfg: StackConfig | None) -> ProbeResult:
@@ -150,13 +158,13 @@ def check_baseline(request: ProbeRequest) -> None:
                                   "probe traffic was sent") from exc
 
 
-def parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None, option: str = "--end-time") -> datetime | None:
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--end-time {value!r} is not an ISO 8601 time; use e.g. 2026-01-31T12:00:00Z") from None
+        raise UsageError(f"{option} {value!r} is not an ISO 8601 time; use e.g. 2026-01-31T12:00:00Z") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -241,8 +249,12 @@ def build_request(target: Target, options: JudgeOptions, cfg: StackConfig | None
                           quality_metric=alarm.metric_name if alarm else MODEL_QUALITY_METRIC)
     subject = {"model": model_name, "version": cfg.model.version if cfg else None, "stack": target.stack,
                "baseline": baseline_tg or target.baseline_variant, "canary": canary_tg or target.canary_variant}
-    return JudgeRequest(source=source, config=judge, quality=quality, end=parse_time(options.end_time),
-                        subject=subject, act=act)
+    start, end = parse_time(options.start_time, "--start-time"), parse_time(options.end_time)
+    if start is not None and end is not None and start >= end:
+        raise UsageError(f"--start-time {options.start_time} is not before --end-time {options.end_time}")
+    bake = judge.max_bake_minutes or max(cfg.serving.canary.bake_minutes if cfg else 0, judge.window_minutes)
+    return JudgeRequest(source=source, config=judge, quality=quality, end=end, subject=subject, act=act, start=start,
+                        max_bake_minutes=bake)
 
 
 def build_probe_request(target: Target, options: ProbeOptions, cfg: StackConfig | None, *,

@@ -1,10 +1,14 @@
 """Reading the canary window from CloudWatch: one batched GetMetricData call (paginated) for both variants.
 
 Two sources for the traffic metrics (requests, 5xx, response time):
-- `AlbTargets`: AWS/ApplicationELB per target group (dimensions LoadBalancer + TargetGroup, arn suffixes);
-- a custom namespace with dimensions ModelName + Variant (what `runtime.canary.publish` writes; local mode).
+- `AlbTargets`: AWS/ApplicationELB per target group (dimensions LoadBalancer + TargetGroup, arn suffixes); the
+  per-request response-time histogram comes from the trimmed-count statistic `TC(lo:hi)` per bin of
+  `runtime.canary.bins` (needs percentile support: off with `percentiles=False`);
+- a custom namespace with dimensions ModelName + Variant (what `runtime.canary.publish` writes; local mode), the
+  response-time histogram as `ResponseTimeCount` per Bin.
 Model metrics (quality, prediction histogram and mean) always come from the model namespace with dimensions
-ModelName + Variant (+ Bin); the histogram's bins are discovered with ListMetrics.
+ModelName + Variant (+ Bin); the prediction histogram's bins are discovered with ListMetrics. Every series is kept
+per period, aligned on one list of period starts, so the judge can test period by period.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runtime import metrics as m
+from runtime.canary import bins as binning
 from runtime.canary.judge import CanaryData, VariantMetrics
 from runtime.canary.plots import timeline
 from runtime.config.defaults import MODEL_METRICS_NAMESPACE, MODEL_QUALITY_METRIC
@@ -106,13 +111,14 @@ def _variant_dims(source: MetricSource, side: str) -> tuple[tuple[str, str], ...
     return ((m.DIMENSION_MODEL, source.model_name), (m.DIMENSION_VARIANT, source.variant(side)))
 
 
-def discover_bins(client: Any, source: MetricSource) -> dict[str, list[str]]:
-    """Bins of the prediction histogram each variant has published (ListMetrics, paginated)."""
+def discover_bins(client: Any, source: MetricSource, metric_name: str = m.PREDICTION_COUNT) -> dict[str, list[str]]:
+    """Bins of a histogram (`PredictionCount`, `ResponseTimeCount`) each variant has published (ListMetrics,
+    paginated)."""
     bins: dict[str, set[str]] = defaultdict(set)
     variants = {source.baseline_variant: "baseline", source.canary_variant: "canary"}
     token: str | None = None
     for _ in range(MAX_PAGES):
-        kwargs: dict[str, Any] = {"Namespace": source.model_namespace, "MetricName": m.PREDICTION_COUNT,
+        kwargs: dict[str, Any] = {"Namespace": source.model_namespace, "MetricName": metric_name,
                                   "Dimensions": [{"Name": m.DIMENSION_MODEL, "Value": source.model_name}]}
         if token:
             kwargs["NextToken"] = token
@@ -131,8 +137,11 @@ def discover_bins(client: Any, source: MetricSource) -> dict[str, list[str]]:
     return {side: sorted(values) for side, values in bins.items()}
 
 
-def build_queries(source: MetricSource, bins: dict[str, list[str]]) -> list[Query]:
+def build_queries(source: MetricSource, bins: dict[str, list[str]],
+                  latency_bins: Sequence[str] = binning.LATENCY_LABELS) -> list[Query]:
+    """Every query of the window; `latency_bins` are the response-time bins to read (all, or those published)."""
     queries: list[Query] = []
+    wanted = set(latency_bins)
     for prefix, side in SIDES:
         if source.albs is not None:
             tg = source.albs.baseline_target_group if side == "baseline" else source.albs.canary_target_group
@@ -154,6 +163,13 @@ def build_queries(source: MetricSource, bins: dict[str, list[str]]) -> list[Quer
         if source.percentiles:
             queries.append(Query(f"{prefix}_p99", side, "latency_p99", traffic_ns, m.ALB_RESPONSE_TIME, traffic_dims,
                                  "p99"))
+        for i, label in enumerate(binning.LATENCY_LABELS):
+            if source.albs is None and label in wanted:
+                queries.append(Query(f"{prefix}_lat{i}", side, "latency_bin", source.model_namespace,
+                                     m.RESPONSE_TIME_COUNT, (*model_dims, (m.DIMENSION_BIN, label)), "Sum", bin=label))
+            elif source.percentiles:
+                queries.append(Query(f"{prefix}_lat{i}", side, "latency_bin", traffic_ns, m.ALB_RESPONSE_TIME,
+                                     traffic_dims, binning.latency_tc_stat(i), bin=label))
         for i, label in enumerate(bins.get(side, [])):
             queries.append(Query(f"{prefix}_bin{i}", side, "bin", source.model_namespace, m.PREDICTION_COUNT,
                                  (*model_dims, (m.DIMENSION_BIN, label)), "Sum", bin=label))
@@ -193,20 +209,37 @@ def fetch_series(client: Any, queries: Sequence[Query], *, start: datetime, end:
     return {qid: sorted(points.items()) for qid, points in series.items()}, messages
 
 
-def assemble(queries: Sequence[Query], series: dict[str, list[tuple[datetime, float]]]) -> dict[str, VariantMetrics]:
-    """Turn per-query series into the two sides' metrics (sums for counts, series for the rest)."""
-    fields: dict[str, dict[str, Any]] = {"baseline": {"prediction_counts": {}}, "canary": {"prediction_counts": {}}}
+def assemble(queries: Sequence[Query], series: dict[str, list[tuple[datetime, float]]]
+             ) -> tuple[dict[str, VariantMetrics], list[datetime]]:
+    """Turn per-query series into the two sides' metrics: totals, and every count per period on one list of period
+    starts (0 where a count has no datapoint, NaN for a quality value)."""
+    periods = sorted({ts for q in queries for ts, _ in series.get(q.id, [])})
+    index = {ts: i for i, ts in enumerate(periods)}
+
+    def dense(q: Query, fill: float) -> list[float]:
+        out = [fill] * len(periods)
+        for ts, value in series.get(q.id, []):
+            out[index[ts]] = value
+        return out
+
+    fields: dict[str, dict[str, Any]] = {side: {"prediction_counts": {}, "prediction_histogram": {},
+                                                "latency_histogram": {}} for _, side in SIDES}
     for q in queries:
         values = [v for _, v in series.get(q.id, [])]
         target = fields[q.side]
         if q.key in ("requests", "errors"):
             target[q.key] = sum(values) if values else None
-        elif q.key == "bin":
-            if values:
-                target["prediction_counts"][q.bin] = sum(values)
-        else:
+            target[f"{q.key}_by_period"] = dense(q, 0.0)
+        elif q.key == "bin" and values:
+            target["prediction_counts"][q.bin] = sum(values)
+            target["prediction_histogram"][q.bin] = dense(q, 0.0)
+        elif q.key == "latency_bin" and values:
+            target["latency_histogram"][q.bin] = dense(q, 0.0)
+        elif q.key == "quality":
+            target[q.key] = dense(q, float("nan"))
+        elif q.key not in ("bin", "latency_bin"):
             target[q.key] = tuple(values)
-    return {side: VariantMetrics(**values) for side, values in fields.items()}
+    return {side: VariantMetrics(**values) for side, values in fields.items()}, periods
 
 
 def read_canary_data(client: Any, source: MetricSource, *, start: datetime, end: datetime,
@@ -217,20 +250,24 @@ def read_canary_data(client: Any, source: MetricSource, *, start: datetime, end:
     try:
         bins = discover_bins(client, source) if source.bins is None else {
             side: list(source.bins) for _, side in SIDES}
-        queries = build_queries(source, bins)
+        latency_bins: Sequence[str] = binning.LATENCY_LABELS
+        if source.albs is None and source.bins is None:  # read only the response-time bins anyone published
+            found = discover_bins(client, source, m.RESPONSE_TIME_COUNT)
+            latency_bins = sorted({label for labels in found.values() for label in labels})
+        queries = build_queries(source, bins, latency_bins)
         series, messages = fetch_series(client, queries, start=start, end=end, period=period)
     except (ClientError, BotoCoreError) as exc:
         hint = ""
         if source.percentiles and "500" in str(exc):
             hint = " (a server without percentile statistics, such as moto, needs --no-percentiles)"
         raise MetricsUnavailable(f"reading CloudWatch failed: {exc}{hint}") from exc
-    sides = assemble(queries, series)
+    sides, periods = assemble(queries, series)
     described = source.describe()
     described["queries"] = len(queries)
     if messages:
         described["messages"] = messages
     return CanaryData(sides["baseline"], sides["canary"], start=start, end=end, period_seconds=period,
-                      source=described, timeline=timeline(queries, series, period))
+                      source=described, periods=periods, timeline=timeline(queries, series, period))
 
 
 def _tg_suffix(arn: str) -> str:

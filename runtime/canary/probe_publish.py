@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runtime import metrics as m
+from runtime.canary.bins import score_bin
 from runtime.canary.probe_replay import Served
 from runtime.canary.probe_request import SIDES, ProbeRequest
-from runtime.canary.publish import observations_metric_data, put_metric_data, score_bin
+from runtime.canary.publish import observations_metric_data, put_metric_data
 
 
 def quality_metric_data(served: Sequence[Served], metric_name: str, *, model_name: str, variant: str,

@@ -2,15 +2,14 @@
 
 The serving side (or `mlcicd local run`, against a moto server) records per-request observations; this module
 aggregates them per period into `MetricDatum`s with the names of `runtime.metrics` and dimensions ModelName and
-Variant (plus Bin for the prediction histogram). Response times go out as a value/count histogram, so real
-CloudWatch can compute percentiles (p99) from them; moto computes the average only.
+Variant (plus Bin for the histograms). Response times go out twice: as a value/count histogram, so real CloudWatch
+can compute percentiles (p99) from them (moto computes the average only), and as counts per bin of the fixed grid
+of `runtime.canary.bins` (`ResponseTimeCount`), the per-request distribution the judge compares.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import numbers
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, SupportsFloat
 
 from runtime import metrics as m
+from runtime.canary.bins import latency_bin, score_bin
 
-#: Score bins used when predictions are numbers in [0, 1] (class probabilities): ten equal-width bins.
-SCORE_EDGES: tuple[float, ...] = tuple(i / 10 for i in range(11))
 #: CloudWatch accepts at most 150 distinct values per datum and 1000 datums per PutMetricData call.
 MAX_VALUES_PER_DATUM = 150
 MAX_DATUMS_PER_CALL = 1000
@@ -36,28 +34,6 @@ class Observation:
     """HTTP status; 5xx counts as an error (like the ALB's HTTPCode_Target_5XX_Count)."""
     predictions: Sequence[SupportsFloat | str] = field(default_factory=tuple)
     """The predictions returned (class labels or scores); empty for a failed request."""
-
-
-def score_bin(value: SupportsFloat | str, edges: Sequence[float] | None = None) -> str:
-    """Histogram bin label of one prediction: the label itself for classes (str; int and bool unless `edges` are
-    given), or the range `lo-hi` of `edges` (default SCORE_EDGES) a score falls into (the last bin includes its
-    upper edge)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | numbers.Integral) and edges is None:
-        return str(value)
-    bounds = tuple(edges if edges is not None else SCORE_EDGES)
-    x = float(value)
-    if not math.isfinite(x):
-        return "non-finite"
-    if x < bounds[0]:
-        return f"<{bounds[0]:g}"
-    if x > bounds[-1]:
-        return f">{bounds[-1]:g}"
-    for lo, hi in itertools.pairwise(bounds):
-        if x < hi or hi == bounds[-1]:
-            return f"{lo:g}-{hi:g}"
-    raise AssertionError("unreachable: x lies within the edges")
 
 
 def _dims(model_name: str, variant: str, **extra: str) -> list[dict[str, str]]:
@@ -90,6 +66,10 @@ def period_metric_data(observations: Sequence[Observation], *, model_name: str, 
         chunk = items[start:start + MAX_VALUES_PER_DATUM]
         out.append(datum(m.ALB_RESPONSE_TIME, "Seconds", dims, Values=[v for v, _ in chunk],
                          Counts=[float(c) for _, c in chunk]))
+    by_bin = Counter(latency_bin(o.latency_s) for o in observations if math.isfinite(o.latency_s))
+    for label, count in sorted(by_bin.items()):
+        out.append(datum(m.RESPONSE_TIME_COUNT, "Count", _dims(model_name, variant, **{m.DIMENSION_BIN: label}),
+                         Value=float(count)))
     predictions = [p for o in observations if o.status < 400 for p in o.predictions]
     bins = Counter(score_bin(p, bin_edges) for p in predictions)
     for label, count in sorted(bins.items()):

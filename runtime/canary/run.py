@@ -1,9 +1,17 @@
-"""`mlcicd canary judge` as a library call: read the window, judge, and (when asked) act on the verdict."""
+"""`mlcicd canary judge` as a library call: read the window, judge, and (when asked) act on the verdict.
+
+With a start time (the deployment start) the judge reads everything since then, so repeated looks judge growing
+data with tests that stay valid however often they look. An INCONCLUSIVE look before the maximum bake extends the
+bake: no verdict is published and nothing is rolled back (`extend` action); `judge_until_decided` keeps looking
+every period until PASS, FAIL or the maximum bake, then acts once.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from runtime import plot_data
@@ -16,7 +24,7 @@ from runtime.config.checks import CanaryJudgeConfig
 from runtime.report import Report, Verdict, failed, inconclusive, passed
 
 __all__ = ["ActSettings", "ClientFactory", "JudgeRequest", "boto3_clients", "carry_out", "decide_actions",
-           "run_canary_judge"]
+           "judge_until_decided", "run_canary_judge"]
 
 
 @dataclass(frozen=True)
@@ -44,11 +52,44 @@ class JudgeRequest:
     end: datetime | None = None
     subject: dict[str, Any] = field(default_factory=dict)
     act: ActSettings | None = None
+    start: datetime | None = None
+    """Deployment start: judge everything since then (aligned down to the period). None: one window of
+    `windowMinutes` ending at `end`, a single look."""
+    max_bake_minutes: float | None = None
+    """How long after `start` an INCONCLUSIVE canary keeps baking; None: `maxBakeMinutes`, else `windowMinutes`."""
+
+
+def _aligned(moment: datetime, period: int) -> datetime:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % period, tz=UTC)
+
+
+def judge_window(request: JudgeRequest) -> tuple[datetime, datetime]:
+    cfg = request.config
+    if request.start is None:
+        return window(request.end, cfg.window_minutes, cfg.period_seconds)
+    end = _aligned(request.end or datetime.now(UTC), cfg.period_seconds)
+    return min(_aligned(request.start, cfg.period_seconds), end), end
+
+
+def bake_state(request: JudgeRequest, end: datetime) -> dict[str, Any]:
+    """Where the canary stands in its bake: may an INCONCLUSIVE verdict wait for more data?"""
+    cfg = request.config
+    limit = request.max_bake_minutes or cfg.max_bake_minutes or cfg.window_minutes
+    if request.start is None:
+        return {"start": None, "max_minutes": limit, "extend": False,
+                "note": "no start time: a single window, so an INCONCLUSIVE verdict is final for this run (pass "
+                        "--start-time to judge everything since the deployment and extend the bake)"}
+    start = request.start if request.start.tzinfo else request.start.replace(tzinfo=UTC)
+    elapsed = (end - start).total_seconds() / 60
+    return {"start": start.isoformat(), "elapsed_minutes": round(elapsed, 2), "max_minutes": limit,
+            "ends": (start + timedelta(minutes=limit)).isoformat(), "extend": elapsed < limit}
 
 
 def run_canary_judge(request: JudgeRequest, clients: ClientFactory) -> Report:
     cfg = request.config
-    start, end = window(request.end, cfg.window_minutes, cfg.period_seconds)
+    start, end = judge_window(request)
     try:
         data = read_canary_data(clients("cloudwatch"), request.source, start=start, end=end,
                                 period=cfg.period_seconds)
@@ -61,12 +102,50 @@ def run_canary_judge(request: JudgeRequest, clients: ClientFactory) -> Report:
     else:
         report = judge_canary(data, cfg, quality=request.quality, subject=request.subject)
         plot_data.add(report, **canary_plots(data))
+    report.details["bake"] = bake_state(request, end)
     if request.act is not None:
         carry_out(report, request.act, clients)
     return report
 
 
-def decide_actions(verdict: Verdict, settings: ActSettings, clients: ClientFactory) -> list[acting.Action]:
+#: How long after a period's end `judge_until_decided` waits before judging it (CloudWatch's ALB metrics arrive one
+#: to two minutes late).
+SETTLE_SECONDS = 120
+
+
+def judge_until_decided(request: JudgeRequest, clients: ClientFactory, *,
+                        sleep: Callable[[float], None] = time.sleep,
+                        now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Report:
+    """Look every period (at least every minute for ALB metrics) from `request.start` (default: now) until the
+    verdict is PASS or FAIL or the maximum bake has passed, then act once on the last look. Every look judges all
+    complete periods since the start (those ended at least `SETTLE_SECONDS` ago), so the false-FAIL rate stays
+    <= alpha over all of them."""
+    start = request.start or now()
+    plain = replace(request, start=start, act=None)
+    period = request.config.period_seconds
+    interval = period if request.source.albs is None else max(60, period)
+    # Judge only periods CloudWatch has finished: a period read while still filling and read again complete would be
+    # two different likelihood ratios for one period, which the always-valid guarantee does not cover.
+    settle = timedelta(seconds=max(2 * period, SETTLE_SECONDS))
+    looks = 0
+    while True:
+        looks += 1
+        report = run_canary_judge(replace(plain, end=max(now() - settle, start)), clients)
+        if report.verdict != Verdict.INCONCLUSIVE or not report.details["bake"]["extend"]:
+            break
+        sleep(interval)
+    report.details["looks"] = looks
+    if request.act is not None:
+        carry_out(report, request.act, clients)
+    return report
+
+
+def decide_actions(verdict: Verdict, settings: ActSettings, clients: ClientFactory, *,
+                   extend: bool = False) -> list[acting.Action]:
+    if verdict == Verdict.INCONCLUSIVE and extend:
+        return [acting.Action("extend", True, "verdict INCONCLUSIVE within the maximum bake: no verdict published "
+                              "and the deployment left as it is, so the canary keeps baking; judge again with the same "
+                              "--start-time (or run with --until-decided)")]
     if verdict == Verdict.INCONCLUSIVE and settings.on_inconclusive == "hold":
         return [acting.Action("hold", True, "verdict INCONCLUSIVE: deployment left as it is and no verdict "
                               "published; rerun the judge once more traffic has been observed")]
@@ -92,7 +171,7 @@ def decide_actions(verdict: Verdict, settings: ActSettings, clients: ClientFacto
 def carry_out(report: Report, settings: ActSettings, clients: ClientFactory) -> None:
     """Act on the report's verdict and record what was done as the `act` check (a failed action is a FAIL)."""
     verdict = report.verdict
-    actions = decide_actions(verdict, settings, clients)
+    actions = decide_actions(verdict, settings, clients, extend=bool(report.details.get("bake", {}).get("extend")))
     report.details["actions"] = [a.to_dict() for a in actions]
     summary = "; ".join(f"{a.name}: {a.detail}" for a in actions)
     bad = [a for a in actions if not a.ok]

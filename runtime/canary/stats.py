@@ -1,380 +1,292 @@
-"""Pure statistics of the canary judge: plain functions on numbers and arrays, no I/O.
+"""The canary judge's tests: from per-period counts of both sides to FAIL / PASS / undecided, per metric.
 
-Conventions: `baseline` comes first, `canary` second; every comparison asks "is the canary worse?" (one-sided),
-and a regression needs both statistical significance (p < alpha) and an effect beyond the configured tolerance,
-as in Kayenta. What Kayenta misses is covered here: error counts are compared with an exact test that works when
-the baseline has zero errors, and a dispersion test catches a variance increase at equal location.
+Each metric has three outcomes (docs/canary.md, "How it decides"):
+- FAIL when an always-valid test (runtime.stats.sequential) rejects "the canary is no worse" at the metric's
+  share of alpha, and the estimated worsening is of practical size (half the documented effect, or the absolute
+  tolerance for errors). Exact at every sample size and traffic split, over every look since `--start-time`.
+- PASS when an always-valid bound rules the documented effect out at level 1 - power (split where a PASS has
+  two routes), and the metric did not fail.
+- undecided otherwise: the judge reports INCONCLUSIVE and the canary requests the metric still needs.
+
+Arrays: counts are (..., periods) or (..., periods, bins); every function broadcasts over the leading axes (the
+decision benchmark passes thousands of trials at once) and returns an `Outcome` of arrays of that leading shape.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Literal
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-#: Largest sample (per side) for which the Mann-Whitney null distribution is computed exactly (no ties);
-#: above it the normal approximation (with tie and continuity corrections) is accurate to well below 0.001.
-EXACT_MWU_MAX = 60
-#: Quantiles of the baseline posterior used to integrate P(p_canary - p_baseline > tolerance).
-POSTERIOR_GRID = 4000
-#: Pseudo-count added to every histogram bin before PSI (keeps empty bins finite, Jeffreys-style).
-PSI_SMOOTHING = 0.5
+from runtime.stats import histograms as h
+from runtime.stats import sequential as seq
+from runtime.stats.planning import information_needed, remaining
 
-Worse = Literal["higher", "lower"]
-
-
-def as_sample(values: ArrayLike) -> NDArray[np.float64]:
-    """A 1-D float array of the finite values (NaN and inf dropped: CloudWatch gaps never count as data)."""
-    arr = np.asarray(values, dtype=np.float64).ravel()
-    return arr[np.isfinite(arr)]
-
-
-# Error rates -------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RateComparison:
-    baseline_rate: float
-    canary_rate: float
-    difference: float
-    """canary_rate - baseline_rate (absolute, e.g. 0.004 = 0.4 percentage points)."""
-    p_value: float
-    """One-sided Fisher exact test: probability of at least this many canary errors if both rates were equal."""
-    prob_exceeds_tolerance: float
-    """Posterior probability that the canary's true rate exceeds the baseline's by more than the tolerance
-    (independent Beta posteriors with Jeffreys priors)."""
-    regressed: bool
-    """p_value < alpha and difference > tolerance."""
-
-
-def _count(value: float, name: str) -> int:
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite count >= 0, got {value!r}")
-    return round(value)
-
-
-def fisher_greater(base_errors: int, base_total: int, canary_errors: int, canary_total: int) -> float:
-    """One-sided Fisher exact p-value for "the canary's error rate is greater than the baseline's".
-
-    Conditions on the total number of errors: under equal rates the canary's share of them is hypergeometric.
-    It stays exact when the baseline has no errors at all (where ratio tests and Kayenta's per-interval rates
-    break down): 0 of 20000 vs 8 of 2000 gives p = (2000/22000)^8 roughly, while 1 of 2000 gives p ~ 0.09.
-    """
-    from scipy.stats import hypergeom
-
-    errors = base_errors + canary_errors
-    if canary_errors == 0:
-        return 1.0
-    return float(hypergeom.sf(canary_errors - 1, base_total + canary_total, errors, canary_total))
-
-
-def prob_difference_exceeds(base_errors: int, base_total: int, canary_errors: int, canary_total: int,
-                            tolerance: float) -> float:
-    """P(p_canary - p_baseline > tolerance | data) with Beta(errors + 1/2, ok + 1/2) posteriors.
-
-    Integrates the canary's posterior tail over quantiles of the baseline's posterior (deterministic midpoint
-    rule in probability space, accurate to ~1/POSTERIOR_GRID).
-    """
-    from scipy.stats import beta
-
-    grid = (np.arange(POSTERIOR_GRID) + 0.5) / POSTERIOR_GRID
-    p_base = beta.ppf(grid, base_errors + 0.5, base_total - base_errors + 0.5)
-    tail = beta.sf(np.minimum(p_base + tolerance, 1.0), canary_errors + 0.5, canary_total - canary_errors + 0.5)
-    return float(np.clip(tail.mean(), 0.0, 1.0))
-
-
-def compare_error_rates(base_errors: float, base_total: float, canary_errors: float, canary_total: float, *,
-                        tolerance: float, alpha: float) -> RateComparison:
-    """Is the canary's error rate worse than the baseline's by more than `tolerance` (absolute), significantly?"""
-    xb, nb = _count(base_errors, "baseline errors"), _count(base_total, "baseline requests")
-    xc, nc = _count(canary_errors, "canary errors"), _count(canary_total, "canary requests")
-    if nb == 0 or nc == 0:
-        raise ValueError("both sides need at least one request to compare error rates")
-    # CloudWatch can count a 5xx in a different period than its request; never let a rate exceed 1.
-    xb, xc = min(xb, nb), min(xc, nc)
-    rate_b, rate_c = xb / nb, xc / nc
-    p_value = fisher_greater(xb, nb, xc, nc)
-    prob = prob_difference_exceeds(xb, nb, xc, nc, tolerance)
-    diff = rate_c - rate_b
-    return RateComparison(rate_b, rate_c, diff, p_value, prob, p_value < alpha and diff > tolerance)
-
-
-# Mann-Whitney U and Hodges-Lehmann --------------------------------------------------------------------------
-@lru_cache(maxsize=256)
-def _u_null_pmf(n: int, m: int) -> tuple[float, ...]:
-    """P(U = u), u = 0..n*m, for U = #{(i, j): x_i > y_j} with |x| = n, |y| = m, no ties (exact)."""
-    # p[i][j][u] = i/(i+j) p[i-1][j][u-j] + j/(i+j) p[i][j-1][u]: sums of positives, no cancellation.
-    previous = [np.ones(1) for _ in range(m + 1)]  # i = 0: U = 0 with certainty for every j
-    for i in range(1, n + 1):
-        current = [np.ones(1)]  # j = 0
-        for j in range(1, m + 1):
-            out = np.zeros(i * j + 1)
-            out[j:j + (i - 1) * j + 1] += i / (i + j) * previous[j]
-            out[: i * (j - 1) + 1] += j / (i + j) * current[j - 1]
-            current.append(out)
-        previous = current
-    return tuple(previous[m].tolist())
-
-
-def u_null_cdf(n: int, m: int) -> NDArray[np.float64]:
-    """Exact P(U <= u) for u = 0..n*m under the null (no ties). Used for small samples (<= EXACT_MWU_MAX)."""
-    if n < 1 or m < 1:
-        raise ValueError("both samples need at least one value")
-    return np.minimum(np.cumsum(np.asarray(_u_null_pmf(n, m))), 1.0)
-
-
-def _ranks(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    from scipy.stats import rankdata
-
-    return np.asarray(rankdata(values), dtype=np.float64)
-
-
-def _tie_term(pooled: NDArray[np.float64]) -> float:
-    _, counts = np.unique(pooled, return_counts=True)
-    return float(np.sum(counts.astype(np.float64) ** 3 - counts))
-
-
-def _u_sigma(n: int, m: int, tie_term: float) -> float:
-    total = n + m
-    return math.sqrt(n * m / 12.0 * ((total + 1) - tie_term / (total * (total - 1))))
-
-
-def _use_exact(n: int, m: int, tie_term: float) -> bool:
-    return tie_term == 0 and n <= EXACT_MWU_MAX and m <= EXACT_MWU_MAX
-
-
-def mann_whitney_greater(baseline: ArrayLike, canary: ArrayLike) -> tuple[float, float]:
-    """U statistic of the canary and the one-sided p-value for "canary values tend to be greater".
-
-    Exact null distribution for small samples without ties, otherwise the normal approximation with tie and
-    continuity corrections (the same choices `hodges_lehmann` makes, so the test and the interval agree).
-    """
-    b, c = as_sample(baseline), as_sample(canary)
-    n, m = len(c), len(b)
-    if n == 0 or m == 0:
-        raise ValueError("both samples need at least one finite value")
-    pooled = np.concatenate([c, b])
-    ranks = _ranks(pooled)
-    u = float(ranks[:n].sum() - n * (n + 1) / 2.0)
-    tie_term = _tie_term(pooled)
-    if _use_exact(n, m, tie_term):
-        cdf = u_null_cdf(n, m)
-        k = round(u)
-        return u, float(1.0 if k == 0 else 1.0 - cdf[k - 1])
-    sigma = _u_sigma(n, m, tie_term)
-    if sigma == 0:  # every value identical: no evidence of a difference
-        return u, 1.0
-    from scipy.stats import norm
-
-    z = (u - n * m / 2.0 - 0.5) / sigma
-    return u, float(norm.sf(z))
-
-
-def _u_lower_critical(n: int, m: int, tail: float, tie_term: float) -> int:
-    """Largest u with P(U <= u) <= tail under the null; -1 when even U = 0 is more likely than that."""
-    if _use_exact(n, m, tie_term):
-        cdf = u_null_cdf(n, m)
-        return int(np.searchsorted(cdf, tail, side="right")) - 1
-    from scipy.stats import norm
-
-    sigma = _u_sigma(n, m, tie_term)
-    return max(-1, math.floor(n * m / 2.0 - 0.5 + norm.ppf(tail) * sigma))
+Array = NDArray[np.float64]
+#: Tail share the tail check compares at: the p99.
+TAIL = 0.01
+#: Nominal effect scale (ridit-score tilt) of the rank tests' mixtures: 12 x (Phi(0.2 / sqrt 2) - 1/2), a 0.2 sd
+#: shift. Fixed in advance: a mixture chosen from the data would not be a martingale.
+RANK_SCALE = 0.68
+#: Mixture scale of the one-sample rate tests (log odds).
+RATE_SCALE = 1.0
+#: Prior mass the zero-rate route puts on "practically no errors" (a tilt of -20 in log odds).
+ZERO_MASS = 0.5
 
 
 @dataclass(frozen=True)
-class HodgesLehmann:
-    estimate: float
-    """Median of all pairwise differences canary_i - baseline_j: the location shift of the canary."""
-    low: float
-    high: float
-    """Distribution-free confidence interval from the Mann-Whitney null distribution (may be infinite for very
-    small samples)."""
-    confidence: float
+class Levels:
+    """Error budget of one metric: `alpha` its share of the false-FAIL rate, `beta` = 1 - power."""
 
+    alpha: float
+    beta: float
 
-def hodges_lehmann(baseline: ArrayLike, canary: ArrayLike, *, confidence: float) -> HodgesLehmann:
-    """Hodges-Lehmann shift estimate and its two-sided confidence interval (Kayenta's latency statistic)."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    b, c = as_sample(baseline), as_sample(canary)
-    n, m = len(c), len(b)
-    if n == 0 or m == 0:
-        raise ValueError("both samples need at least one finite value")
-    diffs = np.sort((c[:, None] - b[None, :]).ravel())
-    estimate = float(np.median(diffs))
-    u_lo = _u_lower_critical(n, m, (1.0 - confidence) / 2.0, _tie_term(np.concatenate([c, b])))
-    if u_lo < 0:
-        return HodgesLehmann(estimate, -math.inf, math.inf, confidence)
-    return HodgesLehmann(estimate, float(diffs[u_lo]), float(diffs[n * m - u_lo - 1]), confidence)
+    @property
+    def fail_bar(self) -> float:
+        return -math.log(self.alpha)
 
-
-def _relative(delta: float, reference: float) -> float:
-    if reference != 0:
-        return delta / abs(reference)
-    if delta == 0:
-        return 0.0
-    return math.copysign(math.inf, delta)
+    def pass_bar(self, routes: int = 1) -> float:
+        return -math.log(self.beta / routes)
 
 
 @dataclass(frozen=True)
-class ShiftComparison:
-    baseline_median: float
-    canary_median: float
-    shift: HodgesLehmann
-    relative_shift: float
-    """Hodges-Lehmann shift divided by the baseline median, signed (canary - baseline)."""
-    worsening: float
-    """relative_shift in the bad direction (positive = worse)."""
-    p_value: float
-    """One-sided Mann-Whitney p-value for a shift in the bad direction."""
-    regressed: bool
-    """p_value < alpha and worsening > tolerance."""
+class Outcome:
+    fail: NDArray[np.bool_]
+    passed: NDArray[np.bool_]
+    """PASS (never together with fail)."""
+    stats: dict[str, Array] = field(default_factory=dict)
+    """Named statistics of the leading shape (estimates, log e-values, bounds)."""
 
 
-def compare_location(baseline: ArrayLike, canary: ArrayLike, *, tolerance: float, alpha: float,
-                     worse: Worse = "higher") -> ShiftComparison:
-    """Mann-Whitney U + Hodges-Lehmann: has the canary shifted in the bad direction by more than `tolerance`
-    (relative to the baseline median), significantly? The interval reported is the two-sided 1 - 2*alpha one, whose
-    lower (upper) end is the one-sided 1 - alpha bound the test decides with."""
-    b, c = as_sample(baseline), as_sample(canary)
-    sign = 1.0 if worse == "higher" else -1.0
-    _, p_value = mann_whitney_greater(sign * b, sign * c)
-    shift = hodges_lehmann(b, c, confidence=1.0 - 2.0 * alpha)
-    base_median, canary_median = float(np.median(b)), float(np.median(c))
-    relative = _relative(shift.estimate, base_median)
-    worsening = sign * relative
-    return ShiftComparison(base_median, canary_median, shift, relative, worsening, p_value,
-                           p_value < alpha and worsening > tolerance)
+def _f(values: ArrayLike) -> Array:
+    return np.asarray(values, dtype=np.float64)
 
 
-# Spread (variance-only regressions) --------------------------------------------------------------------------
-def quantile_spread(values: ArrayLike, low: float = 10.0, high: float = 90.0) -> float:
-    """Inter-quantile range (default p90 - p10), linear interpolation."""
-    arr = as_sample(values)
-    if len(arr) == 0:
-        raise ValueError("no finite values")
-    lo, hi = np.percentile(arr, [low, high])
-    return float(hi - lo)
+def _ratio(num: Array, den: Array) -> Array:
+    return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
 
 
-@dataclass(frozen=True)
-class SpreadComparison:
-    baseline_spread: float
-    canary_spread: float
-    relative_increase: float
-    """canary_spread / baseline_spread - 1 (inf when the baseline has no spread and the canary has)."""
-    p_value: float
-    """One-sided rank test on absolute deviations from each side's median (a Brown-Forsythe-style test that
-    does not assume normality): small when the canary's values scatter more."""
-    regressed: bool
-    """p_value < alpha and relative_increase > tolerance."""
+def with_zero_route(mixture: seq.Mixture) -> seq.Mixture:
+    """Add a point mass at the extreme of a one-sided mixture ("(practically) no events" for a downward one, "all
+    events" for an upward one): a side with no errors at all then proves a rate below the tolerance after about
+    -log(beta) / tolerance requests, not twice that; a sign test that sees every period go one way decides after
+    log2(1 / level) + 1 periods."""
+    tilts = np.concatenate([mixture.tilts, [20.0 * np.sign(mixture.tilts[0])]])
+    weights = np.concatenate([mixture.log_weights + math.log(1 - ZERO_MASS), [math.log(ZERO_MASS)]])
+    return seq.Mixture(tilts, weights)
 
 
-def compare_spread(baseline: ArrayLike, canary: ArrayLike, *, tolerance: float, alpha: float,
-                   low: float = 10.0, high: float = 90.0) -> SpreadComparison:
-    """Has the canary's scatter grown beyond `tolerance` at any location? Catches a variance-only regression
-    that the location test (and Kayenta) cannot see because the medians are equal."""
-    b, c = as_sample(baseline), as_sample(canary)
-    if len(b) < 2 or len(c) < 2:
-        raise ValueError("a spread needs at least two values per side")
-    spread_b, spread_c = quantile_spread(b, low, high), quantile_spread(c, low, high)
-    _, p_value = mann_whitney_greater(np.abs(b - np.median(b)), np.abs(c - np.median(c)))
-    increase = _relative(spread_c - spread_b, spread_b)
-    return SpreadComparison(spread_b, spread_c, increase, p_value, p_value < alpha and increase > tolerance)
+# Errors -------------------------------------------------------------------------------------------------------------
+def errors(base_requests: ArrayLike, base_errors: ArrayLike, canary_requests: ArrayLike, canary_errors: ArrayLike, *,
+           levels: Levels, ratio: float, tolerance: float) -> Outcome:
+    """5xx rate. Per period, given its total errors k, the canary's share of them is (at most) Bin(k, n_c / N)
+    when both rates are equal: the test tilts that share's odds by the rate ratio. PASS when the ratio is bounded
+    below `ratio`, or the canary's own rate below `tolerance` (a baseline without errors has no ratio)."""
+    nb, xb, nc, xc = (_f(v) for v in (base_requests, base_errors, canary_requests, canary_errors))
+    xb, xc = np.minimum(xb, nb), np.minimum(xc, nc)  # a 5xx counted in another period than its request
+    total, events = nb + nc, xb + xc
+    share = _ratio(nc, total)
+    share = np.where(np.isfinite(share), share, 0.0)
+    log_ratio = math.log(ratio)
+    worse = seq.binomial_log_e(xc, events, share, seq.half_normal(log_ratio))
+    rate_b, rate_c = _ratio(xb.sum(-1), nb.sum(-1)), _ratio(xc.sum(-1), nc.sum(-1))
+    fail = (worse >= levels.fail_bar) & (rate_c - rate_b > tolerance)
+    at_effect = share * ratio / (share * ratio + 1.0 - share)
+    below_ratio = seq.binomial_log_e(xc, events, at_effect, seq.half_normal(log_ratio, sign=-1))
+    routes = 2 if tolerance > 0 else 1
+    ok = below_ratio >= levels.pass_bar(routes)
+    below_floor = np.full_like(worse, -np.inf)
+    if tolerance > 0:
+        below_floor = seq.binomial_log_e(xc, nc, tolerance, with_zero_route(seq.half_normal(RATE_SCALE, sign=-1)))
+        ok |= below_floor >= levels.pass_bar(routes)
+    stats = {"baseline_rate": rate_b, "canary_rate": rate_c, "rate_ratio": _ratio(rate_c, rate_b),
+             "log_e_worse": worse, "log_e_below_ratio": below_ratio, "log_e_below_tolerance": below_floor}
+    return Outcome(fail, ok & ~fail, stats)
 
 
-# Prediction distributions ------------------------------------------------------------------------------------
-def _aligned(baseline_counts: Sequence[float], canary_counts: Sequence[float]) -> tuple[NDArray[np.float64], ...]:
-    b = np.asarray(baseline_counts, dtype=np.float64)
-    c = np.asarray(canary_counts, dtype=np.float64)
-    if b.shape != c.shape or b.ndim != 1 or len(b) == 0:
-        raise ValueError("histograms must have the same bins (non-empty, one dimension)")
-    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(c))) or np.any(b < 0) or np.any(c < 0):
-        raise ValueError("histogram counts must be finite and >= 0")
-    if b.sum() <= 0 or c.sum() <= 0:
-        raise ValueError("each histogram needs at least one count")
-    return b, c
+def errors_needed(base_requests: float, base_errors: float, canary_requests: float, *, levels: Levels,
+                  ratio: float, tolerance: float) -> float:
+    """Canary requests at which the errors check decides with the configured power: catching `ratio` at the
+    observed baseline rate, or (at a rate below the tolerance) proving the canary's rate below it."""
+    total = base_requests + canary_requests
+    rate = base_errors / base_requests if base_requests > 0 else 0.0
+    baseline_share = base_requests / total if total > 0 else 0.5
+    needed = math.inf
+    if rate > 0:
+        v = information_needed(math.log(ratio), alpha=levels.alpha, power=1 - levels.beta,
+                               rho=1 / math.log(ratio) ** 2)
+        needed = v / (rate * baseline_share)
+    if tolerance > 0 and rate < tolerance:
+        mix = with_zero_route(seq.half_normal(RATE_SCALE, sign=-1))
+        grid = np.geomspace(1.0, 1e12, 600)[:, None]  # 5 % steps
+        ok = seq.binomial_log_e(rate * grid, grid, tolerance, mix) >= levels.pass_bar(2)
+        if ok.any():
+            needed = min(needed, float(grid[np.argmax(ok), 0]))
+    return needed
 
 
-def population_stability_index(baseline_counts: Sequence[float], canary_counts: Sequence[float],
-                               smoothing: float = PSI_SMOOTHING) -> float:
-    """PSI = sum((q - p) * ln(q / p)) over bins, p the baseline's shares and q the canary's, each count smoothed
-    by `smoothing` so an empty bin stays finite. Rules of thumb: < 0.1 stable, 0.1-0.2 moderate, > 0.2 shifted."""
-    b, c = _aligned(baseline_counts, canary_counts)
-    p = (b + smoothing) / (b.sum() + smoothing * len(b))
-    q = (c + smoothing) / (c.sum() + smoothing * len(c))
-    return float(np.sum((q - p) * np.log(q / p)))
+# Rank tests on histograms (latency, predictions) --------------------------------------------------------------------
+def _rank_parts(baseline: ArrayLike, canary: ArrayLike) -> tuple[h.Pooled, Array, Array, Array, Array]:
+    b, c = np.broadcast_arrays(_f(baseline), _f(canary))
+    pooled = h.pool(b, c)
+    scores = h.ridits(pooled.shares)
+    totals, centred, var = h.score_moments(pooled, scores, c)
+    return pooled, scores, totals, centred, var
 
 
-def homogeneity_p_value(baseline_counts: Sequence[float], canary_counts: Sequence[float]) -> float:
-    """Chi-square test that both histograms come from one distribution (bins empty on both sides dropped)."""
-    from scipy.stats import chi2_contingency
-
-    b, c = _aligned(baseline_counts, canary_counts)
-    keep = (b + c) > 0
-    if keep.sum() < 2:
-        return 1.0
-    table = np.vstack([np.round(b[keep]), np.round(c[keep])])
-    if np.any(table.sum(axis=1) == 0):
-        return 1.0
-    return float(chi2_contingency(table, correction=False).pvalue)  # type: ignore[attr-defined]
+def _bounds(centred: Array, var: Array, weight: Array, level: float) -> tuple[Array, Array]:
+    """Always-valid (Gaussian mixture) bounds of the score-mean difference canary - baseline, one-sided each."""
+    b = seq.normal_boundary(var, level, 1 / RANK_SCALE ** 2)
+    return _ratio(centred - b, weight), _ratio(centred + b, weight)
 
 
-@dataclass(frozen=True)
-class HistogramComparison:
-    psi: float
-    p_value: float
-    regressed: bool
-    """psi > threshold and p_value < alpha (a shift big enough to matter and not sampling noise)."""
+def shift_effect(pooled: h.Pooled, boundaries: ArrayLike | None, shift: float) -> Array:
+    """The rank effect (mean ridit - 1/2) the per-period test sees when the canary is moved by `shift` on the
+    latent scale of `boundaries` (None: normal quantiles of each period's pooled shares): per period from its own
+    pooled distribution (ties included), averaged with the periods' weights in the test."""
+    edges = h.normal_boundaries(pooled.shares) if boundaries is None else boundaries
+    per_period = h.ridit_effect(pooled.shares, h.shifted_shares(pooled.shares, edges, shift))
+    weight = pooled.canary * (1.0 - pooled.canary_share)
+    total = weight.sum(axis=-1)
+    return np.divide(np.sum(per_period * weight, axis=-1), total, out=np.zeros_like(total), where=total > 0)
 
 
-def compare_histograms(baseline_counts: Sequence[float], canary_counts: Sequence[float], *, psi_threshold: float,
-                       alpha: float) -> HistogramComparison:
-    psi = population_stability_index(baseline_counts, canary_counts)
-    p_value = homogeneity_p_value(baseline_counts, canary_counts)
-    return HistogramComparison(psi, p_value, psi > psi_threshold and p_value < alpha)
+def latency(baseline: ArrayLike, canary: ArrayLike, log_edges: ArrayLike, *, levels: Levels,
+            tolerance: float) -> Outcome:
+    """Location of the per-request response time from the response-time histograms (..., periods, bins): a rank
+    (Mann-Whitney-type) test on mid-ranks of each period's pooled histogram, one-sided (canary slower)."""
+    b, c = np.broadcast_arrays(_f(baseline), _f(canary))
+    pooled, scores, totals, centred, var = _rank_parts(b, c)
+    worse = seq.multinomial_log_e(totals, pooled.canary, pooled.shares, scores, seq.half_normal(RANK_SCALE))
+    weight = pooled.weight
+    estimate = _ratio(centred, weight)
+    effect = shift_effect(pooled, log_edges, math.log1p(tolerance))
+    fail = (worse >= levels.fail_bar) & (estimate > effect / 2)
+    _, upper = _bounds(centred, var, weight, levels.beta)
+    stats = {"rank_effect": estimate, "rank_effect_upper": upper, "effect_at_tolerance": effect,
+             "log_e_worse": worse, "information": var}
+    return Outcome(fail, (upper < effect) & ~fail, stats)
 
 
-def ks_two_sample(baseline: ArrayLike, canary: ArrayLike) -> tuple[float, float]:
-    """Two-sample Kolmogorov-Smirnov statistic and two-sided p-value."""
-    from scipy.stats import ks_2samp
-
-    b, c = as_sample(baseline), as_sample(canary)
-    if len(b) == 0 or len(c) == 0:
-        raise ValueError("both samples need at least one finite value")
-    result = ks_2samp(b, c)
-    return float(result.statistic), float(result.pvalue)  # type: ignore[attr-defined]
-
-
-# Score --------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ScoreRange:
-    low: float
-    high: float
-    """Score (0-100) if every metric without data failed (low) or passed (high); equal when all have data."""
-
-
-def score_range(outcomes: Sequence[tuple[float, bool | None]]) -> ScoreRange:
-    """Weighted share of passing metrics, 0-100. Each outcome is (weight, passed), passed None = no data."""
-    total = sum(weight for weight, _ in outcomes)
-    if total <= 0:
-        raise ValueError("at least one metric needs a positive weight")
-    passed = sum(weight for weight, ok in outcomes if ok is True)
-    unknown = sum(weight for weight, ok in outcomes if ok is None)
-    return ScoreRange(100.0 * passed / total, 100.0 * (passed + unknown) / total)
-
-
-Label = Literal["PASS", "MARGINAL", "FAIL", "INCONCLUSIVE"]
+def tail(baseline: ArrayLike, canary: ArrayLike, log_edges: ArrayLike, *, levels: Levels,
+         tolerance: float) -> Outcome:
+    """The p99 of the per-request response time. FAIL: per period, the requests beyond the pooled p99 edge are
+    split between the sides like errors (exact conditional test), and the canary's estimated p99 exceeds the
+    baseline's by more than half the tolerance. PASS: the canary's share of requests beyond (1 + tolerance) x the
+    baseline's p99 is bounded below 1 % (its p99 is below that)."""
+    b, c = np.broadcast_arrays(_f(baseline), _f(canary))
+    edges = _f(log_edges)
+    pooled = h.pool(b, c)
+    beyond_share = np.cumsum(pooled.shares[..., ::-1], axis=-1)[..., ::-1][..., 1:]  # share in bins > edge e
+    distance = np.where(beyond_share > 0, np.abs(np.log(np.maximum(beyond_share, 1e-300)) - math.log(TAIL)), np.inf)
+    edge = np.argmin(distance, axis=-1)[..., None]  # the inner edge nearest the pooled p99, per period
+    above = np.arange(b.shape[-1]) > edge  # bins beyond it
+    events = np.sum((b + c) * above, axis=-1)
+    x_canary = np.sum(c * above, axis=-1)
+    worse = seq.binomial_log_e(x_canary, events, pooled.canary_share, seq.half_normal(math.log(2.0)))
+    p99_b = h.quantile(b.sum(axis=-2), edges, 1 - TAIL)
+    p99_c = h.quantile(c.sum(axis=-2), edges, 1 - TAIL)
+    increase = np.expm1(p99_c - p99_b)
+    fail = (worse >= levels.fail_bar) & (increase > tolerance / 2)
+    bar = h.quantile(b, edges, 1 - TAIL) + math.log1p(tolerance)  # each period's own baseline p99 (its level)
+    seen = np.isfinite(bar)
+    slow = np.where(seen, h.count_above(c, edges, np.where(seen, bar, edges[-1])), 0.0)
+    mixture = with_zero_route(seq.half_normal(RATE_SCALE, sign=-1))
+    below = seq.binomial_log_e(slow, np.where(seen, c.sum(axis=-1), 0.0), TAIL, mixture)
+    stats = {"baseline_p99_log": p99_b, "canary_p99_log": p99_c, "p99_increase": increase,
+             "log_e_worse": worse, "log_e_p99_within_tolerance": below}
+    return Outcome(fail, (below >= levels.pass_bar()) & ~fail, stats)
 
 
-def classify_score(score: ScoreRange, *, pass_score: float, marginal_score: float) -> Label:
-    """PASS when even the worst case passes; FAIL or MARGINAL (by the best case) when even the best case misses
-    `pass_score`; INCONCLUSIVE when the metrics without data decide."""
-    if score.low >= pass_score:
-        return "PASS"
-    if score.high < pass_score:
-        return "MARGINAL" if score.high >= marginal_score else "FAIL"
-    return "INCONCLUSIVE"
+def predictions_ordered(baseline: ArrayLike, canary: ArrayLike, *, levels: Levels, shift_sd: float) -> Outcome:
+    """Ordered predictions (scores, regression outputs) binned: a two-sided rank test per period."""
+    b, c = np.broadcast_arrays(_f(baseline), _f(canary))
+    pooled, scores, totals, centred, var = _rank_parts(b, c)
+    shifted = seq.multinomial_log_e(totals, pooled.canary, pooled.shares, scores, seq.two_sided(RANK_SCALE))
+    weight = pooled.weight
+    estimate = _ratio(centred, weight)
+    effect = shift_effect(pooled, None, shift_sd)
+    fail = (shifted >= levels.fail_bar) & (np.abs(estimate) > effect / 2)
+    lower, upper = _bounds(centred, var, weight, levels.beta / 2)
+    stats = {"rank_effect": estimate, "rank_effect_lower": lower, "rank_effect_upper": upper,
+             "effect_at_shift": effect, "log_e_shift": shifted, "information": var}
+    return Outcome(fail, (upper < effect) & (lower > -effect) & ~fail, stats)
+
+
+def predictions_classes(baseline: ArrayLike, canary: ArrayLike, *, levels: Levels, share_change: float) -> Outcome:
+    """Class-label predictions: an omnibus (Dirichlet-mixture) test of the canary's class shares against each
+    period's pooled shares; PASS when every class's share difference is bounded within +-share_change."""
+    b, c = np.broadcast_arrays(_f(baseline), _f(canary))
+    pooled = h.pool(b, c)
+    if b.shape[-1] == 1:  # one class on both sides: PASS once a share of `share_change` elsewhere is ruled out
+        none = seq.binomial_log_e(np.zeros_like(pooled.canary), pooled.canary, share_change,
+                                  with_zero_route(seq.half_normal(RATE_SCALE, sign=-1)))
+        return Outcome(np.zeros_like(none, dtype=bool), none >= levels.pass_bar(),
+                       {"largest_share_change": np.zeros_like(none), "log_e_other_classes_ruled_out": none})
+    changed = seq.dirichlet_log_e(c, pooled.shares)
+    totals_b, totals_c = b.sum(axis=-2), c.sum(axis=-2)
+    diff = _ratio(totals_c, totals_c.sum(-1, keepdims=True)) - _ratio(totals_b, totals_b.sum(-1, keepdims=True))
+    largest = np.max(np.abs(np.nan_to_num(diff)), axis=-1)
+    fail = (changed >= levels.fail_bar) & (largest > share_change / 2)
+    bins = b.shape[-1]
+    indicator = np.eye(bins)
+    ok = np.ones_like(changed, dtype=bool)
+    worst = np.zeros_like(changed)
+    for k in range(bins):
+        _, centred, var = h.score_moments(pooled, np.broadcast_to(indicator[k], b.shape), c)
+        lower, upper = _bounds(centred, var, pooled.weight, levels.beta / (2 * bins))
+        ok &= (upper < share_change) & (lower > -share_change)
+        worst = np.maximum(worst, np.nan_to_num(np.maximum(upper, -lower), nan=np.inf))
+    stats = {"largest_share_change": largest, "share_change_bound": worst, "log_e_changed": changed}
+    return Outcome(fail, ok & ~fail, stats)
+
+
+def rank_needed(effect: float, canary_share: float, score_var: float, *, levels: Levels) -> float:
+    """Canary requests at which a rank test catches a rank effect `effect` with the configured power (the exact
+    test's information per canary request is the pooled score variance; the drift per unit of it is
+    effect x (1 - canary share) / variance)."""
+    if not (effect > 0 and score_var > 0):
+        return math.inf
+    drift = effect * (1 - canary_share) / score_var
+    v = information_needed(drift, alpha=levels.alpha, power=1 - levels.beta, rho=1 / RANK_SCALE ** 2)
+    return v / score_var
+
+
+# Quality (one value per period and side) ----------------------------------------------------------------------------
+def quality(baseline: ArrayLike, canary: ArrayLike, *, levels: Levels, higher_is_better: bool, tolerance: float,
+            threshold: float | None, min_points: int) -> Outcome:
+    """Sign tests over the periods where both sides have a value (exact when the sides' per-period values are
+    exchangeable, e.g. equal traffic): FAIL when the canary is worse in significantly more than half of them (and
+    its median relative worsening exceeds half the tolerance) or breaches the alarm threshold in significantly
+    more than half; PASS when "worse by the tolerance in at least half" and "breaches in at least half" are both
+    ruled out."""
+    qb, qc = np.broadcast_arrays(_f(baseline), _f(canary))
+    sign = 1.0 if higher_is_better else -1.0
+    both = np.isfinite(qb) & np.isfinite(qc)
+    gain = np.where(both, sign * (qc - qb), 0.0)
+    worse, decided = (gain < 0).astype(float), (both & (gain != 0)).astype(float)
+    up = with_zero_route(seq.half_normal(RATE_SCALE))
+    down = with_zero_route(seq.half_normal(RATE_SCALE, sign=-1))
+    checks = 1 if threshold is None else 2
+    worse_e = seq.binomial_log_e(worse, decided, 0.5, up)
+    relative = np.where(both, _ratio(gain, np.abs(qb)), np.nan)
+    median = np.nanmedian(np.where(both, relative, np.nan), axis=-1) if both.any() else np.full(qb.shape[:-1], np.nan)
+    fail = (worse_e >= -math.log(levels.alpha / checks)) & (-median > tolerance / 2)
+    beyond = (both & (relative < -tolerance)).astype(float)
+    ok = seq.binomial_log_e(beyond, both.astype(float), 0.5, down) >= levels.pass_bar(checks)
+    stats = {"median_relative_change": median, "periods": both.sum(axis=-1).astype(float), "log_e_worse": worse_e}
+    if threshold is not None:
+        seen = np.isfinite(qc)
+        breach = (seen & (sign * (qc - threshold) < 0)).astype(float)
+        breach_e = seq.binomial_log_e(breach, seen.astype(float), 0.5, up)
+        fail |= breach_e >= -math.log(levels.alpha / checks)
+        ok &= seq.binomial_log_e(breach, seen.astype(float), 0.5, down) >= levels.pass_bar(checks)
+        stats["log_e_breach"] = breach_e
+    ok &= both.sum(axis=-1) >= min_points
+    return Outcome(fail, ok & ~fail, stats)
+
+
+__all__ = ["Levels", "Outcome", "errors", "errors_needed", "latency", "predictions_classes", "predictions_ordered",
+           "quality", "rank_needed", "remaining", "tail"]

@@ -34,6 +34,12 @@ def judge(
     window_minutes: Annotated[int | None, typer.Option(help="Override serving.canary.judge.windowMinutes.")] = None,
     period_seconds: Annotated[int | None, typer.Option(help="Override serving.canary.judge.periodSeconds.")] = None,
     end_time: Annotated[str | None, typer.Option(help="End of the window, ISO 8601 (default: now).")] = None,
+    start_time: Annotated[str | None, typer.Option(help="Deployment start, ISO 8601: judge everything since then "
+                                                        "(repeated looks stay valid; INCONCLUSIVE within the maximum "
+                                                        "bake extends it).")] = None,
+    until_decided: Annotated[bool, typer.Option("--until-decided", help="Look every period from --start-time "
+                                                                        "(default: now) until PASS, FAIL or the "
+                                                                        "maximum bake, then act once.")] = False,
     percentiles: Annotated[bool, typer.Option(help="Read the p99 response time (off for moto, which cannot compute "
                                                    "percentiles).")] = True,
     region: Annotated[str | None, typer.Option(help="AWS region (default: the stack's).")] = None,
@@ -80,6 +86,7 @@ def judge(
     options = JudgeOptions(
         load_balancer=load_balancer, baseline_target_group=baseline_target_group,
         canary_target_group=canary_target_group, window_minutes=window_minutes, end_time=end_time,
+        start_time=start_time, until_decided=until_decided,
         percentiles=percentiles, act=act, cluster=cluster, service=service, stack_outputs=stack_outputs,
         previous_task_definition=previous_task_definition, deployment_id=deployment_id,
         codedeploy_application=codedeploy_application, codedeploy_group=codedeploy_group,

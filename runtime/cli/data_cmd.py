@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from runtime.cli.common import err, finish, load_config
+from runtime.errors import UsageError
 
 if TYPE_CHECKING:
     from runtime.config.gates import DataValidationConfig
+    from runtime.report import Report
 
 app = typer.Typer(help="Data checks: schema, quality and drift against a reference (or its profile).",
                   no_args_is_help=True)
@@ -43,7 +45,9 @@ def _config(stack: str | None, project_dir: Path | None) -> DataValidationConfig
         from runtime.config.gates import DataValidationConfig
 
         return DataValidationConfig()
-    return load_config(stack, project_dir).config.data
+    from runtime.data.validate import data_config
+
+    return data_config(load_config(stack, project_dir).config)
 
 
 @app.command()
@@ -60,15 +64,25 @@ def validate(
                                                            "or s3://), for later runs without the reference "
                                                            "data.")] = None,
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+    engine: Annotated[str | None, typer.Option(help="local (stream on this machine) or spark (the same summaries "
+                                                    "as Spark tasks). Default: data.engine of --stack, else "
+                                                    "local.")] = None,
+    emr: Annotated[bool, typer.Option("--emr", help="Submit the validation to the stack's EMR Serverless "
+                                                    "application (data.engine: spark; s3:// inputs) and wait.")]
+    = False,
 ) -> None:
     """Validate CURRENT against REFERENCE: schema, quality, drift. Exit 0 PASS, 1 FAIL, 2 bad input,
-    3 INCONCLUSIVE (e.g. empty or too few rows, S3 did not answer)."""
+    3 INCONCLUSIVE (e.g. empty or too few rows, S3 did not answer, or a Spark job that failed or timed out)."""
     with _batch_process():
         from runtime.data.validate import validate_data
 
-        # The stack config loads in a background thread while the data is read. Bad inputs raise DataInputError
-        # (exit 2 naming the path); one that S3 could not serve is an outage (exit 3, runtime/errors.py).
-        result = validate_data(reference, current, lambda: _config(stack, project_dir), write_profile=write_profile)
+        # Bad inputs raise DataInputError (exit 2 naming the path); one that S3 could not serve is an outage (exit 3,
+        # runtime/errors.py).
+        if emr:
+            result = _on_emr(reference, current, stack, project_dir)
+        else:  # the stack config loads in a background thread while the data is read
+            result = validate_data(reference, current, lambda: _config(stack, project_dir),
+                                   write_profile=write_profile, engine=engine or (None if stack else "local"))
         written = result.details.get("profile_written")
         if written:
             err(f"profile: {written['path']} ({written['bytes'] / 1e6:.2f} MB)")
@@ -81,22 +95,34 @@ def validate(
         finish(result, report)
 
 
+def _on_emr(reference: str, current: str, stack: str | None, project_dir: Path | None) -> Report:
+    from runtime.data.emr import run_on_emr
+    from runtime.data.validate import data_config
+
+    if stack is None:
+        raise UsageError("--emr needs --stack (the application, thresholds and timeout come from the stack)")
+    loaded = load_config(stack, project_dir).config
+    return run_on_emr(reference=reference, current=current, config=data_config(loaded), model=loaded.model.name,
+                      stack=stack)
+
+
 @app.command()
 def profile(
     *,
     reference: Annotated[str, typer.Option(help=f"Reference data ({_INPUT})")],
     out: Annotated[str, typer.Option(help="Where to write the profile (local path or s3://).")],
-    stack: Annotated[str | None, typer.Option(help="Stack name: bins and profile size from Pulumi.<stack>.yaml "
-                                                   "(ml-cicd:data.drift).")] = None,
+    stack: Annotated[str | None, typer.Option(help="Stack name: PSI bins and engine from Pulumi.<stack>.yaml "
+                                                   "(ml-cicd:data).")] = None,
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+    engine: Annotated[str | None, typer.Option(help="local or spark. Default: data.engine of --stack, else "
+                                                    "local.")] = None,
 ) -> None:
     """Write the compact profile of REFERENCE that `data validate --reference PROFILE` compares against."""
     with _batch_process():
-        from runtime.data.validate import load_reference, write_reference_profile
+        from runtime.data.validate import engine_named, load_reference, write_reference_profile
 
         cfg = _config(stack, project_dir)
-        timings: dict[str, float] = {}
-        ref = load_reference(reference, cfg, timings)
-        size = write_reference_profile(ref, out, cfg)
+        ref = load_reference(reference, cfg, engine_named(engine or cfg.engine))
+        size = write_reference_profile(ref, out)
     err(f"profile of {reference} ({ref.summary.rows} rows, {len(ref.summary.columns)} columns): {out} "
         f"({size / 1e6:.2f} MB)")

@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 
 from runtime.cli import (
     canary_cmd,
+    capture_cmd,
     champion_cmd,
     ci_cmd,
     config_cmd,
@@ -28,6 +29,7 @@ from runtime.cli import (
     monitor_cmd,
     pipeline_cmd,
     promote_cmd,
+    serve_cmd,
     smoke_cmd,
     verify_cmd,
 )
@@ -91,6 +93,8 @@ app.add_typer(verify_cmd.app, name="verify")
 app.add_typer(local_cmd.app, name="local")
 app.add_typer(champion_cmd.app, name="champion")
 app.command(name="init")(init_cmd.init)
+app.add_typer(serve_cmd.app, name="serve")
+app.add_typer(capture_cmd.app, name="capture")
 
 
 def main() -> None:

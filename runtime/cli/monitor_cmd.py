@@ -7,9 +7,13 @@ from typing import Annotated
 
 import typer
 
+from runtime.cli import monitor_window_cmd
 from runtime.cli.common import UsageError, err, finish, load_config
 
-app = typer.Typer(help="Scheduled monitoring jobs: drift metric, batch-inference summary.", no_args_is_help=True)
+app = typer.Typer(help="Scheduled monitoring jobs: drift and quality of captured traffic, drift metric, "
+                  "batch-inference summary.", no_args_is_help=True)
+app.command(name="drift")(monitor_window_cmd.drift)
+app.command(name="quality")(monitor_window_cmd.quality)
 
 
 @app.command(name="publish-drift")

@@ -82,50 +82,70 @@ class CanaryWeights(ConfigModel):
     data keeps the judge from passing."""
 
     errors: float = Field(default=0.4, ge=0)
-    """5xx rate (exact test). Default 0.4."""
+    """5xx rate (exact conditional test per period). Default 0.4."""
     latency: float = Field(default=0.15, ge=0)
-    """Location of the response time (Mann-Whitney U, Hodges-Lehmann shift). Default 0.15."""
-    spread: float = Field(default=0.15, ge=0)
-    """Scatter and tail of the response time (p90 - p10 spread, p99). Default 0.15."""
+    """Location of the per-request response time (rank test on the response-time histogram). Default 0.15."""
+    tail: float = Field(default=0.15, ge=0)
+    """Tail of the per-request response time: the share of requests slower than the p99. Default 0.15."""
     predictions: float = Field(default=0.2, ge=0)
-    """Prediction distribution (PSI over the published histogram). Default 0.2."""
+    """Prediction distribution (published prediction histogram). Default 0.2."""
     quality: float = Field(default=0.1, ge=0)
     """Model-quality metric (`alarms.modelQuality`). Default 0.1."""
 
 
-JudgeMetric = Literal["errors", "latency", "spread", "predictions", "quality"]
+JudgeMetric = Literal["errors", "latency", "tail", "predictions", "quality"]
 
 
 class CanaryJudgeConfig(ConfigModel):
-    """`mlcicd canary judge`: how canary and baseline are compared (docs/canary.md explains each test)."""
+    """`mlcicd canary judge`: how canary and baseline are compared (docs/canary.md explains each test and shows
+    the measured false-FAIL rates and power)."""
 
     window_minutes: int = Field(default=10, ge=1, le=1440)
-    """Observation window read from CloudWatch, ending at `--end-time` (default now). Default 10."""
+    """Observation window read from CloudWatch, ending at `--end-time` (default now), when no `--start-time` is
+    given; with one, the judge reads everything since that time instead. Default 10."""
     period_seconds: Literal[1, 5, 10, 30, 60, 120, 300] = 60
     """Length of one data point. ALB metrics exist per minute (60); custom metrics published at high resolution
     may use 1-30. Default 60."""
     min_requests: int = Field(default=200, ge=1)
-    """Minimum requests (and, for the prediction histogram, predictions) on each side; below it the judge is
-    INCONCLUSIVE or FAIL, never PASS. Default 200."""
+    """Minimum requests (and, for the prediction histogram, predictions) on each side before the judge may PASS;
+    below it the verdict is INCONCLUSIVE, or FAIL on decisive evidence. Default 200."""
     min_points: int = Field(default=5, ge=3, le=1000)
-    """Minimum data points per side for a time-series test (latency, spread, quality); below it that metric has
-    no data. Default 5."""
-    alpha: float = Field(default=0.05, gt=0, lt=0.5)
-    """Significance level of each one-sided test. Default 0.05."""
-    latency_tolerance: float = Field(default=0.10, ge=0, le=10)
-    """Allowed relative latency increase of the canary (Hodges-Lehmann shift / baseline median). Default 0.10."""
+    """Periods with a quality value on both sides before the quality check may decide. Default 5."""
+    alpha: float = Field(default=0.01, gt=0, le=0.2)
+    """Largest chance that the judge FAILs a canary as good as its baseline, counted over the whole decision: every
+    metric and every look (`--until-decided`, repeated runs with one `--start-time`), at any traffic split. Split
+    evenly over the metrics that can fail. Default 0.01."""
+    power: float = Field(default=0.9, ge=0.5, lt=1)
+    """Chance of catching each metric's documented effect (the `...Ratio`, `...Tolerance`, `...Sd` and
+    `...Change` keys) once the canary has the sample size the report states; one minus it bounds the chance of
+    PASSing a canary with that effect. Default 0.9."""
+    max_bake_minutes: int | None = Field(default=None, ge=1, le=1440)
+    """How long after `--start-time` a canary whose data cannot decide yet keeps baking (INCONCLUSIVE: no verdict
+    published, nothing rolled back, judged again) before `--on-inconclusive` applies. Default: null, the larger of
+    `serving.canary.bakeMinutes` (after which ECS shifts the remaining traffic) and `windowMinutes`."""
+    error_rate_ratio: float = Field(default=2.0, gt=1, le=1000)
+    """Effect the errors check must catch: the canary's 5xx rate this many times the baseline's. Default 2."""
     error_rate_tolerance: float = Field(default=0.001, ge=0, le=1)
-    """Allowed absolute increase of the 5xx rate (0.001 = 0.1 percentage points): a significant increase beyond
-    it fails the canary. Default 0.001, so a canary that errors where the baseline never does is caught."""
-    spread_tolerance: float = Field(default=0.25, ge=0, le=10)
-    """Allowed relative increase of the latency spread (p90 - p10 of the per-period values) and of the p99
-    (variance-only regressions that the location test cannot see). Default 0.25."""
-    prediction_psi: float = Field(default=0.2, gt=0)
-    """PSI between baseline and canary prediction histograms above which (if also significant) the predictions
-    count as shifted. Default 0.2."""
+    """Practical floor of the errors check (absolute, 0.001 = 0.1 percentage points): a significant increase
+    fails only beyond it, and a canary whose own 5xx rate is proven below it passes the errors check (a baseline
+    without errors gives no ratio to compare with). Default 0.001."""
+    latency_tolerance: float = Field(default=0.10, gt=0, le=10)
+    """Effect the latency check must catch: every request this much slower (0.10 = +10 %). A significantly slower
+    canary fails when its estimated slow-down exceeds half of it. Default 0.10."""
+    tail_tolerance: float = Field(default=0.20, gt=0, le=10)
+    """Effect the tail check must catch: the p99 response time this much higher (0.20 = +20 %). A canary with
+    significantly more requests beyond the pooled p99 fails when its estimated p99 exceeds the baseline's by more
+    than half of it. Default 0.20."""
+    prediction_shift_sd: float = Field(default=0.2, gt=0, le=5)
+    """Effect the predictions check must catch for ordered predictions (scores, regression outputs): a shift by
+    this many standard deviations, in rank terms P(canary > baseline) = Phi(d / sqrt 2), so any monotone
+    transformation of the predictions has the same effect. Default 0.2."""
+    prediction_share_change: float = Field(default=0.05, gt=0, le=1)
+    """Effect the predictions check must catch for class-label predictions: some class's share changes by this
+    much (absolute, 0.05 = 5 percentage points). Default 0.05."""
     quality_tolerance: float = Field(default=0.02, ge=0, le=10)
-    """Allowed relative worsening of the model-quality metric (direction from `alarms.modelQuality.comparison`).
-    Default 0.02."""
+    """Effect the quality check must catch: the model-quality metric this much worse (relative, direction from
+    `alarms.modelQuality.comparison`). Default 0.02."""
     weights: CanaryWeights = Field(default=CanaryWeights())
     critical: list[JudgeMetric] = Field(default=["errors"])
     """Metrics whose failure fails the canary whatever the score. Default `[errors]`."""
@@ -142,9 +162,10 @@ class CanaryProbeConfig(ConfigModel):
     serving component publishes them (the EKS analysis step). Bounded in rate, requests and time; only loopback
     and the hosts listed here may be probed."""
 
-    rps: float = Field(default=5.0, gt=0, le=200)
-    """Requests per second sent to EACH side (the same row to baseline and canary). Default 5: 3000 requests a
-    side over a 10-minute window, well above `judge.minRequests`, and a load a single scoring pod carries."""
+    rps: float = Field(default=10.0, gt=0, le=200)
+    """Requests per second sent to EACH side (the same row to baseline and canary). Default 10: 6000 requests a
+    side over a 10-minute window, enough for the judge to rule its documented effects out on a clean canary (a
+    5xx rate below 0.1 % needs about 3500 clean requests), and a load a single scoring pod carries."""
     max_requests: int = Field(default=20_000, ge=1, le=1_000_000)
     """Hard cap on requests per side; a probe whose rate x duration (plus one period of warm-up) exceeds it is
     refused before anything is sent. Default 20000."""

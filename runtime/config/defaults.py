@@ -13,6 +13,8 @@ beside their fields in `checks.py` and `gates.py`.
 
 from typing import Final
 
+from runtime.serving.command import RUN_AS_UID
+
 # Network ------------------------------------------------------------------------------------------------------
 #: `network.mode`: use an existing VPC. Switching modes moves every workload to another VPC (replaces them).
 NETWORK_MODE: Final = "existing"
@@ -77,8 +79,9 @@ LOG_RETENTION_DAYS_OTHER = 30
 EKS_NAMESPACE = "ml-serving"
 #: `serving.eks.argoRolloutsChartVersion`. In place (Helm upgrade of the controller).
 ARGO_ROLLOUTS_CHART_VERSION = "2.40.5"
-#: `serving.eks.runAsUser`: the non-root UID of every container. Security. New pod template revision.
-EKS_RUN_AS_USER = 10001
+#: `serving.eks.runAsUser`: the non-root UID of every container: the serving command's user
+#: (runtime/serving/command.py). Security. New pod template revision.
+EKS_RUN_AS_USER = RUN_AS_UID
 #: `serving.eks.scratchMib`: size limit of the writable /tmp. New pod template revision.
 EKS_SCRATCH_MIB = 512
 
@@ -143,3 +146,9 @@ DRIFT_ALARM_THRESHOLD = 0.2
 BATCH_SCHEDULE = "cron(0 3 * * ? *)"
 BATCH_INPUT_PREFIX = "batch/input/"
 BATCH_OUTPUT_PREFIX = "batch/output/"
+
+# Inference capture (`monitoring.capture.*`) -------------------------------------------------------------------
+#: `monitoring.capture.deliveryBufferSeconds` / `deliveryBufferMib`: Firehose's buffering before it writes an S3
+#: object (Parquet conversion needs at least 64 MiB). In place (the stream is updated).
+CAPTURE_DELIVERY_BUFFER_SECONDS = 300
+CAPTURE_DELIVERY_BUFFER_MIB = 128

@@ -116,11 +116,17 @@ class DriftMonitorConfig(ConfigModel):
     schedule: ScheduleExpression = d.DRIFT_SCHEDULE
     """EventBridge Scheduler expression; also the period of the drift alarm (capped at one day)."""
     inference_prefix: S3Prefix = d.DRIFT_INFERENCE_PREFIX
-    """Prefix in the data bucket where served requests are captured (the recent window the job checks)."""
+    """Prefix in the data bucket where served requests are captured (`monitoring.capture` writes there, the drift
+    job reads there)."""
     reference_profile_key: str = d.DRIFT_REFERENCE_PROFILE_KEY
     """Key in the data bucket of the training reference profile."""
     alarm_threshold: float = Field(default=d.DRIFT_ALARM_THRESHOLD, gt=0, le=1)
     """Drift score (share of drifted columns) at or above which the drift alarm fires."""
+    window_hours: float = Field(default=24.0, gt=0, le=24 * 35)
+    """The drift job compares the captures of the last `windowHours` (per model version) with the reference."""
+    min_window_rows: int = Field(default=200, ge=1)
+    """Fewer captured rows (status 200) of a version in the window: its drift is INCONCLUSIVE (metric
+    `DriftWindowInconclusive`), never PASS."""
     retrain_on_drift: bool = False
     """Start the delivery pipeline when the drift alarm fires: this stack's `pipeline`, or `retrainPipelineArn`
     when another stack hosts it."""
@@ -155,9 +161,61 @@ class BatchInferenceConfig(ConfigModel):
     """Prefix in the data bucket receiving predictions (`<run>/<file>.json`) and the summary report."""
 
 
+class CaptureFeatureConfig(ConfigModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    """Input column as the model's signature names it (`mlcicd capture schema` prints them)."""
+    type: Literal["boolean", "integer", "long", "float", "double", "string", "binary", "datetime"]
+    """MLflow signature type; the Glue column is boolean, int, bigint, float, double or string (binary, datetime)."""
+
+
+class CaptureConfig(ConfigModel):
+    enabled: bool = False
+    """Capture sampled requests of the model service (records through Firehose to the data bucket as Parquet
+    under `monitoring.drift.inferencePrefix`, partitioned `model=<name>/dt=<yyyy-MM-dd>/`). Needs `inputSchema`."""
+    sample_percent: float = Field(default=100.0, ge=0, le=100)
+    """Share of requests captured, chosen by a hash of the inference id (the same request is sampled on every
+    variant and in replays)."""
+    input_schema: list[CaptureFeatureConfig] = []
+    """The model's input columns, which become the Glue table's feature columns (Firehose silently drops fields the
+    table lacks). Print it from the registered model with `mlcicd capture schema --model-uri models:/NAME/V`; the
+    Package stage fails when a new version's signature differs."""
+    prediction_type: Literal["boolean", "long", "double", "string"] = "double"
+    """Type of the prediction column (`mlcicd capture schema` derives it from the signature's output)."""
+    drop_fields: list[str] = []
+    """Input features never captured (PII): removed in the serving process, before anything leaves it."""
+    hash_fields: list[str] = []
+    """Input features captured as SHA-256 of the model name and the value (joinable, not readable; low-entropy
+    values stay guessable, so drop those instead)."""
+    buffer_records: int = Field(default=10_000, ge=100, le=1_000_000)
+    """Sampled requests each server process holds in memory at most; beyond it they are dropped and counted
+    (`CaptureRequestsDropped`), never waited for."""
+    delivery_buffer_seconds: int = Field(default=d.CAPTURE_DELIVERY_BUFFER_SECONDS, ge=60, le=900)
+    """Firehose buffering interval: how long records wait before an S3 object is written."""
+    delivery_buffer_mib: int = Field(default=d.CAPTURE_DELIVERY_BUFFER_MIB, ge=64, le=128)
+    """Firehose buffering size (Parquet conversion needs at least 64 MiB)."""
+
+
+class QualityMonitorConfig(ConfigModel):
+    enabled: bool = False
+    """Run `mlcicd monitor quality` on the drift job's schedule (needs `monitoring.capture.enabled` and the drift
+    job)."""
+    labels_prefix: S3Prefix = "labels/"
+    """Prefix in the data bucket of ground-truth label files (CSV with `inference_id,label` and optionally `row`;
+    labels arrive late, in any number of files)."""
+    window_hours: float = Field(default=24.0, gt=0, le=24 * 35)
+    """`mlcicd monitor quality` scores the captures of the last `windowHours` that have labels."""
+    metric: Literal["accuracy", "f1", "mae", "rmse"] = "accuracy"
+    """Metric published as `alarms.modelQuality.metricName` (the model-quality alarm watches it); f1 is of the
+    positive class `gates.fairness.positiveLabel` (default 1)."""
+    min_labels: int = Field(default=100, ge=1)
+    """Fewer labelled captures of a version (or variant) in the window: its quality is INCONCLUSIVE."""
+
+
 class MonitoringConfig(ConfigModel):
     drift: DriftMonitorConfig = DriftMonitorConfig()
     batch: BatchInferenceConfig = BatchInferenceConfig()
     source: JobSourceConfig | None = None
     """Repository of the scheduled jobs in a stack that does not host the pipeline (required there when a job is
     enabled; not allowed beside a `pipeline` section). Default: the pipeline's."""
+    capture: CaptureConfig = CaptureConfig()
+    quality: QualityMonitorConfig = QualityMonitorConfig()

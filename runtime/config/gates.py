@@ -37,18 +37,26 @@ class DataSchemaConfig(ConfigModel):
     exclude_from_drift: list[str] = []
     """Columns not tested for drift (ids, timestamps, the label); their range is not compared with the reference's
     either (declared min/max still apply). Default: none."""
+    target_column: str | None = None
+    """The label column: optional in the current data (inference data has no label), validated like any other
+    column when present. Default: `gates.evaluation.targetColumn` when the stack config has one, else none."""
 
 
 class QualityConfig(ConfigModel):
     """Quality limits for the current data."""
 
     max_null_rate: float = Field(default=0.05, ge=0, le=1)
-    """Largest share of missing values (null or NaN) per column. Default: 0.05."""
+    """Largest share of missing values (null or NaN) per column *above the reference's own share*: a column fails
+    when its missing share exceeds the reference's by more than this, beyond sampling error (one-sided test at
+    `drift.ksAlpha`, Bonferroni over the columns). Default: 0.05."""
     max_duplicate_rate: float = Field(default=0.05, ge=0, le=1)
     """Largest share of rows that repeat an earlier row (all columns equal). Default: 0.05."""
     max_out_of_range_rate: float = Field(default=0.01, ge=0, le=1)
     """Largest share of a column's values outside its range (declared min/max, else the reference's) or outside
-    its declared allowed categories. Default: 0.01."""
+    its declared allowed categories. A range taken from the reference is judged against its size: a few hundred
+    reference rows leave a sizeable share of new values outside their range by chance, so the share must also be
+    significantly more than that (beta-binomial test at `drift.ksAlpha`, Bonferroni over the columns).
+    Default: 0.01."""
     fail_on_constant_columns: bool = True
     """A column with a single value in the current data fails unless the reference is constant too.
     Default: true."""
@@ -58,30 +66,60 @@ class QualityConfig(ConfigModel):
 
 
 class DriftConfig(ConfigModel):
-    """Drift of each column between the reference and the current data."""
+    """Drift of each column between the reference and the current data (one family of tests, see
+    docs/data-validation.md)."""
 
-    ks_alpha: float = Field(default=0.05, gt=0, lt=1)
-    """Level of the KS (numeric) and chi-square (categorical) tests after the correction for testing many columns:
-    family-wise error rate (Bonferroni) or false discovery rate (Benjamini-Hochberg). Default: 0.05."""
+    ks_alpha: float = Field(default=0.01, gt=0, lt=1)
+    """Level of every drift test (KS, chi-square, missing share) after the correction for testing many columns;
+    with identical distributions the whole gate raises a false alarm at most this often. Default: 0.01."""
     min_effect_size: float = Field(default=0.02, ge=0, le=1)
     """Smallest effect called drift however small the p-value (huge samples find trivial shifts): the KS statistic
-    for numeric columns, the total variation distance for categorical ones. Default: 0.02."""
+    for numeric columns, the total variation distance for categorical ones, the change of the missing share.
+    Default: 0.02."""
     psi_threshold: float = Field(default=0.2, gt=0)
-    """PSI at or above which a column drifts, whatever the p-value. Default: 0.2."""
+    """PSI at or above which a significant difference counts as drift even when the effect is below
+    minEffectSize. Default: 0.2."""
     bins: int = Field(default=10, ge=2, le=100)
     """Reference-quantile bins of numeric columns for PSI. Default: 10."""
     correction: Literal["benjamini-hochberg", "bonferroni", "none"] = "benjamini-hochberg"
-    """Multiple-testing correction over the tested columns. Default: benjamini-hochberg."""
+    """Multiple-testing correction over every drift test. Default: benjamini-hochberg."""
     max_drifted_share: float = Field(default=0.0, ge=0, le=1)
     """Share of tested columns allowed to drift before the data gate fails. Default: 0.0 (any drifted column
     fails)."""
     max_new_category_rate: float = Field(default=0.01, ge=0, le=1)
-    """Share of current rows with a category the reference never had above which the column drifts.
-    Default: 0.01."""
-    profile_quantiles: int = Field(default=65_536, ge=10_000, le=100_000_000)
-    """Reference profiles (`--write-profile`) store numeric columns with at most this many values whole (exact KS)
-    and larger ones as this many order statistics with exact counts (KS within about 1/profileQuantiles, reported
-    as bounds). Default: 65536 (about 0.6 MB per numeric column)."""
+    """Share of current rows with a category the reference never had above which a significant difference counts
+    as drift even when the total variation is below minEffectSize. Default: 0.01."""
+    detectable_effect: float = Field(default=0.2, gt=0, le=1)
+    """The drift the gate must be able to see: a column with no significant drift PASSes only if its test had
+    `power` to detect a KS distance (or total variation) of this size; otherwise it is INCONCLUSIVE with the
+    number of rows needed. Default: 0.2."""
+    power: float = Field(default=0.9, ge=0.5, lt=1)
+    """Power required to detect `detectableEffect`. Default: 0.9."""
+
+
+class SparkConfig(ConfigModel):
+    """The Spark engine on EMR Serverless (`data.engine: spark`): the application the stack creates and how the
+    pipeline's jobs use it."""
+
+    release_label: str = Field(default="emr-7.8.0", pattern=r"^emr-\d+\.\d+\.\d+$")
+    """EMR release of the application (Spark 3.5, Python 3.9+ with pyarrow in the job's environment). Changing it
+    replaces the application. Default: emr-7.8.0."""
+    max_vcpu: int = Field(default=64, ge=4, le=4000)
+    """Most vCPUs the application may use at once (a cost ceiling). Default: 64."""
+    max_memory_gb: int = Field(default=256, ge=16, le=16000)
+    """Most memory (GB) the application may use at once. Default: 256."""
+    idle_stop_minutes: int = Field(default=15, ge=1, le=10080)
+    """The application stops after this many idle minutes (no cost while stopped; the next job then waits for a
+    cold start of about a minute and a half). Default: 15."""
+    timeout_minutes: int = Field(default=60, ge=5, le=1440)
+    """A validation job still running after this is cancelled and the action fails. Default: 60."""
+    training_data_key: str = "training/"
+    """Key (or prefix of a Parquet dataset) in the data bucket of the training data the pipeline's Validate action
+    checks with this engine (the repository's `pipeline.trainingDataPath` is the local engine's). The job role
+    may read it, the inference prefix and the reference profile. Default: training/."""
+    environment_key: str = "spark/mlcicd-env.tar.gz"
+    """Key in the data bucket of the packed Python environment (`venv-pack` of `pip install ml-cicd[spark]`)
+    the job runs in. Default: spark/mlcicd-env.tar.gz."""
 
 
 class DataValidationConfig(ConfigModel):
@@ -93,6 +131,12 @@ class DataValidationConfig(ConfigModel):
     """Default: see QualityConfig."""
     drift: DriftConfig = DriftConfig()
     """Default: see DriftConfig."""
+    engine: Literal["local", "spark"] = "local"
+    """Where the summaries are computed: `local` streams the files on the build machine (bounded memory, about
+    10^7 rows per side per minute on two cores); `spark` runs the same summaries as a Spark job on EMR Serverless
+    (the pipeline's Validate action and the drift job submit it and wait). Default: local."""
+    spark: SparkConfig = SparkConfig()
+    """Default: see SparkConfig."""
 
 
 class MetricThresholdConfig(ConfigModel):
@@ -108,6 +152,11 @@ class MetricThresholdConfig(ConfigModel):
     higher_is_better: bool = True
     """Direction of "worse" for maxRegression: true for accuracy/F1/AUC, false for losses and errors.
     Default: true."""
+    effect_size: float = Field(default=0.02, gt=0)
+    """Shortfall the gate must catch with probability `gates.power`, in the metric's units: a value this far below
+    `min` (above `max`), or worse than the champion by `maxRegression` plus this. The gate passes only when its
+    confidence bounds rule such a shortfall out; otherwise it is INCONCLUSIVE and states the evaluation rows
+    needed. Applies where the gate computes the metric from the evaluation rows (docs/gates.md). Default: 0.02."""
 
 
 class FairnessConfig(ConfigModel):
@@ -130,6 +179,10 @@ class FairnessConfig(ConfigModel):
     min_group_size: int = Field(default=30, ge=1)
     """Groups with fewer evaluation rows make the fairness checks INCONCLUSIVE (too few to judge).
     Default: 30."""
+    effect_size: float = Field(default=0.1, gt=0, le=1)
+    """Unfairness the checks must catch with probability `gates.power`: a ratio this far below its minimum, a
+    difference this far above its maximum. A check fails when its confidence bound is beyond the threshold and
+    passes when the bound on the other side rules this effect out. Default: 0.1."""
 
 
 class LatencyGateConfig(ConfigModel):
@@ -176,6 +229,12 @@ class ModelGateConfig(ConfigModel):
     metrics: dict[str, MetricThresholdConfig] = {}
     """Metric name (as logged in the run behind the model version) to bounds and allowed regression.
     Default: empty, which makes the gate INCONCLUSIVE (nothing to judge on)."""
+    alpha: float = Field(default=0.01, gt=0, le=0.2)
+    """Largest chance that the gate FAILs a candidate that meets every threshold, over all its statistical checks
+    together (split evenly over the metric, regression and fairness checks). Default: 0.01."""
+    power: float = Field(default=0.9, ge=0.5, lt=1)
+    """Chance of catching each check's `effectSize` at the evaluation rows the report states; one minus it bounds
+    the chance of passing a candidate with that effect. Default: 0.9."""
     task: Literal["classification", "regression"] = "classification"
     """What the model predicts: class-share and fairness checks apply to classification only.
     Default: classification."""

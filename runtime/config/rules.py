@@ -228,8 +228,15 @@ def judge_cutoffs(s: dict[str, Any]) -> Iterator[Finding]:
         yield _problem("serving.canary.judge.marginalScore", f"must not exceed passScore ({judge.pass_score:g})",
                        judge.marginal_score)
     weights = judge.weights
-    if weights.errors + weights.latency + weights.spread + weights.predictions + weights.quality <= 0:
+    if weights.errors + weights.latency + weights.tail + weights.predictions + weights.quality <= 0:
         yield Problem("serving.canary.judge.weights", "at least one weight must be positive")
+    canary = s["serving"].canary
+    if judge.max_bake_minutes is not None and canary.strategy != "rolling" and \
+            judge.max_bake_minutes > max(canary.bake_minutes, judge.window_minutes):
+        yield _problem("serving.canary.judge.maxBakeMinutes", f"must not exceed serving.canary.bakeMinutes "
+                       f"({canary.bake_minutes}): the platform shifts the remaining traffic after the bake, so later "
+                       "looks would judge a finished rollout; raise bakeMinutes or lower maxBakeMinutes",
+                       judge.max_bake_minutes)
 
 
 @rule

@@ -53,6 +53,14 @@ def _column_card(name: str, col: dict[str, Any]) -> str:
                  ("p-value (adjusted)", fmt(drift.get("p_value_adjusted")), f"alpha {fmt(drift.get('alpha'))}"),
                  ("effect size", fmt(drift.get("effect_size")), f"min {fmt(drift.get('min_effect_size'))}"),
                  ("PSI", fmt(drift.get("psi")), f"threshold {fmt(drift.get('psi_threshold'))}")]
+        if drift.get("statistic_bounds"):  # KS bracketed by the reference grid (large samples on both sides)
+            low, high = drift["statistic_bounds"]
+            rows.append(("statistic bounds", f"{fmt(low)} to {fmt(high)}", ""))
+        if finite(drift.get("null_rate_change")):
+            rows.append(("missing share change", fmt(drift.get("null_rate_change")),
+                         f"p_adj {fmt(drift.get('null_p_value_adjusted'))}"))
+        if drift.get("rows_needed"):
+            rows.append(("rows needed to decide", fmt(drift.get("rows_needed")), ""))
         if drift.get("new_categories"):
             shown = ", ".join(f"{k} ({100 * v:.2f}%)" for k, v in list(drift["new_categories"].items())[:5])
             rows.append(("new categories", e(shown), ""))
@@ -66,7 +74,7 @@ def _column_card(name: str, col: dict[str, Any]) -> str:
 
 def _overview(ordered: list[tuple[str, dict[str, Any]]], details: dict[str, Any]) -> str:
     """Effect size and PSI of every tested column against the thresholds (a column drifts when its adjusted p-value
-    is below alpha and its effect reaches the minimum, or its PSI reaches the threshold)."""
+    is below alpha and its effect reaches the minimum, or its PSI or unseen-category share reaches its limit)."""
     tested = [(n, c["drift"]) for n, c in ordered if (c.get("drift") or {}).get("test")]
     if not tested:
         return ""

@@ -1,31 +1,25 @@
-"""The reference profile: what the data gate needs from the reference data, in one compact file, so monitoring
-jobs compare against training data without rereading it.
+"""The reference profile: the reference's summaries on a grid, what every later comparison needs, in one file.
 
-Format (version 1): a numpy `.npz` archive (a zip of `.npy` arrays, deflate-compressed, read with
-`allow_pickle=False`):
+Per numeric column the *grid* is the set of points at which both sides are counted (values below and at or below
+each point; sums merge them exactly across chunks, row groups and Spark partitions):
+- every distinct value when there are at most `GRID_POINTS` of them: the reference's CDF is then known exactly
+  and every statistic is exact (tied integer data at any size, any reference of up to 65,536 rows);
+- else `GRID_POINTS` reference quantiles plus the minimum and maximum: each gap between grid points holds about
+  1/65,536 of the reference, which bounds the KS statistic within about 1.5e-5 (see `runtime.data.ks`).
+The PSI deciles and the display histogram's edges are grid points too, so their counts come from the same sums.
 
-- `meta.json` (JSON text as a uint8 array): `{"format": "mlcicd-data-profile", "version": 1, "source", "rows",
-  "created_at", "bins", "sketch_size", "duplicates", "columns": [{"name", "kind", "dtype", "arrow_type", "rows",
-  "missing", "n", "exact", "categories"}]}`; the order of `columns` is the reference's column order.
-- per numeric column `c<i>.values` (float64, sorted; strictly increasing in a sketch), `c<i>.counts` and
-  `c<i>.ranks` (int64, only for a sketch: the number of values <= each stored value, and the lowest 0-based rank
-  at which it occurs among the sampled ranks),
-  `c<i>.psi_edges` / `c<i>.psi_counts` (reference-quantile bins and the reference's exact counts in them),
-  `c<i>.hist_edges` / `c<i>.hist_counts` (display histogram); per categorical column `c<i>.counts` (int64, one per
-  category of `categories`).
-
-Numeric columns with at most `sketch_size` non-missing values are stored whole: KS is then exact, as with the raw
-reference. Larger columns keep `sketch_size` order statistics (ranks spread evenly from the minimum to the
-maximum) and the exact number of reference values at or below each: F_ref is exact at those points and bounded
-between them, so the KS statistic is known within about 1/sketch_size (reported as bounds; a column whose verdict
-differs between the bounds is INCONCLUSIVE). PSI bins, category counts, missing counts and the schema are exact.
-Measured sizes and accuracy: docs/performance.md, section "Data validation".
+File format (version 2): a numpy `.npz` archive (deflate, read with `allow_pickle=False`) with `meta.json` (JSON
+as uint8: `{"format": "mlcicd-data-profile", "version": 2, "source", "rows", "created_at", "bins",
+"grid_points", "columns": [{"name", "kind", "dtype", "arrow_type", "rows", "missing", "min", "max", "exact",
+"categories"}]}`) and per numeric column `c<i>.probes`, `c<i>.below`, `c<i>.at_or_below`, `c<i>.psi_edges`,
+`c<i>.hist_edges` and, for at most `VALUES_MAX` values, `c<i>.values`; per categorical column `c<i>.counts`.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -34,87 +28,113 @@ from typing import Any
 
 import numpy as np
 
-from runtime.data import stats
-from runtime.data.frame import (
+from runtime.data.sources import DataInputError, first_line, read_bytes, write_bytes
+from runtime.data.summary import (
+    VALUES_MAX,
     CategoricalSummary,
+    ColumnPlan,
     ColumnSummary,
-    DataInputError,
     FrameSummary,
-    Input,
     NumericSummary,
     OtherSummary,
-    first_line,
-    read_bytes,
-    write_bytes,
 )
 
 PROFILE_FORMAT = "mlcicd-data-profile"
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
+#: Grid points per numeric column (the bound on KS is about 1/GRID_POINTS).
+GRID_POINTS = 65_536
+HIST_BINS = 24
+_HINT = "write one with `mlcicd data profile --reference DATA --out PROFILE` (or `data validate --write-profile`)"
 
 
 @dataclass(frozen=True)
-class Binning:
-    """The reference's bins of one numeric column: PSI on reference-quantile bins, and the display histogram."""
+class Grid:
+    """Where one numeric column is counted, and what the grid knows of the reference there."""
 
+    probes: np.ndarray
+    exact: bool
+    """Every distinct reference value is a probe: the reference's CDF is known everywhere."""
     psi_edges: np.ndarray
-    psi_counts: np.ndarray
     hist_edges: np.ndarray
-    hist_counts: np.ndarray
-
-
-def binning(column: NumericSummary, bins: int) -> Binning:
-    if not column.exact:
-        raise ValueError("bins come from the whole column")
-    edges = stats.quantile_edges(column.values, bins)
-    hist_edges = stats.display_edges(column.values)
-    return Binning(edges, stats.bin_counts(column.values, edges), hist_edges,
-                   stats.histogram_sorted(column.values, hist_edges))
 
 
 @dataclass
 class ReferenceProfile:
-    """A reference frame's summary plus its bins: what the gate compares the current frame with."""
-
     summary: FrameSummary
+    grids: dict[str, Grid]
     bins: int
-    binnings: dict[str, Binning]
-    sketch_size: int | None = None
-    """None for an in-memory reference read from data (whole columns); set for a profile written to a file."""
     from_file: bool = False
 
     @property
     def exact(self) -> bool:
-        return all(c.exact for c in self.summary.columns.values() if isinstance(c, NumericSummary))
+        return all(g.exact for g in self.grids.values())
 
 
-def reference_from_summary(summary: FrameSummary, bins: int) -> ReferenceProfile:
-    binnings = {name: binning(col, bins) for name, col in summary.columns.items() if isinstance(col, NumericSummary)}
-    return ReferenceProfile(summary=summary, bins=bins, binnings=binnings)
+# --------------------------------------------------------------------------------------------------------------
+# Grids
+# --------------------------------------------------------------------------------------------------------------
+
+def quantile_edges(sorted_values: np.ndarray, bins: int) -> np.ndarray:
+    """Interior edges of `bins` equal-frequency bins (the k/bins empirical quantiles), ties merged; bin i holds
+    values in (edge[i-1], edge[i]]."""
+    n = sorted_values.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    ranks = np.ceil(np.arange(1, bins) * n / bins).astype(np.int64) - 1
+    edges = np.unique(sorted_values[np.clip(ranks, 0, n - 1)])
+    return edges[edges < sorted_values[-1]]
 
 
-def sketch(column: NumericSummary, size: int) -> NumericSummary:
-    """Keep `size` order statistics of a whole sorted column (minimum and maximum included) with exact counts.
-
-    Equal order statistics (a value repeated over many ranks) are kept once, with the lowest of their ranks: the
-    stored values are strictly increasing, and a tie-heavy column costs a few entries instead of `size`."""
-    if not column.exact or column.n <= size:
-        return column
-    ranks = np.unique(np.round(np.linspace(0, column.n - 1, size)).astype(np.int64))
-    values = column.values[ranks]
-    first = np.concatenate(([True], values[1:] != values[:-1]))
-    values, ranks = values[first], ranks[first]
-    counts = np.searchsorted(column.values, values, side="right").astype(np.int64)
-    return replace(column, values=values.copy(), counts=counts, ranks=ranks)
+def display_edges(sorted_values: np.ndarray, bins: int = HIST_BINS) -> np.ndarray:
+    """Equal-width histogram edges over the 0.5%-99.5% range (outliers fall in the end bins)."""
+    n = sorted_values.shape[0]
+    if n == 0:
+        return np.array([0.0, 1.0])
+    lo, hi = float(sorted_values[int(0.005 * (n - 1))]), float(sorted_values[math.ceil(0.995 * (n - 1))])
+    if hi <= lo:
+        lo, hi = float(sorted_values[0]), float(sorted_values[-1])
+    if hi <= lo:
+        return np.array([lo - 0.5, lo + 0.5])
+    return np.linspace(lo, hi, bins + 1)
 
 
-def compact(reference: ReferenceProfile, sketch_size: int) -> ReferenceProfile:
-    """The profile as written to a file: numeric columns longer than `sketch_size` become sketches."""
-    columns = {name: sketch(col, sketch_size) if isinstance(col, NumericSummary) else col
-               for name, col in reference.summary.columns.items()}
-    summary = replace(reference.summary, columns=columns)
-    return ReferenceProfile(summary=summary, bins=reference.bins, binnings=reference.binnings,
-                            sketch_size=sketch_size, from_file=True)
+def grid_for(sample: np.ndarray, complete: bool, bins: int, extremes: tuple[float, float]) -> Grid:
+    """The grid of a column from its sorted sample (all values when `complete`) and its minimum and maximum."""
+    new_value = np.empty(sample.size, dtype=bool)
+    new_value[:1] = True
+    np.not_equal(sample[1:], sample[:-1], out=new_value[1:])
+    psi_edges, hist_edges = quantile_edges(sample, bins), display_edges(sample)
+    exact = complete and int(np.count_nonzero(new_value)) <= GRID_POINTS
+    if exact:
+        probes = sample[new_value]
+    else:
+        probes = sample[np.round(np.linspace(0, sample.size - 1, GRID_POINTS)).astype(np.int64)]
+    ends = np.asarray([x for x in extremes if np.isfinite(x)], dtype=np.float64)
+    probes = np.union1d(probes, np.concatenate([psi_edges, hist_edges, ends]))
+    return Grid(probes=probes, exact=exact, psi_edges=psi_edges, hist_edges=hist_edges)
 
+
+def plan_for(grid: Grid, extra: list[float] | None = None) -> ColumnPlan:
+    """The current side's plan: counts at the reference's grid (plus declared bounds), values up to VALUES_MAX."""
+    probes = grid.probes if not extra else np.union1d(grid.probes, np.asarray(extra, dtype=np.float64))
+    return ColumnPlan(probes=probes, capacity=VALUES_MAX)
+
+
+def finish_reference(summary: NumericSummary, grid: Grid) -> NumericSummary:
+    """The stored form: counts at the grid (from the complete sample when it holds every value), values kept
+    only up to VALUES_MAX."""
+    if summary.complete and summary.values is not None and summary.below is None:
+        v = summary.values
+        summary = replace(summary, below=np.searchsorted(v, grid.probes, "left").astype(np.int64),
+                          at_or_below=np.searchsorted(v, grid.probes, "right").astype(np.int64))
+    keep = summary.values if summary.complete and summary.n <= VALUES_MAX else None
+    return replace(summary, values=keep, keys=None, sampled=False,
+                   plan=ColumnPlan(probes=grid.probes, capacity=VALUES_MAX))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# File
+# --------------------------------------------------------------------------------------------------------------
 
 def profile_bytes(profile: ReferenceProfile) -> bytes:
     summary = profile.summary
@@ -125,32 +145,28 @@ def profile_bytes(profile: ReferenceProfile) -> bytes:
                                  "arrow_type": summary.arrow_types.get(name, ""), "rows": col.rows,
                                  "missing": col.missing}
         if isinstance(col, NumericSummary):
-            entry.update(n=col.n, exact=col.exact)
-            arrays[f"c{i}.values"] = col.values
-            if col.counts is not None and col.ranks is not None:
-                arrays[f"c{i}.counts"] = col.counts
-                arrays[f"c{i}.ranks"] = col.ranks
-            b = profile.binnings[name]
-            arrays.update({f"c{i}.psi_edges": b.psi_edges, f"c{i}.psi_counts": b.psi_counts,
-                           f"c{i}.hist_edges": b.hist_edges, f"c{i}.hist_counts": b.hist_counts})
+            grid = profile.grids[name]
+            entry.update(min=col.minimum if col.n else None, max=col.maximum if col.n else None, exact=grid.exact)
+            assert col.below is not None
+            assert col.at_or_below is not None
+            arrays.update({f"c{i}.probes": grid.probes, f"c{i}.below": col.below,
+                           f"c{i}.at_or_below": col.at_or_below, f"c{i}.psi_edges": grid.psi_edges,
+                           f"c{i}.hist_edges": grid.hist_edges})
+            if col.values is not None:
+                arrays[f"c{i}.values"] = col.values
         elif isinstance(col, CategoricalSummary):
-            entry["categories"] = col.categories
-            arrays[f"c{i}.counts"] = col.counts
+            names, counts = col.arrays()
+            entry["categories"] = names
+            arrays[f"c{i}.counts"] = counts
         columns.append(entry)
     meta = {"format": PROFILE_FORMAT, "version": PROFILE_VERSION, "source": summary.source, "rows": summary.rows,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "bins": profile.bins,
-            "sketch_size": profile.sketch_size, "duplicates": summary.duplicates, "columns": columns}
+            "grid_points": GRID_POINTS, "columns": columns}
     arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for key, array in arrays.items():
-            # Sorted float64 values hardly compress (and deflating 10 MB takes seconds): stored as they are;
-            # counts, ranks and the small arrays deflate well, at the fastest level.
-            name: zipfile.ZipInfo | str = f"{key}.npy"
-            if key.endswith(".values"):
-                name = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                name.compress_type = zipfile.ZIP_STORED
-            with archive.open(name, "w", force_zip64=True) as member:
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
     return buffer.getvalue()
 
@@ -162,50 +178,51 @@ def save_profile(profile: ReferenceProfile, path: str | Path) -> int:
     return len(data)
 
 
-def load_profile(source: str | Path | Input) -> ReferenceProfile:
-    text = source.path if isinstance(source, Input) else str(source)
-    data = source.data if isinstance(source, Input) and source.data is not None else read_bytes(text)
-    hint = "write one with `mlcicd data profile --reference DATA --out PROFILE` (or `data validate --write-profile`)"
+def _column(entry: dict[str, Any], i: int, archive: Any) -> tuple[ColumnSummary, Grid | None]:
+    base = {"dtype": entry["dtype"], "rows": entry["rows"], "missing": entry["missing"]}
+    if entry["kind"] == "numeric":
+        grid = Grid(probes=archive[f"c{i}.probes"], exact=bool(entry["exact"]),
+                    psi_edges=archive[f"c{i}.psi_edges"], hist_edges=archive[f"c{i}.hist_edges"])
+        values = archive[f"c{i}.values"] if f"c{i}.values" in archive.files else None
+        col = NumericSummary(**base, minimum=math.inf if entry["min"] is None else entry["min"],
+                             maximum=-math.inf if entry["max"] is None else entry["max"], values=values,
+                             below=archive[f"c{i}.below"], at_or_below=archive[f"c{i}.at_or_below"],
+                             plan=ColumnPlan(probes=grid.probes))
+        return col, grid
+    if entry["kind"] == "categorical":
+        counts = archive[f"c{i}.counts"].tolist()
+        return CategoricalSummary(**base, counts=dict(zip(entry["categories"], counts, strict=True))), None
+    return OtherSummary(**base), None
+
+
+def load_profile(path: str | Path) -> ReferenceProfile:
+    text = str(path)
+    data = read_bytes(text)
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataInputError(f"{text}: not a readable data profile ({first_line(exc)}); {hint}") from exc
+        raise DataInputError(f"{text}: not a readable data profile ({first_line(exc)}); {_HINT}") from exc
     with archive:
         if "meta.json" not in archive.files:
-            raise DataInputError(f"{text}: a zip/npz file but not a data profile (no meta.json); {hint}")
+            raise DataInputError(f"{text}: a zip/npz file but not a data profile (no meta.json); {_HINT}")
         try:
             meta = json.loads(bytes(archive["meta.json"]).decode("utf-8"))
             if meta.get("format") != PROFILE_FORMAT:
-                raise DataInputError(f"{text}: not a data profile (format {meta.get('format')!r}); {hint}")
+                raise DataInputError(f"{text}: not a data profile (format {meta.get('format')!r}); {_HINT}")
             if meta.get("version") != PROFILE_VERSION:
                 raise DataInputError(f"{text}: data profile version {meta.get('version')!r} is not supported "
-                                     f"(this mlcicd reads version {PROFILE_VERSION}); {hint}")
+                                     f"(this mlcicd reads version {PROFILE_VERSION}); {_HINT}")
             columns: dict[str, ColumnSummary] = {}
-            binnings: dict[str, Binning] = {}
-            arrow_types: dict[str, str] = {}
+            grids: dict[str, Grid] = {}
             for i, entry in enumerate(meta["columns"]):
-                name = entry["name"]
-                arrow_types[name] = entry.get("arrow_type", "")
-                if entry["kind"] == "numeric":
-                    sketched = not entry["exact"]
-                    columns[name] = NumericSummary(
-                        dtype=entry["dtype"], rows=entry["rows"], missing=entry["missing"],
-                        values=archive[f"c{i}.values"], n=entry["n"],
-                        counts=archive[f"c{i}.counts"] if sketched else None,
-                        ranks=archive[f"c{i}.ranks"] if sketched else None)
-                    binnings[name] = Binning(archive[f"c{i}.psi_edges"], archive[f"c{i}.psi_counts"],
-                                             archive[f"c{i}.hist_edges"], archive[f"c{i}.hist_counts"])
-                elif entry["kind"] == "categorical":
-                    columns[name] = CategoricalSummary(dtype=entry["dtype"], rows=entry["rows"],
-                                                       missing=entry["missing"], categories=list(entry["categories"]),
-                                                       counts=archive[f"c{i}.counts"])
-                else:
-                    columns[name] = OtherSummary(dtype=entry["dtype"], rows=entry["rows"], missing=entry["missing"])
+                columns[entry["name"]], grid = _column(entry, i, archive)
+                if grid is not None:
+                    grids[entry["name"]] = grid
+            types = {e["name"]: e.get("arrow_type", "") for e in meta["columns"]}
         except DataInputError:
             raise
         except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise DataInputError(f"{text}: damaged data profile ({first_line(exc)}); {hint}") from exc
+            raise DataInputError(f"{text}: damaged data profile ({first_line(exc)}); {_HINT}") from exc
     summary = FrameSummary(source=str(meta.get("source", text)), rows=int(meta["rows"]), columns=columns,
-                           arrow_types=arrow_types, duplicates=meta.get("duplicates"))
-    return ReferenceProfile(summary=summary, bins=int(meta["bins"]), binnings=binnings,
-                            sketch_size=meta.get("sketch_size"), from_file=True)
+                           arrow_types=types)
+    return ReferenceProfile(summary=summary, grids=grids, bins=int(meta["bins"]), from_file=True)

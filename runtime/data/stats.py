@@ -1,18 +1,6 @@
-"""The statistics of the data gate as plain functions on numpy arrays: two-sample KS on sorted samples, its
-p-value, chi-square, PSI, multiple-testing corrections.
-
-Only numpy is imported at module level; scipy is imported lazily for the small-sample cases where scipy's own
-method is the reference (exact two-sample KS when both samples have at most `EXACT_MAX_N` values, and the
-finite-n Kolmogorov distribution for an effective size below `PELZ_GOOD_MIN_N`), so the large-n hot path pays
-neither scipy's import time (0.3-0.8 s) nor `scipy.stats.kstwo.sf`'s cost at large n (about 1 s per value at
-n = 500,000).
-
-Agreement with scipy (asserted in tests/test_data_validation.py):
-- `ks_statistic_sorted(a, b)` returns exactly the float `scipy.stats.ks_2samp(a, b, method="asymp").statistic`
-  (same float arithmetic at the maximising point, ties included).
-- `ks_pvalue(d, n1, n2)` is scipy's `ks_2samp` two-sided p-value: scipy itself for small samples, and for large
-  samples the Pelz-Good expansion of the Kolmogorov distribution at n = round(n1*n2/(n1+n2)), which is what
-  `scipy.stats.kstwo.sf` evaluates there (within 3e-8 where scipy switches to 2 * smirnov).
+"""The data gate's tests other than KS, as plain functions on counts: chi-square on merged cells, PSI, two
+proportions, the reference-range exceedance test, multiple-testing corrections, and the power side (the sample
+size a test needs to detect an effect). Only numpy at import; scipy lazily on rare paths.
 """
 
 from __future__ import annotations
@@ -22,249 +10,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Up to this many values in the larger sample, scipy's exact two-sample distribution gives the p-value (scipy's
-#: own `method="auto"` cut-off).
-EXACT_MAX_N = 10_000
-#: Effective sample sizes below this use scipy's finite-n Kolmogorov distribution; above, the Pelz-Good expansion
-#: (measured against scipy.stats.kstwo.sf: 2e-5 worst case at n = 50, 3e-8 from n = 1000).
-PELZ_GOOD_MIN_N = 100
 #: Share floor for PSI so an empty bin does not make it infinite (the usual 1e-4, as in Evidently).
 PSI_EPSILON = 1e-4
-#: Block size of the coarse pass of the KS maximum search (see `_max_ecdf_gap`).
-_KS_BLOCK = 64
+#: Chi-square cells need this expected count on each side (Cochran's rule); rarer categories are pooled.
+MIN_EXPECTED = 5.0
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Two-sample Kolmogorov-Smirnov
+# Normal distribution (no scipy)
 # --------------------------------------------------------------------------------------------------------------
 
-def sorted_rank(b: np.ndarray, keys: np.ndarray, side: str = "right") -> np.ndarray:
-    """`np.searchsorted(b, keys, side)` for a sorted `b`, in two cache-friendly levels.
-
-    numpy's binary search over a large array costs a cache miss per step for keys spread over it (about
-    20 misses per key at a million values). Here the keys are first located among every 64th value of `b` (a
-    sample small enough to stay in cache), which bounds each answer to a window of 64 consecutive values; six
-    vectorised halving steps inside the window finish the search. Same result as np.searchsorted, exactly.
-    """
-    n = b.shape[0]
-    stride = _KS_BLOCK
-    if n <= 4 * stride or keys.shape[0] * 8 > n:  # dense keys: numpy's search is cache-friendly enough
-        return np.searchsorted(b, keys, side=side)  # type: ignore[call-overload]
-    sample = b[stride - 1::stride]
-    # All of b[:stride*j] is <= key (or < key for side="left"), and b[stride*(j+1)-1] is not: the answer lies in
-    # [stride*j, stride*j + stride - 1] (the tail after the last full window is shorter than stride).
-    pos = np.searchsorted(sample, keys, side=side).astype(np.int64) * stride  # type: ignore[call-overload]
-    step = stride // 2
-    while step:
-        probe = pos + (step - 1)
-        values = b.take(probe, mode="clip")
-        ok = (values <= keys) if side == "right" else (values < keys)
-        ok &= probe < n
-        pos += ok * step
-        step //= 2
-    return pos
+def norm_sf(z: float) -> float:
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
-def _ecdf_gaps(a: np.ndarray, b: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
-    """(i+1)/n1 - #{b <= a_i}/n2 at the given indices of a (all when None), in scipy's float arithmetic."""
-    n1, n2 = a.shape[0], b.shape[0]
-    if idx is None:
-        counts = sorted_rank(b, a)
-        ranks = np.arange(1, n1 + 1, dtype=np.int64)
-    else:
-        counts = sorted_rank(b, a[idx])
-        ranks = idx + 1
-    return ranks / n1 - counts / n2
-
-
-def _max_ecdf_gap(a: np.ndarray, b: np.ndarray) -> float:
-    """max over x of F_a(x) - F_b(x) for sorted samples a and b (the one-sided KS statistic D+).
-
-    The maximum of a difference of right-continuous step functions is reached at a point of `a` (where F_a jumps
-    up), and among tied values at the last one, whose rank i+1 is the right-rank scipy uses; the other tied ranks
-    give strictly smaller values, so the maximum over all i of (i+1)/n1 - #{b <= a_i}/n2 is exactly scipy's.
-
-    Exact search in two passes instead of evaluating every point: the coarse pass evaluates every 64th point;
-    within a block starting at i0 and ending before i1 the gap is at most i1/n1 - #{b <= a_i0}/n2, so only blocks
-    whose bound reaches the best coarse value can hold the maximum, and only those are evaluated point by point.
-    Integer arithmetic (scaled by n1*n2) keeps the pruning exact; the result is the float scipy computes at the
-    maximum.
-    """
-    n1, n2 = a.shape[0], b.shape[0]
-    block = _KS_BLOCK
-    if n1 <= 8 * block:
-        return float(_ecdf_gaps(a, b, None).max())
-    starts = np.arange(0, n1, block, dtype=np.int64)
-    below = sorted_rank(b, a[starts]).astype(np.int64)
-    scaled = (starts + 1) * n2 - below * n1
-    best = scaled.max()
-    ends = np.minimum(starts + block, n1)
-    bound = ends * n2 - below * n1
-    candidates = np.flatnonzero(bound >= best)
-    if candidates.size * 4 >= starts.size:  # little to prune (e.g. identical samples): evaluate everything
-        return float(_ecdf_gaps(a, b, None).max())
-    idx = (starts[candidates][:, None] + np.arange(block, dtype=np.int64)).ravel()
-    idx = idx[idx < n1]
-    return float(_ecdf_gaps(a, b, idx).max())
-
-
-def ks_statistic_sorted(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided two-sample KS statistic of two sorted, NaN-free, non-empty float64 samples.
-
-    Equals `scipy.stats.ks_2samp(a, b, method="asymp").statistic` exactly (the same float).
-    """
-    if a.shape[0] == 0 or b.shape[0] == 0:
-        raise ValueError("KS needs two non-empty samples")
-    d_plus = _max_ecdf_gap(a, b)
-    d_minus = _max_ecdf_gap(b, a)  # = -min(F_a - F_b): IEEE subtraction is sign-symmetric
-    return min(max(d_plus, d_minus), 1.0)
-
-
-def ks_statistic_bounds(values: np.ndarray, counts: np.ndarray, ranks: np.ndarray, n_ref: int,
-                        b: np.ndarray) -> tuple[float, float]:
-    """Bounds of the KS statistic when the reference is known only at some order statistics (a profile's sketch).
-
-    `values` are strictly increasing reference values, the first its minimum and the last its maximum;
-    `counts[j]` is the exact number of reference values <= values[j], and `ranks[j]` a 0-based rank at which
-    values[j] occurs (so at most ranks[j] values are below it); `b` is the sorted current sample.
-    The lower bound is |F_ref - F_cur| at the stored values (true values of the difference). Between two stored
-    values v_j < v_j+1, F_ref lies in [counts[j], ranks[j+1]] / n_ref and F_cur between its value at v_j and its
-    value just below v_j+1, which bounds the difference from above. The width is at most about 1/len(values) plus
-    the current sample's largest share between two stored values.
-    """
-    n2 = b.shape[0]
-    cur_right = sorted_rank(b, values, "right")
-    cur_left = cur_right.copy()  # differs only where the current sample holds the stored value itself
-    tied = np.flatnonzero((cur_right > 0) & (b.take(cur_right - 1, mode="clip") == values))
-    if tied.size:
-        cur_left[tied] = np.searchsorted(b, values[tied], side="left")
-    f_ref = counts / n_ref
-    f_cur = cur_right / n2
-    lower = max(float(np.max(np.abs(f_ref - f_cur))), float(cur_left[0]) / n2)  # F_ref = 0 below the minimum
-    upper = lower
-    if values.shape[0] > 1:
-        upper = max(upper, float(np.max(ranks[1:] / n_ref - f_cur[:-1])),
-                    float(np.max(cur_left[1:] / n2 - f_ref[:-1])))
-    return min(lower, 1.0), min(upper, 1.0)
-
-
-def ks_effective_n(n1: int, n2: int) -> float:
-    """round(n1*n2/(n1+n2)) computed as scipy does (larger size first, round half to even)."""
-    m, n = sorted([float(n1), float(n2)], reverse=True)
-    return float(np.round(m * n / (m + n)))
-
-
-def ks_pvalue(d: float, n1: int, n2: int) -> float:
-    """Two-sided p-value of the two-sample KS statistic `d` for sample sizes n1, n2 (scipy's asymptotic path).
-
-    For max(n1, n2) <= EXACT_MAX_N scipy uses the exact distribution, which needs the samples: call
-    `ks_2samp_small` instead (this function then still returns scipy's asymptotic value).
-    """
-    en = ks_effective_n(n1, n2)
-    if en < PELZ_GOOD_MIN_N:
-        from scipy.stats import kstwo
-
-        return float(np.clip(kstwo.sf(d, en), 0.0, 1.0))
-    return kolmogorov_sf(en, d)
-
-
-def ks_2samp_small(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """(statistic, p-value) of `scipy.stats.ks_2samp(a, b)` for small sorted samples: scipy's exact method.
-
-    scipy's own routine is called directly so that, where the exact computation fails numerically, scipy's
-    fallback to the asymptotic p-value happens here without scipy's RuntimeWarning (warnings filters are not
-    thread-safe to silence); the statistic is the one scipy reports (rounded to a multiple of 1/lcm(n1, n2)).
-    """
-    try:
-        from scipy.stats._stats_py import _attempt_exact_2kssamp  # type: ignore[attr-defined]
-    except ImportError:  # a scipy without the helper: the public function (it may warn on fallback)
-        from scipy.stats import ks_2samp
-
-        result = ks_2samp(a, b)
-        return float(result.statistic), float(result.pvalue)  # type: ignore[attr-defined]
-    n1, n2 = a.shape[0], b.shape[0]
-    d = ks_statistic_sorted(a, b)
-    g = math.gcd(n1, n2)
-    success, d, p = _attempt_exact_2kssamp(n1, n2, g, d, "two-sided")
-    if not success:
-        p = ks_pvalue(d, n1, n2)
-    return float(d), float(np.clip(p, 0.0, 1.0))
-
-
-def ks_2samp_sorted(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """(statistic, two-sided p-value) of two sorted, NaN-free samples, as `scipy.stats.ks_2samp(a, b)` gives them:
-    scipy itself for small samples (exact method), the fast path above for large ones."""
-    if max(a.shape[0], b.shape[0]) <= EXACT_MAX_N:
-        return ks_2samp_small(a, b)
-    d = ks_statistic_sorted(a, b)
-    return d, ks_pvalue(d, a.shape[0], b.shape[0])
-
-
-_PI2 = math.pi**2
-_PI4 = _PI2**2
-_PI6 = _PI2**3
-_SQRT2PI = math.sqrt(2 * math.pi)
-_SQRT3 = math.sqrt(3.0)
-_MIN_LOG = -708.0
-
-
-def kolmogorov_sf(n: float, x: float) -> float:
-    """P(D_n >= x) for the one-sample two-sided Kolmogorov statistic, by the Pelz-Good (1976) expansion
-
-        P(D_n <= x) ~ K0(z) + K1(z)/sqrt(n) + K2(z)/n + K3(z)/n^1.5,  z = x*sqrt(n),
-
-    each K_i written with Jacobi theta transforms so it converges for small z (Simard and L'Ecuyer 2011, the
-    method scipy uses for large n). Valid for n of about 100 and more (error below 1e-5, 3e-8 from n = 1000).
-    """
-    if not math.isfinite(x) or x >= 1.0:
-        return 0.0 if x >= 1.0 else float("nan")
-    if x <= 0.0 or n * x <= 0.5:
-        return 1.0
-    if n * x * x >= 370.0:
-        return 0.0
-    z = math.sqrt(n) * x
-    z2 = z * z
-    z4 = z2 * z2
-    z6 = z4 * z2
-    qlog = -_PI2 / 8.0 / z2
-    if qlog < _MIN_LOG:
-        return 1.0
-    q = math.exp(qlog)
-    k1a, k1b = -z2, _PI2 / 4.0
-    k2a, k2b, k2c = 6 * z6 + 2 * z4, (2 * z4 - 5 * z2) * _PI2 / 4.0, _PI4 * (1 - 2 * z2) / 16.0
-    k3a = -30 * z6 - 90 * z6 * z2
-    k3b = _PI2 * (135 * z4 - 96 * z6) / 4.0
-    k3c = _PI4 * (-60 * z2 + 212 * z4) / 16.0
-    k3d = _PI6 * (5 - 30 * z2) / 64.0
-    s0 = s1 = s2 = s3 = 0.0
-    kmax = math.ceil(16 * z / math.pi)
-    for k in range(kmax, 0, -1):  # Horner scheme over odd m = 2k-1 of c_m * q^(m^2)
-        m2 = float((2 * k - 1) ** 2)
-        qk = q ** (8 * k)
-        s0 = s0 * qk + 1.0
-        s1 = s1 * qk + (k1a + k1b * m2)
-        s2 = s2 * qk + (k2a + k2b * m2 + k2c * m2 * m2)
-        s3 = s3 * qk + (k3a + k3b * m2 + k3c * m2 * m2 + k3d * m2 * m2 * m2)
-    scale = q * _SQRT2PI
-    k0 = s0 * scale / z
-    k1 = s1 * scale / (6 * z4)
-    k2 = s2 * scale / (72 * z6 * z)
-    k3 = s3 * scale / (6480 * z6 * z4)
-    q2 = math.exp(-_PI2 / 2.0 / z2)  # the sums over all integers k of K2 and K3
-    extra2 = extra3 = 0.0
-    for k in range(kmax, 0, -1):
-        k2f = float(k * k)
-        qk = q2**k2f
-        extra2 += k2f * qk
-        extra3 += (_SQRT3 * z + math.pi * k) * (_SQRT3 * z - math.pi * k) * k2f * qk
-    k2 += extra2 * _PI2 * _SQRT2PI / (-36 * z2 * z)
-    k3 += extra3 * _PI2 * _SQRT2PI / (216 * z6)
-    cdf = k0 + k1 / math.sqrt(n) + k2 / n + k3 / (n * math.sqrt(n))
-    return min(max(1.0 - cdf, 0.0), 1.0)
+def norm_isf(p: float) -> float:
+    """z with P(Z > z) = p, by bisection on `norm_sf` (to 1e-12)."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"probability must be in (0, 1), got {p}")
+    lo, hi = -40.0, 40.0
+    z = 0.0
+    for _ in range(200):  # bisection on the monotone sf: plain and exact enough
+        z = (lo + hi) / 2
+        if norm_sf(z) > p:
+            lo = z
+        else:
+            hi = z
+        if hi - lo < 1e-12:
+            break
+    return z
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Chi-square, PSI, effect sizes
+# Chi-square
 # --------------------------------------------------------------------------------------------------------------
 
 def chi2_sf(x: float, df: int) -> float:
@@ -336,42 +114,152 @@ def total_variation(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     return float(0.5 * np.abs(ref / ref.sum() - cur / cur.sum()).sum())
 
 
-def quantile_edges(sorted_values: np.ndarray, bins: int) -> np.ndarray:
-    """Interior edges of `bins` equal-frequency bins of a sorted sample: the k/bins empirical quantiles
-    (inverse ECDF), duplicates removed so ties merge bins. Bin i holds values in (edge[i-1], edge[i]]."""
-    n = sorted_values.shape[0]
-    if n == 0:
-        return np.empty(0, dtype=np.float64)
-    ranks = np.ceil(np.arange(1, bins) * n / bins).astype(np.int64) - 1
-    edges = np.unique(sorted_values[np.clip(ranks, 0, n - 1)])
-    return edges[edges < sorted_values[-1]]  # an edge at the maximum would leave the last bin empty
+def merge_cells(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pool rare categories so that every cell expects at least MIN_EXPECTED rows on each side.
+
+    Cells are chosen on the pooled counts (reference + current) only, which do not depend on which side a row
+    came from: under the null hypothesis the test on the pooled cells keeps its level. Categories are taken from
+    the most to the least frequent; those whose pooled count is below the threshold are summed into one cell, and
+    that cell joins the smallest kept one when it is itself too small."""
+    ref = np.asarray(ref_counts, dtype=np.int64)
+    cur = np.asarray(cur_counts, dtype=np.int64)
+    pooled = ref + cur
+    total = int(pooled.sum())
+    if total == 0:
+        return ref[:0], cur[:0]
+    smaller = min(int(ref.sum()), int(cur.sum()))
+    threshold = MIN_EXPECTED * total / max(smaller, 1)  # pooled count at which the smaller side expects 5
+    order = np.argsort(-pooled, kind="stable")
+    keep = order[pooled[order] >= threshold]
+    rest = order[(pooled[order] < threshold) & (pooled[order] > 0)]
+    r, c = list(ref[keep]), list(cur[keep])
+    if rest.size:
+        rr, cc = int(ref[rest].sum()), int(cur[rest].sum())
+        if rr + cc >= threshold or not r:
+            r.append(rr)
+            c.append(cc)
+        else:
+            r[-1] += rr
+            c[-1] += cc
+    return np.array(r, dtype=np.int64), np.array(c, dtype=np.int64)
 
 
-def bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Counts of a sorted sample in the bins (-inf, e0], (e0, e1], ..., (e_last, +inf)."""
-    cuts = np.searchsorted(sorted_values, edges, side="right")
-    return np.diff(np.concatenate(([0], cuts, [sorted_values.shape[0]]))).astype(np.int64)
+
+# --------------------------------------------------------------------------------------------------------------
+# Proportions and ranges
+# --------------------------------------------------------------------------------------------------------------
+
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
 
 
-def display_edges(sorted_values: np.ndarray, bins: int = 24) -> np.ndarray:
-    """Equal-width histogram edges over the reference's 0.5%-99.5% range (outliers fall in the end bins)."""
-    n = sorted_values.shape[0]
-    if n == 0:
-        return np.array([0.0, 1.0])
-    lo = float(sorted_values[int(0.005 * (n - 1))])
-    hi = float(sorted_values[math.ceil(0.995 * (n - 1))])
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        lo, hi = float(sorted_values[0]), float(sorted_values[-1])
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return np.array([lo - 0.5, lo + 0.5]) if math.isfinite(lo) else np.array([0.0, 1.0])
-    return np.linspace(lo, hi, bins + 1)
+def fisher_exact(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-sided Fisher exact p-value of the 2x2 table [[k1, n1-k1], [k2, n2-k2]] (scipy's definition: the tables
+    no more likely than the observed one, with a 1e-7 relative tolerance)."""
+    total = k1 + k2
+    lo, hi = max(0, total - n2), min(total, n1)
+    denominator = _log_choose(n1 + n2, total)
+    logs = np.array([_log_choose(n1, x) + _log_choose(n2, total - x) - denominator for x in range(lo, hi + 1)])
+    observed = logs[k1 - lo]
+    return float(min(1.0, np.exp(logs[logs <= observed + 1e-7 * abs(observed) + 1e-12]).sum()))
 
 
-def histogram_sorted(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Counts per display bin [e_i, e_i+1), values below the first edge in the first bin and above the last in
-    the last one."""
-    cuts = np.searchsorted(sorted_values, edges[1:-1], side="left")
-    return np.diff(np.concatenate(([0], cuts, [sorted_values.shape[0]]))).astype(np.int64)
+def two_proportions(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-sided p-value that two binomial proportions are equal: Fisher's exact test when a cell expects fewer
+    than MIN_EXPECTED, else the pooled z test."""
+    if n1 == 0 or n2 == 0 or (k1 + k2 == 0) or (k1 + k2 == n1 + n2):
+        return 1.0
+    pooled = (k1 + k2) / (n1 + n2)
+    if min(pooled, 1 - pooled) * min(n1, n2) < MIN_EXPECTED:
+        if pooled > 0.5:
+            k1, k2 = n1 - k1, n2 - k2
+        return fisher_exact(k1, n1, k2, n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return min(1.0, 2 * norm_sf(abs(k1 / n1 - k2 / n2) / se))
+
+
+def excess_pvalue(k: int, n: int, increase: float, k_ref: int, n_ref: int) -> float:
+    """One-sided p-value of H0: p_cur - p_ref <= increase, from k of n current and k_ref of n_ref reference
+    rows (Wald z with each side's own variance, floored at one row's worth so zero counts are not certain)."""
+    p, q = k / n, k_ref / n_ref
+    var = max(p * (1 - p), 1 / n) / n + max(q * (1 - q), 1 / n_ref) / n_ref
+    return norm_sf((p - q - increase) / math.sqrt(var))
+
+
+def range_exceedance_pvalue(k: int, n: int, n_ref: int, ends: int) -> float:
+    """P(K >= k): the chance that k or more of n new values from the reference's own (continuous) distribution
+    fall outside the range its n_ref values spanned (beyond one or both `ends`).
+
+    With all n + n_ref values exchangeable, one end: K >= k iff the k most extreme values are all new, so
+    P = C(n, k) / C(n + n_ref, k). Both ends: P(K = t) = (t + 1) C(n - t + n_ref - 2, n_ref - 2) / C(n + n_ref,
+    n_ref), summed over t >= k (the beta-binomial with the Beta(2, n_ref - 1) uncovered mass). Ties only make
+    exceedance rarer, so the p-value is conservative for discrete data."""
+    if k <= 0 or n_ref <= ends:
+        return 1.0
+    if ends == 1:
+        return math.exp(_log_choose(n, k) - _log_choose(n + n_ref, k))
+    m = n_ref
+    log_total = _log_choose(n + m, m)
+    total, t = 0.0, k
+    while t <= n:  # terms fall off geometrically; sum windows of them until they no longer count
+        ts = np.arange(t, min(n, t + 65_535) + 1, dtype=np.float64)
+        ratio = np.concatenate(([1.0], (ts[:-1] + 2) / (ts[:-1] + 1) * (n - ts[:-1]) / (n - ts[:-1] + m - 2)))
+        first = math.log(t + 1) + _log_choose(n - t + m - 2, m - 2) - log_total
+        terms = np.exp(first + np.cumsum(np.log(ratio)))
+        total += float(terms.sum())
+        if terms[-1] < 1e-18 * max(total, 1e-300):
+            break
+        t = int(ts[-1]) + 1
+    return min(total, 1.0)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Power: the sample size a test needs
+# --------------------------------------------------------------------------------------------------------------
+
+def ks_needed(effect: float, alpha: float, power: float, n_ref: int) -> int | None:
+    """Current rows that give the KS test at least `power` to detect a KS distance `effect` against a reference of
+    n_ref rows, or None when no current size suffices (the reference is too small).
+
+    At the point where the CDFs differ by `effect`, the difference of the ECDFs is about normal with standard
+    deviation at most 0.5*sqrt(1/n1 + 1/n2); D is at least its absolute value, so the test (asymptotic critical
+    value c = K_alpha*sqrt(1/n1 + 1/n2)) rejects with probability >= `power` once
+    sqrt(1/n1 + 1/n2) <= effect / (K_alpha + 0.5*z_power). Conservative: the real power is higher."""
+    k_alpha = math.sqrt(-math.log(alpha / 2) / 2)
+    room = (effect / (k_alpha + 0.5 * norm_isf(1 - power))) ** 2 - 1 / n_ref
+    return None if room <= 0 else math.ceil(1 / room)
+
+
+def chi2_isf(p: float, df: int) -> float:
+    """Wilson-Hilferty approximation of the chi-square quantile with upper tail p."""
+    z = norm_isf(p)
+    h = 2 / (9 * df)
+    return df * max(1 - h + z * math.sqrt(h), 0.0) ** 3
+
+
+def chi2_power(noncentrality: float, df: int, alpha: float) -> float:
+    """Power of the chi-square test at level alpha, by Patnaik's approximation of the noncentral chi-square."""
+    critical = chi2_isf(alpha, df)
+    lam = noncentrality
+    scale = (df + 2 * lam) / (df + lam)
+    nu = (df + lam) ** 2 / (df + 2 * lam)
+    x = critical / scale
+    z = ((x / nu) ** (1 / 3) - (1 - 2 / (9 * nu))) / math.sqrt(2 / (9 * nu))
+    return norm_sf(z)
+
+
+def chi2_needed(effect: float, df: int, alpha: float, power: float, n_ref: int) -> int | None:
+    """Current rows that give the chi-square test `power` to detect a total variation distance `effect` (the
+    least favourable case: the noncentrality of a TVD d is at least 4*d^2*n_ref*n/(n_ref+n)), or None."""
+    lo, hi = 0.0, 1.0
+    while chi2_power(hi, max(df, 1), alpha) < power:
+        hi *= 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if chi2_power(mid, max(df, 1), alpha) < power else (lo, mid)
+    n_eff = hi / (4 * effect**2)
+    room = 1 / n_eff - 1 / n_ref
+    return None if room <= 0 else math.ceil(1 / room)
 
 
 # --------------------------------------------------------------------------------------------------------------

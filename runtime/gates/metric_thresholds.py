@@ -15,7 +15,7 @@ def metric_checks(report: Report, model: str, cand: Resolved, champ: Resolved | 
         report.add(inconclusive("metrics", "no metric thresholds configured (gates.metrics is empty): nothing to "
                                 "judge the candidate on; set them in the stack config and pass --stack"))
     for name, bounds in sorted(cfg.metrics.items()):
-        if bounds.min is None and bounds.max is None:
+        if (bounds.min is None and bounds.max is None) or mc.computed(name, cfg):  # computed: evaluated_checks
             continue
         if cand.metrics is None:
             report.add(inconclusive(f"metric:{name}", f"cannot read metric {name}: {cand.source}; threshold "
@@ -52,7 +52,7 @@ def _champion_checks(report: Report, cand: Resolved, champ: Resolved, cfg: Model
     compared = [n for n, b in sorted(cfg.metrics.items()) if b.max_regression is not None]
     what = f"metrics {', '.join(compared)}" if compared else "no metric (none sets maxRegression)"
     report.add(passed("champion-comparison", champ.version, None, f"compared with {champ.label}{same}: {what}"))
-    for name in compared:
+    for name in [n for n in compared if not mc.computed(n, cfg)]:
         bounds = cfg.metrics[name]
         cand_value = cand.metrics.get(name) if cand.metrics is not None else None
         champ_value = champ.metrics.get(name) if champ.metrics is not None else None

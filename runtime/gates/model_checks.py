@@ -2,20 +2,32 @@
 
 Each function returns `Check`s whose reasons name the metric, the observed value and the threshold. Anything
 that cannot be judged (a missing or NaN metric, a group too small, an undefined rate) is INCONCLUSIVE, never PASS.
+
+Statistical checks (metrics computed on the evaluation rows, regressions vs the champion on the same rows, fairness)
+decide on confidence bounds with the gate's `alpha` split evenly over them (`levels`), so a candidate meeting
+every threshold is FAILed at most at `gates.alpha` in all; see runtime.gates.evaluated and runtime.gates.fairness.
+Metrics only read from the training run (no evaluation rows to recompute them) are compared as logged point
+estimates: their error rate is unknown, and the check says so.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from runtime.config.gates import FairnessConfig, LatencyGateConfig, MetricThresholdConfig, PredictionSanityConfig
+from runtime.config.gates import LatencyGateConfig, MetricThresholdConfig, PredictionSanityConfig
+from runtime.gates.fairness import GroupRates, fairness, group_rates
+from runtime.gates.fairness import check_names as fairness_check_names
+from runtime.gates.row_checks import Scored, computed, evaluated_checks, levels
+from runtime.gates.row_checks import check_names as row_check_names
 from runtime.report import Check, failed, inconclusive, passed
+
+__all__ = ["GroupRates", "Scored", "computed", "evaluated_checks", "fairness", "fairness_check_names", "group_rates",
+           "levels", "row_check_names"]
 
 #: Slack for float comparisons at a threshold (a metric exactly at its bound passes).
 _EPS = 1e-12
@@ -31,6 +43,11 @@ def _pct(share: float) -> str:
 
 
 # Metrics ------------------------------------------------------------------------------------------------------
+LOGGED_DECISION: dict[str, Any] = {"method": "logged point estimate compared with the threshold", "alpha": None,
+                                   "note": "no sample size: the false-FAIL rate is not controlled; set "
+                                           "gates.evaluation so the gate computes the metric with confidence bounds"}
+
+
 def bounds_text(bounds: MetricThresholdConfig) -> str:
     if bounds.min is not None and bounds.max is not None:
         return f"{fmt(bounds.min)} <= x <= {fmt(bounds.max)}"
@@ -49,10 +66,13 @@ def metric_bounds(name: str, value: float | None, bounds: MetricThresholdConfig,
     if not math.isfinite(value):
         return inconclusive(check, f"metric {name} is {value} in {source}; threshold {threshold}", value, threshold)
     if bounds.min is not None and value < bounds.min - _EPS:
-        return failed(check, value, threshold, f"{name} = {fmt(value)} is below the minimum {fmt(bounds.min)}")
-    if bounds.max is not None and value > bounds.max + _EPS:
-        return failed(check, value, threshold, f"{name} = {fmt(value)} is above the maximum {fmt(bounds.max)}")
-    return passed(check, value, threshold, f"{name} = {fmt(value)} within {threshold}")
+        out = failed(check, value, threshold, f"{name} = {fmt(value)} is below the minimum {fmt(bounds.min)}")
+    elif bounds.max is not None and value > bounds.max + _EPS:
+        out = failed(check, value, threshold, f"{name} = {fmt(value)} is above the maximum {fmt(bounds.max)}")
+    else:
+        out = passed(check, value, threshold, f"{name} = {fmt(value)} within {threshold}")
+    out.decision = LOGGED_DECISION
+    return out
 
 
 def metric_regression(name: str, candidate: float | None, champion: float | None, bounds: MetricThresholdConfig,
@@ -74,11 +94,14 @@ def metric_regression(name: str, candidate: float | None, champion: float | None
     worsening = (champion - candidate) if bounds.higher_is_better else (candidate - champion)
     story = f"{name} = {fmt(candidate)} vs {fmt(champion)} for the {champion_source}"
     if worsening > allowed + _EPS:
-        return failed(check, worsening, threshold,
-                      f"{story}: worse by {fmt(worsening)} > allowed {fmt(allowed)} ({direction})")
-    if worsening > 0:
-        return passed(check, worsening, threshold, f"{story}: worse by {fmt(worsening)} <= allowed {fmt(allowed)}")
-    return passed(check, worsening, threshold, f"{story}: no worse ({direction})")
+        out = failed(check, worsening, threshold,
+                     f"{story}: worse by {fmt(worsening)} > allowed {fmt(allowed)} ({direction})")
+    elif worsening > 0:
+        out = passed(check, worsening, threshold, f"{story}: worse by {fmt(worsening)} <= allowed {fmt(allowed)}")
+    else:
+        out = passed(check, worsening, threshold, f"{story}: no worse ({direction})")
+    out.decision = LOGGED_DECISION
+    return out
 
 
 # Predictions --------------------------------------------------------------------------------------------------
@@ -167,141 +190,6 @@ def score_range(predictions: np.ndarray, cfg: PredictionSanityConfig) -> Check:
         return failed(name, observed, threshold,
                       f"highest prediction {fmt(highest)} > scoreMax {fmt(cfg.score_max)}")
     return passed(name, observed, threshold, f"predictions range {fmt(lowest)}..{fmt(highest)} within {threshold}")
-
-
-# Fairness -----------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class GroupRates:
-    rows: int
-    positive_rate: float
-    """Share of the group's rows predicted positive."""
-    tpr: float
-    """True-positive rate (NaN when the group has no positive labels)."""
-    fpr: float
-    """False-positive rate (NaN when the group has no negative labels)."""
-    accuracy: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "positive_rate": self.positive_rate, "tpr": self.tpr, "fpr": self.fpr,
-                "accuracy": self.accuracy}
-
-
-def _mean(values: np.ndarray) -> float:
-    return float(values.mean()) if values.size else math.nan
-
-
-def group_rates(true_labels: np.ndarray, predictions: np.ndarray, groups: np.ndarray,
-                positive: Any) -> dict[str, GroupRates]:
-    """Per-group rates; null groups are one group named `<null>`."""
-    keys = pd.Series(groups).astype(object).where(pd.notna(groups), "<null>").astype(str).to_numpy()
-    predicted_pos = predictions == positive
-    actual_pos = true_labels == positive
-    correct = predictions == true_labels
-    out: dict[str, GroupRates] = {}
-    for key in sorted(set(keys)):
-        mask = keys == key
-        out[key] = GroupRates(rows=int(mask.sum()), positive_rate=_mean(predicted_pos[mask]),
-                              tpr=_mean(predicted_pos[mask & actual_pos]),
-                              fpr=_mean(predicted_pos[mask & ~actual_pos]), accuracy=_mean(correct[mask]))
-    return out
-
-
-def fairness_check_names(cfg: FairnessConfig) -> list[str]:
-    names = []
-    if cfg.demographic_parity_ratio_min is not None:
-        names.append("fairness:demographic-parity")
-    if cfg.equalized_odds_difference_max is not None:
-        names.append("fairness:equalized-odds")
-    if cfg.metric_ratio_min is not None:
-        names.append("fairness:accuracy-ratio")
-    return names
-
-
-def _spread(rates: dict[str, GroupRates], attr: str) -> tuple[str, float, str, float]:
-    """(lowest group, its value, highest group, its value) of one rate."""
-    ordered = sorted(rates, key=lambda g: (getattr(rates[g], attr), g))
-    low, high = ordered[0], ordered[-1]
-    return low, getattr(rates[low], attr), high, getattr(rates[high], attr)
-
-
-def fairness(true_labels: np.ndarray, predictions: np.ndarray, groups: np.ndarray, positive: Any,
-             cfg: FairnessConfig) -> tuple[list[Check], dict[str, GroupRates]]:
-    """Demographic parity ratio, equalized-odds difference and worst/best accuracy ratio across the groups of
-    `cfg.sensitive_column`, each where its threshold is set."""
-    rates = group_rates(true_labels, predictions, groups, positive)
-    column = cfg.sensitive_column
-    names = fairness_check_names(cfg)
-    small = {g: r.rows for g, r in rates.items() if r.rows < cfg.min_group_size}
-    if len(rates) < 2:
-        only = ", ".join(repr(g) for g in rates) or "none"
-        return [inconclusive(n, f"column {column} has one group ({only}) in the evaluation data: nothing to "
-                             "compare") for n in names], rates
-    if small:
-        listed = ", ".join(f"{g!r} has {n} rows" for g, n in sorted(small.items()))
-        return [inconclusive(n, f"too few rows to judge groups of {column}: {listed} < minGroupSize "
-                             f"{cfg.min_group_size}", observed=min(small.values()),
-                             threshold=f"rows >= {cfg.min_group_size}") for n in names], rates
-    checks = []
-    if cfg.demographic_parity_ratio_min is not None:
-        checks.append(_parity(rates, column, positive, cfg.demographic_parity_ratio_min))
-    if cfg.equalized_odds_difference_max is not None:
-        checks.append(_equalized_odds(rates, column, positive, cfg.equalized_odds_difference_max))
-    if cfg.metric_ratio_min is not None:
-        checks.append(_accuracy_ratio(rates, column, cfg.metric_ratio_min))
-    return checks, rates
-
-
-def _parity(rates: dict[str, GroupRates], column: str, positive: Any, minimum: float) -> Check:
-    name = "fairness:demographic-parity"
-    threshold = f"ratio >= {fmt(minimum)}"
-    low, low_rate, high, high_rate = _spread(rates, "positive_rate")
-    if high_rate <= 0:
-        return inconclusive(name, f"no group of {column} is ever predicted positive (label {positive!r}): "
-                            "the ratio is undefined", threshold=threshold)
-    ratio = low_rate / high_rate
-    story = (f"positive-prediction rate across {column} ranges from {fmt(low_rate)} (group {low!r}) to "
-             f"{fmt(high_rate)} (group {high!r}): demographic parity ratio {fmt(ratio)}")
-    if ratio < minimum - _EPS:
-        return failed(name, ratio, threshold, f"{story} < {fmt(minimum)}")
-    return passed(name, ratio, threshold, f"{story} >= {fmt(minimum)}")
-
-
-def _equalized_odds(rates: dict[str, GroupRates], column: str, positive: Any, maximum: float) -> Check:
-    name = "fairness:equalized-odds"
-    threshold = f"difference <= {fmt(maximum)}"
-    for group, r in sorted(rates.items()):
-        if math.isnan(r.tpr):
-            return inconclusive(name, f"group {group!r} of {column} has no positive labels ({positive!r}): its "
-                                "true-positive rate is undefined", threshold=threshold)
-        if math.isnan(r.fpr):
-            return inconclusive(name, f"group {group!r} of {column} has no negative labels: its "
-                                "false-positive rate is undefined", threshold=threshold)
-    gaps = {}
-    for attr, label in (("tpr", "true-positive rate"), ("fpr", "false-positive rate")):
-        low, low_rate, high, high_rate = _spread(rates, attr)
-        gaps[label] = (high_rate - low_rate, low, high)
-    which = max(gaps, key=lambda k: gaps[k][0])
-    gap, low, high = gaps[which]
-    story = (f"largest gap across {column} is in {which}: {fmt(gap)} between group {high!r} and group {low!r} "
-             f"(TPR gap {fmt(gaps['true-positive rate'][0])}, FPR gap {fmt(gaps['false-positive rate'][0])})")
-    if gap > maximum + _EPS:
-        return failed(name, gap, threshold, f"{story} > {fmt(maximum)}")
-    return passed(name, gap, threshold, f"{story} <= {fmt(maximum)}")
-
-
-def _accuracy_ratio(rates: dict[str, GroupRates], column: str, minimum: float) -> Check:
-    name = "fairness:accuracy-ratio"
-    threshold = f"ratio >= {fmt(minimum)}"
-    low, low_acc, high, high_acc = _spread(rates, "accuracy")
-    if high_acc <= 0:
-        return inconclusive(name, f"no group of {column} has a correct prediction: the ratio is undefined",
-                            threshold=threshold)
-    ratio = low_acc / high_acc
-    story = (f"accuracy across {column} ranges from {fmt(low_acc)} (group {low!r}) to {fmt(high_acc)} "
-             f"(group {high!r}): ratio {fmt(ratio)}")
-    if ratio < minimum - _EPS:
-        return failed(name, ratio, threshold, f"{story} < {fmt(minimum)}")
-    return passed(name, ratio, threshold, f"{story} >= {fmt(minimum)}")
 
 
 # Latency ------------------------------------------------------------------------------------------------------

@@ -124,4 +124,4 @@ def _judge(report: Report, registry: Registry, cand: Resolved, champ: Resolved |
     if evaluation_problem is not None:
         not_evaluated(report, prediction_check_names(cfg), evaluation_problem)
     elif frame is not None:
-        prediction_checks(report, registry, cand.version, frame, cfg)
+        prediction_checks(report, registry, cand.version, frame, cfg, champion=champ.version if champ else None)

@@ -38,7 +38,7 @@ def prediction_check_names(cfg: ModelGateConfig) -> list[str]:
         names += mc.fairness_check_names(cfg.fairness)
     if cfg.latency is not None:
         names.append("latency:p95")
-    return names
+    return names + mc.row_check_names(cfg)
 
 
 def not_evaluated(report: Report, names: list[str], reason: str) -> None:
@@ -96,8 +96,20 @@ def time_single_rows(pyfunc: PyFuncModel, inputs: pd.DataFrame, samples: int, wa
     return durations, False
 
 
+def score_champion(registry: Registry, version: str, frame: pd.DataFrame, cfg: ModelGateConfig,
+                   workdir: Path) -> tuple[np.ndarray | None, str | None]:
+    """The champion's predictions on the evaluation rows (paired regression checks), or why there are none."""
+    try:
+        pyfunc = registry.load_model(version, workdir)
+        return as_array(pyfunc.predict(model_inputs(pyfunc, frame, cfg))), None
+    except TrackingUnavailable:
+        raise
+    except Exception as exc:
+        return None, f"champion version {version} could not score the evaluation data: {one_line(exc)}"
+
+
 def prediction_checks(report: Report, registry: Registry, version: str, frame: pd.DataFrame,
-                      cfg: ModelGateConfig) -> None:
+                      cfg: ModelGateConfig, *, champion: str | None = None) -> None:
     assert cfg.evaluation is not None
     names = prediction_check_names(cfg)
     report.details["evaluation"] = {"path": cfg.evaluation.path, "rows": len(frame)}
@@ -122,6 +134,9 @@ def prediction_checks(report: Report, registry: Registry, version: str, frame: p
         truth = frame[cfg.evaluation.target_column].to_numpy()
         plot_data.add(report, **prediction_plots(cfg, truth, predictions))
         report.add(mc.finite_predictions(predictions, len(frame)))
+        if mc.row_check_names(cfg):
+            _row_checks(report, registry, frame, truth, predictions, cfg=cfg, champion=champion,
+                        workdir=Path(workdir) / "champion")
         if "predictions:class-share" in names:
             report.add(mc.class_share(predictions, truth, cfg.predictions))
             report.details["class_shares"] = mc.class_shares(predictions) if predictions.ndim == 1 else None
@@ -131,6 +146,18 @@ def prediction_checks(report: Report, registry: Registry, version: str, frame: p
             _fairness_checks(report, frame, truth, predictions, cfg)
         if cfg.latency is not None:
             _latency_check(report, pyfunc, inputs, cfg.latency)
+
+
+def _row_checks(report: Report, registry: Registry, frame: pd.DataFrame, truth: np.ndarray, predictions: np.ndarray,
+                *, cfg: ModelGateConfig, champion: str | None, workdir: Path) -> None:
+    """Metrics evaluated on the rows with confidence bounds, paired with the champion's predictions when there is
+    one."""
+    champ, problem = (score_champion(registry, champion, frame, cfg, workdir) if champion is not None
+                      else (None, None))
+    positive = cfg.fairness.positive_label if cfg.fairness is not None else 1
+    for check in mc.evaluated_checks(cfg, mc.Scored(truth, predictions, champ, positive),
+                                     champion_label=f"champion version {champion}", champion_problem=problem):
+        report.add(check)
 
 
 def _fairness_checks(report: Report, frame: pd.DataFrame, truth: np.ndarray, predictions: np.ndarray,
@@ -145,7 +172,8 @@ def _fairness_checks(report: Report, frame: pd.DataFrame, truth: np.ndarray, pre
         return
     positive = positive_label(frame, cfg.evaluation.target_column, fairness.positive_label)
     groups = frame[fairness.sensitive_column].to_numpy()
-    checks, rates = mc.fairness(truth, predictions, groups, positive, fairness)
+    alpha, power = mc.levels(cfg)
+    checks, rates = mc.fairness(truth, predictions, groups, positive, fairness, alpha=alpha, power=power)
     for check in checks:
         report.add(check)
     report.details["fairness"] = {"column": fairness.sensitive_column, "positive_label": positive,

@@ -126,11 +126,11 @@ def _timeline(details: Mapping[str, Any]) -> list[str]:
                                                               marks=marks, colors=SIDES, x_label=period)))
     tail = _series(timeline, "latency_p99")
     tail_base = _median(tail.get("baseline", []))
-    tol = _setting(details, "spread_tolerance")
+    tol = _setting(details, "tail_tolerance")
     if tail and tail_base and finite(tol):
         out.append(figure("p99 latency", line_chart(
             periods, tail, title="p99 latency", y_label="ms", colors=SIDES, x_label=period,
-            marks=[Mark(tail_base * (1 + tol), f"baseline median +{100 * tol:g}%", "tolerance")])))
+            marks=[Mark(tail_base * (1 + tol), f"baseline p99 +{100 * tol:g}%", "tolerance")])))
     quality = _series(timeline, "quality")
     limit = (_metric(details, "quality").get("stats") or {}).get("threshold")
     if quality:
@@ -147,6 +147,20 @@ def _bin_key(label: str) -> tuple[int, float, str]:
     return (1, float(found.group(0)), label) if found else (2, 0.0, label)
 
 
+def _prediction_note(details: Mapping[str, Any], stats: Mapping[str, Any]) -> str:
+    """The predictions check's effect against the effect it must catch: a rank effect for ordered bins (scores),
+    the largest class-share change for labels."""
+    if finite(stats.get("rank_effect")):
+        shift, at = _setting(details, "prediction_shift_sd"), stats.get("effect_at_shift")
+        return f"rank effect {fmt(stats['rank_effect'])}" + (
+            f" · a {fmt(shift)} sd shift: {fmt(at)}" if finite(shift) and finite(at) else "")
+    if finite(stats.get("largest_share_change")):
+        limit = _setting(details, "prediction_share_change")
+        return f"largest share change {fmt(stats['largest_share_change'])}" + (
+            f" · PASS below {fmt(limit)}" if finite(limit) else "")
+    return ""
+
+
 def _predictions(details: Mapping[str, Any]) -> str:
     hist = (details.get("plots") or {}).get("predictions") or {}
     stats = _metric(details, "predictions").get("stats") or {}
@@ -160,8 +174,7 @@ def _predictions(details: Mapping[str, Any]) -> str:
     for side, counts in sides.items():
         total = sum(float(c) for c in counts) or 1.0
         shares[side] = [float(counts[i]) / total if i < len(counts) else 0.0 for i in order]
-    psi, limit = stats.get("psi"), _setting(details, "prediction_psi")
-    note = (f"PSI {fmt(psi)}" if finite(psi) else "PSI n/a") + (f" · fails above {fmt(limit)}" if finite(limit) else "")
+    note = _prediction_note(details, stats)
     svg = grouped_bars([str(bins[i]) for i in order], shares, title="Prediction distribution",
                        y_label="share of predictions", colors=SIDES, note=note, percent=True)
     return figure("Prediction distribution", svg)
@@ -174,7 +187,7 @@ def sections(report: Mapping[str, Any]) -> list[Section]:
     names = [str(m.get("name")) for m in details.get("metrics") or []]
     return [Section("Score and metrics", metrics, _status(details, *names), "metrics"),
             Section("Baseline vs canary over time", charts(_timeline(details)),
-                    _status(details, "errors", "latency", "spread", "tail", "quality"), "timeline"),
+                    _status(details, "errors", "latency", "tail", "quality"), "timeline"),
             Section("Predictions", charts([_predictions(details)]), _status(details, "predictions"), "predictions")]
 
 

@@ -128,6 +128,9 @@ class PipelineSpec:
     """`gates.evaluation.path`, handed to the training command (training contract)."""
     target_column: str | None = None
     """`gates.evaluation.targetColumn`, handed to the training command (training contract)."""
+    data_engine: str = "local"
+    """`spark`: the Validate action submits the data gate to EMR Serverless (`--emr`) on `spark_training_key`."""
+    spark_training_key: str = "training/"
 
     @classmethod
     def from_config(cls, cfg: StackConfig, stack: str) -> PipelineSpec:
@@ -149,7 +152,8 @@ class PipelineSpec:
                    mlflow_prefix=cfg.tracking.artifact_prefix, deploy_stack=p.deploy_stack,
                    promote_to=p.promote_to, pulumi_version=p.pulumi_version,
                    approval_timeout_minutes=p.approval_timeout_minutes, data_paths=tuple(p.data_paths),
-                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets),
+                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets), data_engine=cfg.data.engine,
+                   spark_training_key=cfg.data.spark.training_data_key,
                    evaluation_path=evaluation.path if evaluation else None,
                    target_column=evaluation.target_column if evaluation else None)
 

@@ -27,7 +27,7 @@ import shlex
 from runtime import stack_outputs as outputs
 from runtime.evidence import KIND_DATA_VALIDATION, KIND_LOAD, KIND_MODEL_GATE, KIND_SMOKE, evidence_key
 from runtime.pipeline.contract import export_line
-from runtime.pipeline.model import Access, Action, Mlcicd, PipelineSpec, S3Grant, Stage
+from runtime.pipeline.model import Access, Action, Command, Mlcicd, PipelineSpec, S3Grant, Stage
 
 #: Report kinds written by the pipeline beyond the runtime's gate kinds.
 KIND_IMAGE_SCAN = "image-scan"
@@ -111,16 +111,21 @@ def source_action(spec: PipelineSpec) -> Action:
 def validate_actions(spec: PipelineSpec) -> tuple[Action, ...]:
     """The data contract against the reference profile, the unit tests and the linter, side by side."""
     reference = f"reference/{posixpath.basename(spec.reference_profile_key)}"
+    validate_commands: tuple[Command, ...] = (
+        "mkdir -p reports reference",
+        f'aws s3 cp "s3://$DATA_BUCKET/{spec.reference_profile_key}" {shlex.quote(reference)}',
+        Mlcicd(("data", "validate", "--reference", reference, "--current", spec.training_data_path,
+                *_target(spec), "--report", report_path(KIND_DATA_VALIDATION),
+                "--html", "reports/data-validation.html")))
+    if spec.data_engine == "spark":  # the same gate as an EMR Serverless job on the data bucket's training data
+        validate_commands = ("mkdir -p reports", Mlcicd((
+            "data", "validate", "--reference", f"s3://$DATA_BUCKET/{spec.reference_profile_key}", "--current",
+            f"s3://$DATA_BUCKET/{spec.spark_training_key}", *_target(spec), "--report",
+            report_path(KIND_DATA_VALIDATION), "--html", "reports/data-validation.html", "--emr")))
     return (
         Action(
             name="DataValidate",
-            commands=(
-                "mkdir -p reports reference",
-                f'aws s3 cp "s3://$DATA_BUCKET/{spec.reference_profile_key}" {shlex.quote(reference)}',
-                Mlcicd(("data", "validate", "--reference", reference, "--current", spec.training_data_path,
-                        *_target(spec), "--report", report_path(KIND_DATA_VALIDATION),
-                        "--html", "reports/data-validation.html")),
-            ),
+            commands=validate_commands,
             finally_commands=(f'if [ -d reports ]; then aws s3 cp reports "s3://$MODELS_BUCKET/{RUN_PREFIX}" '
                               "--recursive; fi",),
             access=Access(s3=(S3Grant("data", spec.reference_profile_key),
@@ -169,8 +174,13 @@ def package_action(spec: PipelineSpec) -> Action:
         name="Package", namespace="Package", exports=("IMAGE_DIGEST",), variables=(MODEL_VERSION,),
         commands=(
             'IMAGE_TAG="$MODEL_NAME-v$MODEL_VERSION-b$CODEBUILD_BUILD_NUMBER" && export IMAGE_TAG',
+            # Captures of this version must fit the Glue table both stacks build from their config.
+            *(Mlcicd(("capture", "schema", "--model-uri", "models:/$MODEL_NAME/$MODEL_VERSION", "--stack", s))
+              for s in dict.fromkeys((spec.deploy_stack, spec.promote_to))),
             'mlflow models generate-dockerfile --model-uri "models:/$MODEL_NAME/$MODEL_VERSION" '
             "--output-directory build/image --env-manager local",
+            # The image's ENTRYPOINT becomes the one serving command (runtime/serving/command.py): no nginx.
+            Mlcicd(("serve", "dockerfile", "--context", "build/image")),
             'docker build --tag "$ECR_REPOSITORY_URL:$IMAGE_TAG" build/image',
             'aws ecr get-login-password | docker login --username AWS --password-stdin "${ECR_REPOSITORY_URL%%/*}"',
             'docker push "$ECR_REPOSITORY_URL:$IMAGE_TAG"',

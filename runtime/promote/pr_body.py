@@ -191,12 +191,14 @@ def _canary_section(config: StackConfig, stack: str) -> list[str]:
     lines = [f"### Canary plan ({stack})", "",
              f"- Backend `{config.serving.backend}`; {_strategy(config)}.",
              f"- Judge (`mlcicd canary judge`): window {judge.window_minutes} min, at least {judge.min_requests} "
-             f"requests per side (fewer: INCONCLUSIVE), alpha {judge.alpha:g}; score >= {judge.pass_score:g} "
-             f"PASS, >= {judge.marginal_score:g} MARGINAL, below FAIL.",
-             f"- Judge tolerances: latency +{judge.latency_tolerance:.0%} (Hodges-Lehmann shift), spread "
-             f"+{judge.spread_tolerance:.0%}, error rate +{judge.error_rate_tolerance:g}, prediction PSI "
-             f"{judge.prediction_psi:g}; weights errors {weights.errors:g}, latency {weights.latency:g}, "
-             f"predictions {weights.predictions:g}, quality {weights.quality:g}.",
+             f"requests per side before a PASS, false-FAIL rate <= {judge.alpha:g} over the whole decision, "
+             f"power {judge.power:g}; score >= {judge.pass_score:g} PASS, >= {judge.marginal_score:g} MARGINAL, "
+             "below FAIL.",
+             f"- Judge effects (caught with that power): 5xx rate x{judge.error_rate_ratio:g} (floor "
+             f"{judge.error_rate_tolerance:g}), latency +{judge.latency_tolerance:.0%}, p99 "
+             f"+{judge.tail_tolerance:.0%}, predictions {judge.prediction_shift_sd:g} sd; weights errors "
+             f"{weights.errors:g}, latency {weights.latency:g}, tail {weights.tail:g}, predictions "
+             f"{weights.predictions:g}, quality {weights.quality:g}.",
              f"- Alarms (roll back automatically): 5xx > {alarms.error_rate_percent:g} % of requests (from "
              f"{alarms.min_requests} requests per period), p99 latency > {alarms.p99_latency_ms:g} ms, "
              f"{quality.namespace}/{quality.metric_name} {op} {quality.threshold:g}; {alarms.datapoints_to_alarm} "

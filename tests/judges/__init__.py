@@ -11,13 +11,15 @@ from tests.harness import ROOT, graph
 
 #: The stacks every judge runs on: both shipped stack files and both fixtures (EKS serving, SageMaker tracking),
 #: plus the configurations that create resources none of them do (CodeDeploy blue-green, a created VPC with
-#: endpoints, OIDC on the tracking server, a pipeline next to SageMaker's MLflow).
+#: endpoints, OIDC on the tracking server, a pipeline next to SageMaker's MLflow, the data gate's Spark engine on EMR
+#: Serverless).
 JUDGED: dict[str, tuple[str, dict]] = {
     "staging": ("staging", {}),
     "production": ("production", {}),
     "eks": ("eks", {}),
     "sagemaker": ("sagemaker", {}),
     "blue-green": ("staging", {"serving": {"canary": {"strategy": "blue-green", "percent": 10}}}),
+    "spark": ("staging", {"data": {"engine": "spark"}}),
     "created-vpc": ("staging", {"network": {"mode": "create", "vpcId": None, "privateSubnetIds": None}}),
     "oidc": ("staging", {"tracking": {"selfHosted": {"auth": {"mode": "oidc", "oidc": {
         "issuer": "https://login.example.com", "authorizationEndpoint": "https://login.example.com/authorize",

@@ -69,6 +69,15 @@ LIMITS: dict[str, Limit] = {
     "aws:ec2/securityGroup:SecurityGroup": Limit("name", 255, "EC2 API reference: CreateSecurityGroup.GroupName"),
     "aws:appautoscaling/policy:Policy": Limit("name", 256, "botocore application-autoscaling PutScalingPolicy."
                                                            "PolicyName"),
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": Limit(
+        "name", 64, "botocore firehose CreateDeliveryStream.DeliveryStreamName"),
+    "aws:glue/catalogDatabase:CatalogDatabase": Limit("name", 255, "botocore glue DatabaseInput.Name",
+                                                      lowercase=True),
+    "aws:glue/catalogTable:CatalogTable": Limit("name", 255, "botocore glue TableInput.Name", lowercase=True),
+    "aws:cloudwatch/logStream:LogStream": Limit("name", 512, "botocore logs CreateLogStream.logStreamName"),
+    "aws:emrserverless/application:Application": Limit("name", 64, "botocore emr-serverless CreateApplication.name"),
+    "aws:ssm/parameter:Parameter": Limit("name", 2048, "botocore ssm PutParameter.Name"),
+    "aws:iam/policy:Policy": Limit("name", 128, "botocore iam CreatePolicy.PolicyName"),
 }
 
 
@@ -118,9 +127,11 @@ UNNAMED = frozenset({
     "aws:ec2/routeTableAssociation:RouteTableAssociation", "aws:ec2/subnet:Subnet", "aws:ec2/vpc:Vpc",
     "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:ec2/eip:Eip", "aws:ec2/internetGateway:InternetGateway",
     "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:kms/key:Key", "aws:lb/listener:Listener",
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:kms/key:Key", "aws:lb/listener:Listener",
     "aws:lb/listenerRule:ListenerRule", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    "aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketObjectv2:BucketObjectv2",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketVersioning:BucketVersioning", "aws:secretsmanager/secretVersion:SecretVersion",

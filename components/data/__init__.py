@@ -1,0 +1,1 @@
+"""Data-gate infrastructure: the Spark engine on EMR Serverless (`SparkValidation`)."""
