@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from runtime.errors import UsageError
 
-class CandidateError(Exception):
-    """No unambiguous candidate: the message says what was found and what to fix."""
+
+class CandidateError(UsageError):
+    """No unambiguous candidate: the message says what was found and what to fix (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,16 @@ def versions_since(client: Any, model: str, since_ms: int) -> list[Candidate]:
     out = [Candidate(version=str(v.version), run_id=v.run_id, created_ms=int(v.creation_timestamp))
            for v in found if int(v.creation_timestamp) >= since_ms]
     return sorted(out, key=lambda c: (c.created_ms, int(c.version)), reverse=True)
+
+
+def registered_candidate(tracking_uri: str | None, model: str, since_ms: int) -> Candidate:
+    """`candidate_version` against the registry at `tracking_uri` (else $MLFLOW_TRACKING_URI), through the
+    runtime's bounded MLflow client: TrackingUnavailable (exit 3) when it does not answer."""
+    from runtime.tracking import ask_registry, mlflow_client, resolve_tracking_uri
+
+    uri = resolve_tracking_uri(tracking_uri)
+    with mlflow_client(uri) as client:
+        return ask_registry(uri, f"list the versions of {model!r}", lambda: candidate_version(client, model, since_ms))
 
 
 def candidate_version(client: Any, model: str, since_ms: int) -> Candidate:

@@ -3,6 +3,7 @@
 `diff_graphs(base, head)` compares two `mlcicd graph` documents (design.md section 5) by URN; `render_markdown`
 turns the diffs of several stacks into one pull-request comment. Both are pure: the workflow builds the graphs
 offline (no credentials), so fork pull requests get the same review as branches of the repository.
+`diff_graph_dirs(base, head)` does both for two directories of `<stack>.json` graphs.
 
 `changed_stacks(files, stacks)` decides which stacks a change affects: a stack's own file, or all stacks when the
 program, the components or the runtime change.
@@ -13,7 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from runtime.errors import UsageError
 
 #: Paths whose change affects every stack (the program and everything it imports, its dependencies).
 PROGRAM_PREFIXES = ("infra/", "components/", "runtime/")
@@ -108,6 +112,28 @@ def render_markdown(diffs: Mapping[str, GraphDiff], heading: str = "Resource gra
             lines.append(f"| … | | | {len(rows) - MAX_ROWS} more |")
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def read_graphs(directory: Path) -> dict[str, dict[str, Any]]:
+    """The `<stack>.json` graphs of a directory (`mlcicd graph --out`), by stack; UsageError naming a file that is
+    not readable JSON."""
+    graphs = {}
+    for path in sorted(directory.glob("*.json")):
+        try:
+            graphs[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"{path}: not a graph ({exc})") from None
+    return graphs
+
+
+def diff_graph_dirs(base: Path, head: Path) -> str:
+    """The Markdown comment for two directories of graphs; UsageError when neither holds one."""
+    old, new = read_graphs(base), read_graphs(head)
+    if not old and not new:
+        raise UsageError(f"no <stack>.json graphs in {base} or {head}")
+    empty: dict[str, Any] = {"resources": []}
+    stacks = sorted(old.keys() | new.keys())
+    return render_markdown({s: diff_graphs(old.get(s, empty), new.get(s, empty)) for s in stacks})
 
 
 def changed_stacks(files: Iterable[str], stacks: Iterable[str], *, config_only: bool = False) -> list[str]:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from runtime.errors import InvalidValue, NotEnoughEvidence
 from runtime.report import Report, failed, inconclusive, passed
 
 KIND = "image-scan"
@@ -19,8 +20,8 @@ KIND = "image-scan"
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 
 
-class ScanPending(Exception):
-    """The scan has not completed yet."""
+class ScanPending(NotEnoughEvidence):
+    """The scan has not completed yet (exit 3 if it ever escapes the wait)."""
 
 
 def findings(ecr: Any, repository: str, digest: str) -> dict[str, Any]:
@@ -30,9 +31,11 @@ def findings(ecr: Any, repository: str, digest: str) -> dict[str, Any]:
     try:
         response = ecr.describe_image_scan_findings(repositoryName=repository, imageId={"imageDigest": digest})
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ScanNotFoundException":
+        error = exc.response.get("Error", {})
+        if error.get("Code") == "ScanNotFoundException":
             raise ScanPending("no scan yet") from exc
-        raise
+        # runtime.errors classifies by the cause: rejected credentials exit 2, throttling or 5xx exit 3.
+        raise InvalidValue(f"{repository}@{digest}: {error.get('Message', exc)}") from exc
     if response.get("imageScanStatus", {}).get("status") in ("IN_PROGRESS", "PENDING"):
         raise ScanPending(response["imageScanStatus"]["status"])
     return response
@@ -66,7 +69,7 @@ def scan_report(ecr: Any, repository: str, digest: str, fail_on: Sequence[str] =
     subject = {"repository": repository, "digest": digest}
     unknown = sorted(set(fail_on) - set(SEVERITIES))
     if unknown:
-        raise ValueError(f"unknown severities {unknown}; use {', '.join(SEVERITIES)}")
+        raise InvalidValue(f"unknown severities {unknown}; use {', '.join(SEVERITIES)}")
     deadline = clock() + timeout_s
     while True:
         try:

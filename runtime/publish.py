@@ -4,8 +4,8 @@ The score is the report's `drift.share` check: the share of tested columns that 
 `runtime.metrics.DRIFT_SCORE` with dimension `ModelName`. The drift alarm of `monitoring:DriftMonitor` watches it.
 
 Fail closed: a report without a decided drift share (no current rows, every column inconclusive, NaN) publishes
-nothing and raises `NoDriftScore` (the CLI's exit 3); a file that is not a data-validation report raises
-`ValueError` (exit 2). Publishing a made-up 0 would tell the alarm that all is well.
+nothing and raises `NoDriftScore` (exit 3); a file that is not a data-validation report raises `InvalidValue`
+(exit 2). Publishing a made-up 0 would tell the alarm that all is well.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import metrics as m
+from runtime.errors import InvalidValue, NotEnoughEvidence
 from runtime.report import load_report
 
 #: The data-validation check holding the drift score, and the report kind it belongs to.
@@ -26,8 +27,11 @@ DATA_VALIDATION_KIND = "data-validation"
 MAX_METRIC_AGE = timedelta(days=14)
 
 
-class NoDriftScore(Exception):
-    """The report decided no drift share: nothing is published."""
+class NoDriftScore(NotEnoughEvidence):
+    """The report decided no drift share: nothing is published (exit 3)."""
+
+    default_hint = ("nothing published: a drift score is published only when the report decided one, so the drift "
+                    "alarm sees no datapoint (exit 3, INCONCLUSIVE)")
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,9 @@ class Published:
 
 
 def drift_score(report: dict[str, Any], source: str = "report") -> float:
-    """The decided drift share of a data-validation report, or NoDriftScore / ValueError (see module doc)."""
+    """The decided drift share of a data-validation report, or NoDriftScore / InvalidValue (see module doc)."""
     if report.get("kind") != DATA_VALIDATION_KIND:
-        raise ValueError(f"{source}: is a {report.get('kind')!r} report; the drift score comes from a "
+        raise InvalidValue(f"{source}: is a {report.get('kind')!r} report; the drift score comes from a "
                          f"{DATA_VALIDATION_KIND!r} report (`mlcicd data validate --report ...`)")
     checks = [c for c in report.get("checks", []) if isinstance(c, dict) and c.get("name") == DRIFT_SHARE_CHECK]
     if not checks:
@@ -54,7 +58,7 @@ def drift_score(report: dict[str, Any], source: str = "report") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise NoDriftScore(f"{source}: drift share {value!r} is not a number")
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{source}: drift share {value} is outside 0..1")
+        raise InvalidValue(f"{source}: drift share {value} is outside 0..1")
     return float(value)
 
 

@@ -19,6 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from runtime import errors
+
 
 class Verdict(StrEnum):
     PASS = "PASS"
@@ -26,11 +28,9 @@ class Verdict(StrEnum):
     INCONCLUSIVE = "INCONCLUSIVE"
 
 
-#: Process exit codes of every `mlcicd` command (design.md section 3).
-EXIT_PASS = 0
-EXIT_FAIL = 1
-EXIT_USAGE = 2
-EXIT_INCONCLUSIVE = 3
+#: Process exit codes of every `mlcicd` command (defined with the error hierarchy in runtime/errors.py).
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = (errors.EXIT_PASS, errors.EXIT_FAIL, errors.EXIT_USAGE,
+                                                      errors.EXIT_INCONCLUSIVE)
 EXIT_CODES: dict[Verdict, int] = {Verdict.PASS: EXIT_PASS, Verdict.FAIL: EXIT_FAIL,
                                   Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE}
 
@@ -156,11 +156,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def load_report(path: Path) -> dict[str, Any]:
-    """Read a report written by any gate; raises ValueError naming the file when it is not one."""
+    """Read a report written by any gate; raises InvalidValue (a ValueError) naming the file when it is not one."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable report ({exc})") from exc
+        raise errors.InvalidValue(f"{path}: not a readable report ({exc})") from exc
     if not isinstance(data, dict) or not {"kind", "verdict", "checks"} <= set(data):
-        raise ValueError(f"{path}: not a report (needs kind, verdict, checks)")
+        raise errors.InvalidValue(f"{path}: not a report (needs kind, verdict, checks)")
     return data

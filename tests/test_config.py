@@ -119,29 +119,34 @@ def test_cli_validate_ok() -> None:
     assert "Pulumi.production.yaml is valid" in result.stderr
 
 
+def _validate_project(directory: Path, stack: str, stack_text: str | None = None,
+                      project_text: str = "name: x\nruntime: python\n") -> subprocess.CompletedProcess[str]:
+    """`mlcicd config validate --stack STACK` in `directory`, given its Pulumi.yaml and (unless None) its
+    Pulumi.STACK.yaml."""
+    (directory / "Pulumi.yaml").write_text(project_text)
+    if stack_text is not None:
+        (directory / f"Pulumi.{stack}.yaml").write_text(stack_text)
+    return _run_cli("config", "validate", "--stack", stack, cwd=directory)
+
+
 def test_cli_validate_invalid_exits_2_with_every_path(tmp_path: Path) -> None:
     text = (ROOT / "Pulumi.staging.yaml").read_text()
     text = text.replace("percent: 20", "percent: 75").replace("minCapacity: 1", "minCapacity: 9")
-    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (tmp_path / "Pulumi.staging.yaml").write_text(text)
-    result = _run_cli("config", "validate", "--stack", "staging", cwd=tmp_path)
+    result = _validate_project(tmp_path, "staging", text, (ROOT / "Pulumi.yaml").read_text())
     assert result.returncode == 2
     assert "ml-cicd:serving.canary.percent = 75.0" in result.stderr
     assert "ml-cicd:serving.autoscaling.minCapacity = 9" in result.stderr
 
 
 def test_cli_missing_stack_file_exits_2(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text("name: x\nruntime: python\n")
-    result = _run_cli("config", "validate", "--stack", "nope", cwd=tmp_path)
+    result = _validate_project(tmp_path, "nope")
     assert result.returncode == 2
     assert "Pulumi.nope.yaml" in result.stderr
     assert "pulumi stack init" in result.stderr
 
 
 def test_cli_malformed_yaml_exits_2(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text("name: x\nruntime: python\n")
-    (tmp_path / "Pulumi.bad.yaml").write_text("config: [unclosed\n")
-    result = _run_cli("config", "validate", "--stack", "bad", cwd=tmp_path)
+    result = _validate_project(tmp_path, "bad", "config: [unclosed\n")
     assert result.returncode == 2
     assert "not valid YAML" in result.stderr
 

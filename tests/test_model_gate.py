@@ -58,6 +58,11 @@ METRICS = {
     "f1_score": {"min": 0.9, "maxRegression": 0.02},
     "log_loss": {"max": 0.3, "maxRegression": 0.05, "higherIsBetter": False},
 }
+#: Bounds every zoo model passes, so only the comparison with the champion decides.
+REGRESSION = {
+    "accuracy": {"min": 0.8, "maxRegression": 0.01},
+    "log_loss": {"max": 5.0, "maxRegression": 0.01, "higherIsBetter": False},
+}
 #: Loose enough that only the prediction checks decide, for models whose metrics are poor by construction.
 LOOSE = {"accuracy": {"min": 0.5}}
 
@@ -231,6 +236,12 @@ class Registered:
     def alias(self, alias: str, version: str) -> None:
         self.client.set_registered_model_alias(self.name, alias, version)
 
+    def add_champion(self, kind: str, **metrics: float | None) -> str:
+        """Register a version of zoo model `kind` (as `add`) and point the champion alias at it."""
+        version = self.add(kind, **metrics)
+        self.alias("champion", version)
+        return version
+
     def aliases(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.client.get_registered_model(self.name).aliases.items()}
 
@@ -284,8 +295,7 @@ def test_pass_without_champion_sets_candidate_alias_and_tags(models: Registered,
 
 
 def test_metric_bounds_fail_names_metric_value_and_threshold_and_leave_aliases(models: Registered) -> None:
-    champion = models.add("good")
-    models.alias("champion", champion)
+    champion = models.add_champion("good")
     models.alias("candidate", champion)
     weak = models.add("weak")
     report = run_gate(models, weak, config())
@@ -303,11 +313,9 @@ def test_metric_bounds_fail_names_metric_value_and_threshold_and_leave_aliases(m
 
 
 def test_regression_vs_champion_fails_beyond_allowed_worsening(models: Registered) -> None:
-    champion = models.add("good")
-    models.alias("champion", champion)
+    champion = models.add_champion("good")
     worse = models.add("stump")
-    cfg = config({"accuracy": {"min": 0.8, "maxRegression": 0.01},
-                  "log_loss": {"max": 5.0, "maxRegression": 0.01, "higherIsBetter": False}})
+    cfg = config(REGRESSION)
     report = run_gate(models, worse, cfg)
     checks = by_name(report)
     assert report.verdict is Verdict.FAIL
@@ -325,11 +333,9 @@ def test_regression_vs_champion_fails_beyond_allowed_worsening(models: Registere
 
 
 def test_regression_vs_champion_passes_when_better(models: Registered) -> None:
-    champion = models.add("stump")
-    models.alias("champion", champion)
+    champion = models.add_champion("stump")
     better = models.add("good")
-    cfg = config({"accuracy": {"min": 0.8, "maxRegression": 0.01},
-                  "log_loss": {"max": 5.0, "maxRegression": 0.01, "higherIsBetter": False}})
+    cfg = config(REGRESSION)
     report = run_gate(models, better, cfg)
     assert report.verdict is Verdict.PASS, report.summary_lines()
     checks = by_name(report)
@@ -400,8 +406,7 @@ def test_nan_metric_is_inconclusive_never_pass(models: Registered) -> None:
 
 
 def test_nan_metric_of_champion_makes_regression_inconclusive(models: Registered) -> None:
-    champion = models.add("good", log_loss=math.nan)
-    models.alias("champion", champion)
+    champion = models.add_champion("good", log_loss=math.nan)
     version = models.add("good")
     report = run_gate(models, version, config())
     check = by_name(report)["regression:log_loss"]
@@ -604,8 +609,7 @@ def test_cli_with_stack_reads_thresholds_and_relative_evaluation_path(models: Re
 ])
 def test_cli_missing_version_or_alias_is_a_usage_error(models: Registered, tmp_path: Path, candidate: str,
                                                        champion: str | None, message: str) -> None:
-    version = models.add("good")
-    models.alias("champion", version)
+    version = models.add_champion("good")
     args = ["--model", models.name, "--candidate", candidate, "--tracking-uri", models.store.uri,
             "--report", str(tmp_path / "gate.json")]
     if champion is not None:
@@ -887,8 +891,7 @@ def served_models(mlflow_server: Store, zoo: Zoo, request: pytest.FixtureRequest
 
 @pytest.mark.slow
 def test_http_pass_sets_alias_and_tags(served_models: Registered, tmp_path: Path) -> None:
-    champion = served_models.add("stump")
-    served_models.alias("champion", champion)
+    champion = served_models.add_champion("stump")
     version = served_models.add("good")
     out = tmp_path / "gate.json"
     cfg = {"metrics": {**METRICS, "accuracy": {"min": 0.9, "maxRegression": 0.0}},
@@ -909,8 +912,7 @@ def test_http_pass_sets_alias_and_tags(served_models: Registered, tmp_path: Path
 
 @pytest.mark.slow
 def test_http_fail_tags_verdict_and_leaves_aliases(served_models: Registered) -> None:
-    champion = served_models.add("good")
-    served_models.alias("champion", champion)
+    champion = served_models.add_champion("good")
     version = served_models.add("weak")
     report = gate_model(served_models.name, version, config=config(), tracking_uri=served_models.store.uri)
     assert report.verdict is Verdict.FAIL

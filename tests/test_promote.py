@@ -379,9 +379,14 @@ def _usage(project: Path, evidence: Path, match: str, **kwargs: Any) -> None:
     assert files(project) == before
 
 
-def test_malformed_target_yaml(project: Path, evidence: Path) -> None:
+def _edit_target(project: Path, old: str, new: str, count: int = -1) -> None:
+    """Replace `old` by `new` in the project's Pulumi.production.yaml (the first `count` times; -1: all)."""
     path = project / "Pulumi.production.yaml"
-    path.write_text(path.read_text().replace("  ml-cicd:region: eu-west-1\n", "  ml-cicd:region: [eu-west-1\n"))
+    path.write_text(path.read_text().replace(old, new, count))
+
+
+def test_malformed_target_yaml(project: Path, evidence: Path) -> None:
+    _edit_target(project, "  ml-cicd:region: eu-west-1\n", "  ml-cicd:region: [eu-west-1\n")
     _usage(project, evidence, r"Pulumi\.production\.yaml: not valid YAML")
 
 
@@ -391,21 +396,17 @@ def test_target_without_config(project: Path, evidence: Path) -> None:
 
 
 def test_target_without_model_block(project: Path, evidence: Path) -> None:
-    path = project / "Pulumi.production.yaml"
-    path.write_text(path.read_text().replace("ml-cicd:model:", "ml-cicd:modle:"))
+    _edit_target(project, "ml-cicd:model:", "ml-cicd:modle:")
     _usage(project, evidence, r"no `ml-cicd:model` mapping")
 
 
 def test_validation_failure_after_edit_names_the_key(project: Path, evidence: Path) -> None:
-    path = project / "Pulumi.production.yaml"
-    path.write_text(path.read_text().replace("      percent: 10\n", "      percent: 80\n", 1))
+    _edit_target(project, "      percent: 10\n", "      percent: 80\n", 1)
     _usage(project, evidence, r"(?s)would be invalid after promotion.*ml-cicd:serving\.canary\.percent = 80")
 
 
 def test_alias_in_production_is_refused(project: Path, evidence: Path) -> None:
-    path = project / "Pulumi.production.yaml"
-    path.write_text(path.read_text().replace("    name: churn-classifier\n",
-                                             "    name: churn-classifier\n    alias: champion\n", 1))
+    _edit_target(project, "    name: churn-classifier\n", "    name: churn-classifier\n    alias: champion\n", 1)
     _usage(project, evidence, r"model\.alias = 'champion' is not allowed in production")
 
 
@@ -438,8 +439,7 @@ def test_flow_style_model_block_is_refused_not_reformatted(project: Path, eviden
 
 
 def test_model_name_mismatch(project: Path, evidence: Path) -> None:
-    path = project / "Pulumi.production.yaml"
-    path.write_text(path.read_text().replace("    name: churn-classifier\n", "    name: churn-model\n", 1))
+    _edit_target(project, "    name: churn-classifier\n", "    name: churn-model\n", 1)
     _usage(project, evidence, r"model names differ")
 
 

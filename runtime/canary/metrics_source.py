@@ -18,6 +18,7 @@ from typing import Any
 from runtime import metrics as m
 from runtime.canary.judge import CanaryData, VariantMetrics
 from runtime.config.defaults import MODEL_METRICS_NAMESPACE, MODEL_QUALITY_METRIC
+from runtime.errors import AwsUnavailable
 
 #: GetMetricData accepts at most 500 queries per call.
 MAX_QUERIES = 500
@@ -26,7 +27,7 @@ MAX_PAGES = 100
 SIDES = (("b", "baseline"), ("c", "canary"))
 
 
-class MetricsUnavailable(Exception):
+class MetricsUnavailable(AwsUnavailable):
     """CloudWatch could not be read (permissions, network, unsupported statistic): the judge is INCONCLUSIVE."""
 
 

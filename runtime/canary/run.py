@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from runtime.aws import ClientFactory, boto3_clients
 from runtime.canary import act as acting
 from runtime.canary.judge import KIND, QualityRule, judge_canary
 from runtime.canary.metrics_source import MetricSource, MetricsUnavailable, read_canary_data, window
 from runtime.config.checks import CanaryJudgeConfig
 from runtime.report import Report, Verdict, failed, inconclusive, passed
 
-ClientFactory = Callable[[str], Any]
-"""Returns a boto3 client for a service name ("cloudwatch", "ecs", "codedeploy")."""
-
-
-def boto3_clients(region: str | None, endpoint_url: str | None = None, *,
-                  credentials: tuple[str, str] | None = None, max_attempts: int = 3) -> ClientFactory:
-    """Clients with bounded retries and timeouts (an unreachable endpoint is an INCONCLUSIVE, not a hang), one per
-    service. `credentials` (key id, secret) replace the ambient chain: a moto server's dummy pair, never real keys."""
-    from boto3.session import Session
-    from botocore.config import Config
-
-    session = Session(region_name=region) if credentials is None else Session(
-        aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1], region_name=region)
-    config = Config(retries={"max_attempts": max_attempts, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-    cache: dict[str, Any] = {}
-
-    def factory(service: str) -> Any:
-        if service not in cache:
-            cache[service] = session.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
-        return cache[service]
-
-    return factory
+__all__ = ["ActSettings", "ClientFactory", "JudgeRequest", "boto3_clients", "carry_out", "decide_actions",
+           "run_canary_judge"]
 
 
 @dataclass(frozen=True)

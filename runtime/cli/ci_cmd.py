@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import err, exit_usage
+from runtime.cli.common import UsageError, err
 
 app = typer.Typer(help="Helpers of the GitHub workflows: affected stacks, offline graph diffs.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def changed_stacks(
     try:
         text = sys.stdin.read() if str(files) == "-" else files.read_text(encoding="utf-8")
     except OSError as exc:
-        exit_usage(f"--files {files}: cannot read ({exc.strerror or exc})")
+        raise UsageError(f"--files {files}: cannot read ({exc.strerror or exc})") from None
     stacks = affected(text.splitlines(), _stacks(project_dir), config_only=config_only)
     err(f"affected stacks: {', '.join(stacks) or 'none'}")
     typer.echo(json.dumps(stacks))
@@ -48,23 +48,9 @@ def graph_diff(
     out: Annotated[Path | None, typer.Option(help="Write the Markdown here instead of stdout.")] = None,
 ) -> None:
     """Markdown comment: per stack, the resources the change adds, changes and deletes."""
-    from runtime.graph_diff import diff_graphs, render_markdown
+    from runtime.graph_diff import diff_graph_dirs
 
-    def load(directory: Path) -> dict[str, dict]:
-        graphs = {}
-        for path in sorted(directory.glob("*.json")):
-            try:
-                graphs[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                exit_usage(f"{path}: not a graph ({exc})")
-        return graphs
-
-    old, new = load(base), load(head)
-    if not old and not new:
-        exit_usage(f"no <stack>.json graphs in {base} or {head}")
-    empty: dict = {"resources": []}
-    diffs = {s: diff_graphs(old.get(s, empty), new.get(s, empty)) for s in sorted(old.keys() | new.keys())}
-    text = render_markdown(diffs)
+    text = diff_graph_dirs(base, head)
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -1,22 +1,21 @@
-"""What every command shares: exit codes, usage errors, config loading and report output.
+"""What every command shares: stderr output, config loading and report output.
 
-Heavy libraries are never imported at module level here: `mlcicd --help` must answer in well under a second.
+Commands raise `runtime.errors` exceptions for bad input and let library errors propagate: the entry point
+(`runtime/cli/main.py`) is the one place that turns them into a message and an exit code. Heavy libraries are never
+imported at module level here: `mlcicd --help` must answer in well under a second.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
 from runtime.errors import UsageError
-from runtime.report import EXIT_USAGE
 
-__all__ = ["UsageError", "err", "exit_usage", "finish", "load_config", "usage_errors"]
+__all__ = ["UsageError", "err", "finish", "load_config"]
 
 if TYPE_CHECKING:
     from runtime.config import LoadedConfig
@@ -28,32 +27,11 @@ def err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def exit_usage(message: str) -> NoReturn:
-    err(f"error: {message}")
-    raise typer.Exit(EXIT_USAGE)
-
-
-@contextmanager
-def usage_errors() -> Iterator[None]:
-    """Turn config and usage errors into a clear message and exit code 2."""
-    from runtime.config import ConfigError
-
-    try:
-        yield
-    except ConfigError as exc:
-        exit_usage(str(exc))
-    except UsageError as exc:
-        exit_usage(str(exc))
-
-
 def load_config(stack: str, root: Path | None = None) -> LoadedConfig:
-    """Load `Pulumi.<stack>.yaml`, printing security advice; exit 2 on invalid config."""
-    from runtime.config import ConfigError, load_stack
+    """Load `Pulumi.<stack>.yaml`, printing security advice; an invalid config raises ConfigError (exit 2)."""
+    from runtime.config import load_stack
 
-    try:
-        loaded = load_stack(stack, root)
-    except ConfigError as exc:
-        exit_usage(str(exc))
+    loaded = load_stack(stack, root)
     for advice in loaded.advice:
         err(f"warning: {advice.render()}")
     return loaded

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runtime.cli.common import err, finish, load_config, usage_errors
+from runtime.cli.common import err, finish, load_config
 
 if TYPE_CHECKING:
     from runtime.config.gates import DataValidationConfig
@@ -62,14 +62,13 @@ def validate(
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
 ) -> None:
     """Validate CURRENT against REFERENCE: schema, quality, drift. Exit 0 PASS, 1 FAIL, 2 bad input,
-    3 INCONCLUSIVE (e.g. empty or too few rows)."""
+    3 INCONCLUSIVE (e.g. empty or too few rows, S3 did not answer)."""
     with _batch_process():
         from runtime.data.validate import validate_data
 
-        with usage_errors():  # bad inputs raise DataInputError, a UsageError: exit 2 naming the path
-            # The stack config loads in a background thread while the data is read.
-            result = validate_data(reference, current, lambda: _config(stack, project_dir),
-                                   write_profile=write_profile)
+        # The stack config loads in a background thread while the data is read. Bad inputs raise DataInputError
+        # (exit 2 naming the path); one that S3 could not serve is an outage (exit 3, runtime/errors.py).
+        result = validate_data(reference, current, lambda: _config(stack, project_dir), write_profile=write_profile)
         written = result.details.get("profile_written")
         if written:
             err(f"profile: {written['path']} ({written['bytes'] / 1e6:.2f} MB)")
@@ -97,8 +96,7 @@ def profile(
 
         cfg = _config(stack, project_dir)
         timings: dict[str, float] = {}
-        with usage_errors():
-            ref = load_reference(reference, cfg, timings)
-            size = write_reference_profile(ref, out, cfg)
+        ref = load_reference(reference, cfg, timings)
+        size = write_reference_profile(ref, out, cfg)
     err(f"profile of {reference} ({ref.summary.rows} rows, {len(ref.summary.columns)} columns): {out} "
         f"({size / 1e6:.2f} MB)")

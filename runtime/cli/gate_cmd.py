@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import err, load_config, usage_errors
+from runtime.cli.common import err, load_config
 
 app = typer.Typer(help="Gates a candidate model version must pass before it is packaged.", no_args_is_help=True)
 
@@ -34,7 +34,7 @@ def model_gate(
 
     On PASS the candidate alias moves to the version; every verdict is tagged on the version.
     Exit 0 PASS, 1 FAIL, 2 bad input (unknown model/version/alias, bad config or evaluation file),
-    3 INCONCLUSIVE (missing or NaN metric, no champion when required, tracking server unreachable)."""
+    3 INCONCLUSIVE (missing or NaN metric, no champion when required, tracking server or S3 unreachable)."""
     from runtime.config import project_root
     from runtime.config.gates import ModelGateConfig
     from runtime.gates.model_gate import gate_model
@@ -44,9 +44,12 @@ def model_gate(
     if stack is not None:
         config = load_config(stack, project_dir).config.gates
         base_dir = project_dir or project_root()
-    with usage_errors():
-        result = gate_model(model, candidate, champion, config=config, tracking_uri=tracking_uri, base_dir=base_dir,
-                            report_path=report, report_bucket=report_bucket, image_digest=image_digest)
+    if report_bucket is not None or (config.evaluation is not None and config.evaluation.path.startswith("s3://")):
+        from runtime.aws import require_credentials
+
+        require_credentials("gate model (S3: evaluation data or --report-bucket)")
+    result = gate_model(model, candidate, champion, config=config, tracking_uri=tracking_uri, base_dir=base_dir,
+                        report_path=report, report_bucket=report_bucket, image_digest=image_digest)
     # The gate finished the report before uploading it; writing it unchanged keeps both copies byte-identical.
     result.write(report)
     for line in result.summary_lines():

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runtime.cli.common import err, usage_errors
+from runtime.cli.common import err
 
 if TYPE_CHECKING:
     from runtime.graph import Graph
@@ -23,8 +23,7 @@ def graph(
     from runtime.config import project_root
     from runtime.graph import build_graph
 
-    with usage_errors():
-        result = build_graph(stack, project_dir or project_root())
+    result = build_graph(stack, project_dir or project_root())
     text = result.to_json()
     for warning in result.warnings:
         err(f"warning: {warning}")

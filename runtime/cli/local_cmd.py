@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import exit_usage
+from runtime.cli.common import UsageError
 
 app = typer.Typer(help="Rehearse the whole pipeline on this machine with real components and no cloud.",
                   no_args_is_help=True)
@@ -28,24 +28,23 @@ def run(
     stage that stops the pipeline (0 when everything passed)."""
     from rich.console import Console
 
-    from runtime.config import ConfigError, project_root
+    from runtime.config import project_root
     from runtime.local.pipeline import finish, run_local
     from runtime.local.scenarios import SCENARIOS
 
     if scenario not in SCENARIOS:
-        exit_usage(f"--scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}")
+        raise UsageError(f"--scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}")
     root = project_dir or project_root()
     if not (root / "Pulumi.yaml").is_file():
-        exit_usage(f"no Pulumi.yaml in {root}: run from the project directory or pass --project-dir")
+        raise UsageError(f"no Pulumi.yaml in {root}: run from the project directory or pass --project-dir")
     try:
         workdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        exit_usage(f"--workdir {workdir}: cannot create it ({exc.strerror}); choose a writable directory")
+        raise UsageError(f"--workdir {workdir}: cannot create it ({exc.strerror}); choose a writable directory") \
+            from None
     console = Console(stderr=True)
     try:
         result = run_local(workdir, scenario, root, console)  # type: ignore[arg-type]  # checked above
-    except ConfigError as exc:
-        exit_usage(str(exc))
     except KeyboardInterrupt:
         console.print("interrupted: child processes stopped")
         raise typer.Exit(130) from None

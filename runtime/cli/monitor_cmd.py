@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import err, exit_usage, finish, load_config
-from runtime.report import EXIT_INCONCLUSIVE
+from runtime.cli.common import UsageError, err, finish, load_config
 
 app = typer.Typer(help="Scheduled monitoring jobs: drift metric, batch-inference summary.", no_args_is_help=True)
 
@@ -26,8 +25,8 @@ def publish_drift(
     region: Annotated[str | None, typer.Option(help="AWS region (default: the SDK's).")] = None,
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
 ) -> None:
-    """Publish the report's drift share as the DriftScore metric. Exit 0 published, 2 not a data-validation report
-    or no model name, 3 nothing to publish (drift undecided) or CloudWatch unreachable."""
+    """Publish the report's drift share as the DriftScore metric. Exit 0 published, 2 not a data-validation report,
+    no model name or no usable credentials, 3 nothing to publish (drift undecided) or CloudWatch unreachable."""
     from runtime.config import defaults as d
 
     if stack is not None:
@@ -35,23 +34,12 @@ def publish_drift(
         model = model or cfg.model.name
         namespace = namespace or cfg.alarms.model_quality.namespace
     if model is None:
-        exit_usage("--model is required without --stack (the metric's ModelName dimension)")
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+        raise UsageError("--model is required without --stack (the metric's ModelName dimension)")
+    from runtime.aws import boto3_clients
+    from runtime.publish import publish_drift_score
 
-    from runtime.publish import NoDriftScore, publish_drift_score
-
-    try:
-        published = publish_drift_score(report, namespace or d.MODEL_METRICS_NAMESPACE, model,
-                                        boto3.client("cloudwatch", region_name=region))
-    except NoDriftScore as exc:
-        err(f"nothing published: {exc}")
-        raise typer.Exit(EXIT_INCONCLUSIVE) from None
-    except ValueError as exc:
-        exit_usage(str(exc))
-    except (ClientError, BotoCoreError) as exc:
-        err(f"error: CloudWatch did not take the metric: {exc}")
-        raise typer.Exit(EXIT_INCONCLUSIVE) from None
+    published = publish_drift_score(report, namespace or d.MODEL_METRICS_NAMESPACE, model,
+                                    boto3_clients(region)("cloudwatch"))
     err(f"published {published.namespace}/{published.metric} = {published.value:.4g} "
         f"(ModelName={published.model}, {published.timestamp.isoformat(timespec='seconds')})")
 

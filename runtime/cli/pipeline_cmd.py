@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import err, exit_usage, finish, load_config
-from runtime.report import EXIT_INCONCLUSIVE
+from runtime.cli.common import UsageError, err, finish, load_config
 
 app = typer.Typer(help="Steps of the delivery pipeline's actions (CodeBuild) besides the gates.",
                   no_args_is_help=True)
@@ -26,19 +25,9 @@ def candidate_version(
 ) -> None:
     """Print the one version of MODEL registered since --since-ms (the Train action exports it as MODEL_VERSION).
     Exit 2 when none or several were registered, 3 when the registry cannot be reached."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+    from runtime.candidate import registered_candidate
 
-    from runtime.candidate import CandidateError
-    from runtime.candidate import candidate_version as find
-
-    try:
-        found = find(MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri), model, since_ms)
-    except CandidateError as exc:
-        exit_usage(str(exc))
-    except MlflowException as exc:
-        err(f"error: registry {tracking_uri or '(default)'} did not answer: {exc.message}")
-        raise typer.Exit(EXIT_INCONCLUSIVE) from None
+    found = registered_candidate(tracking_uri, model, since_ms)
     err(f"candidate: {model} version {found.version} (run {found.run_id})")
     typer.echo(found.version)
 
@@ -59,24 +48,13 @@ def image_scan(
     """Judge ECR's scan of a pushed image. Exit 0 PASS, 1 refused findings, 2 bad input (digest, repository,
     image), 3 scan not complete (failed, unsupported, timed out)."""
     if not _DIGEST.match(digest):
-        exit_usage(f"--digest {digest!r}: expected sha256:<64 lowercase hex>")
+        raise UsageError(f"--digest {digest!r}: expected sha256:<64 lowercase hex>")
     severities = list(fail_on or [])
     if not severities and stack is not None:
         pipeline = load_config(stack, project_dir).config.pipeline
         severities = list(pipeline.fail_on_severities) if pipeline is not None else []
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    from runtime.aws import boto3_clients
     from runtime.image_scan import scan_report
 
-    try:
-        result = scan_report(boto3.client("ecr", region_name=region), repository, digest, severities or ["CRITICAL"],
-                             timeout_s=timeout)
-    except ValueError as exc:
-        exit_usage(str(exc))
-    except ClientError as exc:
-        exit_usage(f"{repository}@{digest}: {exc.response.get('Error', {}).get('Message', exc)}")
-    except BotoCoreError as exc:
-        err(f"error: ECR did not answer: {exc}")
-        raise typer.Exit(EXIT_INCONCLUSIVE) from None
-    finish(result, report)
+    ecr = boto3_clients(region)("ecr")
+    finish(scan_report(ecr, repository, digest, severities or ["CRITICAL"], timeout_s=timeout), report)

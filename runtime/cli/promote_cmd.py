@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import err, exit_usage, finish
+from runtime.cli.common import err, finish
 
 
 def promote(
@@ -33,15 +33,11 @@ def promote(
     """Pin a version that passed every gate into Pulumi.<to>.yaml (only model.version and model.imageDigest
     change; comments and formatting stay). Prints the diff. Exit 0 promoted, 1 refused (evidence), 2 bad input,
     malformed file, unknown version or concurrent change, 3 registry unreachable."""
-    from runtime.promote import PromotionError
     from runtime.promote import promote as run_promote
     from runtime.report import write_atomic
 
-    try:
-        result = run_promote(source, target, project_dir=project_dir, version=version, image_digest=image_digest,
-                             evidence_dir=evidence, tracking_uri=tracking_uri, dry_run=dry_run)
-    except PromotionError as exc:
-        exit_usage(str(exc))
+    result = run_promote(source, target, project_dir=project_dir, version=version, image_digest=image_digest,
+                         evidence_dir=evidence, tracking_uri=tracking_uri, dry_run=dry_run)
     if result.diff:
         typer.echo(result.diff, nl=False)
     if pr_body is not None and result.pr_body is not None:

@@ -1,4 +1,5 @@
-"""`mlcicd verify rollout`: what is live matches what the stack pins, and nothing was rolled back."""
+"""`mlcicd verify rollout`: what is live matches what the stack pins, and nothing was rolled back (the work is in
+runtime/verify/run.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import UsageError, finish, load_config, usage_errors
+from runtime.cli.common import finish, load_config
 
 app = typer.Typer(help="Verify what is deployed against the stack config.", no_args_is_help=True)
 
@@ -30,34 +31,9 @@ def rollout(
 ) -> None:
     """Compare the live deployment with the stack's pins; FAIL with guidance when the platform rolled back
     (exit 0 PASS, 1 FAIL, 2 usage, 3 INCONCLUSIVE)."""
-    with usage_errors():
-        from infra import outputs as out
-        from runtime.canary.run import boto3_clients
-        from runtime.cli.canary_cmd import read_stack_outputs
-        from runtime.verify.rollout import Expected, fetch_argo_rollout, verify_argo_rollout, verify_ecs_rollout
+    from runtime.verify.run import RolloutOptions, verify_stack_rollout
 
-        cfg = load_config(stack, project_dir).config
-        outputs = read_stack_outputs(stack_outputs)
-        expected = Expected(stack=stack, model_name=cfg.model.name, version=cfg.model.version,
-                            image_digest=cfg.model.image_digest)
-        if expected.image_digest is None:
-            raise UsageError(f"Pulumi.{stack}.yaml pins no model.imageDigest: the stack serves nothing to verify")
-        service = service or outputs.get(out.SERVING_SERVICE)
-        if cfg.serving.backend == "eks":
-            if not service or cfg.serving.eks is None:
-                raise UsageError("backend eks: pass --service ROLLOUT_NAME (or --stack-outputs)")
-            result = verify_argo_rollout(fetch_argo_rollout(cfg.serving.eks.namespace, service), expected,
-                                         container=container)
-        else:
-            cluster = cluster or outputs.get(out.SERVING_CLUSTER)
-            if not cluster or not service:
-                raise UsageError("pass --cluster and --service, or --stack-outputs FILE with servingCluster and "
-                                 "servingService (`pulumi stack output --json --stack S > FILE`)")
-            alarms = outputs.get(out.ROLLBACK_ALARMS) or []
-            composite = outputs.get(out.ROLLBACK_COMPOSITE_ALARM)
-            names = [*alarms, *([composite] if composite else [])]
-            clients = boto3_clients(region or cfg.region, endpoint_url)
-            result = verify_ecs_rollout(clients("ecs"), clients("cloudwatch"), cluster=cluster, service=service,
-                                        expected=expected, container=container, alarm_names=names,
-                                        alarm_prefix=alarm_prefix)
-    finish(result, report)
+    cfg = load_config(stack, project_dir).config
+    options = RolloutOptions(cluster=cluster, service=service, stack_outputs=stack_outputs, container=container,
+                             alarm_prefix=alarm_prefix, region=region, endpoint_url=endpoint_url)
+    finish(verify_stack_rollout(stack, cfg, options), report)

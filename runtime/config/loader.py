@@ -18,13 +18,14 @@ from pydantic import TypeAdapter, ValidationError
 from runtime.config.base import NAMESPACE
 from runtime.config.rules import RULES, Advice, Problem
 from runtime.config.stack import StackConfig
+from runtime.errors import ConfigurationError
 
 #: What an undecryptable secure value (`{secure: v1:...}`) reads as outside a Pulumi deployment.
 SECRET_PLACEHOLDER = "[secret]"
 
 
-class ConfigError(Exception):
-    """The stack config is invalid. `problems` lists every bad key path; str() is the message users see."""
+class ConfigError(ConfigurationError):
+    """The stack config is invalid (exit 2). `problems` lists every bad key path; str() is the message users see."""
 
     #: Set by the graph runner: how many resources the program had registered when it stopped (always 0).
     registered_resources: int | None = None

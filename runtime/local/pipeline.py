@@ -295,7 +295,7 @@ class Pipeline:
 
     # -- 8. canary: split traffic, publish what each side served to CloudWatch (moto), judge from there
     def canary(self) -> Report:
-        from runtime.canary.probe import replay_split
+        from runtime.canary.probe_replay import replay_split
 
         assert self.moto is not None
         canary_cfg = self.cfg.serving.canary
@@ -344,7 +344,7 @@ def judge_local(pipeline: Pipeline, observations: dict[str, list[Any]]) -> Repor
     from runtime.canary import act as acting
     from runtime.canary.judge import QualityRule
     from runtime.canary.metrics_source import MetricSource
-    from runtime.canary.probe import variant_metric_data
+    from runtime.canary.probe_publish import variant_metric_data
     from runtime.canary.publish import put_metric_data
     from runtime.canary.run import JudgeRequest, run_canary_judge
     from runtime.metrics import VARIANT_BASELINE, VARIANT_CANARY

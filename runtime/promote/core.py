@@ -214,6 +214,8 @@ def _evidence_check(item: gather.Evidence, what: gather.Target, evidence_dir: Pa
     threshold = f"PASS for {what.model} version {what.version} on {what.image_digest[:19]}..."
     if item.ok:
         return passed(name, item.verdict, threshold, f"passing {item.kind} report from {item.source}")
+    if item.unavailable:
+        return inconclusive(name, f"cannot read the {item.kind} report: {item.problem}", item.verdict, threshold)
     if item.found:
         return failed(name, item.verdict, threshold, str(item.problem))
     places = []

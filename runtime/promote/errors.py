@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from runtime.errors import UsageError
 
-class PromotionError(Exception):
+
+class PromotionError(UsageError):
     """Promotion cannot even be judged: the message names the bad value or file and the fix. Exit code 2."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime.errors import AwsUnavailable, CredentialsError, InvalidValue, ServiceUnavailable, classify
 from runtime.evidence import (
     KIND_DATA_VALIDATION,
     KIND_LOAD,
@@ -54,6 +55,8 @@ class Evidence:
     report: dict[str, Any] | None = None
     verdict: str | None = None
     problem: str | None = None
+    unavailable: bool = False
+    """The report could not be read because its store did not answer: no evidence either way (INCONCLUSIVE)."""
 
     @property
     def found(self) -> bool:
@@ -120,6 +123,9 @@ def from_directory(directory: Path, kind: str, required: bool, target: Target) -
 def _judge_loaded(evidence: Evidence, location: str | Path, target: Target, *, keyed: bool) -> None:
     try:
         evidence.report = read_report(location)
+    except ServiceUnavailable as exc:
+        evidence.problem, evidence.unavailable = str(exc), True
+        return
     except ValueError as exc:
         evidence.problem = str(exc)
         return
@@ -152,7 +158,8 @@ def from_tags(tags: dict[str, str], kind: str, required: bool, target: Target) -
 
 
 def read_report(location: str | Path) -> dict[str, Any]:
-    """A report from a path, a `file://` URI or an `s3://bucket/key` URI; ValueError naming what went wrong."""
+    """A report from a path, a `file://` URI or an `s3://bucket/key` URI; ValueError naming what went wrong,
+    AwsUnavailable when S3 did not answer, CredentialsError when there are no usable credentials."""
     text = str(location)
     if text.startswith("s3://"):
         return _read_s3_report(text)
@@ -170,13 +177,19 @@ def _read_s3_report(uri: str) -> dict[str, Any]:
 
     bucket, _, key = uri[len("s3://"):].partition("/")
     if not bucket or not key:
-        raise ValueError(f"{uri}: not an s3://bucket/key URI")
+        raise InvalidValue(f"{uri}: not an s3://bucket/key URI")
     client = boto3.client("s3", config=Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 2}))
     try:
         body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
         data = json.loads(body)
-    except (BotoCoreError, ClientError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{uri}: not a readable report ({exc})") from exc
+    except (BotoCoreError, ClientError) as exc:
+        fault = classify(exc)
+        if isinstance(fault, CredentialsError | ServiceUnavailable):
+            cls = AwsUnavailable if isinstance(fault, ServiceUnavailable) else CredentialsError
+            raise cls(f"{uri}: S3 did not return the report ({exc})") from exc
+        raise InvalidValue(f"{uri}: not a readable report ({exc})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidValue(f"{uri}: not a readable report ({exc})") from exc
     if not isinstance(data, dict) or not {"kind", "verdict", "checks"} <= set(data):
-        raise ValueError(f"{uri}: not a report (needs kind, verdict, checks)")
+        raise InvalidValue(f"{uri}: not a report (needs kind, verdict, checks)")
     return data

@@ -1,25 +1,24 @@
 """The MLflow model registry as promotion sees it: does the version exist, and what do its tags say.
 
-HTTP calls are bounded (one retry, 10 s timeout) unless the caller set MLflow's own variables: an unreachable
-registry makes promotion INCONCLUSIVE within seconds instead of MLflow's default minutes of backoff.
+Through the runtime's one bounded MLflow client (`runtime.tracking`): an unreachable registry makes promotion
+INCONCLUSIVE within seconds instead of MLflow's default minutes of backoff.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from runtime.errors import InvalidValue, TrackingUnavailable
 from runtime.promote.errors import PromotionError
-from runtime.tracking import bounded_mlflow_http, missing_sqlite_registry
+from runtime.tracking import ask_registry, check_tracking_uri, mlflow_client, redact
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-
-
-class RegistryUnavailable(Exception):
-    """The registry could not be asked (unreachable, error): not evidence either way."""
+#: The registry could not be asked (unreachable, error): not evidence either way (exit 3). The runtime's one class
+#: for an MLflow outage, under the name promotion has always used.
+RegistryUnavailable = TrackingUnavailable
 
 
 @dataclass(frozen=True)
@@ -31,35 +30,34 @@ class RegisteredVersion:
     run_id: str | None = None
 
 
-def _bounded_http() -> AbstractContextManager[None]:
-    return bounded_mlflow_http(retries=1, timeout_s=10)
-
-
-def _check_sqlite(uri: str) -> None:
-    """MLflow creates a missing sqlite database silently; a wrong path must not look like an empty registry."""
-    path = missing_sqlite_registry(uri)
-    if path is not None:
-        raise PromotionError(f"--tracking-uri {uri}: no MLflow database at {path}; pass the registry's URI")
+def _check_uri(uri: str) -> None:
+    """A URI that cannot name a registry (no or unknown scheme, a sqlite file that does not exist: MLflow would
+    create an empty registry there) is bad input, before anything is asked."""
+    try:
+        check_tracking_uri(uri)
+    except InvalidValue as exc:
+        raise PromotionError(str(exc)) from None
 
 
 def fetch_version(tracking_uri: str, name: str, version: str) -> RegisteredVersion:
     """The registered model version with its tags. PromotionError when the registry answers that it does not
     exist (or is not READY); RegistryUnavailable when the registry cannot be asked."""
-    _check_sqlite(tracking_uri)
+    _check_uri(tracking_uri)
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
-    with _bounded_http():
-        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    with mlflow_client(tracking_uri) as client:
         try:
-            mv = client.get_model_version(name, version)
+            mv = ask_registry(tracking_uri, f"read {name} version {version}",
+                              lambda: client.get_model_version(name, version))
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-                raise RegistryUnavailable(f"registry at {tracking_uri}: {exc.message}") from exc
+                raise RegistryUnavailable(f"registry at {redact(tracking_uri)}: {exc.message}") from exc
             raise PromotionError(f"unknown model version: {name} version {version} is not in the registry at "
-                                 f"{tracking_uri}{_known_versions(client, name)}") from exc
-        except Exception as exc:  # connection errors surface as requests/urllib3 exceptions
-            raise RegistryUnavailable(f"registry at {tracking_uri}: {type(exc).__name__}: {exc}") from exc
+                                 f"{redact(tracking_uri)}{_known_versions(client, name)}") from exc
+        except TrackingUnavailable:
+            raise
+        except Exception as exc:  # anything else the registry does (a broken store) is no evidence either way
+            raise RegistryUnavailable(f"registry at {redact(tracking_uri)}: {type(exc).__name__}: {exc}") from exc
     status = str(mv.status)
     if status != "READY":
         raise PromotionError(f"{name} version {version} has registry status {status}; only a READY version can "

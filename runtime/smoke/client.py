@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from runtime.errors import InvalidValue
+
 #: Outcome kinds that are transport failures (no HTTP status).
 TRANSPORT_KINDS = frozenset({"refused", "connect", "tls", "timeout", "reset", "truncated", "protocol", "unexpected"})
 
@@ -56,13 +58,13 @@ def snippet(text: str, limit: int = 120) -> str:
 
 
 def check_endpoint(url: str) -> str:
-    """Return the endpoint without a trailing slash; raise ValueError naming what is wrong with it."""
+    """Return the endpoint without a trailing slash; raise InvalidValue (a ValueError) naming what is wrong."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"endpoint {url!r} must be an absolute http:// or https:// URL with a host, "
+        raise InvalidValue(f"--endpoint {url!r} must be an absolute http:// or https:// URL with a host, "
                          "e.g. http://127.0.0.1:5001")
     if parts.query or parts.fragment:
-        raise ValueError(f"endpoint {url!r} must not carry a query or fragment; give the server's base URL")
+        raise InvalidValue(f"--endpoint {url!r} must not carry a query or fragment; give the server's base URL")
     return url.rstrip("/")
 
 

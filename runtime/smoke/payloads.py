@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.config.checks import SCORING_INPUT_KEYS
+from runtime.errors import InvalidValue
 
 #: Rows taken from `--sample-data` or synthesised from a signature for the batch request.
 DEFAULT_SAMPLE_ROWS = 5
@@ -31,7 +32,7 @@ DEFAULT_SAMPLE_ROWS = 5
 _READ_ROWS = 1000
 
 
-class PayloadError(ValueError):
+class PayloadError(InvalidValue):
     """A payload source is unusable (bad file, unknown model, column mismatch): a usage error (exit 2)."""
 
 
@@ -211,10 +212,19 @@ def _signature_columns(model_uri: str) -> list[tuple[str, str, bool]] | None:
 
 
 def _model_info(model_uri: str) -> Any:
+    """The model's MLflow metadata; TrackingUnavailable (exit 3) when its registry does not answer, PayloadError
+    (exit 2) when it answers that there is no such model."""
+    import mlflow
     from mlflow.models import get_model_info
 
+    from runtime.errors import TrackingUnavailable
+    from runtime.tracking import ask_registry
+
     try:
-        return get_model_info(model_uri)
+        return ask_registry(mlflow.get_tracking_uri(), f"read the model {model_uri}",
+                            lambda: get_model_info(model_uri))
+    except TrackingUnavailable:
+        raise
     except Exception as exc:
         raise PayloadError(f"--model-uri {model_uri}: cannot read the model ({type(exc).__name__}: {exc}); check "
                            "the URI and MLFLOW_TRACKING_URI / --tracking-uri") from exc
