@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import err, load_config, usage_errors
+from runtime.cli.common import err, load_config
 from runtime.report import EXIT_FAIL
 
 app = typer.Typer(help="Inference capture: the Glue schema a model's captures need.", no_args_is_help=True)
@@ -33,8 +33,7 @@ def schema(
         import mlflow
 
         mlflow.set_tracking_uri(tracking_uri)
-    with usage_errors():
-        model = from_model(model_uri)
+    model = from_model(model_uri)  # UsageError for a model without a usable signature (exit 2)
     if stack is None:
         typer.echo(yaml.safe_dump({"ml-cicd:monitoring": {"capture": model.as_config()}}, sort_keys=False))
         return

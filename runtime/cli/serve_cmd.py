@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import err, exit_usage
+from runtime.cli.common import err
 
 app = typer.Typer(help="The model server: run it, or make a serving image's entrypoint run it.",
                   no_args_is_help=True)
@@ -31,8 +31,5 @@ def dockerfile(
     """Make the generated Dockerfile's ENTRYPOINT the serving command (no nginx, non-root, writes only /tmp)."""
     from runtime.serving.image import finish_dockerfile
 
-    try:
-        path = finish_dockerfile(context, port)
-    except FileNotFoundError as exc:
-        exit_usage(str(exc))
+    path = finish_dockerfile(context, port)  # FileNotFoundError naming the context: a usage error (exit 2)
     err(f"serving command added to {path}")
