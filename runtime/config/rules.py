@@ -439,3 +439,4 @@ def eks_probe_payloads(s: dict[str, Any]) -> Iterator[Finding]:
                   "`{dataframe_split: {columns: [...], data: [[...], ...]}}` with many representative rows")
 
 from runtime.config import capture_rules  # noqa: E402, F401 - registers the monitoring.capture rules
+from runtime.config import replay_rules  # noqa: E402, F401 - registers the replay and shadow rules
