@@ -89,8 +89,9 @@ class ReplayGateConfig(ConfigModel):
     segments); the report names the worst. Default: none."""
     min_segment_samples: int = Field(default=30, ge=5)
     """Segments with fewer rows are listed, not judged. Default 30."""
-    concurrency: int = Field(default=4, ge=1, le=64)
-    """Requests in flight per endpoint while replaying. Default 4."""
+    concurrency: int = Field(default=2, ge=1, le=64)
+    """Requests in flight per endpoint while replaying (the latencies include any queueing this causes, on both
+    sides alike). Default 2."""
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     """Per request. Default 10."""
 

@@ -55,6 +55,13 @@ def pct(x: float) -> str:
     return f"{100 * x:.2f} %"
 
 
+def needs(needed: int, have: int, unit: str) -> str:
+    """"needs about N <unit>", or why no practical sample decides (the estimate sits on the bound)."""
+    if needed >= stats.UNREACHABLE or needed > 10_000_000:
+        return f"the estimate sits at the bound: more {unit} narrow the bounds but may never decide"
+    return f"needs about {needed} {unit} (have {have})"
+
+
 def same(a: NDArray[Any], b: NDArray[Any]) -> NDArray[np.bool_]:
     return np.fromiter((x == y for x, y in zip(a, b, strict=True)), dtype=bool, count=a.size)
 
@@ -105,8 +112,7 @@ def disagreement_check(p: Pairs, cfg: ReplayGateConfig, alpha: float) -> tuple[C
     if d["verdict"] == "PASS":
         return passed("prediction disagreement", d["rate"], threshold, what), d
     return inconclusive("prediction disagreement", f"{what}: the bounds straddle {pct(cfg.max_disagreement)}; "
-                        f"needs about {d['needed']} rows for power {cfg.power:g} (have {d['rows']})",
-                        d["rate"], threshold), d
+                        f"{needs(d['needed'], d['rows'], 'rows')} for power {cfg.power:g}", d["rate"], threshold), d
 
 
 def equivalence(diff: NDArray[np.float64], margin: float, alpha: float, power: float) -> dict[str, Any]:
@@ -138,7 +144,7 @@ def equivalence_check(p: Pairs, cfg: ReplayGateConfig, alpha: float) -> tuple[Ch
         return failed(name, e["median_difference"], threshold, f"{what}: shifted beyond the margin"), e
     if e["verdict"] == "PASS":
         return passed(name, e["median_difference"], threshold, what), e
-    return inconclusive(name, f"{what}: equivalence not shown; needs about {e['needed']} rows for power "
+    return inconclusive(name, f"{what}: equivalence not shown; {needs(e['needed'], e['rows'], 'rows')} for power "
                         f"{cfg.power:g}", e["median_difference"], threshold), e
 
 
@@ -209,5 +215,5 @@ def latency_check(p: Pairs, q: float, bound: float, alpha: float,
     if r.upper <= bound:
         return passed(name, r.ratio, threshold, what), info
     info["needed"] = stats.n_for_interval(n, r.ratio, bound, r.upper if r.ratio < bound else r.lower)
-    return inconclusive(name, f"{what}: the bounds straddle {bound:g}; needs about {info['needed']} requests",
+    return inconclusive(name, f"{what}: the bounds straddle {bound:g}; {needs(info['needed'], n, 'requests')}",
                         r.ratio, threshold), info
