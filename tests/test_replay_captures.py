@@ -75,7 +75,7 @@ def test_the_sample_covers_every_day_and_variant_and_is_reproducible(tmp_path: P
     table, _ = captures.read_window(str(tmp_path), "m", window(72))
     rows, drawn = sample.draw(table, 50, ["day", "variant"], seed=4)
     again, _ = sample.draw(table, 50, ["day", "variant"], seed=4)
-    assert rows["inference_id"].nunique() == 50
+    assert len(set(rows["inference_id"])) == 50
     assert list(rows["inference_id"]) == list(again["inference_id"])
     assert {k for k, (_, d) in drawn.strata.items() if d > 0} == set(drawn.strata)
     assert len({k.split("/")[1] for k in drawn.strata}) == 2

@@ -74,7 +74,7 @@ def test_small_segments_are_listed_not_judged() -> None:
     p = pairs(n=2000)
     assert p.segments is not None
     p.segments[:10] = "tiny"
-    checks, _ = decide(p, ReplayGateConfig(minSegmentSamples=30), "classification", segment_column="region")
+    checks, _ = decide(p, ReplayGateConfig(min_segment_samples=30), "classification", segment_column="region")
     segment = next(c for c in checks if c.name == "segments by region")
     assert "1 segments under 30 rows not judged" in segment.reason
     assert count_checks(p, ReplayGateConfig(), labelled=False) == 2 + 2 + 3
