@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m benchmarks [NAME ...] [OPTIONS]` (names: cli, data, local, smoke).
+"""Run the benchmarks: `python -m benchmarks [NAME ...] [OPTIONS]` (names: cli, data, local, replay, smoke).
 
 Each prints its figures and ratios against its named peer, measured in the same run; the exit code is non-zero
 when a target is missed."""
@@ -9,7 +9,7 @@ import importlib
 import sys
 
 SUITES = {"cli": "benchmarks.cli", "data": "benchmarks.data_validation", "local": "benchmarks.local_run",
-          "smoke": "benchmarks.smoke_overhead"}
+          "replay": "benchmarks.replay_decisions", "smoke": "benchmarks.smoke_overhead"}
 
 
 def main(argv: list[str]) -> int:
