@@ -17,6 +17,7 @@ DIMENSION_MODEL = "ModelName"
 DIMENSION_VARIANT = "Variant"  # "baseline" or "canary" while a canary runs
 VARIANT_BASELINE = "baseline"
 VARIANT_CANARY = "canary"
+VARIANT_SHADOW = "shadow"  # a shadow variant: mirrored traffic only, never answers a caller
 
 #: Published by `mlcicd canary judge --act`: 1 when the canary passed, 0 when it failed (the rollback alarm
 #: fires on 0). Dimension: ModelName.
@@ -36,3 +37,7 @@ DIMENSION_BIN = "Bin"
 #: after retries, or still buffered when the process stopped). The capture alarm fires on any drop.
 CAPTURE_SENT = "CaptureRequestsSent"
 CAPTURE_DROPPED = "CaptureRequestsDropped"
+#: Published by serving processes that mirror to a shadow variant (dimension ModelName): copies the shadow answered,
+#: and copies that did not reach it (no answer, or dropped because the mirror buffer was full or at shutdown).
+MIRROR_SENT = "ShadowMirrorSent"
+MIRROR_FAILED = "ShadowMirrorFailed"

@@ -67,13 +67,15 @@ def save_sklearn(model: Any, path: Path) -> Path:
 
 
 class FlipSegment(mlflow.pyfunc.PythonModel):
-    """The wrapped classifier, with its decision inverted wherever `region` is `segment`."""
+    """The wrapped classifier, with its decision inverted wherever `region` is `segment` (and `delay_s` later)."""
 
-    def __init__(self, model: Any, segment: str) -> None:
+    def __init__(self, model: Any, segment: str, delay_s: float = 0.0) -> None:
         self.model = model
         self.segment = segment
+        self.delay_s = delay_s
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> Any:
+        time.sleep(self.delay_s)
         predictions = self.model.predict(model_input)
         flip = (model_input["region"] == self.segment).to_numpy()
         return [int(1 - p) if f else int(p) for p, f in zip(predictions, flip, strict=True)]
