@@ -21,6 +21,7 @@ from components.tracking.tracking_server import TrackingServer, TrackingServerAr
 from infra import outputs as out
 from infra.capture import build_capture, capture_settings, capture_stream_arn
 from infra.delivery import deliver
+from infra.shadow import build_shadow, mirror_settings
 from runtime.config import ConfigError, LoadedConfig, StackConfig, load_from_pulumi
 
 #: Sections whose secret values the program keeps secret (SecretStr fields are wrapped where they are used).
@@ -150,11 +151,12 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
 
     capture = capture_settings(cfg)
     stream = capture_stream_arn(cfg, store, account_id) if capture is not None else None
+    mirror = mirror_settings(cfg, capture)
     service = ModelService("model", ModelServiceArgs(
         backend=serving.backend, model_name=cfg.model.name, model_version=cfg.model.version,
         image_repository_url=images.repository_url, image_repository_arn=images.repository_arn,
         image_digest=cfg.model.image_digest, port=serving.port, cpu=serving.cpu, memory=serving.memory,
-        environment=dict(serving.environment),
+        environment={**serving.environment, **(mirror.to_env() if mirror else {})},
         min_capacity=scaling.min_capacity, max_capacity=scaling.max_capacity,
         target_cpu_percent=scaling.target_cpu_percent, target_requests_per_target=scaling.target_requests_per_target,
         strategy=canary.strategy, canary_percent=canary.percent, linear_step_percent=canary.step_percent,
@@ -174,6 +176,10 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
     topic = service.alarms.topic_arn if isinstance(service.alarms, CanaryAlarms) else None
     if capture is not None:
         build_capture(cfg, capture, opts, store=store, account_id=account_id, alarm_topic_arn=topic)
+    if mirror is not None and capture is not None and stream is not None:
+        build_shadow(cfg, capture, service, opts, store=store, image_repository_url=images.repository_url,
+                     image_repository_arn=images.repository_arn, vpc_id=network.vpc_id,
+                     private_subnet_ids=network.private_subnet_ids, account_id=account_id, stream_arn=stream)
 
     pulumi.export(out.MODEL_ENDPOINT, service.endpoint)
     pulumi.export(out.SERVING_CLUSTER, service.cluster_name)

@@ -52,6 +52,8 @@ class EcsServiceOutputs(NamedTuple):
     log_group_name: pulumi.Output[str]
     alarms: RollbackAlarms
     deployment_group_name: pulumi.Output[str] | None
+    task_security_group_id: pulumi.Output[str]
+    """The tasks' security group (a shadow service admits its mirror traffic from it)."""
 
 
 def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelServiceArgs) -> EcsServiceOutputs:
@@ -228,7 +230,8 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
         cluster_name=cluster.name, service_name=service.name, load_balancer_arn_suffix=alb.arn_suffix,
         target_group_arn_suffixes=pulumi.Output.all(*[g.arn_suffix for g in groups.values()]).apply(
             lambda suffixes: dict(zip(["primary", "alternate"], suffixes, strict=False))),
-        log_group_name=log_group.name, alarms=alarms, deployment_group_name=deployment_group)
+        log_group_name=log_group.name, alarms=alarms, deployment_group_name=deployment_group,
+        task_security_group_id=task_sg.id)
 
 
 def container_definitions(image: str, log_group: str, region: str, port: int, environment: dict[str, str], *,
