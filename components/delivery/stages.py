@@ -24,11 +24,14 @@ from __future__ import annotations
 import posixpath
 import shlex
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from infra import outputs
 from runtime.config.stack import StackConfig
 from runtime.evidence import KIND_DATA_VALIDATION, KIND_LOAD, KIND_MODEL_GATE, KIND_SMOKE, evidence_key
+
+if TYPE_CHECKING:
+    from components.delivery.traffic import ReplayStep, ShadowStep
 
 BucketRole = Literal["data", "models"]
 Secret = Literal["github_token", "pulumi_token", "pulumi_passphrase"]
@@ -70,6 +73,12 @@ class Access:
     """Publishes model metrics (only into the stack's metric namespace)."""
     inspect_service: bool = False
     """Reads the deployed model service (ECS services, tasks, task definitions; the deployed stack's alarms)."""
+    read_uris: tuple[str, ...] = ()
+    """`s3://bucket/prefix/` of another stack's bucket the action reads (the replay gate's captures)."""
+    read_kms_keys: tuple[str, ...] = ()
+    """Keys of those objects (decrypt through S3 only)."""
+    assume_roles: tuple[str, ...] = ()
+    """Roles of other stacks the action assumes (the Shadow stage deploys with the shadowed stack's role)."""
 
     @property
     def in_vpc(self) -> bool:
@@ -151,9 +160,15 @@ class PipelineSpec:
     data_paths: tuple[str, ...] = ("data/**",)
     code_paths: tuple[str, ...] = ("training/**",)
     pulumi_secrets: tuple[Secret, ...] = field(default=())
+    replay: ReplayStep | None = None
+    """The Replay stage (components/delivery/traffic.py), when the stack sets `gates.replay`."""
+    shadow: ShadowStep | None = None
+    """The Shadow stage, when the stack sets `gates.shadow`."""
 
     @classmethod
     def from_config(cls, cfg: StackConfig, stack: str) -> PipelineSpec:
+        from components.delivery.traffic import ReplayStep, ShadowStep
+
         p = cfg.pipeline
         if p is None:
             raise ValueError("the stack has no `pipeline` section")
@@ -170,7 +185,8 @@ class PipelineSpec:
                    mlflow_prefix=cfg.tracking.artifact_prefix, deploy_stack=p.deploy_stack,
                    promote_to=p.promote_to, pulumi_version=p.pulumi_version,
                    approval_timeout_minutes=p.approval_timeout_minutes, data_paths=tuple(p.data_paths),
-                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets))
+                   code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets),
+                   replay=ReplayStep.from_config(cfg), shadow=ShadowStep.from_config(cfg))
 
 
 # Shell fragments ----------------------------------------------------------------------------------------------
@@ -207,6 +223,8 @@ def _pulumi_install(version: str) -> tuple[str, ...]:
 # The stage list -----------------------------------------------------------------------------------------------
 def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
     """Every stage and action of the pipeline, in order. Actions with the same `run_order` run in parallel."""
+    from components.delivery import traffic
+
     q = shlex.quote
     target = ("--stack", spec.promote_to)
     deployed = ("--stack", spec.deploy_stack)
@@ -375,6 +393,7 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
         Stage("Package", (package,)),
         Stage("DeployStaging", (deploy,)),
         Stage("VerifyStaging", verify),
+        *traffic.production_traffic_stages(spec),
         Stage("Promote", tuple(promote_actions)),
     )
 

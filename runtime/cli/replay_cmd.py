@@ -145,6 +145,7 @@ def _roles(model: str, cfg: StackConfig | None, tracking_uri: str | None, *, can
     when there is no champion yet. Without a champion given, it is the version `gates.championAlias` points at."""
     import os
 
+    from runtime.replay import KIND_REPLAY
     from runtime.report import Report, inconclusive, passed
 
     (candidate_url, candidate_uri), (champion_url, champion_uri) = candidate, champion
@@ -165,7 +166,7 @@ def _roles(model: str, cfg: StackConfig | None, tracking_uri: str | None, *, can
         roles["champion"] = ("model", f"models:/{model}/{version}")
         return roles
     allowed = cfg.gates.allow_no_champion if cfg is not None else True
-    report = Report(kind="replay-gate", subject={"model": model, "champion": None})
+    report = Report(kind=KIND_REPLAY, subject={"model": model, "champion": None})
     report.add(passed("champion", None, f"@{alias}", f"{model} has no @{alias} yet: nothing to compare against "
                       "(gates.allowNoChampion)") if allowed else
                inconclusive("champion", f"{model} has no @{alias} and gates.allowNoChampion is false"))
@@ -186,6 +187,9 @@ def shadow(
                                               "serving.shadow.durationMinutes).")] = None,
     wait: Annotated[bool, typer.Option(help="Wait from now up to serving.shadow.durationMinutes for "
                                        "serving.shadow.sampleSize pairs, then judge.")] = False,
+    data_bucket: Annotated[str | None, typer.Option(
+        help="Read captures from s3://<bucket>/<monitoring.drift.inferencePrefix of --stack> (the stack output "
+             "dataBucket), unless --captures is given.")] = None,
     html: HtmlOpt = None,
     project_dir: ProjectOpt = None,
 ) -> None:
@@ -198,6 +202,9 @@ def shadow(
 
     cfg, settings, chosen = _settings(stack, project_dir, task)
     name = _model(model, cfg)
+    if captures is None and data_bucket is not None:
+        prefix = cfg.monitoring.drift.inference_prefix if cfg is not None else "inference/"
+        captures = f"s3://{data_bucket}/{prefix}"
     uri = _captures(captures, settings)
     shadow_cfg = cfg.serving.shadow if cfg is not None else ShadowConfig()
     now = datetime.now(UTC)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runtime.config.replay import ReplayGateConfig
-from runtime.replay import captures, decide, sample, send
+from runtime.replay import KIND_REPLAY, captures, decide, sample, send
 from runtime.report import Report, inconclusive
 from runtime.serving.records import column_name
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from runtime.aws import ClientFactory
     from runtime.replay.judge import Task
 
-KIND_REPLAY = "replay-gate"
 
 
 @dataclass(frozen=True)

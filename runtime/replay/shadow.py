@@ -18,7 +18,7 @@ import numpy as np
 
 from runtime.config.replay import ReplayGateConfig
 from runtime.errors import ConfigurationError
-from runtime.replay import captures, decide, sample
+from runtime.replay import KIND_SHADOW, captures, decide, sample
 from runtime.replay.judge import Pairs
 from runtime.report import Report, inconclusive
 from runtime.serving.records import column_name
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from runtime.aws import ClientFactory
     from runtime.replay.judge import Task
 
-KIND_SHADOW = "shadow-gate"
 #: Seconds between reads of the captures while waiting for pairs.
 POLL_SECONDS = 60.0
 
