@@ -5,6 +5,8 @@ with `variant=shadow`, captures into the stack's stream, and no caller can reach
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from runtime.config import ConfigError, load_stack, validate_config
 from runtime.graph import Graph, Resource
 from runtime.serving.mirror import MirrorSettings
 from runtime.serving.settings import CaptureSettings
-from tests.harness import graph, policy, stack_config
+from tests.harness import ROOT, graph, policy, stack_config
 from tests.test_capture_component import EKS_CAPTURE
 
 DIGEST = "sha256:" + "e" * 64
@@ -128,6 +130,29 @@ def test_config_rules_name_the_key(shadow: dict[str, Any], capture: dict[str, An
         validate_config(stack_config("staging", overrides), "Pulumi.staging.yaml")
 
 
-def test_the_stack_files_validate_with_their_commented_keys() -> None:
-    for stack in ("staging", "production"):
-        assert not load_stack(stack).config.serving.shadow.enabled
+def _uncommented(text: str) -> str:
+    """The stack file with its commented `replay:` and `shadow:` blocks turned on (placeholders filled)."""
+    out, inside = [], False
+    for line in text.splitlines():
+        if re.match(r"^    # (replay|shadow):$", line):
+            inside = True
+            out.append(line.replace("# ", "", 1))
+        elif inside and line.startswith("    #   "):
+            out.append("    " + line[len("    # "):])
+        else:
+            inside = False
+            out.append(line)
+    filled = "\n".join(out).replace("<64 hex>", "e" * 64).replace("<production key id>", "0" * 8 + "-0000-0000-0000-"
+                                                                      + "0" * 12)
+    return re.sub(r"<[^>]+>", "bucket-name", filled)
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_the_commented_keys_in_the_stack_files_are_valid_when_turned_on(stack: str, tmp_path: Path) -> None:
+    assert not load_stack(stack).config.serving.shadow.enabled
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(_uncommented((ROOT / f"Pulumi.{stack}.yaml").read_text()))
+    cfg = load_stack(stack, tmp_path).config
+    assert cfg.serving.shadow.enabled
+    assert cfg.gates.replay is not None
+    assert cfg.gates.replay.segment_column == "contract"
