@@ -6,8 +6,9 @@
 Each simulated replay is what the gate judges after sending a sample to both sides: `requests` single-row pairs in
 four segments (40/30/20/10 % of traffic), lognormal latencies sharing a per-request load factor (both sides meet the
 same moment) with independent noise (and, in one scenario, an independent bimodal slow tail per side), binary
-decisions (30 % positive; the champion right on 88 % of rows), labels where the scenario has them. The decision is the gate's own (`runtime.replay.decide.decide`, default `gates.replay` with
-`segmentColumn` set: alpha 0.05 over 8 checks, 9 with labels). Target: every A/A scenario's false-fail rate at most
+decisions (30 % positive; the champion right on 88 % of rows), labels where the scenario has them. The decision is
+the gate's own (`runtime.replay.decide.decide`, default `gates.replay` with `segmentColumn` set: alpha 0.05 over 8
+checks, 9 with labels). Target: every A/A scenario's false-fail rate at most
 alpha; exit 1 otherwise. Figures and the command that produced them: docs/replay.md.
 """
 

@@ -93,7 +93,7 @@ class Slow(mlflow.pyfunc.PythonModel):
         return [int(p) for p in self.model.predict(model_input)]
 
 
-def save_pyfunc(wrapper: mlflow.pyfunc.PythonModel, model: Any, path: Path) -> Path:
+def save_pyfunc(wrapper: Any, model: Any, path: Path) -> Path:
     frame, _ = data(5)
     mlflow.pyfunc.save_model(str(path), python_model=wrapper, signature=_signature(model), pip_requirements=PIP,
                              input_example=frame.iloc[:2])

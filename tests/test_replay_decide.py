@@ -132,3 +132,28 @@ def test_the_level_of_each_check_is_alpha_over_the_checks_that_can_fail() -> Non
     _, details = decide(pairs(), ReplayGateConfig(alpha=0.06), "classification", segment_column="region")
     assert details["checks_that_can_fail"] == 7  # errors, disagreement, p50, p99, three segments
     assert details["alpha_per_check"] == pytest.approx(0.06 / 7)
+
+
+@pytest.mark.parametrize(("task", "p", "cfg"), [
+    ("classification", pairs(n=1200, flip_segment="east"), {}),
+    ("regression", pairs(n=1200, regression_shift=0.2), {"equivalenceMargin": 0.5}),
+])
+def test_the_html_page_draws_segments_predictions_and_latency_with_the_limits(task: Task, p: Pairs,
+                                                                               cfg: dict[str, Any]) -> None:
+    from html.parser import HTMLParser
+
+    from runtime.replay.html import render_html
+    from runtime.report import Report
+
+    checks, details = decide(p, ReplayGateConfig(**cfg), task, segment_column="region")
+    report = Report(kind="replay-gate", subject={"model": "m", "version": "2", "champion": "1"}, checks=checks,
+                    details=details)
+    page = render_html(report.to_dict())
+    HTMLParser().feed(page)  # well-formed enough to parse
+    assert "By segment: region" in page
+    limit = "limit 0.5" if task == "regression" else "limit 0.05"  # the bound drawn over the segments
+    assert limit in page
+    assert "p50 allowed" in page
+    assert "p99 allowed" in page
+    assert ("off the diagonal" in page) is (task == "classification")
+    assert "<script" not in page

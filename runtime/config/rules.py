@@ -438,5 +438,7 @@ def eks_probe_payloads(s: dict[str, Any]) -> Iterator[Finding]:
                   "traffic it could be judged on); add at least one in MLflow's scoring format, e.g. "
                   "`{dataframe_split: {columns: [...], data: [[...], ...]}}` with many representative rows")
 
-from runtime.config import capture_rules  # noqa: E402, F401 - registers the monitoring.capture rules
-from runtime.config import replay_rules  # noqa: E402, F401 - registers the replay and shadow rules
+from runtime.config import (  # noqa: E402, F401 - registers the monitoring.capture, replay and shadow rules
+    capture_rules,
+    replay_rules,
+)
