@@ -46,7 +46,8 @@ class Request:
 
 @dataclass
 class Sample:
-    requests: list[Request]
+    """What was drawn from what (the rows themselves travel beside it)."""
+
     available: int
     """Answered requests in the window (the population)."""
     strata: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -95,7 +96,7 @@ def draw(table: pa.Table, size: int, stratify_by: Sequence[str], seed: int) -> t
 
     frame = table.to_pandas()
     if frame.empty or "inference_id" not in frame:
-        return frame, Sample([], 0)
+        return frame, Sample(0)
     answered = frame[frame["status"] == 200] if "status" in frame else frame
     firsts = answered.sort_values(["inference_id", "variant", "row"]).drop_duplicates("inference_id")
     keys = _strata_keys(firsts, stratify_by)
@@ -111,7 +112,7 @@ def draw(table: pa.Table, size: int, stratify_by: Sequence[str], seed: int) -> t
         strata[stratum] = (len(ids), take)
     picked = firsts[["inference_id", "variant"]][firsts["inference_id"].isin(chosen)]
     rows = answered.merge(picked, on=["inference_id", "variant"]).sort_values(["inference_id", "row"])
-    return rows.reset_index(drop=True), Sample([], len(firsts), strata)
+    return rows.reset_index(drop=True), Sample(len(firsts), strata)
 
 
 def feature_columns(frame: pd.DataFrame, features: Sequence[str], label_column: str | None,
