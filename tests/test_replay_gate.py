@@ -108,12 +108,13 @@ def checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_champion_retrained_on_the_same_data_passes(served: Served, captures: Path, tmp_path: Path) -> None:
     html = tmp_path / "replay.html"
-    # This machine is shared: its p99 latency is other processes' scheduling, a bimodal tail that leaves the p99
-    # undecidable at the default bound about half the time (docs/replay.md); 2.0 still catches a slower model.
-    code, report = run(tmp_path, project(tmp_path / "p", sampleSize=1100, maxLatencyRatioP99=2.0), "--captures",
-                       str(captures),
+    # This machine is shared: its latency tail is other processes' scheduling, a bimodal tail that leaves the p99
+    # undecidable at the default bound about half the time (docs/replay.md), and a burst of load on one server
+    # process can move its median. Wider latency bounds here; the slower model's test keeps the defaults.
+    code, report = run(tmp_path, project(tmp_path / "p", sampleSize=1100, maxLatencyRatioP50=1.5,
+                                         maxLatencyRatioP99=2.0), "--captures", str(captures),
                        "--champion-url", served.champion, "--candidate-url", served.retrained, "--html", str(html))
-    assert (code, report["verdict"]) == (0, "PASS"), json.dumps(report)[:3000]
+    assert (code, report["verdict"]) == (0, "PASS"), [c for c in report["checks"] if c["verdict"] != "PASS"]
     found = checks(report)
     assert set(found) == {"error rate", "prediction disagreement", "latency p50 ratio", "latency p99 ratio",
                           "segments by region"}
