@@ -1,5 +1,6 @@
 """The serving half of the program: the model service, the canary alarms it rolls back on and, with
-`monitoring.capture.enabled`, the inference capture its servers write to, from the stack config. Called by
+`monitoring.capture.enabled`, the inference capture its servers write to and, with `serving.shadow.enabled`,
+the shadow variant they mirror to, from the stack config. Called by
 `infra.program.run` once storage, registry and network exist."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from components.registry.image_repository import ImageRepository
 from components.serving.model_service import AlarmFactory, ModelService, ModelServiceArgs
 from components.storage.artifact_store import ArtifactStore
 from infra.capture import build_capture, capture_settings, capture_stream_arn
+from infra.shadow import build_shadow, mirror_settings
 from runtime import stack_outputs as out
 from runtime.config import StackConfig
 
@@ -26,11 +28,12 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
     assert cfg.model.image_digest is not None  # guaranteed by cfg.serving_enabled
     capture = capture_settings(cfg)
     stream = capture_stream_arn(cfg, store, account_id) if capture is not None else None
+    mirror = mirror_settings(cfg, capture)
     service = ModelService("model", ModelServiceArgs(
         backend=serving.backend, model_name=cfg.model.name, model_version=cfg.model.version,
         image_repository_url=images.repository_url, image_repository_arn=images.repository_arn,
         image_digest=cfg.model.image_digest, port=serving.port, cpu=serving.cpu, memory=serving.memory,
-        environment=dict(serving.environment),
+        environment={**serving.environment, **(mirror.to_env() if mirror else {})},
         min_capacity=scaling.min_capacity, max_capacity=scaling.max_capacity,
         target_cpu_percent=scaling.target_cpu_percent, target_requests_per_target=scaling.target_requests_per_target,
         strategy=canary.strategy, canary_percent=canary.percent, linear_step_percent=canary.step_percent,
@@ -51,6 +54,10 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
     topic = export_serving(service)
     if capture is not None:
         build_capture(cfg, capture, opts, store=store, account_id=account_id, alarm_topic_arn=topic)
+    if mirror is not None and capture is not None and stream is not None:
+        build_shadow(cfg, capture, service, opts, store=store, image_repository_url=images.repository_url,
+                     image_repository_arn=images.repository_arn, vpc_id=network.vpc_id,
+                     private_subnet_ids=network.private_subnet_ids, account_id=account_id, stream_arn=stream)
     return topic
 
 

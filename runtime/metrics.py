@@ -17,6 +17,7 @@ DIMENSION_MODEL = "ModelName"
 DIMENSION_VARIANT = "Variant"  # "baseline" or "canary" while a canary runs
 VARIANT_BASELINE = "baseline"
 VARIANT_CANARY = "canary"
+VARIANT_SHADOW = "shadow"  # a shadow variant: mirrored traffic only, never answers a caller
 
 #: Published by `mlcicd canary judge --act`: 1 when the canary passed, 0 when it failed (the rollback alarm
 #: fires on 0). Dimension: ModelName.
@@ -47,3 +48,7 @@ DRIFT_INCONCLUSIVE = "DriftWindowInconclusive"
 #: Live quality: labels that match no capture, captures in the window without a label (dimension ModelName).
 QUALITY_UNMATCHED_LABELS = "QualityUnmatchedLabels"
 QUALITY_UNLABELED_CAPTURES = "QualityUnlabeledCaptures"
+#: Published by serving processes that mirror to a shadow variant (dimension ModelName): copies the shadow answered,
+#: and copies that did not reach it (no answer, or dropped because the mirror buffer was full or at shutdown).
+MIRROR_SENT = "ShadowMirrorSent"
+MIRROR_FAILED = "ShadowMirrorFailed"

@@ -38,6 +38,8 @@ SERVING_LOAD_BALANCER = "servingLoadBalancerArnSuffix"
 SERVING_TARGET_GROUPS = "servingTargetGroupArnSuffixes"
 #: CodeDeploy deployment group (strategy `blue-green` only): the deploy stage starts deployments in it.
 SERVING_DEPLOYMENT_GROUP = "servingDeploymentGroup"
+#: The shadow variant's ECS service or Kubernetes Deployment (`serving.shadow.enabled` only).
+SHADOW_SERVICE = "servingShadowService"
 
 # Canary alarms
 ROLLBACK_ALARMS = "rollbackAlarmNames"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,6 +38,11 @@ def sandbox_prefix(*, package_root: Path, model_dir: Path, env: Mapping[str, str
             "--dev", "/dev", "--remount-ro", "/dev", "--proc", "/proc"]
     for writable in command.WRITABLE_PATHS:
         argv += ["--tmpfs", writable.path]
+    # A checkout (and its virtualenv) under a writable path such as /tmp would be hidden by that tmpfs: bind the
+    # interpreter and the checkout back, read-only, as the image has them.
+    for kept in sorted({Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parents[1]}):
+        if any(kept.is_relative_to(w.path) for w in command.WRITABLE_PATHS):
+            argv += ["--ro-bind", str(kept), str(kept)]
     argv += ["--unshare-user", "--uid", str(command.RUN_AS_UID), "--gid", str(command.RUN_AS_UID),
              "--unshare-pid", "--die-with-parent", "--chdir", command.SCRATCH, "--clearenv"]
     for key, value in sorted(env.items()):

@@ -23,7 +23,7 @@ import pytest
 from runtime.config import load_stack
 from runtime.local.faults import EXPECTED_STOP
 from runtime.pipeline.model import PipelineSpec, build_actions
-from runtime.pipeline.shell import render_command
+from runtime.pipeline.render import render_command
 from runtime.pipeline.steps import delivery_stages
 from tests.harness import ROOT
 

@@ -64,7 +64,7 @@ def _run_on_a_terminal(command: list[str]) -> tuple[int, str]:
 def test_data_validation_shows_progress_on_a_terminal(tmp_path: Path) -> None:
     code, drawn = _run_on_a_terminal(_command(tmp_path))
     assert code == 0, drawn
-    assert "data validation: reading the reference" in drawn
+    assert "data validation: summarising the reference" in drawn
     assert "\x1b[" in drawn  # drawn with terminal control sequences, then removed
 
 

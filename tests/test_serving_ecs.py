@@ -518,7 +518,8 @@ EXPLAINED = {
     "TopicSubscription/canary-alarms-email-0:endpoint": "alarms.emails",
 }
 #: Config differences that change no serving resource: read by the runtime (judge, alias resolution) only.
-RUNTIME_ONLY = {"model.alias", "serving.canary.judge.windowMinutes", "serving.canary.judge.minRequests"}
+RUNTIME_ONLY = {"model.alias", "serving.canary.judge.windowMinutes", "serving.canary.judge.minRequests",
+                "serving.canary.judge.maxBakeMinutes"}
 
 
 def _config_differences() -> set[str]:

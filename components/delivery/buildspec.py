@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from runtime.pipeline.model import Action, Mlcicd
-from runtime.pipeline.shell import render_command, shell_word
+from runtime.pipeline.render import render_command, shell_word
 
 #: Where build containers keep pip's cache (saved to the pipeline bucket between builds).
 PIP_CACHE = "/root/.cache/pip/**/*"

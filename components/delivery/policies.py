@@ -126,6 +126,22 @@ def s3_statements(grants: tuple[S3Grant, ...], buckets: Mapping[str, str]) -> li
     return out
 
 
+def external_read_statements(access: Access, res: Resources) -> list[Statement]:
+    """Read on prefixes of other stacks' buckets (list limited to the prefix), and decrypt with their keys through
+    S3 only."""
+    out: list[Statement] = []
+    for i, uri in enumerate(access.read_uris):
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        arn = f"arn:{res.partition}:s3:::{bucket}"
+        out.append(allow(f"ListExternalPrefix{i}", ["s3:ListBucket"], [arn], {"StringLike": {"s3:prefix": [
+            f"{prefix}*"]}}))
+        out.append(allow(f"ReadExternalPrefix{i}", ["s3:GetObject"], [f"{arn}/{prefix}*"]))
+    if access.read_kms_keys:
+        out.append(allow("DecryptExternalViaS3", ["kms:Decrypt"], sorted(access.read_kms_keys),
+                         {"StringEquals": {"kms:ViaService": f"s3.{res.region}.{res.dns_suffix}"}}))
+    return out
+
+
 def tracking_statements(level: str, res: Resources) -> list[Statement]:
     if level == "none":
         return []
@@ -190,6 +206,7 @@ def action_statements(action: Action, res: Resources, log_group_arn: str) -> lis
     access: Access = action.access
     out = base_statements(action, res, log_group_arn)
     out += s3_statements(access.s3, res.buckets)
+    out += external_read_statements(access, res)
     if access.ecr != "none":
         if res.ecr_repository_arn is None:
             raise ValueError(f"{action.name}: uses images but no ECR repository was given")
@@ -226,6 +243,8 @@ def action_statements(action: Action, res: Resources, log_group_arn: str) -> lis
         if res.deploy_role_arn is None:
             raise ValueError(f"{action.name}: assumes the deploy role but none was given")
         out.append(allow("AssumeDeployRole", ["sts:AssumeRole"], [res.deploy_role_arn]))
+    if access.assume_roles:
+        out.append(allow("AssumeOtherStackRoles", ["sts:AssumeRole"], sorted(access.assume_roles)))
     if access.in_vpc and res.subnet_arns:
         out += vpc_statements(res)
     return out

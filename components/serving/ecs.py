@@ -50,6 +50,8 @@ class EcsServiceOutputs(NamedTuple):
     log_group_name: pulumi.Output[str]
     alarms: RollbackAlarms
     deployment_group_name: pulumi.Output[str] | None
+    task_security_group_id: pulumi.Output[str]
+    """The tasks' security group (a shadow service admits its mirror traffic from it)."""
 
 
 def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelServiceArgs) -> EcsServiceOutputs:
@@ -84,7 +86,8 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
         cluster_name=cluster.name, service_name=service.name, load_balancer_arn_suffix=lb.alb.arn_suffix,
         target_group_arn_suffixes=pulumi.Output.all(*[g.arn_suffix for g in groups]).apply(
             lambda suffixes: dict(zip(["primary", "alternate"], suffixes, strict=False))),
-        log_group_name=task.log_group.name, alarms=alarms, deployment_group_name=deployment_group)
+        log_group_name=task.log_group.name, alarms=alarms, deployment_group_name=deployment_group,
+        task_security_group_id=lb.task_security_group.id)
 
 
 def _service(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, strategy: Strategy,

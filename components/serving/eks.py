@@ -237,6 +237,15 @@ def _check_probe_hosts(name: str, probe: CanaryProbeConfig, *urls: str) -> None:
                              f"Services the analysis step probes: {exc}") from None
 
 
+def _pod_identity_trust(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Trust policy of a role that only EKS Pod Identity of this account may assume."""
+    return pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]}, sort_keys=True))
+
+
 def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: str, service_account: str,
                 account_id: pulumi.Input[str] | None, metrics_namespace: str) -> None:
     """An IAM role only the judge's ServiceAccount assumes (EKS Pod Identity): read CloudWatch metrics, and
@@ -244,11 +253,7 @@ def _judge_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: 
     if account_id is None:
         raise ValueError(f"ModelService {name}: eks.judge_pod_identity requires args.account_id")
     child = pulumi.ResourceOptions(parent=parent)
-    trust = pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
-        "Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-            "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]}, sort_keys=True))
+    trust = _pod_identity_trust(account_id)
     role = aws.iam.Role(f"{name}-judge", assume_role_policy=trust, opts=child)
     policy = aws.iam.RolePolicy(f"{name}-judge-metrics", role=role.id, policy=document([
         allow("ReadCanaryMetrics", JUDGE_ACTIONS, ["*"]),
@@ -268,11 +273,7 @@ def _model_role(parent: pulumi.Resource, name: str, *, cluster: str, namespace: 
     if account_id is None:
         raise ValueError(f"ModelService {name}: inference capture on EKS requires args.account_id")
     child = pulumi.ResourceOptions(parent=parent)
-    trust = pulumi.Output.from_input(account_id).apply(lambda acct: json.dumps({
-        "Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-            "Condition": {"StringEquals": {"aws:SourceAccount": acct}}}]}, sort_keys=True))
+    trust = _pod_identity_trust(account_id)
     role = aws.iam.Role(f"{name}-model", assume_role_policy=trust, opts=child)
     policy = aws.iam.RolePolicy(f"{name}-model-capture", role=role.id, policy=pulumi.Output.from_input(
         stream_arn).apply(lambda arn: document([*producer_statements(arn), allow(

@@ -34,6 +34,8 @@ class ModelService(pulumi.ComponentResource):
     deployment_group_name: pulumi.Output[str] | None
     """CodeDeploy deployment group (strategy `blue-green`), else None."""
     alarms: RollbackAlarms | None
+    task_security_group_id: pulumi.Output[str] | None
+    """Security group of the ECS tasks (None for EKS): what a shadow service admits mirrored requests from."""
 
     def __init__(self, name: str, args: ModelServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -48,6 +50,7 @@ class ModelService(pulumi.ComponentResource):
         self.target_group_arn_suffixes = None
         self.log_group_name = None
         self.deployment_group_name = None
+        self.task_security_group_id = None
         self.alarms: RollbackAlarms | None = None
         if backend == "eks":
             from components.serving.eks import build_eks_service
@@ -74,6 +77,7 @@ class ModelService(pulumi.ComponentResource):
             self.target_group_arn_suffixes = ecs.target_group_arn_suffixes
             self.log_group_name = ecs.log_group_name
             self.deployment_group_name = ecs.deployment_group_name
+            self.task_security_group_id = ecs.task_security_group_id
             self.alarms = ecs.alarms
         outputs: dict[str, object] = {"endpoint": self.endpoint, "clusterName": self.cluster_name,
                                       "serviceName": self.service_name}

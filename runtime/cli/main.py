@@ -29,6 +29,7 @@ from runtime.cli import (
     monitor_cmd,
     pipeline_cmd,
     promote_cmd,
+    replay_cmd,
     serve_cmd,
     smoke_cmd,
     verify_cmd,
@@ -82,6 +83,8 @@ def root(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(gate_cmd.app, name="gate")
+gate_cmd.app.command(name="replay")(replay_cmd.replay)
+gate_cmd.app.command(name="shadow")(replay_cmd.shadow)
 app.command(name="graph")(graph_cmd.graph)
 app.command(name="smoke")(smoke_cmd.smoke)
 app.command(name="promote")(promote_cmd.promote)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from runtime.config.base import ConfigModel
+from runtime.config.replay import ReplayGateConfig, ShadowStageConfig
 
 
 class ColumnSchema(ConfigModel):
@@ -261,3 +262,8 @@ class ModelGateConfig(ConfigModel):
     """Retries of a failed HTTP request to the tracking server, after 0, 2, 4, ... s of backoff
     (MLFLOW_HTTP_REQUEST_MAX_RETRIES, unless set in the environment). An unreachable server makes the gate
     INCONCLUSIVE after at most (retries + 1) x timeout plus the backoff. Default: 2."""
+    replay: ReplayGateConfig | None = None
+    """The replay gate on captured production traffic (`mlcicd gate replay`; with it set, the pipeline runs it
+    after the staging deploy). Default: none (not in the pipeline; the command then uses the defaults)."""
+    shadow: ShadowStageConfig | None = None
+    """The pipeline's optional Shadow stage. Default: none."""

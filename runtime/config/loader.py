@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from runtime.config.base import NAMESPACE
 from runtime.config.capture_rules import CAPTURE_RULES
 from runtime.config.program_rules import PROGRAM_RULES
+from runtime.config.replay_rules import REPLAY_RULES
 from runtime.config.rules import RULES, Advice, Problem
 from runtime.config.stack import StackConfig
 from runtime.config.stackrules import DEFAULT_PROJECT, sibling_pipeline_problems, stack_rules
@@ -123,7 +124,8 @@ def validate_config(raw: Mapping[str, Any], source: str, *, stack: str | None = 
             sections[name] = StackConfig.model_fields[name].get_default(call_default_factory=True)
             defaulted.add(key)
     advice: list[Advice] = []
-    findings = [finding for check in (*RULES, *PROGRAM_RULES, *CAPTURE_RULES) for finding in check(sections)]
+    checks = (*RULES, *PROGRAM_RULES, *CAPTURE_RULES, *REPLAY_RULES)
+    findings = [finding for check in checks for finding in check(sections)]
     if stack is not None:
         findings += stack_rules(sections, stack, project or DEFAULT_PROJECT)
         if root is not None:

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, StringConstraints, field_validator
 from runtime.config import defaults as d
 from runtime.config.base import ConfigModel
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
+from runtime.config.replay import ShadowConfig
 
 AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")]
 Arn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")]
@@ -189,6 +190,8 @@ class ServingConfig(ConfigModel):
     """Extra environment variables for the serving container (no secrets here)."""
     eks: EksConfig | None = None
     """Cluster access, required when `backend` is `eks`."""
+    shadow: ShadowConfig = ShadowConfig()
+    """A shadow variant fed a mirror of live traffic. Default: off."""
 
 
 # Tracking -----------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from runtime.report import Report, write_atomic
 __all__ = ["charts_html", "render", "write"]
 
 TITLES = {"model-gate": "Model gate", "smoke": "Smoke test", "load": "Load test", "canary-judge": "Canary judge",
-          "data-validation": "Data validation"}
+          "data-validation": "Data validation", "replay-gate": "Replay gate", "shadow-gate": "Shadow gate"}
 
 
 def _module(kind: str) -> Any:
@@ -49,13 +49,18 @@ def _module(kind: str) -> Any:
         from runtime.data import html as data_html
 
         return data_html
+    if kind in ("replay-gate", "shadow-gate"):
+        from runtime.replay import html as replay_html
+
+        return replay_html
     return None
 
 
 _RENDER = {"model-gate": "render", "smoke": "render_smoke", "load": "render_load", "canary-judge": "render",
-           "data-validation": "render_html"}
+           "data-validation": "render_html", "replay-gate": "render_html", "shadow-gate": "render_html"}
 _SECTIONS = {"model-gate": "sections", "smoke": "smoke_sections", "load": "load_sections",
-             "canary-judge": "sections", "data-validation": "sections"}
+             "canary-judge": "sections", "data-validation": "sections", "replay-gate": "sections",
+             "shadow-gate": "sections"}
 
 
 def generic(report: Mapping[str, Any]) -> str:

@@ -15,7 +15,7 @@ from runtime.local.processes import stop_session
 from runtime.local.state import Rehearsal
 from runtime.local.summary import load_json, stop_reason
 from runtime.pipeline.model import Action, Command, Mlcicd
-from runtime.pipeline.shell import render_command
+from runtime.pipeline.render import render_command
 
 #: Variables bash sets itself; not carried from one line to the next.
 _SHELL_VARIABLES = frozenset({"_", "SHLVL", "PWD", "OLDPWD"})

@@ -20,7 +20,7 @@ from runtime import stack_outputs as outputs
 from runtime.local.shellrun import ActionRun, CommandFailed, run_shell
 from runtime.local.state import Rehearsal
 from runtime.pipeline.model import Command, Mlcicd, Stage
-from runtime.pipeline.shell import render_command
+from runtime.pipeline.render import render_command
 from runtime.report import Report, failed, passed
 
 Handler = Callable[[Rehearsal, ActionRun, "re.Match[str]"], str | None]

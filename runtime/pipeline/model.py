@@ -42,6 +42,12 @@ class Access:
     """Publishes model metrics (only into the stack's metric namespace)."""
     inspect_service: bool = False
     """Reads the deployed model service (ECS services, tasks, task definitions; the deployed stack's alarms)."""
+    read_uris: tuple[str, ...] = ()
+    """`s3://bucket/prefix/` of another stack's bucket the action reads (the replay gate's captures)."""
+    read_kms_keys: tuple[str, ...] = ()
+    """Keys of those objects (decrypt through S3 only)."""
+    assume_roles: tuple[str, ...] = ()
+    """Roles of other stacks the action assumes (the Shadow stage deploys with the shadowed stack's role)."""
 
     @property
     def in_vpc(self) -> bool:
@@ -100,6 +106,37 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class ReplayStep:
+    """The Replay stage (`gates.replay` of the hosting stack): where its captures are."""
+
+    inference_prefix: str
+    """The hosting stack's capture prefix in its data bucket (used when `captures_uri` is None)."""
+    captures_uri: str | None = None
+    kms_key_arn: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig) -> ReplayStep | None:
+        replay = cfg.gates.replay
+        if replay is None:
+            return None
+        return cls(inference_prefix=cfg.monitoring.drift.inference_prefix, captures_uri=replay.captures_uri,
+                   kms_key_arn=replay.captures_kms_key_arn)
+
+
+@dataclass(frozen=True)
+class ShadowStep:
+    """The optional Shadow stage (`gates.shadow` of the hosting stack)."""
+
+    stack: str
+    deploy_role_arn: str
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig) -> ShadowStep | None:
+        shadow = cfg.gates.shadow
+        return None if shadow is None else cls(stack=shadow.stack, deploy_role_arn=shadow.deploy_role_arn)
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
     """The config values the stage list is made of (a plain view of `StackConfig.pipeline`)."""
 
@@ -131,6 +168,10 @@ class PipelineSpec:
     data_engine: str = "local"
     """`spark`: the Validate action submits the data gate to EMR Serverless (`--emr`) on `spark_training_key`."""
     spark_training_key: str = "training/"
+    replay: ReplayStep | None = None
+    """The Replay stage (runtime/pipeline/traffic.py), when the stack sets `gates.replay`."""
+    shadow: ShadowStep | None = None
+    """The Shadow stage, when the stack sets `gates.shadow`."""
 
     @classmethod
     def from_config(cls, cfg: StackConfig, stack: str) -> PipelineSpec:
@@ -155,7 +196,8 @@ class PipelineSpec:
                    code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets), data_engine=cfg.data.engine,
                    spark_training_key=cfg.data.spark.training_data_key,
                    evaluation_path=evaluation.path if evaluation else None,
-                   target_column=evaluation.target_column if evaluation else None)
+                   target_column=evaluation.target_column if evaluation else None,
+                   replay=ReplayStep.from_config(cfg), shadow=ShadowStep.from_config(cfg))
 
 
 def build_actions(stages: tuple[Stage, ...]) -> list[tuple[Stage, Action]]:

@@ -1,37 +1,38 @@
-"""One command of the step list as the bash line a build runs: used by the buildspec renderer
-(`components.delivery.buildspec`) and by `mlcicd local run`, so both run byte for byte the same line."""
+"""Shell fragments the pipeline's actions share (runtime/pipeline/steps.py, runtime/pipeline/traffic.py): pipeline
+variables, where reports are written and published as evidence, the Pulumi CLI install."""
 
 from __future__ import annotations
 
-import re
 import shlex
 
-from runtime.pipeline.model import Command
+from runtime.evidence import evidence_key
 
-_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
-
-
-def shell_word(arg: str) -> str:
-    """Quote one argument for bash. Words naming variables (`$X`, `${X}`) stay expandable inside double quotes."""
-    if _SAFE.match(arg):
-        return arg
-    if "$" in arg:
-        escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
-        return f'"{escaped}"'
-    return shlex.quote(arg)
+# Shell fragments ----------------------------------------------------------------------------------------------
+RUN_PREFIX = "runs/$PIPELINE_EXECUTION_ID/"
+#: The Deploy action's output: the stack file it deployed (the candidate pinned) and `pulumi stack output --json`.
+DEPLOYED = "deployed"
+DEPLOYED_DIR = f"$CODEBUILD_SRC_DIR_{DEPLOYED}"
+STACK_OUTPUTS = "stack-outputs.json"
+MODEL_VERSION = ("MODEL_VERSION", "#{Train.MODEL_VERSION}")
+IMAGE_DIGEST = ("IMAGE_DIGEST", "#{Package.IMAGE_DIGEST}")
+ENDPOINT_URL = ("ENDPOINT_URL", "#{Deploy.ENDPOINT_URL}")
 
 
-def render_command(command: Command) -> str:
-    """One buildspec command line."""
-    if isinstance(command, str):
-        return command
-    line = " ".join(["mlcicd", *(shell_word(a) for a in command.argv)])
-    if command.stdout:
-        line += f" > {shell_word(command.stdout)}"
-    if command.ok_exit_codes:
-        accepted = " || ".join(f'[ "$rc" -eq {code} ]' for code in command.ok_exit_codes)
-        line = f"{line} || {{ rc=$?; {accepted}; }}"
-    if command.capture:
-        # `VAR="$(...)" && export VAR`: a bare `export VAR="$(...)"` would succeed even when the command failed.
-        line = f'{command.capture}="$({line})" && export {command.capture}'
-    return line
+def evidence_uri(kind: str) -> str:
+    """Where a report of this kind for the candidate lives (shell: expands MODELS_BUCKET, MODEL_NAME, ...)."""
+    return f"s3://$MODELS_BUCKET/{evidence_key('$MODEL_NAME', '$MODEL_VERSION', kind)}"
+
+
+def report_path(kind: str) -> str:
+    return f"reports/{kind}.json"
+
+
+def upload_report(kind: str) -> str:
+    """post_build: publish the report as evidence if the command got as far as writing it."""
+    return f'if [ -f {report_path(kind)} ]; then aws s3 cp {report_path(kind)} "{evidence_uri(kind)}"; fi'
+
+
+def pulumi_install(version: str) -> tuple[str, ...]:
+    return (f"curl -fsSL https://get.pulumi.com | sh -s -- --version {shlex.quote(version)}",
+            'export PATH="$HOME/.pulumi/bin:$PATH"',
+            "python -m pip install uv")

@@ -25,9 +25,23 @@ import posixpath
 import shlex
 
 from runtime import stack_outputs as outputs
-from runtime.evidence import KIND_DATA_VALIDATION, KIND_LOAD, KIND_MODEL_GATE, KIND_SMOKE, evidence_key
+from runtime.evidence import KIND_DATA_VALIDATION, KIND_LOAD, KIND_MODEL_GATE, KIND_SMOKE
 from runtime.pipeline.contract import export_line
 from runtime.pipeline.model import Access, Action, Command, Mlcicd, PipelineSpec, S3Grant, Stage
+from runtime.pipeline.shell import (
+    DEPLOYED,
+    DEPLOYED_DIR,
+    ENDPOINT_URL,
+    IMAGE_DIGEST,
+    MODEL_VERSION,
+    RUN_PREFIX,
+    STACK_OUTPUTS,
+    evidence_uri,
+    pulumi_install,
+    report_path,
+    upload_report,
+)
+from runtime.pipeline.traffic import production_traffic_stages
 
 #: Report kinds written by the pipeline beyond the runtime's gate kinds.
 KIND_IMAGE_SCAN = "image-scan"
@@ -37,37 +51,6 @@ KIND_PROMOTION = "promotion"
 #: Where a promotion pull request carries the promoted version's gate reports (`<dir>/reports/<model>/<version>/`),
 #: the directory the policy pack reads at preview (policy/config.json `evidenceDir`).
 EVIDENCE_DIR = "evidence"
-
-# Shell fragments ----------------------------------------------------------------------------------------------
-RUN_PREFIX = "runs/$PIPELINE_EXECUTION_ID/"
-#: The Deploy action's output: the stack file it deployed (the candidate pinned) and `pulumi stack output --json`.
-DEPLOYED = "deployed"
-DEPLOYED_DIR = f"$CODEBUILD_SRC_DIR_{DEPLOYED}"
-STACK_OUTPUTS = "stack-outputs.json"
-MODEL_VERSION = ("MODEL_VERSION", "#{Train.MODEL_VERSION}")
-IMAGE_DIGEST = ("IMAGE_DIGEST", "#{Package.IMAGE_DIGEST}")
-ENDPOINT_URL = ("ENDPOINT_URL", "#{Deploy.ENDPOINT_URL}")
-
-
-def evidence_uri(kind: str) -> str:
-    """Where a report of this kind for the candidate lives (shell: expands MODELS_BUCKET, MODEL_NAME, ...)."""
-    return f"s3://$MODELS_BUCKET/{evidence_key('$MODEL_NAME', '$MODEL_VERSION', kind)}"
-
-
-def report_path(kind: str) -> str:
-    return f"reports/{kind}.json"
-
-
-def upload_report(kind: str) -> str:
-    """post_build: publish the report as evidence if the command got as far as writing it."""
-    return f'if [ -f {report_path(kind)} ]; then aws s3 cp {report_path(kind)} "{evidence_uri(kind)}"; fi'
-
-
-def _pulumi_install(version: str) -> tuple[str, ...]:
-    return (f"curl -fsSL https://get.pulumi.com | sh -s -- --version {shlex.quote(version)}",
-            'export PATH="$HOME/.pulumi/bin:$PATH"',
-            "python -m pip install uv")
-
 
 # The stage list -----------------------------------------------------------------------------------------------
 def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
@@ -80,6 +63,7 @@ def delivery_stages(spec: PipelineSpec) -> tuple[Stage, ...]:
         Stage("Package", (package_action(spec),)),
         Stage("DeployStaging", (deploy_action(spec),)),
         Stage("VerifyStaging", verify_actions(spec)),
+        *production_traffic_stages(spec),
         Stage("Promote", promote_actions(spec)),
     )
 
@@ -202,7 +186,7 @@ def deploy_action(spec: PipelineSpec) -> Action:
     stack_file = _stack_file(spec)
     return Action(
         name="Deploy", namespace="Deploy", exports=("ENDPOINT_URL",), variables=(MODEL_VERSION, IMAGE_DIGEST),
-        install_project=False, install=_pulumi_install(spec.pulumi_version), output=DEPLOYED,
+        install_project=False, install=pulumi_install(spec.pulumi_version), output=DEPLOYED,
         commands=(
             'aws configure set profile.deploy.role_arn "$DEPLOY_ROLE_ARN"',
             "aws configure set profile.deploy.credential_source EcsContainer",

@@ -45,13 +45,19 @@ def with_capture(app: Any, environ: Mapping[str, str]) -> Any:
         log.info("inference capture off (%s not set)", "MLCICD_CAPTURE")
         return app
     from runtime.serving.capture import CaptureMiddleware
+    from runtime.serving.mirror import Mirror, MirrorSettings
     from runtime.serving.recorder import Recorder
 
     recorder = Recorder(settings, identity(environ)).start()
     atexit.register(recorder.close)  # lifespan shutdown closes it first; this covers an exit without one
     log.info("inference capture on: %.4g %% of requests to Firehose stream %s", settings.sample_percent,
              settings.stream)
-    return CaptureMiddleware(app, recorder, settings.sample_percent)
+    mirror = None
+    if (mirroring := MirrorSettings.from_env(environ)) is not None:
+        mirror = Mirror(mirroring, model_name=identity(environ)["model_name"]).start()
+        atexit.register(mirror.close)
+        log.info("shadow mirror on: %.4g %% of requests copied to %s", mirroring.sample_percent, mirroring.url)
+    return CaptureMiddleware(app, recorder, settings.sample_percent, mirror)
 
 
 def create_app() -> Any:

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from runtime.serving.mirror import Mirror
 from runtime.serving.recorder import Recorder
 from runtime.serving.records import Exchange, sampled
 
@@ -45,10 +46,12 @@ def inference_id(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
 
 
 class CaptureMiddleware:
-    def __init__(self, app: ASGIApp, recorder: Recorder, sample_percent: float) -> None:
+    def __init__(self, app: ASGIApp, recorder: Recorder, sample_percent: float, mirror: Mirror | None = None) -> None:
         self.app = app
         self.recorder = recorder
         self.sample_percent = sample_percent
+        self.mirror = mirror
+        """Copies sampled requests to the shadow variant once answered (runtime/serving/mirror.py)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -63,6 +66,8 @@ class CaptureMiddleware:
         async def wrapped() -> Message:
             message = await receive()
             if message["type"] == "lifespan.shutdown":  # uvicorn has finished the in-flight requests
+                if self.mirror is not None:
+                    await asyncio.to_thread(self.mirror.close)
                 await asyncio.to_thread(self.recorder.close)
             return message
         return wrapped
@@ -78,10 +83,13 @@ class CaptureMiddleware:
         done = False
 
         def submit(final_status: int) -> None:
+            body = b"".join(request)
             self.recorder.submit(Exchange(
                 inference_id=ident.decode(), timestamp_ms=arrived_ms,
                 latency_ms=(time.perf_counter() - started) * 1000.0, status=final_status,
-                content_type=content_type.decode("latin-1"), request=b"".join(request), response=b"".join(response)))
+                content_type=content_type.decode("latin-1"), request=body, response=b"".join(response)))
+            if self.mirror is not None and self.mirror.wanted(ident.decode()):
+                self.mirror.submit(ident.decode(), content_type.decode("latin-1"), body)
 
         async def receive_wrapper() -> Message:
             message = await receive()

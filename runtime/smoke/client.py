@@ -11,6 +11,7 @@ import asyncio
 import json
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,19 +113,21 @@ def classify(exc: BaseException, timeout_s: float) -> tuple[str, str]:
 
 
 async def request(client: httpx.AsyncClient, method: str, url: str, timeout_s: float,
-                  payload: Any = None) -> Outcome:
+                  payload: Any = None, *, headers: Mapping[str, str] | None = None) -> Outcome:
     """Send one request and read the whole body within `timeout_s`; never raises (except cancellation).
 
-    `payload` is a JSON value, or the already encoded bytes (the hot loops encode each payload once)."""
+    `payload` is a JSON value, or the already encoded bytes (the hot loops encode each payload once); `headers`
+    are added to the request's (the replay gate sends each captured request's `X-Inference-Id`)."""
     if payload is None or isinstance(payload, bytes):
         content = payload
     else:
         content = json.dumps(payload, allow_nan=False).encode()
-    headers = {"Content-Type": "application/json"} if content is not None else None
+    sent = {"Content-Type": "application/json"} if content is not None else {}
+    sent.update(headers or {})
     t0 = time.perf_counter()
     try:
         async with asyncio.timeout(timeout_s):
-            response = await client.request(method, url, content=content, headers=headers)
+            response = await client.request(method, url, content=content, headers=sent or None)
     except Exception as exc:  # every failure becomes an outcome with its reason, never a crash
         kind, reason = classify(exc, timeout_s)
         return Outcome(kind, reason, time.perf_counter() - t0)

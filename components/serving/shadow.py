@@ -1,0 +1,160 @@
+"""`mlcicd:serving:ShadowService`: the shadow variant of a model service, fed only by the baseline's mirror.
+
+Creates, on the model service's backend:
+- ECS: its own log group, execution and task roles (pull the image; read model artifacts, publish model metrics,
+  put capture records to the one stream), a task definition running THE serving command with `variant=shadow`,
+  a security group admitting the model port from the baseline tasks' group only (and the matching egress rule on
+  the baseline's group), a Cloud Map private DNS name (`shadow.<namespace>`), and an ECS service with the
+  circuit breaker and no load balancer: no caller can reach it.
+- EKS: a Deployment (not a Rollout: a shadow is replaced, never canaried) whose pods carry
+  `app.kubernetes.io/name: <model>-shadow`, so the model's Services, HPA and PDB never select them; a ClusterIP
+  Service for the mirror; its own ServiceAccount without a token and a Pod Identity role for capture only.
+
+`mirror_url` gives the address before anything exists, so the baseline's environment (`MLCICD_MIRROR`) can carry
+it. Security decisions are the model service's: image by digest, non-root, read-only root filesystem, no
+capabilities, private subnets without public IP, roles scoped to this stack's ARNs.
+"""
+
+# pyright: reportTypedDictNotRequiredAccess=false
+# (ShadowService.__init__ checks every required key first.)
+from __future__ import annotations
+
+import re
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_common import allow_in, allow_out, partition_of, security_group
+from components.iam import assume_role_policy, output_document
+from components.serving import ecs_policies
+from components.serving import eks_specs as spec
+from components.serving.args import pinned_image
+from components.serving.ecs_task import container_definitions
+from components.serving.shadow_args import ShadowServiceArgs
+from runtime import metrics
+from runtime.config import defaults as cfg_defaults
+from runtime.config.platform import EksConfig
+from runtime.serving import command as serving
+
+TYPE = "mlcicd:serving:ShadowService"
+REQUIRED = ("backend", "model_name", "image_repository_url", "image_digest", "capture", "capture_stream_arn",
+            "region", "account_id")
+#: Host name of the shadow in its Cloud Map namespace (ECS).
+ECS_HOST = "shadow"
+
+
+def dns_namespace() -> str:
+    """The stack's private Cloud Map namespace (a DNS name derived from project and stack)."""
+    label = re.sub(r"[^a-z0-9-]+", "-", f"{pulumi.get_project()}-{pulumi.get_stack()}".lower()).strip("-")
+    return f"{label[:60]}.mlcicd.internal"
+
+
+def mirror_url(backend: str, model_name: str, port: int, eks: EksConfig | None = None) -> str:
+    """Where the baseline sends its copies, known before the shadow exists."""
+    if backend == "eks":
+        if eks is None:
+            raise ValueError("mirror_url: backend `eks` needs the EKS config (namespace)")
+        return spec.service_url(f"{spec.k8s_name(model_name)}-shadow", eks.namespace)
+    return f"http://{ECS_HOST}.{dns_namespace()}:{port}"
+
+
+class ShadowService(pulumi.ComponentResource):
+    service_name: pulumi.Output[str]
+    """ECS service or Kubernetes Deployment name."""
+
+    def __init__(self, name: str, args: ShadowServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        missing = [k for k in REQUIRED if k not in args]
+        if missing:
+            raise ValueError(f"ShadowService {name}: missing args {', '.join(missing)}")
+        if not args["image_digest"].startswith("sha256:"):
+            raise ValueError(f"ShadowService {name}: image_digest must be `sha256:<hex>`, got {args['image_digest']!r}")
+        environment = serving.serving_environment(
+            model_name=args["model_name"], model_version=args.get("model_version", ""),
+            image_digest=args["image_digest"], variant=metrics.VARIANT_SHADOW,
+            metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE),
+            extra=args["capture"].to_env())
+        if args["backend"] == "eks":
+            from components.serving.shadow_eks import build_eks_shadow
+
+            self.service_name = build_eks_shadow(self, name, args, environment)
+        else:
+            self.service_name = _ecs(self, name, args, environment)
+        self.register_outputs({"serviceName": self.service_name})
+
+
+def _ecs(parent: ShadowService, name: str, args: ShadowServiceArgs, environment: dict[str, str]) -> pulumi.Output[str]:
+    needed = ("image_repository_arn", "cluster_name", "vpc_id", "private_subnet_ids", "baseline_security_group_id",
+              "kms_key_arn", "models_bucket_arn")
+    missing = [k for k in needed if k not in args]
+    if missing:
+        raise ValueError(f"ShadowService {name} (ecs): missing args {', '.join(missing)}")
+    child = pulumi.ResourceOptions(parent=parent)
+    port = args.get("port", cfg_defaults.SERVING_PORT)
+    prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+    namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
+
+    # Logs and roles (its own: nothing shared with the baseline's) ----------------------------------------------
+    log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
+                                        retention_in_days=args.get("log_retention_days",
+                                                                   cfg_defaults.LOG_RETENTION_DAYS_OTHER),
+                                        kms_key_id=args["kms_key_arn"], opts=child)
+    _, dns_suffix = partition_of(parent)
+    trust = pulumi.Output.from_input(args["account_id"]).apply(
+        lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct))
+    execution = aws.iam.Role(f"{name}-execution", assume_role_policy=trust,
+                             description=f"ECS agent of {prefix}: pull the shadow image, write its logs", opts=child)
+    execution_policy = aws.iam.RolePolicy(f"{name}-execution", role=execution.id, policy=output_document(
+        pulumi.Output.all(args["image_repository_arn"], log_group.arn, args["kms_key_arn"]).apply(
+            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2], args["region"], dns_suffix))), opts=child)
+    task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust,
+                             description=f"Shadow model server of {prefix}: artifacts, metrics, capture", opts=child)
+    artifacts = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
+    task_policy = aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
+        pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"], args["capture_stream_arn"]).apply(
+            lambda a: ecs_policies.task_statements(a[0], artifacts, a[1], args["region"], namespace,
+                                                   dns_suffix=dns_suffix, capture_stream_arn=a[2]))), opts=child)
+
+    # Task definition: the serving command, variant shadow -------------------------------------------------------
+    cpu = args.get("cpu", cfg_defaults.SERVING_CPU)
+    argv = serving.serve_argv(port=port, workers=serving.workers_for(cpu))
+    task = aws.ecs.TaskDefinition(
+        name, family=prefix, requires_compatibilities=["FARGATE"], network_mode="awsvpc", cpu=str(cpu),
+        memory=str(args.get("memory", cfg_defaults.SERVING_MEMORY)), execution_role_arn=execution.arn,
+        task_role_arn=task_role.arn,
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
+                                                                   cpu_architecture="X86_64"),
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=w.volume) for w in serving.WRITABLE_PATHS],
+        container_definitions=pulumi.Output.all(pinned_image(args["image_repository_url"], args["image_digest"]),
+                                                log_group.name).apply(
+            lambda a: container_definitions(a[0], a[1], args["region"], port, environment, argv=argv)),
+        opts=child)
+
+    # Network: only the baseline tasks reach it, by a private DNS name -------------------------------------------
+    group = security_group(f"{name}-tasks", vpc_id=args["vpc_id"], parent=parent,
+                           description=f"{prefix} shadow tasks: the baseline's mirror in, AWS APIs out")
+    allow_in(f"{name}-from-baseline", group=group, port=port, sources=[args["baseline_security_group_id"]],
+             description="mirrored requests from the baseline tasks", parent=parent)
+    allow_out(f"{name}-https-out", group=group, port=443, cidr="0.0.0.0/0", description="AWS APIs over HTTPS",
+              parent=parent)
+    aws.vpc.SecurityGroupEgressRule(f"{name}-baseline-to-shadow", security_group_id=args["baseline_security_group_id"],
+                                    referenced_security_group_id=group.id, ip_protocol="tcp", from_port=port,
+                                    to_port=port, description="mirror copies to the shadow tasks", opts=child)
+    dns = aws.servicediscovery.PrivateDnsNamespace(f"{name}-dns", name=dns_namespace(), vpc=args["vpc_id"],
+                                                   description=f"{prefix}: the shadow's private name", opts=child)
+    registry = aws.servicediscovery.Service(
+        f"{name}-dns", name=ECS_HOST, dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
+            namespace_id=dns.id, routing_policy="MULTIVALUE",
+            dns_records=[aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(ttl=10, type="A")]),
+        health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(failure_threshold=1),
+        opts=child)
+    service = aws.ecs.Service(
+        name, cluster=args["cluster_name"], task_definition=task.arn, desired_count=args.get("desired_count", 1),
+        launch_type="FARGATE", network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+            subnets=args["private_subnet_ids"], security_groups=[group.id], assign_public_ip=False),
+        service_registries=aws.ecs.ServiceServiceRegistriesArgs(registry_arn=registry.arn),
+        deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+        enable_execute_command=False, propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+        # Its tasks start only once their roles' policies exist (IAM propagation).
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[execution_policy, task_policy]))
+    return service.name

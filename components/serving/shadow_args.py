@@ -1,0 +1,63 @@
+"""The arguments of `serving:ShadowService` (components/serving/shadow.py; the EKS side in shadow_eks.py)."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+
+from runtime.config.platform import EksConfig
+from runtime.serving.settings import CaptureSettings
+
+
+class ShadowServiceArgs(TypedDict, total=False):
+    backend: str
+    """`ecs` or `eks`, the model service's. Required."""
+    model_name: str
+    """Registered model name (env `MLCICD_MODEL_NAME`, names of the objects). Required."""
+    model_version: str
+    """The version the shadow runs (env `MLCICD_MODEL_VERSION`, the shadow gate's filter). Default ""."""
+    image_repository_url: pulumi.Input[str]
+    """ECR repository URL. Required."""
+    image_repository_arn: pulumi.Input[str]
+    """ECR repository ARN (the execution role pulls from it only). Required for `ecs`."""
+    image_digest: str
+    """`sha256:...` of the shadow's serving image. Required."""
+    port: int
+    """Container port. Default 8080."""
+    cpu: int
+    """CPU units per task/pod. Default 1024."""
+    memory: int
+    """Memory (MiB) per task/pod. Default 2048."""
+    desired_count: int
+    """Tasks/replicas. Default 1."""
+    capture: CaptureSettings
+    """The shadow's capture settings (the stack's stream, every mirrored request captured). Required."""
+    capture_stream_arn: pulumi.Input[str]
+    """The stream the shadow's role may put to. Required."""
+    region: str
+    """Region of the stack. Required."""
+    account_id: pulumi.Input[str]
+    """This account (trust policies are pinned to it). Required."""
+    metrics_namespace: str
+    """The model metric namespace (the only one the shadow publishes into). Default `MLCICD/Model`."""
+    # ECS ---------------------------------------------------------------------------------------------------
+    cluster_name: pulumi.Input[str]
+    """The model service's cluster. Required for `ecs`."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the model service. Required for `ecs`."""
+    private_subnet_ids: pulumi.Input[list[str]]
+    """Subnets of the shadow tasks. Required for `ecs`."""
+    baseline_security_group_id: pulumi.Input[str]
+    """The baseline tasks' security group: the only source the shadow admits. Required for `ecs`."""
+    kms_key_arn: pulumi.Input[str]
+    """Stack key (image layers, model artifacts). Required for `ecs`."""
+    models_bucket_arn: pulumi.Input[str]
+    """Models bucket (the task role reads `model_artifact_prefix` in it only). Required for `ecs`."""
+    model_artifact_prefix: str
+    """Default `mlflow/`."""
+    log_retention_days: int
+    """Default 30."""
+    # EKS ---------------------------------------------------------------------------------------------------
+    eks: EksConfig
+    """Cluster access and namespace. Required for `eks`."""
