@@ -400,7 +400,7 @@ def expand(arg: str) -> str:
 
 
 def _invocations() -> list[tuple[str, Mlcicd]]:
-    from components.monitoring.jobs import batch_job, drift_job
+    from runtime.pipeline.jobs import batch_job, drift_job
 
     found = []
     for stack in STACKS:

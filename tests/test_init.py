@@ -181,7 +181,8 @@ def make_it_a_regression(project: Path) -> None:
         gates["latency"]["p95Ms"] = 250  # this team's bound for one prediction
         config["ml-cicd:data"]["quality"]["minRows"] = 250
         # The judge compares what a regression publishes: errors and latency (no class histogram, no accuracy).
-        config["ml-cicd:serving"]["canary"]["judge"]["weights"] = {"predictions": 0, "quality": 0}
+        judge = config["ml-cicd:serving"]["canary"]["judge"]
+        judge["weights"] = {**judge.get("weights", {}), "predictions": 0, "quality": 0}
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 

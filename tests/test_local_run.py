@@ -74,8 +74,9 @@ def test_good_run_passes_every_action_of_the_step_list_in_order(good_run: tuple[
     assert summary["verdict"] == "PASS"
     names = [s["name"] for s in summary["stages"]]
     assert "Champion" in names  # a fresh work dir trains the champion first, from the project as it is
-    assert [n for n in names if n != "Champion"] == SETUP_ROWS + [a.name for a in step_list()]
-    assert {s["verdict"] for s in summary["stages"]} == {"PASS"}
+    # With capture on (the staging stack), the scheduled drift job runs last on the canary's captured traffic.
+    assert [n for n in names if n != "Champion"] == SETUP_ROWS + [a.name for a in step_list()] + ["DriftMonitor"]
+    assert {s["verdict"] for s in summary["stages"] if s["in_pipeline"]} == {"PASS"}
     assert "pipeline verdict: PASS" in stderr
     shown = " ".join(stderr.split())  # the terminal wraps long lines
     assert "smoke.load.durationSeconds of Pulumi.staging.yaml: 60.0 -> 8.0 (local.loadTestSeconds)" in shown
@@ -114,6 +115,33 @@ def test_the_canary_was_judged_from_cloudwatch(workdir: Path, good_run: tuple) -
     assert canary["kind"] == "canary-judge"
     assert canary["verdict"] == "PASS"
     assert canary["details"]["verdict_metric"]["ok"] is True
+
+
+def test_the_canary_traffic_was_captured_and_judged_for_drift(workdir: Path, good_run: tuple) -> None:
+    drift = json.loads((workdir / "reports" / "drift-monitor.json").read_text())
+    assert drift["kind"] == "drift-monitor"
+    # Every judged canary request was captured by the serving command's capture layer (moto Firehose) and
+    # delivered as Parquet partitions the drift job read: the champion's and the candidate's versions.
+    canary = json.loads((workdir / "reports" / "canary.json").read_text())
+    assert drift["details"]["served_rows"] == 700  # local.canaryRequests, all answered
+    # The label column (the model gate's target) is optional in label-free served traffic.
+    for version in drift["details"]["versions"].values():
+        assert not [c for c in version["checks"] if c["name"].startswith("schema.missing")], version["checks"]
+    by_version = {c["name"]: c for c in drift["checks"]}
+    assert len(by_version) == 2, drift["checks"]
+    # The champion's ~80 % of the traffic decides: no column drifted. The candidate's ~20 % (about 140 rows) is
+    # too few to rule drift out, and says how many rows would: never a PASS it cannot vouch for.
+    champion = by_version["drift v1"]
+    assert champion["verdict"] == "PASS", champion
+    assert champion["observed"] == 0, champion
+    candidate = by_version["drift v2"]
+    assert candidate["verdict"] == "INCONCLUSIVE", candidate
+    assert re.search(r"\d+ more needed|\d+ current rows would decide", candidate["reason"]), candidate
+    row = next(s for s in good_run[1]["stages"] if s["name"] == "DriftMonitor")
+    assert row["in_pipeline"] is False
+    assert row["verdict"] == drift["verdict"]
+    assert "700 captured canary requests" in row["reason"]
+    assert canary["verdict"] == "PASS"
 
 
 def test_good_run_leaves_no_child_process(workdir: Path, good_run: tuple) -> None:

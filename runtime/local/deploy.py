@@ -31,19 +31,25 @@ SPLIT_SEED = 20261122
 WARM_UP = 25
 
 
+def _serve(state: Rehearsal, role: str, version: str) -> None:
+    from runtime.local import capture
+    from runtime.metrics import VARIANT_BASELINE, VARIANT_CANARY
+
+    state.versions[role] = version
+    env = {**capture.server_env(state), **(state.faults.serving_env(role))}
+    state.servers[role] = start_scoring_server(
+        state.group, role=role, variant=VARIANT_CANARY if role == "candidate" else VARIANT_BASELINE,
+        model=state.plan.model, version=version, image_digest=state.image_digest if role == "candidate" else None,
+        tracking_uri=state.tracking_uri, scratch=state.workdir / "tmp" / f"serve-{role}",
+        log=state.logs / f"serve-{role}.log", env=env)
+
+
 def serve_champion(state: Rehearsal, version: str) -> None:
-    state.versions["champion"] = version
-    state.servers["champion"] = start_scoring_server(state.group, "champion", f"models:/{state.plan.model}/{version}",
-                                                     tracking_uri=state.tracking_uri,
-                                                     log=state.logs / "serve-champion.log")
+    _serve(state, "champion", version)
 
 
 def serve_candidate(state: Rehearsal, version: str) -> None:
-    state.versions["candidate"] = version
-    state.servers["candidate"] = start_scoring_server(state.group, "candidate", f"models:/{state.plan.model}/{version}",
-                                                      tracking_uri=state.tracking_uri,
-                                                      log=state.logs / "serve-candidate.log",
-                                                      env=state.faults.serving_env("candidate"))
+    _serve(state, "candidate", version)
 
 
 def pulumi_up(state: Rehearsal, run: ActionRun, stack: str) -> str:
@@ -125,7 +131,9 @@ def run_canary(state: Rehearsal, checkout: Path) -> Report:
         side = "candidate" if rng.random() * 100 < percent else "champion"
         shots.append(Shot(i * local.canary_seconds / local.canary_requests, side, urls[side],
                           sample.rows[i % len(sample.rows)]))
+    started = datetime.now(UTC)
     served = replay(shots, ("champion", "candidate"), timeout_seconds=10.0, max_in_flight=8, overflow="wait")
+    state.canary_window = (started, datetime.now(UTC))
     return judge(state, served)
 
 

@@ -2,7 +2,10 @@
 are rendered from), run stage by stage on one machine against the project it stands in.
 
     Source -> Validate [DataValidate | UnitTests | Lint] -> Train -> ModelGate -> Package -> Deploy
-           -> [Smoke | VerifyRollout] -> LoadTest -> (Approve) -> Promote
+           -> [Smoke | VerifyRollout] -> LoadTest -> (Approve) -> Promote -> (DriftMonitor)
+
+With inference capture configured, the scoring servers capture what they serve and the scheduled drift job
+(`runtime.pipeline.jobs`) runs last on the canary's captured traffic (`runtime.local.capture`).
 
 Every action runs its own commands in its own checkout of a snapshot of the project (`runtime.local.actions`):
 the team's train, test and lint commands and every `mlcicd` invocation exactly as the buildspec runs them; only
@@ -26,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from runtime.local import capture
 from runtime.local import preparation as prep
 from runtime.local.actions import Hook, run_action
 from runtime.local.deploy import serve_candidate
@@ -53,7 +57,7 @@ class LocalRun:
 
     @property
     def stopped(self) -> StageResult | None:
-        return next((r for r in self.rows if r.verdict not in ("PASS", "SKIPPED")), None)
+        return next((r for r in self.rows if r.in_pipeline and r.verdict not in ("PASS", "SKIPPED")), None)
 
     @property
     def verdict(self) -> str:
@@ -147,6 +151,10 @@ def _run_stages(state: Rehearsal, run: LocalRun, progress: Progress) -> None:
             results = _run_parallel(state, actions, hooks, progress)
             if not all([record(r) for r in results]):  # noqa: C419 - record every result
                 return
+    if state.canary_window is not None and capture.settings(state) is not None:
+        progress.stage("Monitor", ["DriftMonitor"])
+        progress.start("DriftMonitor")
+        record(capture.drift_job_row(state, capture.deliver(state, *state.canary_window)))
 
 
 def _run_parallel(state: Rehearsal, actions: list[Any], hooks: dict[str, tuple[Hook | None, Hook | None]],
@@ -224,7 +232,8 @@ def finish(run: LocalRun, console: Any) -> int:
     summary = {"verdict": run.verdict, "scenario": run.scenario, "stopped_at": stop.name if stop else None,
                "reason": stop.reason if stop else "", "report": str(html_path), "total_s": round(run.total_s, 1),
                "stages": [{"name": r.name, "verdict": r.verdict, "duration_s": round(r.duration_s, 2),
-                           "reason": r.reason, "report": str(r.report) if r.report else None} for r in run.rows]}
+                           "reason": r.reason, "report": str(r.report) if r.report else None,
+                           "in_pipeline": r.in_pipeline} for r in run.rows]}
     (run.workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     console.print(terminal_table(run.rows, run.verdict, f"ml-cicd local run: scenario {run.scenario}"))
     if stop is not None:

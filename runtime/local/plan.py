@@ -56,9 +56,14 @@ class Plan:
         return None
 
     def canary_judge(self) -> Any:
-        """The deployed stack's canary judge with the rehearsal's period and a one-minute window."""
+        """The deployed stack's canary judge with the rehearsal's period, a one-minute window and at least the
+        rehearsal's latency tolerance."""
         judge = self.deployed.serving.canary.judge
-        return judge.model_copy(update={"window_minutes": 1, "period_seconds": self.local.canary_period_seconds})
+        update: dict[str, Any] = {"window_minutes": 1, "period_seconds": self.local.canary_period_seconds}
+        floor = self.local.canary_latency_tolerance
+        if floor is not None and judge.latency_tolerance < floor:
+            update["latency_tolerance"] = floor
+        return judge.model_copy(update=update)
 
     def banner(self) -> list[str]:
         spec = self.spec
@@ -130,6 +135,10 @@ def _replacements(plan: Plan) -> list[Replacement]:
     if judge.period_seconds != local.canary_period_seconds:
         out.append(Replacement(spec.deploy_stack, "serving.canary.judge.periodSeconds", judge.period_seconds,
                                local.canary_period_seconds, "local.canaryPeriodSeconds"))
+    floor = local.canary_latency_tolerance
+    if floor is not None and judge.latency_tolerance < floor:
+        out.append(Replacement(spec.deploy_stack, "serving.canary.judge.latencyTolerance", judge.latency_tolerance,
+                               floor, "local.canaryLatencyTolerance: the servers share this machine's CPUs"))
     if judge.window_minutes != 1:
         out.append(Replacement(spec.deploy_stack, "serving.canary.judge.windowMinutes", judge.window_minutes, 1,
                                "local.canarySeconds fits one minute"))

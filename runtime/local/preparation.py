@@ -61,9 +61,13 @@ def prepare_services(state: Rehearsal) -> StageResult:
     for bucket in (DATA_BUCKET, MODELS_BUCKET):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": env["AWS_REGION"]})
     reference = write_reference_profile(state)
+    from runtime.local.capture import create_stream
+
+    stream = create_stream(state)
+    captured = f", Firehose stream {stream} for inference capture" if stream else ""
     return StageResult("Stand-ins", "Stand-ins", "PASS", time.perf_counter() - t0,
-                       f"MLflow {state.tracking_uri}; moto {state.moto.url} (S3, CloudWatch); reference profile "
-                       f"from {reference}")
+                       f"MLflow {state.tracking_uri}; moto {state.moto.url} (S3, CloudWatch{captured}); reference "
+                       f"profile from {reference}")
 
 
 def write_reference_profile(state: Rehearsal) -> str:

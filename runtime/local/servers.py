@@ -1,6 +1,7 @@
-"""The local stand-ins' processes: the moto server (S3 and CloudWatch) and MLflow's scoring server for a model
-version. `start_scoring_server` is the one place a scoring process is started (the champion and the candidate
-alike), so it can be swapped for the runtime's serving command in one spot."""
+"""The local stand-ins' processes: the moto server (S3, CloudWatch, Firehose) and the scoring server of a model
+version. `start_scoring_server` starts THE serving command (`runtime/serving/command.py`: MLflow's scoring app
+under uvicorn behind the inference capture layer), as the serving image, the ECS task and the EKS pod run it, for
+the champion and the candidate alike."""
 
 from __future__ import annotations
 
@@ -15,25 +16,28 @@ SERVER_READY_S = 180.0
 MOTO_READY_S = 60.0
 
 
-def _bin(name: str) -> str:
-    """A console script of this environment (next to the running interpreter)."""
-    return str(Path(sys.executable).parent / name)
-
-
-def start_scoring_server(group: ProcessGroup, role: str, model_uri: str, *, tracking_uri: str, log: Path,
+def start_scoring_server(group: ProcessGroup, *, role: str, variant: str, model: str, version: str,
+                         image_digest: str | None, tracking_uri: str, scratch: Path, log: Path,
                          env: dict[str, str] | None = None) -> ManagedProcess:
-    """MLflow's scoring server for `model_uri` on a free loopback port, one worker; ready on `/ping`."""
+    """The serving command for `models:/<model>/<version>` on a free loopback port, one worker; ready on `/ping`.
+    `env`: capture settings and faults. HOME and TMPDIR point at `scratch` (the task's writable volume)."""
+    from runtime.serving import command as serving
+
     port = free_port()
-    argv = [_bin("mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local", "--host", "127.0.0.1",
-            "-p", str(port), "--workers", "1"]
-    base = {**{k: os.environ.get(k, v) for k, v in ONE_THREAD.items()}, "MLFLOW_TRACKING_URI": tracking_uri,
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return group.start(ManagedProcess(f"{role} scoring server ({model_uri})", argv, port, log,
-                                      {**base, **(env or {})}))
+    argv = serving.serve_argv(f"models:/{model}/{version}", port=port, host="127.0.0.1", workers=1,
+                              python=sys.executable)
+    extra = {**{k: os.environ.get(k, v) for k, v in ONE_THREAD.items()}, "MLFLOW_TRACKING_URI": tracking_uri,
+             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
+    environment = serving.serving_environment(model_name=model, model_version=version, image_digest=image_digest,
+                                              variant=variant, extra=extra)
+    scratch.mkdir(parents=True, exist_ok=True)
+    environment.update(HOME=str(scratch), TMPDIR=str(scratch))
+    return group.start(ManagedProcess(f"{role} scoring server (models:/{model}/{version})", argv, port, log,
+                                      environment))
 
 
 def start_moto(group: ProcessGroup, log: Path) -> ManagedProcess:
-    """moto's server on a free loopback port: the rehearsal's S3 and CloudWatch (dummy credentials only)."""
+    """moto's server on a free loopback port: the rehearsal's S3, CloudWatch and Firehose (dummy credentials)."""
     port = free_port()
     return group.start(ManagedProcess("moto server", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
                                                       str(port)], port, log))

@@ -7,6 +7,7 @@ import json
 import subprocess
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ class Rehearsal:
     outputs: dict[str, Path] = field(default_factory=dict)
     """Output artifact name -> directory (`$CODEBUILD_SRC_DIR_<name>` of later actions)."""
     image_digest: str | None = None
+    canary_window: tuple[datetime, datetime] | None = None
+    """When the canary's judged traffic began and ended (the drift job judges what was captured in between)."""
     facts: dict[str, str] = field(default_factory=dict)
     running: set[subprocess.Popen[bytes]] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)

@@ -41,6 +41,8 @@ class StageResult:
     reason: str = ""
     report: Path | None = None
     extra_links: dict[str, Path] = field(default_factory=dict)
+    in_pipeline: bool = True
+    """False for a scheduled job run after the pipeline (the drift job): shown, but not the pipeline's verdict."""
 
     @property
     def report_data(self) -> dict[str, Any] | None:
@@ -104,7 +106,7 @@ def write_html(path: Path, stages: Sequence[StageResult], verdict: str, facts: d
                              f"<section id='{stage.name}'><h2>{html.escape(stage.title)} "
                              f"{badge(str(data.get('verdict')))}</h2>{checks_table(data.get('checks', []))}{charts}"
                              "</section>"))
-    checks = [{"verdict": stage.verdict} for stage in stages]
+    checks = [{"verdict": stage.verdict} for stage in stages if stage.in_pipeline]
     body = (header("ml-cicd local run", verdict, subject=facts, meta="stages of the delivery pipeline, run locally",
                    checks=checks)
             + "<section id=stages><h2>Stages</h2><table><tr><th>verdict</th><th>stage</th><th>time</th>"

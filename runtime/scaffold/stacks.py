@@ -22,6 +22,22 @@ class StackOptions:
     """Columns and a few rows of the evaluation data (EKS canary probes send them)."""
 
 
+def _judge_effects(production: bool) -> str:
+    """The canary judge's effects: production's defaults; staging sized to the pipeline's own test traffic."""
+    if production:
+        return """        # Judged on real traffic with the default effects (docs/canary.md): a doubled 5xx rate, +10 %
+        # latency, p99 +20 %, a 0.05 class-share change; at most a 1 % chance of failing a good canary.
+"""
+    return """        # Staging's canary sees only the pipeline's own test traffic: in `mlcicd local run` 700 requests,
+        # ~140 of them to the candidate. The effects are what that many can rule out at the judge's alpha and
+        # power (a 5xx rate +5 points, a class share +20 points); the p99 and live quality of ~140 requests
+        # decide nothing, so they carry no weight. Production keeps the strict default effects.
+        errorRateTolerance: 0.05
+        predictionShareChange: 0.2
+        weights: {tail: 0, quality: 0}
+"""
+
+
 def _serving(o: StackOptions, production: bool) -> str:
     percent, bake = (10, 15) if production else (20, 5)
     head = f"""  ml-cicd:serving:
@@ -39,7 +55,7 @@ def _serving(o: StackOptions, production: bool) -> str:
       judge:
         windowMinutes: {bake}
         minRequests: {500 if production else 100}
-"""
+{_judge_effects(production)}"""
     if o.backend == "ecs":
         return head + """    loadBalancer:
       internal: true
@@ -185,6 +201,12 @@ config:
     quality:
       maxNullRate: 0.02
       minRows: 300  # the example's training data has 341 rows: set it for your data
+    drift:
+      # The smallest drift (KS distance) the gate must be able to rule out before it passes; a few hundred rows
+      # a side can rule out only large ones (docs/data-validation.md): with 265 reference rows and a dozen
+      # columns, 0.2 needs about 480 current rows, 0.3 about 110.
+      # Set it for your data: with too few rows for it, the gate is INCONCLUSIVE and names the rows it needs.
+      detectableEffect: 0.3
 
   # Model gate: the metrics your training logs, and the bar each candidate clears.
   ml-cicd:gates:

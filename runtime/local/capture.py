@@ -1,0 +1,116 @@
+"""Inference capture in `mlcicd local run`, and the drift job on what was captured.
+
+With `monitoring.capture.enabled` in the deployed stack, both scoring servers capture what they serve into moto's
+Firehose with the stack's capture settings (`CaptureSettings.from_stack`, as the program configures the ECS task).
+moto's Firehose writes the JSON batches to S3 as they are; `deliver` then does what Firehose does in AWS (Parquet
+against the Glue columns, `model=/dt=` partitions under `monitoring.drift.inferencePrefix` of the data bucket) for
+the canary's traffic: the smoke and load tests repeat the input example, which is not traffic to judge drift on.
+`drift_job_row` runs the scheduled drift job's commands (`runtime.pipeline.jobs.drift_job`) as written.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from runtime.local.state import DATA_BUCKET, Rehearsal
+from runtime.local.summary import StageResult, load_json
+from runtime.serving.settings import CaptureSettings
+
+STREAM = "mlcicd-local-inference"
+#: Where moto's Firehose puts the raw batches (moto expands no prefix expressions).
+RAW_BUCKET = "mlcicd-local-firehose"
+RAW_PREFIX = "raw/"
+#: Seconds between the servers' puts (the cloud's default is 1 s; the rehearsal's canary is short).
+FLUSH_SECONDS = 0.5
+
+
+def settings(state: Rehearsal) -> CaptureSettings | None:
+    return CaptureSettings.from_stack(state.plan.deployed, STREAM, flush_seconds=FLUSH_SECONDS)
+
+
+def server_env(state: Rehearsal) -> dict[str, str]:
+    """The capture settings and moto's endpoint for a scoring server; empty without capture."""
+    capture = settings(state)
+    if capture is None:
+        return {}
+    aws = state.aws_env()
+    return {**capture.to_env(), **{k: aws[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                                        "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_CONFIG_FILE",
+                                                        "AWS_SHARED_CREDENTIALS_FILE")}}
+
+
+def _clients(state: Rehearsal) -> Any:
+    from boto3.session import Session
+
+    env = state.aws_env()
+    session = Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=env["AWS_REGION"])
+    return lambda service: session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
+
+
+def create_stream(state: Rehearsal) -> str | None:
+    """moto's delivery stream and its raw bucket; None without capture."""
+    if settings(state) is None:
+        return None
+    clients = _clients(state)
+    region = state.plan.deployed.region
+    clients("s3").create_bucket(Bucket=RAW_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    clients("firehose").create_delivery_stream(
+        DeliveryStreamName=STREAM, DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                            "BucketARN": f"arn:aws:s3:::{RAW_BUCKET}", "Prefix": RAW_PREFIX})
+    return STREAM
+
+
+def _raw_records(state: Rehearsal) -> list[dict[str, Any]]:
+    from runtime.local.firehose import json_records
+
+    s3 = _clients(state)("s3")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=RAW_BUCKET, Prefix=RAW_PREFIX)
+    return json_records(s3.get_object(Bucket=RAW_BUCKET, Key=obj["Key"])["Body"].read()
+                        for page in pages for obj in page.get("Contents", []))
+
+
+def deliver(state: Rehearsal, start: datetime, end: datetime) -> int:
+    """Firehose's delivery of the records captured in [start, end] into the data bucket; how many."""
+    from runtime.local.firehose import write_like_firehose
+
+    capture = settings(state)
+    assert capture is not None
+    low, high = start.timestamp() * 1000, end.timestamp() * 1000
+    records = [r for r in _raw_records(state) if low <= r.get("timestamp", 0) <= high]
+    model = state.plan.model
+    prefix = state.plan.deployed.monitoring.drift.inference_prefix
+    s3 = _clients(state)("s3")
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in write_like_firehose(records, capture.schema(salt=model).glue_columns(), tmp, model):
+            s3.upload_file(str(path), DATA_BUCKET, prefix + path.relative_to(tmp).as_posix())
+    return len(records)
+
+
+def drift_job_row(state: Rehearsal, delivered: int) -> StageResult:
+    """The scheduled drift job (its commands as the cloud's CodeBuild project runs them) on the delivered window;
+    the row carries the job's verdict (PASS no version drifted, FAIL one did, INCONCLUSIVE too few rows to
+    decide) and, as the cloud's scheduled job, is not part of the pipeline's verdict."""
+    from runtime.local.actions import run_action
+    from runtime.pipeline.jobs import DRIFT_REPORT, drift_job
+
+    deployed = state.plan.deployed
+    job = drift_job(stack=state.plan.spec.deploy_stack, reference_profile_key=deployed.monitoring.drift
+                    .reference_profile_key, inference_prefix=deployed.monitoring.drift.inference_prefix)
+    result, run = run_action(state, job)
+    result = replace(result, title="DriftMonitor (scheduled job, after the pipeline)", in_pipeline=False)
+    report = load_json(run.cwd / DRIFT_REPORT)
+    if report is None:  # the job stopped before it wrote its report: the action's own reason
+        return result
+    verdict = str(report.get("verdict"))
+    checks = "; ".join(f"{c.get('name')}: {c.get('verdict')}, {c.get('reason', '')}"
+                       for c in report.get("checks", []))
+    return replace(result, verdict=verdict if verdict in ("PASS", "FAIL", "INCONCLUSIVE") else "ERROR",
+                   report=state.reports / Path(DRIFT_REPORT).name,
+                   reason=f"{delivered} captured canary requests (moto Firehose, delivered as Parquet under "
+                          f"s3://{DATA_BUCKET}/{deployed.monitoring.drift.inference_prefix}): {checks}")
