@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from components import defaults as d
 from components.aws_common import partition_of
-from components.iam import assume_role_policy, output_document
+from components.iam import account_trust_policy, output_document
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, pinned_image
 from runtime import metrics
@@ -57,8 +57,7 @@ def _roles(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix
     """Execution (agent: pull, logs) and task (model: artifacts, metrics) roles, never shared, and their policies."""
     child = pulumi.ResourceOptions(parent=parent)
     _, dns_suffix = partition_of(parent)
-    trust = pulumi.Output.from_input(args["account_id"]).apply(
-        lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct))
+    trust = account_trust_policy("ecs-tasks.amazonaws.com", args["account_id"])
     execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust,
                                   description=f"ECS agent of {prefix}: pull the serving image, write its logs",
                                   opts=child)

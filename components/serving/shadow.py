@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_common import allow_in, allow_out, partition_of, security_group
-from components.iam import assume_role_policy, output_document
+from components.iam import account_trust_policy, output_document
 from components.serving import ecs_policies
 from components.serving import eks_specs as spec
 from components.serving.args import pinned_image
@@ -100,8 +100,7 @@ def _ecs(parent: ShadowService, name: str, args: ShadowServiceArgs, environment:
                                                                    cfg_defaults.LOG_RETENTION_DAYS_OTHER),
                                         kms_key_id=args["kms_key_arn"], opts=child)
     _, dns_suffix = partition_of(parent)
-    trust = pulumi.Output.from_input(args["account_id"]).apply(
-        lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct))
+    trust = account_trust_policy("ecs-tasks.amazonaws.com", args["account_id"])
     execution = aws.iam.Role(f"{name}-execution", assume_role_policy=trust,
                              description=f"ECS agent of {prefix}: pull the shadow image, write its logs", opts=child)
     execution_policy = aws.iam.RolePolicy(f"{name}-execution", role=execution.id, policy=output_document(
