@@ -11,7 +11,6 @@ canary that does not answer is what the judge is there to fail.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +18,7 @@ from runtime.aws import ClientFactory, boto3_clients, check_aws_access, resolve_
 from runtime.errors import EndpointUnavailable, UsageError
 from runtime.report import Report
 from runtime.stack_outputs import read_stack_outputs
+from runtime.timestamps import parse_time
 
 if TYPE_CHECKING:
     from runtime.canary.probe import ProbeRequest, ProbeResult
@@ -158,16 +158,6 @@ def check_baseline(request: ProbeRequest) -> None:
                                   "probe traffic was sent") from exc
 
 
-def parse_time(value: str | None, option: str = "--end-time") -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option} {value!r} is not an ISO 8601 time; use e.g. 2026-01-31T12:00:00Z") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def act_settings(target: Target, options: JudgeOptions, cfg: StackConfig | None,
                  outputs: dict[str, Any]) -> ActSettings | None:
     """What `--act` does, from the stack config, its outputs and the command line (None without `--act`)."""
@@ -249,7 +239,7 @@ def build_request(target: Target, options: JudgeOptions, cfg: StackConfig | None
                           quality_metric=alarm.metric_name if alarm else MODEL_QUALITY_METRIC)
     subject = {"model": model_name, "version": cfg.model.version if cfg else None, "stack": target.stack,
                "baseline": baseline_tg or target.baseline_variant, "canary": canary_tg or target.canary_variant}
-    start, end = parse_time(options.start_time, "--start-time"), parse_time(options.end_time)
+    start, end = parse_time(options.start_time, "--start-time"), parse_time(options.end_time, "--end-time")
     if start is not None and end is not None and start >= end:
         raise UsageError(f"--start-time {options.start_time} is not before --end-time {options.end_time}")
     bake = judge.max_bake_minutes or max(cfg.serving.canary.bake_minutes if cfg else 0, judge.window_minutes)
