@@ -19,14 +19,8 @@ from typer.testing import CliRunner
 
 from runtime.canary.judge import QualityRule
 from runtime.canary.metrics_source import MetricSource
-from runtime.canary.probe import (
-    ProbeRequest,
-    check_url,
-    judge_with_probe,
-    probe_canary,
-    read_sample,
-    sample_from_payloads,
-)
+from runtime.canary.probe import ProbeRequest, check_url, probe_canary, read_sample, sample_from_payloads
+from runtime.canary.probe_judge import judge_with_probe
 from runtime.canary.run import ClientFactory, JudgeRequest, boto3_clients, run_canary_judge
 from runtime.cli.main import app
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
