@@ -28,8 +28,9 @@ def probe_window(now: float, duration_seconds: int, period_seconds: int) -> tupl
 
 
 def whole_periods(seconds: float, period_seconds: int) -> int:
-    """`seconds` rounded up to whole periods."""
-    return math.ceil(seconds / period_seconds) * period_seconds
+    """`seconds` rounded up to whole periods (a float a hair above a whole period, as 1 / 60 x 60 may be, is that
+    period)."""
+    return math.ceil(round(seconds / period_seconds, 9)) * period_seconds
 
 
 def next_window(now: float, start: datetime, window_seconds: int, bake_seconds: int,
