@@ -279,6 +279,18 @@ def test_sample_payloads_split_into_single_rows() -> None:
     assert not sample.labelled
 
 
+def test_a_regression_probe_refuses_exact_match_quality(sample_file: Path) -> None:
+    """Exact-match accuracy of a regression's predictions is always about 0: the probe refuses labels for it."""
+    from runtime.canary.judge_run import ProbeOptions, Target, build_probe_request
+    from runtime.config import load_stack
+
+    cfg = load_stack("staging").config
+    cfg = cfg.model_copy(update={"gates": cfg.gates.model_copy(update={"task": "regression"})})
+    options = ProbeOptions("http://127.0.0.1:1", "http://127.0.0.1:2", sample_data=sample_file, target_column="label")
+    with pytest.raises(UsageError, match=r"gates\.task is regression"):
+        build_probe_request(Target(stack="staging"), options, cfg)
+
+
 def test_labelled_sample_keeps_the_label_out_of_the_request(sample_file: Path) -> None:
     sample = read_sample(sample_file, "label")
     first = sample.rows[0]

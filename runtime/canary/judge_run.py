@@ -279,6 +279,10 @@ def build_probe_request(target: Target, options: ProbeOptions, cfg: StackConfig 
         raise UsageError("no model name: pass --model NAME or --stack S")
     if options.target_column is not None and options.sample_data is None:
         raise UsageError("--target-column names the label column of --sample-data: give the file too")
+    if options.target_column is not None and cfg is not None and cfg.gates.task == "regression":
+        raise UsageError(f"--target-column {options.target_column!r}: the probe's quality metric is the share of "
+                         "predictions equal to the label (classification); gates.task is regression, where that "
+                         "share is meaningless: drop --target-column (errors, latency and predictions are judged)")
     if options.sample_data is not None:
         sample = read_sample(options.sample_data, options.target_column)
     elif cfg is not None and cfg.smoke.sample_payloads:
