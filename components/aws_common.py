@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
-from components.iam import Statement, allow, assume_role_policy, document
+from components.iam import Statement, account_trust_policy, allow, document
 
 #: Prefix of ALB access logs in the log bucket (its policy admits `alb/AWSLogs/<account>/*`).
 ALB_LOG_PREFIX = "alb"
@@ -102,8 +102,8 @@ def task_execution_role(name: str, *, account_id: pulumi.Input[str], log_group_a
     Returns the role and its policy: a service starting tasks must depend on the policy (IAM propagation)."""
     child = pulumi.ResourceOptions(parent=parent)
     _, dns_suffix = partition_of(parent)
-    role = aws.iam.Role(name, assume_role_policy=pulumi.Output.from_input(account_id).apply(
-        lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct)), opts=child)
+    role = aws.iam.Role(name, assume_role_policy=account_trust_policy("ecs-tasks.amazonaws.com", account_id),
+                        opts=child)
     statements: list[pulumi.Input[Statement]] = [
         pulumi.Output.from_input(log_group_arn).apply(
             lambda arn: allow("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{arn}:*"])),
@@ -126,8 +126,8 @@ def task_execution_role(name: str, *, account_id: pulumi.Input[str], log_group_a
 
 def ecs_task_role(name: str, *, account_id: pulumi.Input[str], parent: pulumi.Resource) -> aws.iam.Role:
     """A task role with no permissions yet; the caller attaches its scoped `RolePolicy`."""
-    return aws.iam.Role(name, assume_role_policy=pulumi.Output.from_input(account_id).apply(
-        lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct)), opts=pulumi.ResourceOptions(parent=parent))
+    return aws.iam.Role(name, assume_role_policy=account_trust_policy("ecs-tasks.amazonaws.com", account_id),
+                        opts=pulumi.ResourceOptions(parent=parent))
 
 
 def application_load_balancer(name: str, *, subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],

@@ -47,6 +47,11 @@ def assume_role_policy(service: str, source_account: str | None = None) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
+def account_trust_policy(service: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """`assume_role_policy` for `service` pinned to `account_id`, which may still be an output."""
+    return pulumi.Output.from_input(account_id).apply(lambda account: assume_role_policy(service, account))
+
+
 def connection_statements(sid: str, actions: Sequence[str], connection_arn: str) -> list[Statement]:
     """Use of a CodeConnections connection. The service was renamed from `codestar-connections` to `codeconnections`;
     AWS accepts both action prefixes, each on the connection's ARN in its own service's form ("CodeConnections

@@ -177,17 +177,6 @@ def _as_the_program_reads(raw: dict[str, Any]) -> dict[str, Any]:
             for key, value in _config_values(raw).items()}
 
 
-@dataclass
-class _Capture:
-    """What one run records: every registered resource, the stack's outputs, the program's warnings."""
-
-    stack: str
-    region: str
-    records: list[Resource] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-
 def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any] | None = None,
                 secret_keys: frozenset[str] = frozenset()) -> Graph:
     """Run the project's program (`main` in `Pulumi.yaml`) for `stack` under recording mocks. `root` is the
@@ -214,10 +203,10 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
         exc.registered_resources = 0
         raise
     program_dir = program_path(project_dir)
-    capture = _Capture(stack=stack, region=str(raw_config.get("region", "us-east-1")))
+    recorded = Graph(project=PROJECT, stack=stack)
     pulumi_settings.ROOT.set(None)
     _use_graph_loop()
-    _install_recording_mocks(capture)
+    _install_recording_mocks(recorded, region=str(raw_config.get("region", "us-east-1")))
     pulumi.runtime.set_all_config(_config_values(raw_config),
                                   secret_keys=[f"{NAMESPACE}:{k}" for k in sorted(secret_keys)])
 
@@ -225,7 +214,7 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
         root = pulumi_settings.get_root_resource()
         for key, value in dict(getattr(root, "outputs", {})).items():
             output = pulumi.Output.from_input(value)
-            capture.outputs[key] = SECRET if await output.is_secret() else _plain(await output.future())
+            recorded.outputs[key] = SECRET if await output.is_secret() else _plain(await output.future())
 
     def program() -> Any:
         run_program(program_dir, project_dir)
@@ -236,57 +225,57 @@ def build_graph(stack: str, root: Path | None = None, raw_config: dict[str, Any]
     except pulumi.RunError as exc:
         # The program validates config before registering anything; surface the ConfigError itself.
         if isinstance(exc.__cause__, ConfigError):
-            exc.__cause__.registered_resources = len(capture.records)
+            exc.__cause__.registered_resources = len(recorded.resources)
             raise exc.__cause__ from None
         raise
-    capture.records.sort(key=lambda r: r.urn)
-    return Graph(project=PROJECT, stack=stack, resources=capture.records,
-                 outputs=dict(sorted(capture.outputs.items())), warnings=capture.warnings)
+    recorded.resources.sort(key=lambda r: r.urn)
+    recorded.outputs = dict(sorted(recorded.outputs.items()))
+    return recorded
 
 
-def _install_recording_mocks(capture: _Capture) -> None:
-    """Pulumi's mocks with deterministic provider answers, and its mock monitor subclassed to record every
-    `RegisterResource` request (and the root stack's outputs) into `capture`."""
+def _install_recording_mocks(graph: Graph, *, region: str) -> None:
+    """Pulumi's mocks with deterministic provider answers for `region`, and its mock monitor subclassed to record
+    every `RegisterResource` request, the root stack's outputs and the program's warnings into `graph`."""
     import pulumi
     from google.protobuf import json_format
     from pulumi.runtime import mocks as pulumi_mocks
 
     class Mocks(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-            return f"{args.name}-id", mock_outputs(args.typ, args.name, args.inputs, capture.region)
+            return f"{args.name}-id", mock_outputs(args.typ, args.name, args.inputs, region)
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-            return mock_call(args.token, args.args, capture.region), []
+            return mock_call(args.token, args.args, region), []
 
     class Monitor(pulumi_mocks.MockMonitor):
         def make_urn(self, parent: str, type_: str, name: str) -> str:
             """Like the engine: the qualified type carries the whole parent chain; the root stack is no parent."""
             if parent and not _is_root(parent):
                 type_ = parent.split("::")[2] + "$" + type_
-            return "urn:pulumi:" + "::".join([capture.stack, PROJECT, type_, name])
+            return "urn:pulumi:" + "::".join([graph.stack, PROJECT, type_, name])
 
         def RegisterResource(self, request: Any) -> Any:
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
-                capture.records.append(_recorded(request, response.urn))
+                graph.resources.append(_recorded(request, response.urn))
             return response
 
         def RegisterResourceOutputs(self, request: Any) -> Any:
             if _is_root(request.urn):
-                capture.outputs.update(_plain(json_format.MessageToDict(request.outputs)))
+                graph.outputs.update(_plain(json_format.MessageToDict(request.outputs)))
             return super().RegisterResourceOutputs(request)
 
     class Logger:
         def warning(self, message: str, *args: Any) -> None:
-            capture.warnings.append(message)
+            graph.warnings.append(message)
 
         def debug(self, *args: Any) -> None: ...
         def info(self, *args: Any) -> None: ...
         def error(self, message: str, *args: Any) -> None:
-            capture.warnings.append(message)
+            graph.warnings.append(message)
 
     mocks = Mocks()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=capture.stack, preview=False, monitor=Monitor(mocks),
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=graph.stack, preview=False, monitor=Monitor(mocks),
                              logger=Logger())  # type: ignore[arg-type]
 
 

@@ -177,8 +177,9 @@ def test_cli_unreachable_endpoint_is_inconclusive_not_a_crash(tmp_path: Path) ->
     (["--namespace", "X", "--start-time", "2026-03-02T12:00:00Z", "--end-time", "2026-03-02T11:00:00Z"],
      "is not before --end-time"),
     (["--namespace", "X", "--until-decided", "--end-time", "2026-03-02T11:00:00Z"], "drop --end-time"),
-    (["--namespace", "X", "--until-decided", "--probe-baseline-url", "http://127.0.0.1:1",
-      "--probe-canary-url", "http://127.0.0.1:2"], "drop --start-time and --until-decided"),
+    (["--namespace", "X", "--start-time", "2026-03-02T11:00:00Z", "--probe-baseline-url", "http://127.0.0.1:1",
+      "--probe-canary-url", "http://127.0.0.1:2"], "--probe-* starts its bake with the first window it probes: "
+                                                   "drop --start-time"),
 ])
 def test_cli_usage_errors_exit_2_naming_the_option(args: list[str], message: str, tmp_path: Path) -> None:
     code, _, output = invoke("canary", "judge", "--model", "m", "--region", REGION, *args)

@@ -19,14 +19,8 @@ from typer.testing import CliRunner
 
 from runtime.canary.judge import QualityRule
 from runtime.canary.metrics_source import MetricSource
-from runtime.canary.probe import (
-    ProbeRequest,
-    check_url,
-    judge_with_probe,
-    probe_canary,
-    read_sample,
-    sample_from_payloads,
-)
+from runtime.canary.probe import ProbeRequest, check_url, probe_canary, read_sample, sample_from_payloads
+from runtime.canary.probe_judge import judge_with_probe
 from runtime.canary.run import ClientFactory, JudgeRequest, boto3_clients, run_canary_judge
 from runtime.cli.main import app
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
@@ -139,6 +133,9 @@ def test_healthy_versus_faulty_canary_fails_on_errors(moto_url: str, healthy: Ru
     assert out["details"]["window"] == probe["window"]
     assert out["details"]["source"]["bins"] == ["[0.5,0.6)"]
     assert "metrics visible" not in {c["name"] for c in out["checks"]}
+    # Decided at the first look: the bake (one minute of 6 s windows) stops there.
+    assert out["details"]["looks"] == 1
+    assert [w["verdict"] for w in probe["windows"]] == ["FAIL"]
 
 
 def test_broken_baseline_publishes_nothing(moto_url: str, sample_file: Path, healthy: Running) -> None:
@@ -242,6 +239,10 @@ def test_cli_probe_requires_both_urls() -> None:
     (["--rps", "5"], "give them with --probe-baseline-url and --probe-canary-url"),
     (["--probe-baseline-url", "http://127.0.0.1:1", "--probe-canary-url", "http://127.0.0.1:2", "--end-time",
       "2026-01-01T00:00:00Z"], "drop --end-time"),
+    (["--probe-baseline-url", "http://127.0.0.1:1", "--probe-canary-url", "http://127.0.0.1:2", "--until-decided",
+      "--start-time", "2026-01-01T00:00:00Z"], "starts its bake with the first window it probes: drop --start-time"),
+    (["--probe-baseline-url", "http://127.0.0.1:1", "--probe-canary-url", "http://127.0.0.1:2", "--until-decided",
+      "--end-time", "2026-01-01T00:00:00Z"], "--until-decided looks until a decision from now on: drop --end-time"),
     (["--probe-baseline-url", "http://10.0.0.1", "--probe-canary-url", "http://127.0.0.1:2", "--sample-data",
       "SAMPLE"], "--probe-baseline-url 'http://10.0.0.1': host 10.0.0.1 is neither loopback nor matched"),
     (["--probe-baseline-url", "http://127.0.0.1:1", "--probe-canary-url", "http://127.0.0.1:2"],
@@ -278,6 +279,18 @@ def test_sample_payloads_split_into_single_rows() -> None:
     assert not sample.labelled
 
 
+def test_a_regression_probe_refuses_exact_match_quality(sample_file: Path) -> None:
+    """Exact-match accuracy of a regression's predictions is always about 0: the probe refuses labels for it."""
+    from runtime.canary.judge_run import ProbeOptions, Target, build_probe_request
+    from runtime.config import load_stack
+
+    cfg = load_stack("staging").config
+    cfg = cfg.model_copy(update={"gates": cfg.gates.model_copy(update={"task": "regression"})})
+    options = ProbeOptions("http://127.0.0.1:1", "http://127.0.0.1:2", sample_data=sample_file, target_column="label")
+    with pytest.raises(UsageError, match=r"gates\.task is regression"):
+        build_probe_request(Target(stack="staging"), options, cfg)
+
+
 def test_labelled_sample_keeps_the_label_out_of_the_request(sample_file: Path) -> None:
     sample = read_sample(sample_file, "label")
     first = sample.rows[0]
@@ -304,7 +317,9 @@ def test_judge_waits_for_published_data_and_fails_closed_when_it_never_shows(
     probe = ProbeRequest(**{**probe.__dict__, "duration_seconds": 1,
                             "config": PROBE.model_copy(update={"visibility_timeout_seconds": 0.0})})
     with stubber:
-        report = judge_with_probe(judge_request("probe-late"), probe, lambda _service: cloudwatch)
+        # A bake of one window: its look is the last, so it judges what CloudWatch returned.
+        report = judge_with_probe(judge_request("probe-late", max_bake_minutes=1 / 60), probe,
+                                  lambda _service: cloudwatch)
     stubber.assert_no_pending_responses()
     assert report.verdict is Verdict.INCONCLUSIVE
     (late,) = [c for c in report.checks if c.name == "metrics visible"]

@@ -16,7 +16,7 @@ from runtime import metrics
 from runtime.capture.schema import from_model
 from runtime.serving.app import identity, scoring_app
 from runtime.serving.capture import CaptureMiddleware
-from runtime.serving.recorder import Recorder
+from runtime.serving.recorder import Counters, Recorder
 from runtime.serving.records import Exchange
 from runtime.serving.settings import CaptureSettings
 from tests.capture_aws import aws_env, create_stream, delivered, metric_sum
@@ -53,13 +53,18 @@ def _exchange(i: int) -> Exchange:
     return Exchange(f"ex-{i}", 1_700_000_000_000 + i, 1.0, 200, "application/json", body, b'{"predictions": [1]}')
 
 
+def _record(stream: str, model: str, exchanges: int, **settings: Any) -> Counters:
+    """A recorder for `model` putting to `stream`: submit `exchanges` requests, close it, return its counts."""
+    recorder = Recorder(_settings(stream, **settings), {"model_name": model}).start()
+    for i in range(exchanges):
+        recorder.submit(_exchange(i))
+    return recorder.close()
+
+
 def test_every_sampled_request_is_delivered_and_counted(moto_url: str) -> None:
     stream = _stream(moto_url)
     model = f"m-{stream}"
-    recorder = Recorder(_settings(stream), {"model_name": model}).start()
-    for i in range(30):
-        recorder.submit(_exchange(i))
-    counters = recorder.close()
+    counters = _record(stream, model, 30)
     assert (counters.sent, counters.dropped) == (30, 0)
     assert sorted(r["inference_id"] for r in delivered(moto_url, stream)) == sorted(f"ex-{i}" for i in range(30))
     assert metric_sum(moto_url, NAMESPACE, metrics.CAPTURE_SENT, model) == 30
@@ -84,20 +89,14 @@ def test_an_undeliverable_stream_counts_every_request_as_dropped(moto_url: str) 
     stream = f"s-{uuid.uuid4().hex[:10]}"
     create_stream(moto_url, stream, bucket="no-such-bucket")  # moto fails every put: the bucket is missing
     model = f"m-{stream}"
-    recorder = Recorder(_settings(stream), {"model_name": model}).start()
-    for i in range(4):
-        recorder.submit(_exchange(i))
-    counters = recorder.close()
+    counters = _record(stream, model, 4)
     assert (counters.sent, counters.dropped_delivery) == (0, 4)
     assert metric_sum(moto_url, NAMESPACE, metrics.CAPTURE_DROPPED, model) == 4
 
 
 def test_buffered_requests_at_shutdown_are_counted_when_not_delivered(moto_url: str) -> None:
     stream = _stream(moto_url)
-    recorder = Recorder(_settings(stream, flush_seconds=30, shutdown_seconds=0), {"model_name": "m"}).start()
-    for i in range(6):
-        recorder.submit(_exchange(i))
-    counters = recorder.close()
+    counters = _record(stream, "m", 6, flush_seconds=30, shutdown_seconds=0)
     assert (counters.sent, counters.dropped_shutdown) == (0, 6)
     assert delivered(moto_url, stream) == []
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,11 @@ from typer.testing import CliRunner
 from runtime.champion import BY, PREVIOUS, REASON, RECORD, SINCE, SUCCESSOR, UNTIL, decide
 from runtime.cli.main import app
 from runtime.config import load_stack
-from runtime.local.processes import ManagedProcess, free_port
 from runtime.report import Report, Verdict
 from runtime.verify.rollout import Expected, verify_argo_rollout, verify_ecs_rollout
 from tests.harness import ROOT, use_fake_aws
 from tests.test_verify_rollout import rolled_back_service, rollout_object
+from tests.tracking_server import mlflow_server_process
 
 PRODUCTION = load_stack("production", ROOT).config
 MODEL = PRODUCTION.model.name
@@ -273,13 +272,7 @@ def test_an_unreachable_registry_is_inconclusive_within_seconds(tmp_path: Path) 
 # Over HTTP: `mlflow server` --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    command = [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
-               f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts"),
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    server = ManagedProcess("mlflow server", command, port, root / "server.log", cwd=root,
-                            env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}, unset_env=("MLFLOW_TRACKING_URI",))
+    server = mlflow_server_process(tmp_path_factory.mktemp("mlflow-server"))
     try:
         server.start().wait_ready("/health", 120)
         yield server.url

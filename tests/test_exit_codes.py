@@ -162,6 +162,18 @@ def _validate(reference: str, current: str, *extra: str) -> list[str]:
     return ["data", "validate", "--reference", reference, "--current", current, "--report", "/dev/null", *extra]
 
 
+def _deployment_cases(command: str, args: Callable[..., list[str]], bad_config: Args) -> list[Case]:
+    """The faults of a command that asks AWS about what the stack deployed (`--stack-outputs`): the same four, met
+    the same way, by `canary judge` and `verify rollout`."""
+    return [
+        Case(command, "aws-down", args, lambda w: "AWS did not answer STS GetCallerIdentity"),
+        Case(command, "no-credentials", args, lambda w: "no usable AWS credentials", env=NO_CREDENTIALS),
+        Case(command, "missing-file", lambda w: args(w, "--stack-outputs", "/nonexistent/outputs.json"),
+             lambda w: "--stack-outputs /nonexistent/outputs.json: no such file"),
+        Case(command, "bad-config", bad_config, lambda w: "Pulumi.broken.yaml"),
+    ]
+
+
 CASES = [
     # data validate
     Case("data validate", "aws-down", lambda w: _validate("s3://data/ref.csv", "s3://data/cur.csv"),
@@ -201,14 +213,8 @@ CASES = [
          lambda w: "/nonexistent/rows.csv"),
     Case("smoke", "bad-config", lambda w: _smoke(w, "--stack", "broken", "--project-dir", str(w.broken)),
          lambda w: "Pulumi.broken.yaml"),
-    # canary judge
-    Case("canary judge", "aws-down", _judge, lambda w: "AWS did not answer STS GetCallerIdentity"),
-    Case("canary judge", "no-credentials", _judge, lambda w: "no usable AWS credentials",
-         env=NO_CREDENTIALS),
-    Case("canary judge", "missing-file", lambda w: _judge(w, "--stack-outputs", "/nonexistent/outputs.json"),
-         lambda w: "--stack-outputs /nonexistent/outputs.json: no such file"),
-    Case("canary judge", "bad-config", lambda w: _judge(w, "--stack", "broken", "--project-dir", str(w.broken)),
-         lambda w: "Pulumi.broken.yaml"),
+    *_deployment_cases("canary judge", _judge,
+                       lambda w: _judge(w, "--stack", "broken", "--project-dir", str(w.broken))),
     # canary probe
     Case("canary probe", "aws-down", lambda w: _probe(w, "--sample-data", str(w.data)),
          lambda w: "AWS did not answer STS GetCallerIdentity"),
@@ -230,15 +236,8 @@ CASES = [
     Case("promote", "bad-config", lambda w: ["promote", "--project-dir", str(w.broken), "--from", "broken",
                                              "--evidence", str(w.evidence), "--dry-run"],
          lambda w: "Pulumi.broken.yaml"),
-    # verify rollout
-    Case("verify rollout", "aws-down", _verify, lambda w: "AWS did not answer STS GetCallerIdentity"),
-    Case("verify rollout", "no-credentials", _verify, lambda w: "no usable AWS credentials",
-         env=NO_CREDENTIALS),
-    Case("verify rollout", "missing-file", lambda w: _verify(w, "--stack-outputs", "/nonexistent/outputs.json"),
-         lambda w: "--stack-outputs /nonexistent/outputs.json: no such file"),
-    Case("verify rollout", "bad-config",
-         lambda w: ["verify", "rollout", "--stack", "broken", "--project-dir", str(w.broken)],
-         lambda w: "Pulumi.broken.yaml"),
+    *_deployment_cases("verify rollout", _verify,
+                       lambda w: ["verify", "rollout", "--stack", "broken", "--project-dir", str(w.broken)]),
     # pipeline candidate-version (the Train action)
     Case("pipeline candidate-version", "mlflow-down",
          lambda w: ["pipeline", "candidate-version", "--model", MODEL, "--since-ms", "0", "--tracking-uri",

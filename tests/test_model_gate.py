@@ -13,7 +13,6 @@ import json
 import math
 import re
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,10 +43,11 @@ from runtime.config import ConfigError, validate_config
 from runtime.config.gates import ModelGateConfig
 from runtime.errors import UsageError
 from runtime.gates.model_gate import gate_model
-from runtime.local.processes import ManagedProcess, free_port
+from runtime.local.processes import ManagedProcess
 from runtime.report import Check, Report, Verdict
 from tests.harness import ROOT, stack_config, use_fake_aws
 from tests.servers import closed_port
+from tests.tracking_server import mlflow_server_process
 
 TARGET = "target"
 SENSITIVE = "group"
@@ -890,16 +890,8 @@ def test_staging_gates_section_is_a_complete_example() -> None:
 # A real `mlflow server` over HTTP -------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def _server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
-    """`mlflow server` (sqlite backend, proxied artifacts, one worker, no job runner) on a free loopback port;
-    started without waiting, stopped with its process group at the end."""
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    command = [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
-               f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts"),
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    server = ManagedProcess("mlflow server", command, port, root / "server.log", cwd=root,
-                            env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-                            unset_env=("MLFLOW_TRACKING_URI",))
+    """`mlflow server` started without waiting, stopped with its process group at the end."""
+    server = mlflow_server_process(tmp_path_factory.mktemp("mlflow-server"))
     try:
         yield server.start()
     finally:

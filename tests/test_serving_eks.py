@@ -245,10 +245,11 @@ def test_analysis_job_probes_stable_and_canary_then_judges(eks: Graph) -> None:
     assert job["backoffLimit"] == 0
     (container,) = job["template"]["spec"]["containers"]
     assert container["image"] == JUDGE_IMAGE
-    # One process: probe the two Services for the judge's window, publish with Variant baseline/canary (the
-    # judge's defaults and the model-quality alarm's canary variant), then judge exactly that window.
+    # One process: probe the two Services window after window, publish with Variant baseline/canary (the judge's
+    # defaults and the model-quality alarm's canary variant), and after each window judge everything probed since
+    # the first, until PASS, FAIL or the maximum bake (INCONCLUSIVE then fails the analysis).
     assert container["command"] == [
-        "mlcicd", "canary", "judge", "--stack", "eks", "--probe-baseline-url", STABLE_URL,
+        "mlcicd", "canary", "judge", "--stack", "eks", "--until-decided", "--probe-baseline-url", STABLE_URL,
         "--probe-canary-url", CANARY_URL, "--baseline-variant", "baseline", "--canary-variant", "canary",
         "--report", "/tmp/canary-judge.json"]
     assert container["workingDir"] == "/etc/mlcicd"
@@ -264,14 +265,29 @@ def test_probe_urls_are_the_rollouts_stable_and_canary_services(eks: Graph) -> N
         assert services[name]["spec"]["ports"][0]["port"] == 80
 
 
-def test_judge_deadline_covers_the_probed_window(eks: Graph) -> None:
-    (metric,) = eks.one(ANALYSIS).inputs["spec"]["metrics"]
-    # Fixture: 5-minute window of 60 s periods; defaults: 10 s request timeout, 120 s visibility wait; 300 s
-    # overhead.
-    assert metric["provider"]["job"]["spec"]["activeDeadlineSeconds"] == 300 + 60 + 10 + 120 + 300
-    longer = graph("eks", {"serving": {"canary": {"judge": {"windowMinutes": 30}}}})
-    (metric,) = longer.one(ANALYSIS).inputs["spec"]["metrics"]
-    assert metric["provider"]["job"]["spec"]["activeDeadlineSeconds"] == 1800 + 60 + 10 + 120 + 300
+def _deadline(g: Graph) -> float:
+    (metric,) = g.one(ANALYSIS).inputs["spec"]["metrics"]
+    return metric["provider"]["job"]["spec"]["activeDeadlineSeconds"]
+
+
+@pytest.mark.parametrize(("judge", "bake_seconds"), [
+    ({}, 300),  # fixture: bakeMinutes 5, windowMinutes 5, no maxBakeMinutes: one window
+    ({"windowMinutes": 30}, 1800),  # the window is longer than the platform's bake
+    ({"maxBakeMinutes": 30}, 1800),  # six 5-minute windows at most
+])
+def test_judge_deadline_covers_the_maximum_bake(judge: dict[str, Any], bake_seconds: int) -> None:
+    # Up to one period (60 s) of warm-up, the maximum bake, the last requests' timeout (10 s), the visibility wait
+    # (120 s) and 300 s of overhead (pod start, image pull, reads).
+    assert _deadline(graph("eks", {"serving": {"canary": {"judge": judge}}})) == 60 + bake_seconds + 10 + 120 + 300
+
+
+def test_max_bake_may_exceed_the_pause_on_eks_within_the_probe_cap() -> None:
+    # Argo waits for the analysis however long it bakes (on ECS the rule caps maxBakeMinutes at bakeMinutes), but
+    # maxRequests caps what the analysis may send over the whole bake: 10 rps x (60 min + 1 period) per side.
+    with pytest.raises(ConfigError, match=r"serving.canary.probe.maxRequests = 20000: must cover the Rollout's "
+                                          r"analysis: probing at rps 10 for up to the maximum bake of 60 minutes"
+                                          r".* sends up to 36600 requests a side"):
+        graph("eks", {"serving": {"canary": {"judge": {"maxBakeMinutes": 60}}}})
 
 
 def test_probe_hosts_must_admit_the_services() -> None:

@@ -35,7 +35,7 @@ from components import defaults as d
 from components.aws_common import log_group as encrypted_log_group
 from components.aws_common import partition_of
 from components.capture import policies
-from components.iam import assume_role_policy, output_document
+from components.iam import account_trust_policy, output_document
 from runtime import metrics as m
 from runtime.config import defaults as cfg_defaults
 
@@ -148,8 +148,7 @@ class InferenceCapture(pulumi.ComponentResource):
             kms_key_arn=key_arn, parent=self)
         log_stream = aws.cloudwatch.LogStream(f"{name}-errors", name="DestinationDelivery",
                                               log_group_name=log_group.name, opts=child)
-        trust = pulumi.Output.from_input(args["account_id"]).apply(
-            lambda acct: assume_role_policy("firehose.amazonaws.com", acct))
+        trust = account_trust_policy("firehose.amazonaws.com", args["account_id"])
         role = aws.iam.Role(f"{name}-delivery", assume_role_policy=trust,
                             description=f"Firehose {stream}: write captures of {model}, read their Glue schema",
                             opts=child)

@@ -27,7 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_common import log_group
-from components.iam import Statement, allow, assume_role_policy, document
+from components.iam import Statement, account_trust_policy, allow, document
 from runtime.config.gates import SparkConfig
 from runtime.data.emr import ENTRY_SCRIPT, parameter_name
 
@@ -111,8 +111,7 @@ class SparkValidation(pulumi.ComponentResource):
         # Logs and the job role ------------------------------------------------------------------------------------
         logs = log_group(f"{name}-logs", retention_days=args.get("log_retention_days", 30), kms_key_arn=key,
                          parent=self)
-        role = aws.iam.Role(f"{name}-job-role", assume_role_policy=pulumi.Output.from_input(account)
-                            .apply(lambda a: assume_role_policy(SERVICE, a)), opts=child)
+        role = aws.iam.Role(f"{name}-job-role", assume_role_policy=account_trust_policy(SERVICE, account), opts=child)
         job_policy = aws.iam.RolePolicy(f"{name}-job-policy", role=role.id, policy=pulumi.Output.all(
             bucket_arn, key, logs.arn).apply(lambda v: document(job_statements(
                 v[0], v[1], v[2], reads, cfg.environment_key))), opts=child)

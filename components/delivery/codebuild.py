@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from components.delivery import buildspec
 from components.delivery.args import PipelineSettings
 from components.delivery.policies import Resources, action_statements, artifact_prefix
-from components.iam import assume_role_policy, document
+from components.iam import account_trust_policy, document
 from runtime.pipeline.model import Action
 
 #: Environment variable each configured secret arrives in.
@@ -29,8 +29,8 @@ def build_project(parent: pulumi.Resource, name: str, pipeline_name: str, action
     logs = aws.cloudwatch.LogGroup(f"{key}-logs", name=f"/aws/codebuild/{project_name}",
                                    retention_in_days=cfg.log_retention_days, kms_key_id=cfg.kms_key_arn,
                                    opts=child)
-    role = aws.iam.Role(f"{key}-role", assume_role_policy=cfg.account_id.apply(
-        lambda a: assume_role_policy("codebuild.amazonaws.com", a)), opts=child)
+    trust = account_trust_policy("codebuild.amazonaws.com", cfg.account_id)
+    role = aws.iam.Role(f"{key}-role", assume_role_policy=trust, opts=child)
     subnets = cfg.subnet_ids if action.access.in_vpc and group is not None else None
     tracking_secret = cfg.tracking_secret_arns.get(action.name) if action.access.tracking != "none" else None
     resolved = pulumi.Output.all(

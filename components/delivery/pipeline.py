@@ -28,7 +28,7 @@ from components.aws_common import partition_of
 from components.delivery.args import DeliveryPipelineArgs, PipelineSettings
 from components.delivery.codebuild import build_project, build_security_group
 from components.delivery.codepipeline import pipeline_policy, stage_args, trigger
-from components.iam import assume_role_policy
+from components.iam import account_trust_policy
 from runtime.pipeline.model import build_actions
 from runtime.pipeline.steps import delivery_stages
 
@@ -76,8 +76,8 @@ class DeliveryPipeline(pulumi.ComponentResource):
         self.project_names = {k: p.name for k, p in projects.items()}
 
         # The pipeline and its role -------------------------------------------------------------------------------
-        role = aws.iam.Role(f"{name}-pipeline-role", assume_role_policy=cfg.account_id.apply(
-            lambda a: assume_role_policy("codepipeline.amazonaws.com", a)), opts=child)
+        trust = account_trust_policy("codepipeline.amazonaws.com", cfg.account_id)
+        role = aws.iam.Role(f"{name}-pipeline-role", assume_role_policy=trust, opts=child)
         role_policy = aws.iam.RolePolicy(f"{name}-pipeline-policy", role=role.id, policy=pulumi.Output.all(
             cfg.bucket_arns["pipeline"], cfg.kms_key_arn, [p.arn for p in projects.values()]).apply(
             lambda a: pipeline_policy(a[0], a[1], a[2], connection_arn=cfg.spec.connection_arn,

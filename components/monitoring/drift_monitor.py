@@ -25,7 +25,7 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import allow, assume_role_policy, document
+from components.iam import account_trust_policy, allow, document
 from components.monitoring.scheduled_job import JobSettings, scheduled_job
 from runtime import metrics as m
 from runtime.config import defaults as cfg_defaults
@@ -121,8 +121,8 @@ class DriftMonitor(pulumi.ComponentResource):
         pipeline_arn = args.get("retrain_pipeline_arn")
         if pipeline_arn is not None:
             account = pulumi.Output.from_input(settings.account_id)
-            role = aws.iam.Role(f"{name}-retrain-role", assume_role_policy=account.apply(
-                lambda a: assume_role_policy("events.amazonaws.com", a)), opts=child)
+            trust = account_trust_policy("events.amazonaws.com", account)
+            role = aws.iam.Role(f"{name}-retrain-role", assume_role_policy=trust, opts=child)
             retrain_policy = aws.iam.RolePolicy(f"{name}-retrain-policy", role=role.id, policy=pulumi.Output.from_input(
                 pipeline_arn).apply(lambda arn: document([
                     allow("StartDeliveryPipeline", ["codepipeline:StartPipelineExecution"], [arn])])), opts=child)

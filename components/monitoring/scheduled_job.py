@@ -22,7 +22,7 @@ import pulumi_aws as aws
 from components.aws_common import partition_of
 from components.delivery import buildspec
 from components.delivery.policies import Resources, action_statements
-from components.iam import allow, assume_role_policy, document
+from components.iam import account_trust_policy, allow, document
 from runtime.config import defaults as cfg_defaults
 from runtime.pipeline.model import Action
 
@@ -88,8 +88,8 @@ def _project(parent: pulumi.Resource, name: str, job: Action, settings: JobSetti
     logs = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/aws/codebuild/{project_name}",
                                    retention_in_days=settings.log_retention_days, kms_key_id=settings.kms_key_arn,
                                    opts=child)
-    role = aws.iam.Role(f"{name}-role", assume_role_policy=account.apply(
-        lambda a: assume_role_policy("codebuild.amazonaws.com", a)), opts=child)
+    trust = account_trust_policy("codebuild.amazonaws.com", account)
+    role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, opts=child)
     policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.all(
         account, dict(settings.bucket_arns), settings.kms_key_arn, ecr_repository_arn, logs.arn).apply(
         lambda r: document(action_statements(job, Resources(
@@ -130,8 +130,8 @@ def _schedule(parent: pulumi.Resource, name: str, project: aws.codebuild.Project
     """The schedule and the one permission it needs (`codebuild:StartBuild` on this project)."""
     child = pulumi.ResourceOptions(parent=parent)
     project_name = _project_name(name, settings)
-    scheduler_role = aws.iam.Role(f"{name}-scheduler-role", assume_role_policy=pulumi.Output.from_input(
-        settings.account_id).apply(lambda a: assume_role_policy("scheduler.amazonaws.com", a)), opts=child)
+    trust = account_trust_policy("scheduler.amazonaws.com", settings.account_id)
+    scheduler_role = aws.iam.Role(f"{name}-scheduler-role", assume_role_policy=trust, opts=child)
     scheduler_policy = aws.iam.RolePolicy(f"{name}-scheduler-policy", role=scheduler_role.id, policy=project.arn.apply(
         lambda arn: document([allow("StartThisJob", ["codebuild:StartBuild"], [arn])])), opts=child)
     aws.scheduler.Schedule(

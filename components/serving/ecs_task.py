@@ -1,4 +1,5 @@
-"""The task side of the ECS model service: its log group, its two roles and its task definition.
+"""The task side of the ECS model service: its log group, its two roles and its task definition. The shadow service
+(shadow.py) builds its own log group and roles with the same builders, so both variants get the same permissions.
 
 Security decisions (see docs/security.md): the image runs pinned by digest; the serving command
 (runtime/serving/command.py: its argv, its non-root user, its writable paths as ephemeral volumes) on a read-only
@@ -20,15 +21,18 @@ import pulumi_aws as aws
 
 from components import defaults as d
 from components.aws_common import partition_of
-from components.iam import assume_role_policy, output_document
+from components.iam import account_trust_policy, output_document
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, pinned_image
+from components.serving.shadow_args import ShadowServiceArgs
 from runtime import metrics
 from runtime.config import defaults as cfg_defaults
 from runtime.serving import command as serving
 
 #: The one container of the task (also the load balancer's and the log stream's name for it).
 CONTAINER = "model"
+#: The args the log group and the roles read: the model service's, or its shadow's (the same keys).
+TaskArgs = ModelServiceArgs | ShadowServiceArgs
 
 
 class TaskParts(NamedTuple):
@@ -42,33 +46,38 @@ class TaskParts(NamedTuple):
 
 def build_task(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str, port: int) -> TaskParts:
     """Log group, roles and task definition of the service `name` (`prefix` names them in AWS)."""
-    log_group = aws.cloudwatch.LogGroup(
-        f"{name}-logs", name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
-        retention_in_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER),
-        kms_key_id=args["kms_key_arn"], opts=pulumi.ResourceOptions(parent=parent))
-    execution_role, task_role, policies = _roles(parent, name, args, prefix=prefix, log_group=log_group)
+    log_group = task_log_group(parent, name, args)
+    execution_role, task_role, policies = task_roles(
+        parent, name, args, log_group=log_group,
+        descriptions=(f"ECS agent of {prefix}: pull the serving image, write its logs",
+                      f"Model server of {prefix}: read model artifacts, publish model metrics"))
     task = _task_definition(parent, name, args, prefix=prefix, port=port, log_group=log_group,
                             execution_role=execution_role, task_role=task_role)
     return TaskParts(log_group, execution_role, task_role, task, policies)
 
 
-def _roles(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str,
-           log_group: aws.cloudwatch.LogGroup) -> tuple[aws.iam.Role, aws.iam.Role, list[aws.iam.RolePolicy]]:
-    """Execution (agent: pull, logs) and task (model: artifacts, metrics) roles, never shared, and their policies."""
+def task_log_group(parent: pulumi.Resource, name: str, args: TaskArgs) -> aws.cloudwatch.LogGroup:
+    """The tasks' own log group, `/<project>/<stack>/<name>`: retention, encrypted with the stack key."""
+    return aws.cloudwatch.LogGroup(
+        f"{name}-logs", name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
+        retention_in_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER),
+        kms_key_id=args["kms_key_arn"], opts=pulumi.ResourceOptions(parent=parent))
+
+
+def task_roles(parent: pulumi.Resource, name: str, args: TaskArgs, *, log_group: aws.cloudwatch.LogGroup,
+               descriptions: tuple[str, str]) -> tuple[aws.iam.Role, aws.iam.Role, list[aws.iam.RolePolicy]]:
+    """Execution (agent: pull, logs) and task (model: artifacts, metrics, capture) roles, never shared, and their
+    policies; `descriptions` are the two roles' own."""
     child = pulumi.ResourceOptions(parent=parent)
     _, dns_suffix = partition_of(parent)
-    trust = pulumi.Output.from_input(args["account_id"]).apply(
-        lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct))
-    execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust,
-                                  description=f"ECS agent of {prefix}: pull the serving image, write its logs",
+    trust = account_trust_policy("ecs-tasks.amazonaws.com", args["account_id"])
+    execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust, description=descriptions[0],
                                   opts=child)
     execution_policy = aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=output_document(
         pulumi.Output.all(args["image_repository_arn"], log_group.arn, args["kms_key_arn"]).apply(
             lambda a: ecs_policies.execution_statements(a[0], a[1], a[2], args["region"], dns_suffix))),
         opts=child)
-    task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust,
-                             description=f"Model server of {prefix}: read model artifacts, publish model metrics",
-                             opts=child)
+    task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust, description=descriptions[1], opts=child)
     prefix_in_bucket = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
     namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
     task_policy = aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(

@@ -156,7 +156,8 @@ def _judge(parent: pulumi.Resource, objects: _Objects, args: ModelServiceArgs, *
         labels={**objects.labels, "app.kubernetes.io/name": judge_name, "app.kubernetes.io/component": "canary-judge"},
         service_account=judge_name, image=eks.judge_image or "", stack=pulumi.get_stack(), region=region,
         config_map=judge_name, eks=eks, stable_url=urls[0], canary_url=urls[1],
-        deadline_seconds=spec.judge_deadline_seconds(args.get("judge") or CanaryJudgeConfig(), probe))
+        deadline_seconds=spec.judge_deadline_seconds(args.get("judge") or CanaryJudgeConfig(), probe,
+                                                     args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES)))
     k8s.apiextensions.CustomResource(
         f"{name}-analysis", api_version=spec.ARGO_API, kind="AnalysisTemplate", metadata=objects.meta(judge_name),
         spec={"args": [{"name": "canary-hash"}, {"name": "stable-hash"}], "metrics": [{

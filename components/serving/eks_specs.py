@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import defaults as d
 from runtime import metrics
+from runtime.canary.probe_window import longest_probed_bake_seconds
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.config.platform import EksConfig
 from runtime.config.stack import StackConfig
@@ -177,17 +178,19 @@ def service_url(service: str, namespace: str) -> str:
     return f"http://{service}.{namespace}.svc.cluster.local"
 
 
-def judge_deadline_seconds(judge: CanaryJudgeConfig, probe: CanaryProbeConfig) -> int:
-    """How long the judge job may run: the probed window, up to one period of warm-up before it, the last
-    requests' timeout, waiting for CloudWatch to show the data, and the fixed overhead."""
-    return round(judge.window_minutes * 60 + judge.period_seconds + probe.request_timeout_seconds
-                 + probe.visibility_timeout_seconds + JUDGE_OVERHEAD_SECONDS)
+def judge_deadline_seconds(judge: CanaryJudgeConfig, probe: CanaryProbeConfig, bake_minutes: int) -> int:
+    """How long the judge job may run: the longest probed bake (up to one period of warm-up, the maximum bake from
+    `judge` and the platform's `bake_minutes`, the last requests' timeout, waiting for CloudWatch to show the data:
+    `runtime.canary.probe_window.longest_probed_bake_seconds`, what the judge itself plans its windows by) and the
+    fixed overhead."""
+    return longest_probed_bake_seconds(judge, probe, bake_minutes) + JUDGE_OVERHEAD_SECONDS
 
 
 def judge_command(stack: str, stable_url: str, canary_url: str) -> list[str]:
-    """Probe the stable and canary Services for the judge's window, then judge that window. One process, so the
-    judge reads exactly the probed window with the bins just published; no shell in the runtime image needed."""
-    return ["mlcicd", "canary", "judge", "--stack", stack,
+    """Probe the stable and canary Services window after window and judge everything probed after each, until the
+    data decide or the maximum bake is over (`--until-decided`). One process, so the judge reads exactly the
+    probed windows with the bins just published; no shell in the runtime image needed."""
+    return ["mlcicd", "canary", "judge", "--stack", stack, "--until-decided",
             "--probe-baseline-url", stable_url, "--probe-canary-url", canary_url,
             "--baseline-variant", metrics.VARIANT_BASELINE, "--canary-variant", metrics.VARIANT_CANARY,
             "--report", f"{d.SCRATCH_PATH}/canary-judge.json"]
@@ -196,9 +199,10 @@ def judge_command(stack: str, stable_url: str, canary_url: str) -> list[str]:
 def judge_job(*, labels: dict[str, str], service_account: str, image: str, stack: str, region: str,
               config_map: str, eks: EksConfig, stable_url: str, canary_url: str,
               deadline_seconds: int) -> dict[str, Any]:
-    """The AnalysisTemplate's job: `mlcicd canary judge --stack S --probe-*` (`judge_command`), reading the stack
-    file from a ConfigMap. Exit 0 (PASS) lets the Rollout continue; any other exit (FAIL 1, usage 2,
-    INCONCLUSIVE 3) fails the analysis and Argo Rollouts aborts the canary: fail closed."""
+    """The AnalysisTemplate's job: `mlcicd canary judge --stack S --until-decided --probe-*` (`judge_command`),
+    reading the stack file from a ConfigMap. Exit 0 (PASS) lets the Rollout continue; any other exit (FAIL 1, usage
+    2, INCONCLUSIVE 3: still undecided once the maximum bake is over) fails the analysis and Argo Rollouts aborts
+    the canary: fail closed."""
     container = k8s.core.v1.ContainerArgs(
         name="judge", image=image, working_dir=JUDGE_CONFIG_DIR,
         command=judge_command(stack, stable_url, canary_url),

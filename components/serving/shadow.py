@@ -24,12 +24,10 @@ import re
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_common import allow_in, allow_out, partition_of, security_group
-from components.iam import assume_role_policy, output_document
-from components.serving import ecs_policies
+from components.aws_common import allow_in, allow_out, security_group
 from components.serving import eks_specs as spec
 from components.serving.args import pinned_image
-from components.serving.ecs_task import container_definitions
+from components.serving.ecs_task import container_definitions, task_log_group, task_roles
 from components.serving.shadow_args import ShadowServiceArgs
 from runtime import metrics
 from runtime.config import defaults as cfg_defaults
@@ -92,28 +90,13 @@ def _ecs(parent: ShadowService, name: str, args: ShadowServiceArgs, environment:
     child = pulumi.ResourceOptions(parent=parent)
     port = args.get("port", cfg_defaults.SERVING_PORT)
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
-    namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
 
-    # Logs and roles (its own: nothing shared with the baseline's) ----------------------------------------------
-    log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
-                                        retention_in_days=args.get("log_retention_days",
-                                                                   cfg_defaults.LOG_RETENTION_DAYS_OTHER),
-                                        kms_key_id=args["kms_key_arn"], opts=child)
-    _, dns_suffix = partition_of(parent)
-    trust = pulumi.Output.from_input(args["account_id"]).apply(
-        lambda acct: assume_role_policy("ecs-tasks.amazonaws.com", acct))
-    execution = aws.iam.Role(f"{name}-execution", assume_role_policy=trust,
-                             description=f"ECS agent of {prefix}: pull the shadow image, write its logs", opts=child)
-    execution_policy = aws.iam.RolePolicy(f"{name}-execution", role=execution.id, policy=output_document(
-        pulumi.Output.all(args["image_repository_arn"], log_group.arn, args["kms_key_arn"]).apply(
-            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2], args["region"], dns_suffix))), opts=child)
-    task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust,
-                             description=f"Shadow model server of {prefix}: artifacts, metrics, capture", opts=child)
-    artifacts = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
-    task_policy = aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
-        pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"], args["capture_stream_arn"]).apply(
-            lambda a: ecs_policies.task_statements(a[0], artifacts, a[1], args["region"], namespace,
-                                                   dns_suffix=dns_suffix, capture_stream_arn=a[2]))), opts=child)
+    # Logs and roles (its own, built as the baseline's: nothing shared with it) ----------------------------------
+    log_group = task_log_group(parent, name, args)
+    execution, task_role, (execution_policy, task_policy) = task_roles(
+        parent, name, args, log_group=log_group,
+        descriptions=(f"ECS agent of {prefix}: pull the shadow image, write its logs",
+                      f"Shadow model server of {prefix}: artifacts, metrics, capture"))
 
     # Task definition: the serving command, variant shadow -------------------------------------------------------
     cpu = args.get("cpu", cfg_defaults.SERVING_CPU)

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_common import partition_of
-from components.iam import assume_role_policy, document
+from components.iam import account_trust_policy, document
 from components.tracking.args import TrackingServerArgs
 from components.tracking.policies import artifact_statements, model_registry_statements
 from runtime.config.platform import SageMakerTrackingConfig
@@ -37,8 +37,8 @@ def build_sagemaker(parent: pulumi.ComponentResource, name: str, args: TrackingS
     config, region = args["config"], args["region"]
     partition, dns_suffix = partition_of(parent)
     child = pulumi.ResourceOptions(parent=parent)
-    role = aws.iam.Role(f"{name}-server", assume_role_policy=pulumi.Output.from_input(args["account_id"]).apply(
-        lambda acct: assume_role_policy("sagemaker.amazonaws.com", acct)), opts=child)
+    trust = account_trust_policy("sagemaker.amazonaws.com", args["account_id"])
+    role = aws.iam.Role(f"{name}-server", assume_role_policy=trust, opts=child)
     register = settings.automatic_model_registration
     policy = aws.iam.RolePolicy(
         f"{name}-server-policy", role=role.id,

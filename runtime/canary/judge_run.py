@@ -11,7 +11,6 @@ canary that does not answer is what the judge is there to fail.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +18,7 @@ from runtime.aws import ClientFactory, boto3_clients, check_aws_access, resolve_
 from runtime.errors import EndpointUnavailable, UsageError
 from runtime.report import Report
 from runtime.stack_outputs import read_stack_outputs
+from runtime.timestamps import parse_time
 
 if TYPE_CHECKING:
     from runtime.canary.probe import ProbeRequest, ProbeResult
@@ -76,7 +76,8 @@ class JudgeOptions:
     codedeploy_group: str | None = None
     on_inconclusive: str = "rollback"
     probe: ProbeOptions | None = None
-    """Probe first (`--probe-baseline-url`/`--probe-canary-url`), then judge the window just probed."""
+    """Probe first (`--probe-baseline-url`/`--probe-canary-url`), then judge the window just probed; with
+    `until_decided`, window after window until the data decide or the maximum bake is over."""
 
 
 def probe_options(baseline_url: str | None, canary_url: str | None, *, sample_data: Path | None = None,
@@ -104,16 +105,7 @@ def canary_judge(target: Target, options: JudgeOptions, cfg: StackConfig | None)
         raise UsageError("--until-decided looks until a decision from now on: drop --end-time")
     probe_request = None
     if options.probe is not None:
-        if options.start_time is not None or options.until_decided:
-            raise UsageError("--probe-* judges the window it has just probed: drop --start-time and --until-decided")
-        if request.source.albs is not None or options.end_time is not None:
-            raise UsageError("--probe-* judges the window it has just probed, from the model namespace: drop "
-                             "--end-time and the load-balancer options")
-        probe_request = build_probe_request(target, replace(options.probe, duration=request.config.window_minutes
-                                                            * 60), cfg, model=request.source.model_name,
-                                            namespace=request.source.model_namespace,
-                                            period_seconds=request.config.period_seconds,
-                                            url_options=("--probe-baseline-url", "--probe-canary-url"))
+        request, probe_request = probe_judge_requests(target, options, cfg, request, options.probe)
     clients = boto3_clients(resolve_region(target.region, cfg), target.endpoint_url)
     check_aws_access(clients, "canary judge", metrics_namespace=request.source.model_namespace)
     pair = outputs.get(out.SERVING_TARGET_GROUPS)
@@ -125,13 +117,35 @@ def canary_judge(target: Target, options: JudgeOptions, cfg: StackConfig | None)
             return resolved
         request = resolved
     if probe_request is not None:
-        from runtime.canary.probe import judge_with_probe
+        from runtime.canary.probe_judge import judge_with_probe
 
         check_baseline(probe_request)
         return judge_with_probe(request, probe_request, clients)
     from runtime.canary.run import judge_until_decided, run_canary_judge
 
     return judge_until_decided(request, clients) if options.until_decided else run_canary_judge(request, clients)
+
+
+def probe_judge_requests(target: Target, options: JudgeOptions, cfg: StackConfig | None, request: JudgeRequest,
+                         probe: ProbeOptions) -> tuple[JudgeRequest, ProbeRequest]:
+    """The judge and probe requests of `canary judge --probe-*`: windows of `windowMinutes`, the judge's periods;
+    a bake of one window, or with `--until-decided` of the maximum bake (whose probe `maxRequests` must cover)."""
+    from runtime.canary.probe_judge import check_bake
+
+    if options.start_time is not None:
+        raise UsageError("--probe-* starts its bake with the first window it probes: drop --start-time")
+    if request.source.albs is not None or options.end_time is not None:
+        raise UsageError("--probe-* judges the windows it has just probed, from the model namespace: drop "
+                         "--end-time and the load-balancer options")
+    cfg_judge = request.config
+    probe_request = build_probe_request(target, replace(probe, duration=cfg_judge.window_minutes * 60), cfg,
+                                        model=request.source.model_name, namespace=request.source.model_namespace,
+                                        period_seconds=cfg_judge.period_seconds,
+                                        url_options=("--probe-baseline-url", "--probe-canary-url"))
+    if not options.until_decided:
+        request = replace(request, max_bake_minutes=cfg_judge.window_minutes)
+    check_bake(request, probe_request)
+    return request, probe_request
 
 
 def canary_probe(target: Target, options: ProbeOptions, cfg: StackConfig | None) -> ProbeResult:
@@ -156,16 +170,6 @@ def check_baseline(request: ProbeRequest) -> None:
         raise EndpointUnavailable(f"the baseline at {request.baseline_url} did not answer GET /ping "
                                   f"({type(exc).__name__}: {exc}): nothing to compare the canary against, so no "
                                   "probe traffic was sent") from exc
-
-
-def parse_time(value: str | None, option: str = "--end-time") -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option} {value!r} is not an ISO 8601 time; use e.g. 2026-01-31T12:00:00Z") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def act_settings(target: Target, options: JudgeOptions, cfg: StackConfig | None,
@@ -249,10 +253,10 @@ def build_request(target: Target, options: JudgeOptions, cfg: StackConfig | None
                           quality_metric=alarm.metric_name if alarm else MODEL_QUALITY_METRIC)
     subject = {"model": model_name, "version": cfg.model.version if cfg else None, "stack": target.stack,
                "baseline": baseline_tg or target.baseline_variant, "canary": canary_tg or target.canary_variant}
-    start, end = parse_time(options.start_time, "--start-time"), parse_time(options.end_time)
+    start, end = parse_time(options.start_time, "--start-time"), parse_time(options.end_time, "--end-time")
     if start is not None and end is not None and start >= end:
         raise UsageError(f"--start-time {options.start_time} is not before --end-time {options.end_time}")
-    bake = judge.max_bake_minutes or max(cfg.serving.canary.bake_minutes if cfg else 0, judge.window_minutes)
+    bake = judge.bake_limit_minutes(cfg.serving.canary.bake_minutes if cfg else 0)
     return JudgeRequest(source=source, config=judge, quality=quality, end=end, subject=subject, act=act, start=start,
                         max_bake_minutes=bake)
 
@@ -275,6 +279,10 @@ def build_probe_request(target: Target, options: ProbeOptions, cfg: StackConfig 
         raise UsageError("no model name: pass --model NAME or --stack S")
     if options.target_column is not None and options.sample_data is None:
         raise UsageError("--target-column names the label column of --sample-data: give the file too")
+    if options.target_column is not None and cfg is not None and cfg.gates.task == "regression":
+        raise UsageError(f"--target-column {options.target_column!r}: the probe's quality metric is the share of "
+                         "predictions equal to the label (classification); gates.task is regression, where that "
+                         "share is meaningless: drop --target-column (errors, latency and predictions are judged)")
     if options.sample_data is not None:
         sample = read_sample(options.sample_data, options.target_column)
     elif cfg is not None and cfg.smoke.sample_payloads:

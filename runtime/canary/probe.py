@@ -14,8 +14,9 @@ One sender, two plans:
   row goes to BOTH sides at the same moment (paired: equal sample sizes and identical inputs, so the prediction
   histograms differ only where the models do), over whole periods of the judge's window.
 
-This module runs a probe (and a probe followed by the judge); the parts are their own modules (the entry points
-and request checks the CLI and the EKS component use are importable from here too):
+This module runs one probe; `probe_judge` probes and judges (window after window until the data decide). The
+parts are their own modules (the entry points and request checks the CLI and the EKS component use are
+importable from here too):
 - `probe_sample`: the request bodies (`Sample`, `read_sample`, `sample_from_payloads`);
 - `probe_request`: the `ProbeRequest` and the checks before anything is sent (`check_url`, `validate_probe`);
 - `probe_window`: the measured window, the send plan and the wait until CloudWatch shows the data;
@@ -28,25 +29,23 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from runtime import plot_data
-from runtime.canary.plots import canary_plots
 from runtime.canary.probe_publish import publish_sides, published_bins
 from runtime.canary.probe_replay import Served, replay
 from runtime.canary.probe_request import SIDES, ProbeRequest, check_url, validate_probe
 from runtime.canary.probe_sample import read_sample, sample_from_payloads
-from runtime.canary.probe_window import plan_shots, probe_window, wait_until_visible
-from runtime.report import Check, Report, Verdict, inconclusive, passed
+from runtime.canary.probe_window import plan_shots, probe_window
+from runtime.report import Report, inconclusive, passed
 
 if TYPE_CHECKING:
-    from runtime.canary.run import ClientFactory, JudgeRequest
+    from runtime.canary.run import ClientFactory
 
 #: Imported from here by `runtime.cli` and `components` (the probe's entry points and request checks).
-__all__ = ["KIND", "ProbeRequest", "ProbeResult", "check_url", "judge_with_probe", "probe_canary", "read_sample",
-           "sample_from_payloads", "validate_probe"]
+__all__ = ["KIND", "ProbeRequest", "ProbeResult", "check_url", "probe_canary", "read_sample", "sample_from_payloads",
+           "validate_probe"]
 
 KIND = "canary-probe"
 
@@ -61,6 +60,13 @@ class ProbeResult:
     """Requests per side published inside [start, end) (0 when nothing was published)."""
     bins: tuple[str, ...] = ()
     """Prediction histogram bins published (either side)."""
+    stamps: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
+    """Per side, the time of every request published, warm-up and late answers included (CloudWatch files each
+    under its period); empty when nothing was published."""
+
+    def published_between(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Requests per side published inside [start, end)."""
+        return {side: sum(1 for t in self.stamps.get(side, ()) if start <= t < end) for side in SIDES}
 
 
 def _side_summary(served: Sequence[Served]) -> dict[str, Any]:
@@ -72,17 +78,18 @@ def _side_summary(served: Sequence[Served]) -> dict[str, Any]:
                                                                if s.http_status is not None).items())}}
 
 
-def probe_canary(request: ProbeRequest, clients: ClientFactory, *,
-                 clock: Callable[[], float] = time.time) -> ProbeResult:
+def probe_canary(request: ProbeRequest, clients: ClientFactory, *, clock: Callable[[], float] = time.time,
+                 window: tuple[datetime, datetime] | None = None) -> ProbeResult:
     """Send the probe traffic over [start, end) (whole periods, after up to one period of warm-up) and publish
-    what both sides served. INCONCLUSIVE (nothing published) when the baseline answered too few requests or
-    CloudWatch refused the data; bad input raises UsageError before anything is sent."""
+    what both sides served. The window is `duration_seconds` from the next period boundary, or `window` (whole
+    periods, from a bake's `next_window`). INCONCLUSIVE (nothing published) when the baseline answered too few
+    requests or CloudWatch refused the data; bad input raises UsageError before anything is sent."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     request = validate_probe(request)
     cfg = request.config
     now = clock()
-    start, end = probe_window(now, request.duration_seconds, request.period_seconds)
+    start, end = window or probe_window(now, request.duration_seconds, request.period_seconds)
     shots = plan_shots(request, end.timestamp() - now)
     t0 = time.perf_counter()
     served = replay(shots, SIDES, timeout_seconds=cfg.request_timeout_seconds, max_in_flight=cfg.max_in_flight,
@@ -107,7 +114,8 @@ def probe_canary(request: ProbeRequest, clients: ClientFactory, *,
                       f"in the window {start:%H:%M:%S}-{end:%H:%M:%S}: {published['baseline']} baseline and "
                       f"{published['canary']} canary requests" + ("" if quality else "; no labels, so no quality "
                                                                      "metric")))
-    return ProbeResult(report, start, end, published, tuple(bins))
+    stamps = {side: tuple(s.observation.timestamp for s in served[side]) for side in SIDES}
+    return ProbeResult(report, start, end, published, tuple(bins), stamps)
 
 
 def _probe_report(request: ProbeRequest, start: datetime, end: datetime, took: float,
@@ -140,74 +148,3 @@ def _sides_answered(report: Report, request: ProbeRequest, summary: dict[str, di
                       f"{canary['answered']} of {canary['sent']} requests answered with predictions (errors: "
                       f"{canary['errors'] or 'none'}); `mlcicd canary judge` decides whether that is worse"))
     return True
-
-
-# Probe, then judge ------------------------------------------------------------------------------------------------
-def judge_with_probe(judge: JudgeRequest, probe: ProbeRequest, clients: ClientFactory, *,
-                     sleep: Callable[[float], None] = time.sleep,
-                     monotonic: Callable[[], float] = time.monotonic) -> Report:
-    """Probe, then judge exactly the probed window [start, end) (the CLI probes for `judge.windowMinutes`; the
-    periods are the judge's). The histogram bins are the ones just published (ListMetrics can take 15 minutes to
-    list a new metric), and the judge waits up to `visibilityTimeoutSeconds` until CloudWatch returns every
-    published request. With `judge.act` it acts like `run_canary_judge`."""
-    from runtime.canary.run import carry_out
-
-    cfg = judge.config
-    probe = replace(probe, period_seconds=cfg.period_seconds)
-    result = probe_canary(probe, clients)
-    window = {"start": result.start.isoformat(), "end": result.end.isoformat(), "period_seconds": cfg.period_seconds}
-    if result.report.verdict is not Verdict.PASS:
-        report = _not_judged(judge, window, checks=result.report.checks,
-                             details={"probe": result.report.details})
-    else:
-        report = _judge_probed(judge, probe, result, window, clients, sleep=sleep, monotonic=monotonic)
-    if judge.act is not None:
-        carry_out(report, judge.act, clients)
-    return report
-
-
-def _not_judged(judge: JudgeRequest, window: dict[str, Any], *, checks: Sequence[Check],
-                details: dict[str, Any]) -> Report:
-    """A judge report without a judgement: the given (INCONCLUSIVE) checks, the window and `details`."""
-    from runtime.canary.judge import KIND as JUDGE_KIND
-
-    report = Report(kind=JUDGE_KIND, subject=dict(judge.subject))
-    for check in checks:
-        report.add(check)
-    report.details = {"label": "INCONCLUSIVE", "window": window, **details}
-    return report
-
-
-def _judge_probed(judge: JudgeRequest, probe: ProbeRequest, result: ProbeResult, window: dict[str, Any],
-                  clients: ClientFactory, *, sleep: Callable[[float], None],
-                  monotonic: Callable[[], float]) -> Report:
-    """Judge the probed window once CloudWatch shows what the probe published (or the wait is over)."""
-    from runtime.canary.judge import CanaryData, judge_canary
-    from runtime.canary.metrics_source import MetricsUnavailable, read_canary_data
-
-    cfg = judge.config
-    source = replace(judge.source, bins=result.bins)
-    reads = 0
-
-    def read() -> CanaryData:
-        nonlocal reads
-        reads += 1
-        return read_canary_data(clients("cloudwatch"), source, start=result.start, end=result.end,
-                                period=cfg.period_seconds)
-
-    timeout = probe.config.visibility_timeout_seconds
-    try:
-        data, missing = wait_until_visible(read, result.published, timeout, sleep=sleep, monotonic=monotonic)
-    except MetricsUnavailable as exc:
-        report = _not_judged(judge, window, checks=[inconclusive("metrics", str(exc))],
-                             details={"source": source.describe()})
-    else:
-        report = judge_canary(data, cfg, quality=judge.quality, subject=judge.subject)
-        plot_data.add(report, **canary_plots(data))
-        if missing:
-            report.add(inconclusive("metrics visible", f"after {reads} reads over {timeout:g} s CloudWatch still "
-                                    f"lacks {missing} of the requests the probe published: judged on part of the "
-                                    "window"))
-    report.add(passed("probe", result.published, None, "; ".join(c.reason for c in result.report.checks)))
-    report.details["probe"] = {**result.report.details, "reads": reads}
-    return report

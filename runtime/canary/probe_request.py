@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -72,10 +71,10 @@ def check_url(option: str, url: str, allowed_hosts: Sequence[str]) -> str:
     return url.rstrip("/")
 
 
-def validate_probe(request: ProbeRequest,
-                   url_options: tuple[str, str] = ("--baseline-url", "--canary-url")) -> ProbeRequest:
+def validate_probe(request: ProbeRequest, url_options: tuple[str, str] = ("--baseline-url", "--canary-url"), *,
+                   duration_name: str = "the duration") -> ProbeRequest:
     """Refuse a probe before anything is sent: URLs, variants, window and the request cap. `url_options` name the
-    URLs in messages as the command line spells them."""
+    URLs and `duration_name` what sets the duration in messages as the user spells them."""
     cfg = request.config
     baseline_option, canary_option = url_options
     baseline = check_url(baseline_option, request.baseline_url, cfg.allowed_hosts)
@@ -92,9 +91,9 @@ def validate_probe(request: ProbeRequest,
     if period < 1 or request.duration_seconds < period:
         raise UsageError(f"--duration {request.duration_seconds}: must be at least one period ({period} s)")
     duration = -(-request.duration_seconds // period) * period
-    most = math.ceil(cfg.rps * (duration + period))
+    most = cfg.requests_per_side(duration, period)
     if most > cfg.max_requests:
         raise UsageError(f"--rps {cfg.rps:g} for {duration} s (+ up to {period} s of warm-up) sends up to {most} "
                          f"requests a side, more than serving.canary.probe.maxRequests ({cfg.max_requests}); "
-                         "lower the rate or the duration, or raise the cap")
+                         f"lower the rate or {duration_name}, or raise the cap")
     return replace(request, baseline_url=baseline, canary_url=canary, duration_seconds=duration)

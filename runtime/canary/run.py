@@ -3,7 +3,8 @@
 With a start time (the deployment start) the judge reads everything since then, so repeated looks judge growing
 data with tests that stay valid however often they look. An INCONCLUSIVE look before the maximum bake extends the
 bake: no verdict is published and nothing is rolled back (`extend` action); `judge_until_decided` keeps looking
-every period until PASS, FAIL or the maximum bake, then acts once.
+(every period, or after each probed window: `runtime.canary.probe_judge`) until PASS, FAIL or the maximum bake,
+then acts once.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from runtime.canary.plots import canary_plots
 from runtime.config.checks import CanaryJudgeConfig
 from runtime.report import Report, Verdict, failed, inconclusive, passed
 
-__all__ = ["ActSettings", "ClientFactory", "JudgeRequest", "boto3_clients", "carry_out", "decide_actions",
-           "judge_until_decided", "run_canary_judge"]
+__all__ = ["ActSettings", "ClientFactory", "JudgeRequest", "Look", "bake_minutes", "boto3_clients", "carry_out",
+           "decide_actions", "judge_until_decided", "run_canary_judge", "settled_look"]
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,15 @@ def judge_window(request: JudgeRequest) -> tuple[datetime, datetime]:
     return min(_aligned(request.start, cfg.period_seconds), end), end
 
 
+def bake_minutes(request: JudgeRequest) -> float:
+    """How long after `request.start` an INCONCLUSIVE canary keeps baking: the request's maximum bake, else the
+    config's (`CanaryJudgeConfig.bake_limit_minutes`)."""
+    return request.max_bake_minutes or request.config.bake_limit_minutes()
+
+
 def bake_state(request: JudgeRequest, end: datetime) -> dict[str, Any]:
     """Where the canary stands in its bake: may an INCONCLUSIVE verdict wait for more data?"""
-    cfg = request.config
-    limit = request.max_bake_minutes or cfg.max_bake_minutes or cfg.window_minutes
+    limit = bake_minutes(request)
     if request.start is None:
         return {"start": None, "max_minutes": limit, "extend": False,
                 "note": "no start time: a single window, so an INCONCLUSIVE verdict is final for this run (pass "
@@ -113,31 +119,48 @@ def run_canary_judge(request: JudgeRequest, clients: ClientFactory) -> Report:
 SETTLE_SECONDS = 120
 
 
+#: One look of `judge_until_decided`: given the request (its `start` set) and the look's number (1, 2, ...), wait for
+#: (or make) the look's data and judge everything since the start; the report carries `details.bake`.
+Look = Callable[[JudgeRequest, int], Report]
+
+
 def judge_until_decided(request: JudgeRequest, clients: ClientFactory, *,
                         sleep: Callable[[float], None] = time.sleep,
-                        now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Report:
-    """Look every period (at least every minute for ALB metrics) from `request.start` (default: now) until the
-    verdict is PASS or FAIL or the maximum bake has passed, then act once on the last look. Every look judges all
-    complete periods since the start (those ended at least `SETTLE_SECONDS` ago), so the false-FAIL rate stays
-    <= alpha over all of them."""
-    start = request.start or now()
-    plain = replace(request, start=start, act=None)
-    period = request.config.period_seconds
-    interval = period if request.source.albs is None else max(60, period)
-    # Judge only periods CloudWatch has finished: a period read while still filling and read again complete would be
-    # two different likelihood ratios for one period, which the always-valid guarantee does not cover.
-    settle = timedelta(seconds=max(2 * period, SETTLE_SECONDS))
+                        now: Callable[[], datetime] = lambda: datetime.now(UTC), look: Look | None = None) -> Report:
+    """Look from `request.start` (default: now) until the verdict is PASS or FAIL or the maximum bake has passed,
+    then act once on the last look. Every look judges everything since the start, so the false-FAIL rate stays
+    <= alpha over all of them. The looks are `settled_look`'s by default (every period, on what CloudWatch has);
+    the probe's judge passes its own (`runtime.canary.probe_judge`: each look probes the next window first)."""
+    plain = replace(request, start=request.start or now(), act=None)
+    look = look or settled_look(clients, sleep=sleep, now=now)
     looks = 0
     while True:
         looks += 1
-        report = run_canary_judge(replace(plain, end=max(now() - settle, start)), clients)
+        report = look(plain, looks)
         if report.verdict != Verdict.INCONCLUSIVE or not report.details["bake"]["extend"]:
             break
-        sleep(interval)
     report.details["looks"] = looks
     if request.act is not None:
         carry_out(report, request.act, clients)
     return report
+
+
+def settled_look(clients: ClientFactory, *, sleep: Callable[[float], None],
+                 now: Callable[[], datetime]) -> Look:
+    """Looks at the metrics others publish (load balancer, serving): from the second look on, wait one period (at
+    least a minute for ALB metrics), then judge the complete periods since the start (those ended at least
+    `SETTLE_SECONDS`, or two periods, ago)."""
+
+    def look(request: JudgeRequest, number: int) -> Report:
+        period = request.config.period_seconds
+        if number > 1:
+            sleep(period if request.source.albs is None else max(60, period))
+        # Judge only periods CloudWatch has finished: a period read while still filling and read again complete
+        # would be two different likelihood ratios for one period, which the always-valid guarantee does not cover.
+        end = now() - timedelta(seconds=max(2 * period, SETTLE_SECONDS))
+        return run_canary_judge(replace(request, end=max(end, request.start) if request.start else end), clients)
+
+    return look
 
 
 def decide_actions(verdict: Verdict, settings: ActSettings, clients: ClientFactory, *,

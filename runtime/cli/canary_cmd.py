@@ -38,7 +38,8 @@ def judge(
                                                         "(repeated looks stay valid; INCONCLUSIVE within the maximum "
                                                         "bake extends it).")] = None,
     until_decided: Annotated[bool, typer.Option("--until-decided", help="Look every period from --start-time "
-                                                                        "(default: now) until PASS, FAIL or the "
+                                                                        "(default: now; with --probe-*: after every "
+                                                                        "probed window) until PASS, FAIL or the "
                                                                         "maximum bake, then act once.")] = False,
     percentiles: Annotated[bool, typer.Option(help="Read the p99 response time (off for moto, which cannot compute "
                                                    "percentiles).")] = True,
@@ -74,7 +75,9 @@ def judge(
     """Judge canary vs baseline over a window (exit 0 PASS, 1 FAIL or MARGINAL, 2 usage, 3 INCONCLUSIVE).
 
     With --probe-baseline-url and --probe-canary-url it first sends probe traffic to both for the whole window
-    and publishes what they served (the EKS analysis step), then judges exactly that window."""
+    and publishes what they served (the EKS analysis step), then judges exactly that window; with --until-decided
+    it probes window after window, judging everything probed so far after each, until the data decide or the
+    maximum bake is over."""
     from runtime.canary.judge_run import JudgeOptions, Target, canary_judge, probe_options
 
     cfg = load_config(stack, project_dir).config if stack else None

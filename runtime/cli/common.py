@@ -15,7 +15,7 @@ import typer
 
 from runtime.errors import UsageError
 
-__all__ = ["UsageError", "err", "finish", "load_config"]
+__all__ = ["UsageError", "err", "finish", "load_config", "report_and_exit"]
 
 if TYPE_CHECKING:
     from runtime.config import LoadedConfig
@@ -38,9 +38,14 @@ def load_config(stack: str, root: Path | None = None) -> LoadedConfig:
 
 
 def finish(report: Report, out: Path | None, html: Path | None = None) -> NoReturn:
-    """Write the report (the machine contract) and, with `html`, its page; print the summary to stderr, exit with
-    the verdict's code."""
+    """Time the report, then write it and exit as `report_and_exit` does."""
     report.finish()
+    report_and_exit(report, out, html)
+
+
+def report_and_exit(report: Report, out: Path | None, html: Path | None = None) -> NoReturn:
+    """Write the report (the machine contract) as it is and, with `html`, its page; print the summary to stderr, exit
+    with the verdict's code."""
     if out is not None:
         report.write(out)
     if html is not None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.cli.common import err, load_config
+from runtime.cli.common import load_config, report_and_exit
 
 app = typer.Typer(help="Gates a candidate model version must pass before it is packaged.", no_args_is_help=True)
 
@@ -53,13 +53,4 @@ def model_gate(
     result = gate_model(model, candidate, champion, config=config, tracking_uri=tracking_uri, base_dir=base_dir,
                         report_path=report, report_bucket=report_bucket, image_digest=image_digest)
     # The gate finished the report before uploading it; writing it unchanged keeps both copies byte-identical.
-    result.write(report)
-    if html is not None:
-        from runtime.html import write
-
-        write(result, html)
-        err(f"html: {html}")
-    for line in result.summary_lines():
-        err(line)
-    err(f"report: {report}")
-    raise typer.Exit(result.exit_code)
+    report_and_exit(result, report, html)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from runtime.cli.common import UsageError, err, finish, load_config
+from runtime.timestamps import parse_time
 
 Stack = Annotated[str, typer.Option(help="Stack whose config (window, thresholds, model, namespace) applies.")]
 Captures = Annotated[str | None, typer.Option(help="Capture location: s3://bucket/prefix/ or a directory. Default: "
@@ -30,13 +31,7 @@ def _bucket_uri(key: str) -> str:
 
 
 def _end(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--end {value!r} is not an ISO 8601 time; e.g. 2026-05-01T12:00:00+00:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_time(value, "--end") or datetime.now(UTC)
 
 
 def _cloudwatch(region: str) -> Any:

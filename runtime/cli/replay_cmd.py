@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 import typer
 
 from runtime.cli.common import UsageError, err, finish, load_config
+from runtime.timestamps import parse_time
 
 if TYPE_CHECKING:
     from runtime.config import StackConfig
@@ -58,16 +59,6 @@ def _captures(flag: str | None, replay: ReplayGateConfig) -> str:
         raise UsageError("--captures is required unless gates.replay.capturesUri is set: the prefix holding "
                          "model=<name>/dt=.../, e.g. s3://<data bucket>/inference/")
     return found
-
-
-def _time(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is not an ISO time, e.g. 2025-01-31T12:00:00Z") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _finish(report: Report, out: Path, html: Path | None) -> NoReturn:
@@ -121,7 +112,7 @@ def replay(
     updates: dict[str, Any] = {k: v for k, v in (("sample_size", sample_size), ("window_hours", window_hours))
                                if v is not None}
     settings = settings.model_copy(update=updates)
-    window = Window.last_hours(settings.window_hours, _time(until, "--until"))
+    window = Window.last_hours(settings.window_hours, parse_time(until, "--until"))
     capture = cfg.monitoring.capture if cfg is not None else None
     target = ReplayTarget(model=name, captures=uri, champion_url="", candidate_url="", candidate=candidate_version,
                           features=tuple(f.name for f in capture.input_schema) if capture else (),
@@ -209,7 +200,7 @@ def shadow(
     shadow_cfg = cfg.serving.shadow if cfg is not None else ShadowConfig()
     now = datetime.now(UTC)
     duration = timedelta(minutes=shadow_cfg.duration_minutes)
-    start = _time(since, "--since") or (now if wait else now - duration)
+    start = parse_time(since, "--since") or (now if wait else now - duration)
     window = Window(start, start + duration if wait else now)
     version = candidate_version or shadow_cfg.model_version
     result = shadow_gate(name, uri, settings.model_copy(update={"sample_size": shadow_cfg.sample_size}), chosen,

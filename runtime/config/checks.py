@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -121,8 +122,10 @@ class CanaryJudgeConfig(ConfigModel):
     PASSing a canary with that effect. Default 0.9."""
     max_bake_minutes: int | None = Field(default=None, ge=1, le=1440)
     """How long after `--start-time` a canary whose data cannot decide yet keeps baking (INCONCLUSIVE: no verdict
-    published, nothing rolled back, judged again) before `--on-inconclusive` applies. Default: null, the larger of
-    `serving.canary.bakeMinutes` (after which ECS shifts the remaining traffic) and `windowMinutes`."""
+    published, nothing rolled back, judged again) before `--on-inconclusive` applies. On EKS, how long after its
+    first probed window the analysis job keeps probing window after window before INCONCLUSIVE fails the analysis.
+    Default: null, the larger of `serving.canary.bakeMinutes` (after which ECS shifts the remaining traffic) and
+    `windowMinutes` (on EKS one window, no extension, unless bakeMinutes is the longer)."""
     error_rate_ratio: float = Field(default=2.0, gt=1, le=1000)
     """Effect the errors check must catch: the canary's 5xx rate this many times the baseline's. Default 2."""
     error_rate_tolerance: float = Field(default=0.001, ge=0, le=1)
@@ -155,6 +158,11 @@ class CanaryJudgeConfig(ConfigModel):
     """Score at or above which (and below `passScore`) the canary is MARGINAL: reported as FAIL (a canary that
     is not clearly good is rolled back), with the MARGINAL label kept in the report details. Default 60."""
 
+    def bake_limit_minutes(self, platform_bake_minutes: int = 0) -> int:
+        """The maximum bake in effect: `maxBakeMinutes`, else the larger of the platform's bake
+        (`serving.canary.bakeMinutes`) and `windowMinutes`."""
+        return self.max_bake_minutes or max(platform_bake_minutes, self.window_minutes)
+
 
 class CanaryProbeConfig(ConfigModel):
     """`mlcicd canary probe` and `mlcicd canary judge --probe-*`: labelled or sample requests sent at a fixed rate
@@ -186,3 +194,9 @@ class CanaryProbeConfig(ConfigModel):
     """`canary judge --probe-*` only: how long to wait after publishing for CloudWatch to return every published
     request of the window before judging; what is still missing then makes the verdict INCONCLUSIVE.
     Default 120."""
+
+    def requests_per_side(self, seconds: float, period_seconds: int) -> int:
+        """The most requests a probe sends each side over `seconds` (rounded up to whole periods) plus up to one
+        period of warm-up: what `maxRequests` caps."""
+        measured = math.ceil(seconds / period_seconds) * period_seconds
+        return math.ceil(self.rps * (measured + period_seconds))

@@ -231,7 +231,8 @@ def judge_cutoffs(s: dict[str, Any]) -> Iterator[Finding]:
     if weights.errors + weights.latency + weights.tail + weights.predictions + weights.quality <= 0:
         yield Problem("serving.canary.judge.weights", "at least one weight must be positive")
     canary = s["serving"].canary
-    if judge.max_bake_minutes is not None and canary.strategy != "rolling" and \
+    # On EKS the Rollout waits for its analysis step however long the judge bakes; ECS does not wait.
+    if judge.max_bake_minutes is not None and canary.strategy != "rolling" and s["serving"].backend == "ecs" and \
             judge.max_bake_minutes > max(canary.bake_minutes, judge.window_minutes):
         yield _problem("serving.canary.judge.maxBakeMinutes", f"must not exceed serving.canary.bakeMinutes "
                        f"({canary.bake_minutes}): the platform shifts the remaining traffic after the bake, so later "
@@ -466,6 +467,26 @@ def eks_probe_payloads(s: dict[str, Any]) -> Iterator[Finding]:
                   "pods with these request bodies during the Rollout's analysis (nothing else sends the canary "
                   "traffic it could be judged on); add at least one in MLflow's scoring format, e.g. "
                   "`{dataframe_split: {columns: [...], data: [[...], ...]}}` with many representative rows")
+
+
+@rule
+def eks_probe_budget(s: dict[str, Any]) -> Iterator[Finding]:
+    """The EKS analysis job probes for up to the whole maximum bake; `maxRequests` caps the requests of a run."""
+    if not _has(s, "serving"):
+        return
+    serving = s["serving"]
+    canary = serving.canary
+    if serving.backend != "eks" or canary.strategy == "rolling":
+        return
+    judge, probe = canary.judge, canary.probe
+    bake = judge.bake_limit_minutes(canary.bake_minutes)
+    most = probe.requests_per_side(bake * 60, judge.period_seconds)
+    if most > probe.max_requests:
+        yield _problem("serving.canary.probe.maxRequests", f"must cover the Rollout's analysis: probing at rps "
+                       f"{probe.rps:g} for up to the maximum bake of {bake} minutes (serving.canary.judge."
+                       f"maxBakeMinutes, default the larger of bakeMinutes and windowMinutes) plus one period of "
+                       f"warm-up sends up to {most} requests a side; raise maxRequests, or lower rps or "
+                       "maxBakeMinutes", probe.max_requests)
 
 
 @rule

@@ -23,12 +23,12 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from runtime import metrics
+from runtime.serving.counts import CountPublisher, Publish, cloudwatch_counts
 from runtime.serving.records import sampled
 
 log = logging.getLogger("mlcicd.mirror")
@@ -95,12 +95,14 @@ class Copy:
 
 class Mirror:
     def __init__(self, settings: MirrorSettings, *, model_name: str = "",
-                 publish: Callable[[int, int], None] | None = None) -> None:
+                 publish: Publish | None = None) -> None:
         self.settings = settings
         self.percent = settings.sample_percent
         self.counters = MirrorCounters()
-        self.publish = publish if publish is not None else _cloudwatch_publisher(settings, model_name)
-        self._published = (0, 0)
+        self._publish_counts = CountPublisher(
+            publish if publish is not None else cloudwatch_counts(
+                settings.metrics_namespace, model_name, (metrics.MIRROR_SENT, metrics.MIRROR_FAILED)),
+            "mirror", log)
         self._queue: deque[Copy] = deque()
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -172,14 +174,7 @@ class Mirror:
     def _publish(self) -> None:
         with self._lock:
             sent, lost = self.counters.sent, self.counters.failed + self.counters.dropped
-        delta = (sent - self._published[0], lost - self._published[1])
-        if delta == (0, 0):
-            return
-        try:
-            self.publish(*delta)
-            self._published = (sent, lost)
-        except Exception as exc:  # kept for the next publication
-            log.warning("mirror: publishing the mirror metrics failed (kept for the next try): %s", exc)
+        self._publish_counts(sent, lost)
 
     # -- shutdown
     def close(self) -> MirrorCounters:
@@ -202,21 +197,3 @@ class Mirror:
                     c.dropped)
         return c
 
-
-def _cloudwatch_publisher(settings: MirrorSettings, model_name: str) -> Callable[[int, int], None]:
-    """Publishes (sent, failed + dropped) deltas into the model namespace; a no-op without one."""
-    if not settings.metrics_namespace:
-        return lambda sent, lost: None
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client("cloudwatch", config=Config(connect_timeout=1, read_timeout=3,
-                                                      retries={"total_max_attempts": 2}))
-    dimensions = [{"Name": metrics.DIMENSION_MODEL, "Value": model_name}]
-
-    def publish(sent: int, lost: int) -> None:
-        data: list[Any] = [{"MetricName": name, "Dimensions": dimensions, "Value": float(value), "Unit": "Count"}
-                           for name, value in ((metrics.MIRROR_SENT, sent), (metrics.MIRROR_FAILED, lost))]
-        client.put_metric_data(Namespace=settings.metrics_namespace, MetricData=data)
-
-    return publish

@@ -19,12 +19,13 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from runtime import metrics
 from runtime.serving import command
+from runtime.serving.counts import CountPublisher, Publish, cloudwatch_counts
 from runtime.serving.records import VARIANTS, Exchange, build_records
 from runtime.serving.settings import CaptureSettings
 
@@ -77,14 +78,17 @@ class Counters:
 
 class Recorder:
     def __init__(self, settings: CaptureSettings, identity: Mapping[str, str], *, sink: Sink | None = None,
-                 publish: Callable[[int, int], None] | None = None) -> None:
+                 publish: Publish | None = None) -> None:
         self.settings = settings
         self.identity = dict(identity)
         self.schema = settings.schema(salt=self.identity.get("model_name", ""))
         self.sink = sink if sink is not None else FirehoseSink(settings.stream, settings.region)
-        self.publish = publish if publish is not None else cloudwatch_publisher(settings, self.identity)
         self.counters = Counters()
-        self._published = (0, 0)
+        self._publish_counts = CountPublisher(
+            publish if publish is not None else cloudwatch_counts(
+                settings.metrics_namespace, self.identity.get("model_name", ""),
+                (metrics.CAPTURE_SENT, metrics.CAPTURE_DROPPED), settings.region),
+            "capture", log)
         self._queue: deque[Exchange] = deque()
         self._inflight = 0
         self._wake = threading.Event()
@@ -192,15 +196,7 @@ class Recorder:
         return self.identity.get("variant", "")
 
     def _publish(self) -> None:
-        sent, dropped = self.counters.sent, self.counters.dropped
-        delta = (sent - self._published[0], dropped - self._published[1])
-        if delta == (0, 0):
-            return
-        try:
-            self.publish(*delta)
-            self._published = (sent, dropped)
-        except Exception as exc:  # kept for the next publication
-            log.warning("capture: publishing the capture metrics failed (kept for the next try): %s", exc)
+        self._publish_counts(self.counters.sent, self.counters.dropped)
 
     # -- shutdown
     def close(self) -> Counters:
@@ -222,21 +218,3 @@ class Recorder:
                     "shutdown %d)", c.sent, c.dropped, c.dropped_buffer, c.dropped_delivery, c.dropped_shutdown)
         return c
 
-
-def cloudwatch_publisher(settings: CaptureSettings, identity: Mapping[str, str]) -> Callable[[int, int], None]:
-    """Publishes (sent, dropped) deltas into the model metric namespace; a no-op without a namespace."""
-    if not settings.metrics_namespace:
-        return lambda sent, dropped: None
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client("cloudwatch", region_name=settings.region or None,
-                          config=Config(connect_timeout=1, read_timeout=3, retries={"total_max_attempts": 2}))
-    dimensions = [{"Name": metrics.DIMENSION_MODEL, "Value": identity.get("model_name", "")}]
-
-    def publish(sent: int, dropped: int) -> None:
-        data: list[Any] = [{"MetricName": name, "Dimensions": dimensions, "Value": float(value), "Unit": "Count"}
-                           for name, value in ((metrics.CAPTURE_SENT, sent), (metrics.CAPTURE_DROPPED, dropped))]
-        client.put_metric_data(Namespace=settings.metrics_namespace, MetricData=data)
-
-    return publish
