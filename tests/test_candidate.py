@@ -81,20 +81,24 @@ def log_version(uri: str, model: str, tmp_path: Path, *, metrics: bool = True, s
     x = np.arange(20, dtype=float).reshape(10, 2)
     y = x.sum(axis=1)
     fitted = LinearRegression().fit(x, y)
-    mlflow.set_tracking_uri(uri)
-    experiment = f"contract-{time.monotonic_ns()}"
-    mlflow.MlflowClient(uri, uri).create_experiment(experiment, artifact_location=(tmp_path / "art").as_uri())
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run():
-        if metrics:
-            mlflow.log_metric("r2", 1.0)
-        extra: dict[str, Any] = {}
-        if signature:
-            extra["signature"] = infer_signature(x, y)
-        if example:
-            extra["input_example"] = x[:2]
-        mlflow.sklearn.log_model(fitted, name="model", registered_model_name=model, pip_requirements=["scikit-learn"],
-                                 **extra)
+    from runtime.tracking import global_tracking_uri
+
+    # The process-wide tracking URI (and MLFLOW_TRACKING_URI, which MLflow sets with it) restored afterwards: later
+    # tests' commands read that variable first.
+    with global_tracking_uri(uri):
+        experiment = f"contract-{time.monotonic_ns()}"
+        mlflow.MlflowClient(uri, uri).create_experiment(experiment, artifact_location=(tmp_path / "art").as_uri())
+        mlflow.set_experiment(experiment)
+        with mlflow.start_run():
+            if metrics:
+                mlflow.log_metric("r2", 1.0)
+            extra: dict[str, Any] = {}
+            if signature:
+                extra["signature"] = infer_signature(x, y)
+            if example:
+                extra["input_example"] = x[:2]
+            mlflow.sklearn.log_model(fitted, name="model", registered_model_name=model,
+                                     pip_requirements=["scikit-learn"], **extra)
 
 
 def test_cli_prints_only_the_version_on_stdout(registry: tuple[Any, str, str], tmp_path: Path) -> None:

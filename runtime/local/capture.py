@@ -5,19 +5,16 @@ Firehose with the stack's capture settings (`CaptureSettings.from_stack`, as the
 moto's Firehose writes the JSON batches to S3 as they are; `deliver` then does what Firehose does in AWS (Parquet
 against the Glue columns, `model=/dt=` partitions under `monitoring.drift.inferencePrefix` of the data bucket) for
 the canary's traffic: the smoke and load tests repeat the input example, which is not traffic to judge drift on.
-`drift_job_row` runs the scheduled drift job's commands (`runtime.pipeline.jobs.drift_job`) as written.
+`runtime.local.monitor` then runs the scheduled drift job's commands on them.
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from runtime.local.state import DATA_BUCKET, Rehearsal
-from runtime.local.summary import StageResult, load_json
 from runtime.serving.settings import CaptureSettings
 
 STREAM = "mlcicd-local-inference"
@@ -90,27 +87,3 @@ def deliver(state: Rehearsal, start: datetime, end: datetime) -> int:
         for path in write_like_firehose(records, capture.schema(salt=model).glue_columns(), tmp, model):
             s3.upload_file(str(path), DATA_BUCKET, prefix + path.relative_to(tmp).as_posix())
     return len(records)
-
-
-def drift_job_row(state: Rehearsal, delivered: int) -> StageResult:
-    """The scheduled drift job (its commands as the cloud's CodeBuild project runs them) on the delivered window;
-    the row carries the job's verdict (PASS no version drifted, FAIL one did, INCONCLUSIVE too few rows to
-    decide) and, as the cloud's scheduled job, is not part of the pipeline's verdict."""
-    from runtime.local.actions import run_action
-    from runtime.pipeline.jobs import DRIFT_REPORT, drift_job
-
-    deployed = state.plan.deployed
-    job = drift_job(stack=state.plan.spec.deploy_stack, reference_profile_key=deployed.monitoring.drift
-                    .reference_profile_key, inference_prefix=deployed.monitoring.drift.inference_prefix)
-    result, run = run_action(state, job)
-    result = replace(result, title="DriftMonitor (scheduled job, after the pipeline)", in_pipeline=False)
-    report = load_json(run.cwd / DRIFT_REPORT)
-    if report is None:  # the job stopped before it wrote its report: the action's own reason
-        return result
-    verdict = str(report.get("verdict"))
-    checks = "; ".join(f"{c.get('name')}: {c.get('verdict')}, {c.get('reason', '')}"
-                       for c in report.get("checks", []))
-    return replace(result, verdict=verdict if verdict in ("PASS", "FAIL", "INCONCLUSIVE") else "ERROR",
-                   report=state.reports / Path(DRIFT_REPORT).name,
-                   reason=f"{delivered} captured canary requests (moto Firehose, delivered as Parquet under "
-                          f"s3://{DATA_BUCKET}/{deployed.monitoring.drift.inference_prefix}): {checks}")

@@ -34,6 +34,7 @@ from runtime.local import preparation as prep
 from runtime.local.actions import Hook, run_action
 from runtime.local.deploy import serve_candidate
 from runtime.local.faults import Faults, Scenario
+from runtime.local.monitor import drift_job_row
 from runtime.local.plan import Plan
 from runtime.local.processes import ProcessGroup
 from runtime.local.progress import Progress
@@ -154,7 +155,7 @@ def _run_stages(state: Rehearsal, run: LocalRun, progress: Progress) -> None:
     if state.canary_window is not None and capture.settings(state) is not None:
         progress.stage("Monitor", ["DriftMonitor"])
         progress.start("DriftMonitor")
-        record(capture.drift_job_row(state, capture.deliver(state, *state.canary_window)))
+        record(drift_job_row(state, capture.deliver(state, *state.canary_window)))
 
 
 def _run_parallel(state: Rehearsal, actions: list[Any], hooks: dict[str, tuple[Hook | None, Hook | None]],
