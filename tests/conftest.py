@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from runtime.graph import Graph
 from tests.harness import graph
+from tests.servers import Running, serve_process
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +32,31 @@ def moto_url() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+# Scoring servers of tests/servers.py (each in its own process), one per test module that asks -----------------
+@pytest.fixture(scope="module")
+def healthy() -> Iterator[Running]:
+    with serve_process("correct") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def twin() -> Iterator[Running]:
+    """A second healthy server (the same answers as `healthy`)."""
+    with serve_process("correct") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def flaky() -> Iterator[Running]:
+    with serve_process("flaky-5xx") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Labelled rows the test servers accept; the label is what they predict (0.5), so quality is 1.0."""
+    from tests.probe_support import labelled_sample
+
+    return labelled_sample(tmp_path_factory.mktemp("probe") / "sample.csv")

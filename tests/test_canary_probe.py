@@ -6,7 +6,6 @@ stop before a single request is sent (exit 2)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,18 @@ import pytest
 from botocore.config import Config
 from typer.testing import CliRunner
 
-from runtime.canary.judge import QualityRule
-from runtime.canary.metrics_source import MetricSource
 from runtime.canary.probe import ProbeRequest, check_url, probe_canary, read_sample, sample_from_payloads
 from runtime.canary.probe_judge import judge_with_probe
-from runtime.canary.run import ClientFactory, JudgeRequest, boto3_clients, run_canary_judge
+from runtime.canary.run import JudgeRequest, run_canary_judge
 from runtime.cli.main import app
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.errors import UsageError
 from runtime.report import Verdict
+from tests import probe_support as support
 from tests.harness import use_fake_aws
+from tests.probe_support import REGION, clients
 from tests.servers import COLUMNS, FLAKY_EVERY, Running, serve_process
 
-REGION = "eu-west-1"
 NAMESPACE = "Test/Probe"
 FAST = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=10)
 #: One-second periods and six of them: a short window that still gives the judge its minimum number of points.
@@ -50,47 +48,13 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     use_fake_aws(monkeypatch, REGION)  # the moto endpoint is passed explicitly (moto_url: tests/conftest.py)
 
 
-@pytest.fixture(scope="module")
-def healthy() -> Iterator[Running]:
-    with serve_process("correct") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def twin() -> Iterator[Running]:
-    with serve_process("correct") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def flaky() -> Iterator[Running]:
-    with serve_process("flaky-5xx") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Labelled rows the test servers accept; the label is what they predict (0.5), so quality is 1.0."""
-    path = tmp_path_factory.mktemp("probe") / "sample.csv"
-    frame = pd.DataFrame({c: [float(i + k) for i in range(40)] for k, c in enumerate(COLUMNS)})
-    frame["label"] = 0.5
-    frame.to_csv(path, index=False)
-    return path
-
-
-def clients(moto_url: str) -> ClientFactory:
-    return boto3_clients(REGION, moto_url, credentials=("testing", "testing"), max_attempts=1)
-
-
 def probe_request(baseline: str, canary: str, model: str, sample_file: Path, **extra: Any) -> ProbeRequest:
-    return ProbeRequest(baseline_url=baseline, canary_url=canary, sample=read_sample(sample_file, "label"),
-                        model_name=model, namespace=NAMESPACE, duration_seconds=SECONDS, period_seconds=1,
-                        config=PROBE, subject={"model": model}, **extra)
+    return support.probe_request(baseline, canary, model, sample_file, namespace=NAMESPACE, seconds=SECONDS,
+                                 config=PROBE, **extra)
 
 
 def judge_request(model: str, **extra: Any) -> JudgeRequest:
-    source = MetricSource(model_name=model, model_namespace=NAMESPACE, percentiles=False)
-    return JudgeRequest(source=source, config=JUDGE, quality=QualityRule(), subject={"model": model}, **extra)
+    return support.judge_request(model, namespace=NAMESPACE, config=JUDGE, **extra)
 
 
 def metric_statuses(report: dict[str, Any]) -> dict[str, str]:

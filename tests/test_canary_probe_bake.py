@@ -7,30 +7,28 @@ seconds; the window arithmetic and the job's deadline are pure functions tested 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pandas as pd
 import pytest
 from botocore.stub import Stubber
 
-from runtime.canary.judge import QualityRule
 from runtime.canary.metrics_source import MetricSource
-from runtime.canary.probe import ProbeRequest, read_sample, sample_from_payloads
+from runtime.canary.probe import ProbeRequest, sample_from_payloads
 from runtime.canary.probe_judge import ProbedLooks, check_bake, judge_with_probe
 from runtime.canary.probe_window import longest_probed_bake_seconds, next_window
-from runtime.canary.run import ClientFactory, JudgeRequest, boto3_clients
+from runtime.canary.run import JudgeRequest
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.errors import UsageError
 from runtime.report import Verdict
+from tests import probe_support as support
 from tests.harness import use_fake_aws
-from tests.servers import COLUMNS, Running, serve_process
+from tests.probe_support import REGION, clients
+from tests.servers import COLUMNS, Running
 
-REGION = "eu-west-1"
 NAMESPACE = "Test/ProbeBake"
 #: As tests/test_canary_probe.py's judge (latency and errors judged at this short scale, the p99 left out; a clean
 #: canary's error rate proven below 10 %; quality, which needs about 6 paired periods, left out too), with 150
@@ -48,42 +46,13 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     use_fake_aws(monkeypatch, REGION)  # the moto endpoint is passed explicitly (moto_url: tests/conftest.py)
 
 
-@pytest.fixture(scope="module")
-def healthy() -> Iterator[Running]:
-    with serve_process("correct") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def twin() -> Iterator[Running]:
-    with serve_process("correct") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Labelled rows the test servers accept; the label is what they predict (0.5), so quality is 1.0."""
-    path = tmp_path_factory.mktemp("bake") / "sample.csv"
-    frame = pd.DataFrame({c: [float(i + k) for i in range(40)] for k, c in enumerate(COLUMNS)})
-    frame["label"] = 0.5
-    frame.to_csv(path, index=False)
-    return path
-
-
-def clients(moto_url: str) -> ClientFactory:
-    return boto3_clients(REGION, moto_url, credentials=("testing", "testing"), max_attempts=1)
-
-
 def probe_request(baseline: str, canary: str, model: str, sample_file: Path, **extra: Any) -> ProbeRequest:
-    return ProbeRequest(baseline_url=baseline, canary_url=canary, sample=read_sample(sample_file, "label"),
-                        model_name=model, namespace=NAMESPACE, duration_seconds=WINDOW, period_seconds=1,
-                        config=PROBE, subject={"model": model}, **extra)
+    return support.probe_request(baseline, canary, model, sample_file, namespace=NAMESPACE, seconds=WINDOW,
+                                 config=PROBE, **extra)
 
 
 def judge_request(model: str, bake_seconds: float, config: CanaryJudgeConfig = JUDGE) -> JudgeRequest:
-    source = MetricSource(model_name=model, model_namespace=NAMESPACE, percentiles=False)
-    return JudgeRequest(source=source, config=config, quality=QualityRule(), subject={"model": model},
-                        max_bake_minutes=bake_seconds / 60)
+    return support.judge_request(model, namespace=NAMESPACE, config=config, max_bake_minutes=bake_seconds / 60)
 
 
 def seconds_after(start: str, moment: str) -> float:

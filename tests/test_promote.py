@@ -302,6 +302,25 @@ def test_refuses_without_evidence(project: Path, tmp_path: Path) -> None:
         assert "run the" in check(report, f"evidence {kind}").reason
 
 
+def test_a_pipeline_with_a_replay_stage_requires_its_passing_report(project: Path, evidence: Path,
+                                                                    staged: tuple[str, str]) -> None:
+    """The source stack's pipeline runs the Replay stage (`gates.replay`): its report is required evidence."""
+    import yaml
+
+    path = project / "Pulumi.staging.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["ml-cicd:gates"]["replay"] = {"windowHours": 24}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    missing = check(_refused(project, evidence), "evidence replay-gate")
+    assert missing.observed == "missing"
+    put(evidence, gate_report("replay-gate", staged[0], verdicts=(Verdict.INCONCLUSIVE,)))
+    assert "verdict INCONCLUSIVE" in check(_refused(project, evidence), "evidence replay-gate").reason
+    put(evidence, gate_report("replay-gate", staged[0]))
+    result = promote(project_dir=project, evidence_dir=evidence)
+    assert result.exit_code == 0, result.report.summary_lines()
+    assert check(result.report, "evidence replay-gate").verdict is Verdict.PASS
+
+
 def test_refuses_a_failing_gate(project: Path, evidence: Path, staged: tuple[str, str]) -> None:
     put(evidence, gate_report("model-gate", staged[0], verdicts=(Verdict.PASS, Verdict.FAIL)))
     reason = check(_refused(project, evidence), "evidence model-gate").reason

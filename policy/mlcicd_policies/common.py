@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+from pulumi_policy import (
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
 
 #: Placeholders of values a preview cannot show.
 HIDDEN = frozenset({"[unknown]", "[secret]"})
@@ -81,3 +88,16 @@ def environment(args: StackValidationArgs, production_stacks: list[str]) -> str 
 def report_each(report: ReportViolation, resource: PolicyResource | None, messages: list[str]) -> None:
     for message in messages:
         report(message, resource.urn if resource is not None else None)
+
+
+def resource_policy(name: str, description: str, problems: Callable[[ResourceValidationArgs], list[str]],
+                    config_schema: PolicyConfigSchema | None = None) -> ResourceValidationPolicy:
+    """A policy that reports, against the resource under validation, each message `problems` returns for it (an
+    empty list: the resource complies)."""
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        for message in problems(args):
+            report(message, None)
+
+    return ResourceValidationPolicy(name=name, description=description, validate=validate,
+                                    config_schema=config_schema)

@@ -5,12 +5,10 @@ upgrades can never make `pulumi up` downgrade."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import ResourceValidationArgs
 
-from .common import as_list, get, known, parse_json
+from .common import as_list, get, known, parse_json, resource_policy
 
 #: TLS policies of the load balancers that negotiate nothing below TLS 1.2 (ELB user guide, "Security policies").
 TLS_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)")
@@ -18,8 +16,9 @@ KMS_USE = frozenset({"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:R
                      "kms:GenerateDataKeyWithoutPlaintext"})
 
 
-def _encryption_problems(resource_type: str, props: Mapping[str, Any]) -> list[str]:
-    """What is stored or sent unencrypted, per resource type."""
+def unencrypted(args: ResourceValidationArgs) -> list[str]:
+    """What the resource stores or sends unencrypted, per resource type."""
+    props = args.props
     checks: dict[str, list[tuple[bool, str]]] = {
         "aws:cloudwatch/logGroup:LogGroup": [
             (bool(props.get("kmsKeyId")), "log group not encrypted with a customer-managed key (kmsKeyId)")],
@@ -44,51 +43,49 @@ def _encryption_problems(resource_type: str, props: Mapping[str, Any]) -> list[s
             (props.get("protocol") != "HTTPS" or bool(TLS_POLICY.match(str(props.get("sslPolicy", "")))),
              f"HTTPS listener with policy {props.get('sslPolicy')!r}: use a TLS 1.2+ policy (TLS 1.3 preferred)")],
     }
-    return [message for ok, message in checks.get(resource_type, []) if not ok]
+    return [message for ok, message in checks.get(args.resource_type, []) if not ok]
 
 
-def validate_encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for message in _encryption_problems(args.resource_type, args.props):
-        report(message, None)
-
-
-encryption_on = ResourceValidationPolicy(
+encryption_on = resource_policy(
     name="encryption-on",
     description="Data at rest under KMS (buckets, log groups, database, secrets, topic, images, build and pipeline "
                 "artifacts, rotating keys) and HTTPS listeners on TLS 1.2+ policies.",
-    validate=validate_encryption)
+    problems=unencrypted)
 
 
-def validate_kms_via_service(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def direct_kms_use(args: ResourceValidationArgs) -> list[str]:
     """A role uses a KMS key only through the service that needs it (`kms:ViaService`), never directly."""
     if args.resource_type != "aws:iam/rolePolicy:RolePolicy":
-        return
+        return []
     document = parse_json(args.props.get("policy")) or {}
+    problems = []
     for statement in as_list(document.get("Statement")):
         actions = set(as_list(statement.get("Action")))
         if statement.get("Effect") == "Allow" and actions & KMS_USE:
             conditions = statement.get("Condition") or {}
             if not any("kms:ViaService" in block for block in conditions.values() if isinstance(block, dict)):
-                report(f"statement {statement.get('Sid', '?')} lets the role use a KMS key directly: add a "
-                       "`kms:ViaService` condition naming the service that needs it", None)
+                problems.append(f"statement {statement.get('Sid', '?')} lets the role use a KMS key directly: add a "
+                                "`kms:ViaService` condition naming the service that needs it")
+    return problems
 
 
-kms_via_service = ResourceValidationPolicy(
+kms_via_service = resource_policy(
     name="kms-only-via-service",
     description="Role policies use KMS keys only through a named service (kms:ViaService condition).",
-    validate=validate_kms_via_service)
+    problems=direct_kms_use)
 
 
-def validate_rds_engine(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def pinned_minor_engine(args: ResourceValidationArgs) -> list[str]:
     if args.resource_type != "aws:rds/instance:Instance":
-        return
+        return []
     version = args.props.get("engineVersion")
     if known(version) and args.props.get("autoMinorVersionUpgrade") is not False and "." in str(version):
-        report(f"engineVersion {version} pins a minor version while RDS upgrades minors automatically: after an "
-               "upgrade `pulumi up` tries a downgrade and fails. Pin the major only (e.g. `16`).", None)
+        return [f"engineVersion {version} pins a minor version while RDS upgrades minors automatically: after an "
+                "upgrade `pulumi up` tries a downgrade and fails. Pin the major only (e.g. `16`)."]
+    return []
 
 
-rds_engine_major_only = ResourceValidationPolicy(
+rds_engine_major_only = resource_policy(
     name="rds-engine-major-only",
     description="With automatic minor upgrades the database pins its major engine version only.",
-    validate=validate_rds_engine)
+    problems=pinned_minor_engine)

@@ -9,12 +9,11 @@ from pulumi_policy import (
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
 )
 
-from .common import as_list, get, known, of_type, parse_json
+from .common import as_list, get, known, of_type, parse_json, resource_policy
 
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
@@ -133,14 +132,14 @@ def validate_no_credentials_over_http(args: StackValidationArgs, report: ReportV
             report(f"sends MLflow credentials to {uri} over plain HTTP", project.urn)
 
 
-def _plaintext_credentials(resource_type: str, props: Any) -> list[str]:
+def plaintext_credentials(args: ResourceValidationArgs) -> list[str]:
     found = []
-    if resource_type == "aws:codebuild/project:Project":
-        for v in as_list(get(props, "environment.environmentVariables")):
+    if args.resource_type == "aws:codebuild/project:Project":
+        for v in as_list(get(args.props, "environment.environmentVariables")):
             if CREDENTIAL_NAME.search(str(v.get("name"))) and v.get("type", "PLAINTEXT") == "PLAINTEXT":
                 found.append(f"environment variable {v.get('name')} is PLAINTEXT: use type SECRETS_MANAGER")
-    if resource_type == "aws:ecs/taskDefinition:TaskDefinition":
-        for c in as_list(parse_json(props.get("containerDefinitions"))):
+    if args.resource_type == "aws:ecs/taskDefinition:TaskDefinition":
+        for c in as_list(parse_json(args.props.get("containerDefinitions"))):
             for e in as_list(c.get("environment")):
                 if CREDENTIAL_NAME.search(str(e.get("name"))):
                     found.append(f"container {c.get('name')} has {e.get('name')} in its environment: inject it "
@@ -148,34 +147,29 @@ def _plaintext_credentials(resource_type: str, props: Any) -> list[str]:
     return found
 
 
-def validate_no_plaintext_credentials(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for message in _plaintext_credentials(args.resource_type, args.props):
-        report(message, None)
-
-
 no_credentials_over_http = StackValidationPolicy(
     name="no-credentials-over-http",
     description="Credentials (MLflow basic auth, OIDC sessions) never travel over plain HTTP.",
     validate=validate_no_credentials_over_http)
 
-no_plaintext_credentials = ResourceValidationPolicy(
+no_plaintext_credentials = resource_policy(
     name="no-plaintext-credentials",
     description="Passwords, tokens and secrets reach builds and containers only as Secrets Manager references.",
-    validate=validate_no_plaintext_credentials)
+    problems=plaintext_credentials)
 
 
-def validate_rule_descriptions(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def undescribed_rules(args: ResourceValidationArgs) -> list[str]:
     rules = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
              "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
     if args.resource_type in rules and not args.props.get("description"):
-        report("security group rule without a description: say who or what it admits", None)
+        return ["security group rule without a description: say who or what it admits"]
     if args.resource_type == "aws:ec2/securityGroup:SecurityGroup":
-        for key in ("ingress", "egress"):
-            if any(not r.get("description") for r in as_list(args.props.get(key))):
-                report(f"inline {key} rule without a description", None)
+        return [f"inline {key} rule without a description" for key in ("ingress", "egress")
+                if any(not r.get("description") for r in as_list(args.props.get(key)))]
+    return []
 
 
-security_group_rules_described = ResourceValidationPolicy(
+security_group_rules_described = resource_policy(
     name="security-group-rules-described",
     description="Every security group rule says what it admits (its description).",
-    validate=validate_rule_descriptions)
+    problems=undescribed_rules)

@@ -21,12 +21,11 @@ from pulumi_policy import (
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
 )
 
-from .common import DIGEST, as_list, environment, get, known, of_type, parse_json, report_each
+from .common import DIGEST, as_list, environment, get, known, of_type, parse_json, report_each, resource_policy
 
 PACK_DIR = Path(__file__).resolve().parent.parent
 GATES = ["data-validation", "model-gate", "smoke", "load"]
@@ -48,17 +47,17 @@ def container_images(resource_type: str, props: Any) -> list[tuple[str, str]]:
             for where, spec in pod_specs for c in as_list(get(spec, "containers") or [])]
 
 
-def validate_pinned_images(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for where, image in container_images(args.resource_type, args.props):
-        if known(image) and not DIGEST.search(image):
-            report(f"{where} runs image {image!r}, not pinned by digest: a tag can be moved to other bytes after "
-                   "review. Pin `<repository>@sha256:<digest>` (model.imageDigest for the serving image).", None)
+def unpinned_images(args: ResourceValidationArgs) -> list[str]:
+    return [f"{where} runs image {image!r}, not pinned by digest: a tag can be moved to other bytes after review. "
+            "Pin `<repository>@sha256:<digest>` (model.imageDigest for the serving image)."
+            for where, image in container_images(args.resource_type, args.props)
+            if known(image) and not DIGEST.search(image)]
 
 
-pinned_images = ResourceValidationPolicy(
+pinned_images = resource_policy(
     name="images-pinned-by-digest",
     description="Every container (serving, tracking, canary judge) runs an image pinned by sha256 digest.",
-    validate=validate_pinned_images)
+    problems=unpinned_images)
 
 
 def _served_models(args: StackValidationArgs) -> list[tuple[Any, str, str, str]]:

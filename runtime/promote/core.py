@@ -78,11 +78,14 @@ def promote(source: str = "staging", target: str = "production", *, project_dir:
 
     # The source stack: where the version and digest come from unless both are given.
     source_model = None
+    stage_kinds: tuple[str, ...] = ()
     if source_path.is_file() or version is None or image_digest is None:
         try:
-            source_model = load_stack(source, root).config.model
+            source_cfg = load_stack(source, root).config
         except ConfigError as exc:
             raise PromotionError(f"source stack {source!r}: {exc}") from None
+        source_model = source_cfg.model
+        stage_kinds = gather.stage_kinds(source_cfg)
     chosen_version = version or (source_model.version if source_model else None)
     if chosen_version is None:
         raise PromotionError(f"{source_path.name} pins no model.version (only an alias); pass --version N")
@@ -123,7 +126,7 @@ def promote(source: str = "staging", target: str = "production", *, project_dir:
     tags: dict[str, str] | None = None
     if tracking_uri is not None:
         tags = _registry_check(report, tracking_uri, what)
-    evidence = _collect(evidence_dir, tags, what)
+    evidence = _collect(evidence_dir, tags, what, stage_kinds)
     for item in evidence:
         if item.found or item.required:
             report.add(_evidence_check(item, what, evidence_dir, tags is not None))
@@ -193,11 +196,13 @@ def _registry_check(report: Report, tracking_uri: str, what: gather.Target) -> d
     return found.tags
 
 
-def _collect(evidence_dir: Path | None, tags: dict[str, str] | None,
-             what: gather.Target) -> list[gather.Evidence]:
-    """Per kind: the evidence directory first, then the model version's tags."""
+def _collect(evidence_dir: Path | None, tags: dict[str, str] | None, what: gather.Target,
+             stage_kinds: tuple[str, ...]) -> list[gather.Evidence]:
+    """Per kind: the evidence directory first, then the model version's tags. `stage_kinds`: required too (the
+    reports of the optional stages the source stack's pipeline runs)."""
     out: list[gather.Evidence] = []
-    kinds = [(k, True) for k in gather.REQUIRED_KINDS] + [(k, False) for k in gather.OPTIONAL_KINDS]
+    kinds = ([(k, True) for k in (*gather.REQUIRED_KINDS, *stage_kinds)]
+             + [(k, False) for k in gather.OPTIONAL_KINDS])
     for kind, required in kinds:
         item = gather.Evidence(kind, required)
         if evidence_dir is not None:

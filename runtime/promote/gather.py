@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.errors import AwsUnavailable, CredentialsError, InvalidValue, ServiceUnavailable, classify
 from runtime.evidence import (
@@ -25,10 +25,25 @@ from runtime.evidence import (
 )
 from runtime.report import Verdict, combine, load_report
 
+if TYPE_CHECKING:
+    from runtime.config import StackConfig
+
 #: Reports promotion cannot do without.
 REQUIRED_KINDS = (KIND_MODEL_GATE, KIND_SMOKE)
 #: Reports that must pass when they exist (a failing load test blocks promotion as much as a failing smoke test).
 OPTIONAL_KINDS = (KIND_DATA_VALIDATION, KIND_LOAD)
+
+
+def stage_kinds(cfg: StackConfig) -> tuple[str, ...]:
+    """Reports promotion requires because the stack's pipeline runs the stage that writes them: the replay gate
+    (`gates.replay`) and the shadow gate (`gates.shadow`), decided as the step list decides (`PipelineSpec`)."""
+    from runtime.pipeline.model import ReplayStep, ShadowStep
+    from runtime.replay import KIND_REPLAY, KIND_SHADOW
+
+    return tuple(kind for kind, step in ((KIND_REPLAY, ReplayStep.from_config(cfg)),
+                                         (KIND_SHADOW, ShadowStep.from_config(cfg))) if step is not None)
+
+
 #: Kinds whose report may lack subject.model/version when where it was found names them (the evidence key or the
 #: version's tags): data validation runs before training, when there is no model version to name yet.
 BOUND_BY_LOCATION_KINDS = frozenset({KIND_DATA_VALIDATION})
