@@ -1,5 +1,5 @@
-"""Run the benchmarks: `python -m benchmarks [NAME ...] [OPTIONS]` (names: cli, data, decisions, local, replay,
-smoke, capture).
+"""Run the benchmarks: `python -m benchmarks [NAME ...] [OPTIONS]` (names: cli, data, decisions, local,
+local-split, replay, smoke, capture).
 
 Each prints its figures and ratios against its named peer, measured in the same run; the exit code is non-zero
 when a target is missed."""
@@ -10,6 +10,7 @@ import importlib
 import sys
 
 SUITES = {"cli": "benchmarks.cli", "data": "benchmarks.data_validation", "local": "benchmarks.local_run",
+          "local-split": "benchmarks.local_split",
           "smoke": "benchmarks.smoke_overhead", "capture": "benchmarks.capture_overhead",
           "decisions": "benchmarks.decisions", "replay": "benchmarks.replay_decisions"}
 

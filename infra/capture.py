@@ -25,14 +25,7 @@ def stream_name() -> str:
 
 def capture_settings(cfg: StackConfig) -> CaptureSettings | None:
     """What the serving processes are told (`MLCICD_CAPTURE`), or None without capture."""
-    capture = cfg.monitoring.capture
-    if not capture.enabled:
-        return None
-    return CaptureSettings(
-        stream=stream_name(), region=cfg.region, sample_percent=capture.sample_percent,
-        features=tuple((f.name, f.type) for f in capture.input_schema), prediction_type=capture.prediction_type,
-        drop_fields=tuple(capture.drop_fields), hash_fields=tuple(capture.hash_fields),
-        metrics_namespace=cfg.alarms.model_quality.namespace, buffer_records=capture.buffer_records)
+    return CaptureSettings.from_stack(cfg, stream_name())
 
 
 def capture_stream_arn(cfg: StackConfig, store: ArtifactStore,

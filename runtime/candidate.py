@@ -1,9 +1,13 @@
-"""Which registered-model version a training run just created (the pipeline's Train action exports it).
+"""Which registered-model version a training run just created (the pipeline's Train action exports it), and
+whether the training command kept the training contract (docs/training-contract.md).
 
 The training entry point is the team's own code: it logs to MLflow and registers a version, and tells the pipeline
 nothing. The pipeline notes the time before training and asks the registry afterwards for the versions of the model
 created since then. Exactly one is the candidate; none (training registered nothing) or several (someone else
-registered concurrently) is an error, never a guess.
+registered concurrently) is an error, never a guess. The candidate must then carry what the later steps need:
+the run it was logged in, with metrics (the model gate reads them), a signature (serving rejects malformed
+requests with it) and an input example (the smoke and load tests send it). Each missing piece is a
+`CandidateError` naming it and the fix.
 """
 
 from __future__ import annotations
@@ -34,13 +38,17 @@ def versions_since(client: Any, model: str, since_ms: int) -> list[Candidate]:
 
 
 def registered_candidate(tracking_uri: str | None, model: str, since_ms: int) -> Candidate:
-    """`candidate_version` against the registry at `tracking_uri` (else $MLFLOW_TRACKING_URI), through the
-    runtime's bounded MLflow client: TrackingUnavailable (exit 3) when it does not answer."""
+    """`candidate_version` against the registry at `tracking_uri` (else $MLFLOW_TRACKING_URI), then
+    `check_training` on it, through the runtime's bounded MLflow client: TrackingUnavailable (exit 3) when it does
+    not answer."""
     from runtime.tracking import ask_registry, mlflow_client, resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     with mlflow_client(uri) as client:
-        return ask_registry(uri, f"list the versions of {model!r}", lambda: candidate_version(client, model, since_ms))
+        found = ask_registry(uri, f"list the versions of {model!r}", lambda: candidate_version(client, model, since_ms))
+        ask_registry(uri, f"read {model!r} version {found.version}",
+                     lambda: check_training(client, model, found, uri))
+        return found
 
 
 def candidate_version(client: Any, model: str, since_ms: int) -> Candidate:
@@ -56,3 +64,45 @@ def candidate_version(client: Any, model: str, since_ms: int) -> Candidate:
                              "candidate is ambiguous (did another training run register concurrently?); pass the "
                              "version explicitly")
     return found[0]
+
+
+def check_training(client: Any, model: str, candidate: Candidate, tracking_uri: str | None) -> None:
+    """The training contract's checks on the version training registered; CandidateError naming every problem."""
+    label = f"{model!r} version {candidate.version}"
+    problems: list[str] = []
+    if candidate.run_id is None:
+        problems.append("it was registered without a run: log the model inside `mlflow.start_run()` (or with "
+                        "`log_model`), so its metrics and the model live in one run")
+    elif not client.get_run(candidate.run_id).data.metrics:
+        problems.append(f"its run {candidate.run_id} logged no metrics: log the metrics `gates.metrics` names "
+                        "(e.g. `mlflow.log_metrics({'accuracy': ...})`) in the run that logs the model")
+    meta = _model_metadata(client, model, candidate.version, tracking_uri)
+    if meta is None:
+        problems.append("its artifacts have no MLmodel file: register a model logged with an MLflow flavor "
+                        "(`mlflow.sklearn.log_model`, `mlflow.pyfunc.log_model`, ...)")
+    else:
+        if not meta.get("signature"):
+            problems.append("it has no signature: pass `signature=mlflow.models.infer_signature(X, predictions)` "
+                            "to `log_model`")
+        if not meta.get("saved_input_example_info"):
+            problems.append("it has no input example: pass `input_example=X.head(5)` to `log_model` (the smoke "
+                            "and load tests send it)")
+    if problems:
+        raise CandidateError(f"the training command registered {label}, which breaks the training contract "
+                             f"(docs/training-contract.md): " + "; ".join(problems))
+
+
+def _model_metadata(client: Any, model: str, version: str, tracking_uri: str | None) -> dict[str, Any] | None:
+    """The version's MLmodel file as a mapping, or None when it has none."""
+    import yaml
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+
+    root = client.get_model_version_download_uri(model, version).rstrip("/")
+    try:
+        local = download_artifacts(artifact_uri=f"{root}/MLmodel", tracking_uri=tracking_uri)
+    except (MlflowException, OSError):
+        return None
+    with open(local, encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    return doc if isinstance(doc, dict) else None

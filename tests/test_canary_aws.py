@@ -545,7 +545,7 @@ def test_cli_judges_alb_metrics_with_everything_from_the_stack_and_its_outputs(m
     outputs.write_text(json.dumps({"servingLoadBalancerArnSuffix": lb,
                                    "servingTargetGroupArnSuffixes": {"primary": blue, "alternate": green}}))
     out = tmp_path / "alb.json"
-    code, report, output = invoke("canary", "judge", "--stack", "staging", "--project-dir", str(ROOT),
+    code, report, output = invoke("canary", "judge", "--stack", "production", "--project-dir", str(ROOT),
                                   "--stack-outputs", str(outputs), "--endpoint-url", moto_url, "--no-percentiles",
                                   "--end-time", END.isoformat(), "--report", str(out))
     assert report is not None, output

@@ -70,10 +70,41 @@ def test_two_registrations_are_ambiguous_never_a_guess(registry: tuple[Any, str,
         candidate_version(client, model, started)
 
 
+def log_version(uri: str, model: str, tmp_path: Path, *, metrics: bool = True, signature: bool = True,
+                example: bool = True) -> None:
+    """What a training command does: fit, log metrics, log and register the model."""
+    import mlflow
+    import numpy as np
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LinearRegression
+
+    x = np.arange(20, dtype=float).reshape(10, 2)
+    y = x.sum(axis=1)
+    fitted = LinearRegression().fit(x, y)
+    from runtime.tracking import global_tracking_uri
+
+    # The process-wide tracking URI (and MLFLOW_TRACKING_URI, which MLflow sets with it) restored afterwards: later
+    # tests' commands read that variable first.
+    with global_tracking_uri(uri):
+        experiment = f"contract-{time.monotonic_ns()}"
+        mlflow.MlflowClient(uri, uri).create_experiment(experiment, artifact_location=(tmp_path / "art").as_uri())
+        mlflow.set_experiment(experiment)
+        with mlflow.start_run():
+            if metrics:
+                mlflow.log_metric("r2", 1.0)
+            extra: dict[str, Any] = {}
+            if signature:
+                extra["signature"] = infer_signature(x, y)
+            if example:
+                extra["input_example"] = x[:2]
+            mlflow.sklearn.log_model(fitted, name="model", registered_model_name=model,
+                                     pip_requirements=["scikit-learn"], **extra)
+
+
 def test_cli_prints_only_the_version_on_stdout(registry: tuple[Any, str, str], tmp_path: Path) -> None:
-    client, uri, model = registry
+    _, uri, model = registry
     started = now_ms()
-    register(client, model, tmp_path)
+    log_version(uri, model, tmp_path)
     runner = CliRunner()
     result = runner.invoke(app, ["pipeline", "candidate-version", "--model", model, "--since-ms", str(started),
                                  "--tracking-uri", uri])
@@ -83,3 +114,34 @@ def test_cli_prints_only_the_version_on_stdout(registry: tuple[Any, str, str], t
                                str(now_ms() + 60_000), "--tracking-uri", uri])
     assert none.exit_code == 2
     assert "must register one" in none.output
+
+
+@pytest.mark.parametrize(("broken", "named"), [
+    ({"metrics": False}, "logged no metrics"),
+    ({"signature": False, "example": False}, "has no signature"),  # MLflow infers a signature from an example
+    ({"example": False}, "has no input example"),
+])
+def test_a_broken_training_contract_is_a_usage_error_naming_the_cause(store: tuple[Any, str], tmp_path: Path,
+                                                                       broken: dict[str, bool], named: str) -> None:
+    _, uri = store
+    model = f"contract-{time.monotonic_ns()}"
+    started = now_ms()
+    log_version(uri, model, tmp_path, **broken)
+    result = CliRunner().invoke(app, ["pipeline", "candidate-version", "--model", model, "--since-ms", str(started),
+                                      "--tracking-uri", uri])
+    assert result.exit_code == 2
+    assert named in result.output
+    assert "training contract" in result.output
+    assert result.stdout == ""
+
+
+def test_a_version_registered_without_a_run_breaks_the_contract(registry: tuple[Any, str, str],
+                                                                tmp_path: Path) -> None:
+    client, uri, model = registry
+    started = now_ms()
+    register(client, model, tmp_path)
+    result = CliRunner().invoke(app, ["pipeline", "candidate-version", "--model", model, "--since-ms", str(started),
+                                      "--tracking-uri", uri])
+    assert result.exit_code == 2
+    assert "registered without a run" in result.output
+    assert "no MLmodel file" in result.output

@@ -78,11 +78,12 @@ def test_the_glue_table_is_what_the_servers_write(stack: str) -> None:
 
 
 def test_the_table_drops_and_hashes_as_configured() -> None:
-    g = graph("production", {"monitoring": {"capture": {"dropFields": ["contract"], "hashFields": ["age_band"]}}})
+    g = graph("production", {"monitoring": {"capture": {"dropFields": ["mean radius"], "hashFields": ["clinic"]}}})
     columns = {c["name"]: c["type"] for c in g.one(TABLE).inputs["storageDescriptor"]["columns"]}
-    assert "contract" not in columns
-    assert columns["age_band"] == "string"
-    assert _settings(g).drop_fields == ("contract",)
+    assert "mean_radius" not in columns
+    assert "mean radius" not in columns
+    assert columns["clinic"] == "string"
+    assert _settings(g).drop_fields == ("mean radius",)
 
 
 def test_the_delivery_role_writes_its_prefixes_only(production: Graph) -> None:

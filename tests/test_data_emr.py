@@ -17,10 +17,10 @@ from botocore.stub import Stubber
 
 from components.data.spark_validation import ENTRY_KEY, REPORT_PREFIX, TYPE
 from components.delivery.buildspec import render
-from components.monitoring.jobs import drift_job
 from runtime.config.gates import DataValidationConfig
 from runtime.config.loader import validate_config
 from runtime.data import emr
+from runtime.pipeline.jobs import drift_job
 from runtime.pipeline.model import PipelineSpec
 from runtime.pipeline.steps import delivery_stages
 from runtime.report import Verdict

@@ -434,9 +434,23 @@ def test_cli_reads_thresholds_from_the_stack(tmp_path: Path) -> None:
     out = tmp_path / "o.json"
     code, _ = run_cli("validate", "--reference", str(ref), "--current", str(cur), "--report", str(out))
     assert code == 1  # customer_id is out of the reference's range and drifts
+    # A project whose staging stack (the repository's, two keys changed) asks for 500 rows and leaves customer_id
+    # out of the drift tests.
+    import shutil
+
+    import yaml
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy2(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    doc = yaml.safe_load((ROOT / "Pulumi.staging.yaml").read_text())
+    data = doc["config"]["ml-cicd:data"]
+    data.setdefault("schema", {})["excludeFromDrift"] = ["customer_id"]
+    data["quality"]["minRows"] = 500
+    (project / "Pulumi.staging.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     code, text = run_cli("validate", "--reference", str(ref), "--current", str(cur), "--report", str(out),
-                         "--stack", "staging", "--project-dir", str(ROOT))
-    assert code == 3, text  # staging: minRows 500 (300 rows is too few); customer_id excluded from drift
+                         "--stack", "staging", "--project-dir", str(project))
+    assert code == 3, text  # minRows 500 (300 rows is too few); customer_id excluded from drift
     report = json.loads(out.read_text())
     assert "drift:customer_id" not in {c["name"] for c in report["checks"]}
     assert report["details"]["alpha"] == 0.01

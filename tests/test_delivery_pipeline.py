@@ -157,11 +157,12 @@ def _exports(action_name: str) -> tuple[str, ...]:
 
 
 def test_verify_and_promote_read_what_deploy_deployed(staging: Graph) -> None:
+    """Smoke and load reports name the deployed candidate (the stack file Deploy pinned), as promotion requires."""
     deploy = stage(staging, "DeployStaging")["actions"][0]
     assert deploy["outputArtifacts"] == ["deployed"]
     readers = {a["name"]: a for s in pipeline(staging)["stages"] for a in s["actions"]
                if "deployed" in a.get("inputArtifacts", [])}
-    assert sorted(readers) == ["Promote", "VerifyRollout"]
+    assert sorted(readers) == ["LoadTest", "Promote", "Smoke", "VerifyRollout"]
     assert all(a["configuration"]["PrimarySource"] == "source" for a in readers.values())
 
 
@@ -215,7 +216,8 @@ def test_environment_comes_from_config_and_only_what_each_action_uses(staging: G
         assert e["STACK_NAME"] == ("staging", "PLAINTEXT")
         assert e["MODEL_NAME"] == ("churn-classifier", "PLAINTEXT")
     tracking = {a for a in BUILD_ACTIONS if "MLFLOW_TRACKING_URI" in env(staging, a)}
-    assert tracking == {"Train", "ModelGate", "Package", "Promote"}
+    # Smoke and LoadTest read the candidate's input example (training contract) from the registry.
+    assert tracking == {"Train", "ModelGate", "Package", "Smoke", "LoadTest", "Promote"}
     for action in tracking:  # each its own MLflow user's secret, never the admin's
         secret = f"arn:aws:secretsmanager:{REGION}:{MOCK_ACCOUNT}:secret:tracking-user-pipeline-{action.lower()}"
         e = env(staging, action)
@@ -398,7 +400,7 @@ def expand(arg: str) -> str:
 
 
 def _invocations() -> list[tuple[str, Mlcicd]]:
-    from components.monitoring.jobs import batch_job, drift_job
+    from runtime.pipeline.jobs import batch_job, drift_job
 
     found = []
     for stack in STACKS:

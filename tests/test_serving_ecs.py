@@ -519,7 +519,10 @@ EXPLAINED = {
 }
 #: Config differences that change no serving resource: read by the runtime (judge, alias resolution) only.
 RUNTIME_ONLY = {"model.alias", "serving.canary.judge.windowMinutes", "serving.canary.judge.minRequests",
-                "serving.canary.judge.maxBakeMinutes"}
+                "serving.canary.judge.maxBakeMinutes",
+                # staging's judge is sized to the pipeline's own test traffic (Pulumi.staging.yaml)
+                "serving.canary.judge.errorRateTolerance", "serving.canary.judge.predictionShareChange",
+                "serving.canary.judge.weights.tail", "serving.canary.judge.weights.quality"}
 
 
 def _config_differences() -> set[str]:

@@ -39,7 +39,8 @@ OIDC = {"auth": {"mode": "oidc", "oidc": {
     "tokenEndpoint": "https://login.example.com/token", "userInfoEndpoint": "https://login.example.com/userinfo",
     "clientId": "mlflow", "clientSecret": OIDC_SECRET}}, "certificateArn": CERT}
 #: MLflow users of the pipeline stages that talk to MLflow (self-hosted, basic auth), one secret each.
-STAGE_USERS = ("pipeline-modelgate", "pipeline-package", "pipeline-promote", "pipeline-train")
+STAGE_USERS = ("pipeline-loadtest", "pipeline-modelgate", "pipeline-package", "pipeline-promote", "pipeline-smoke",
+               "pipeline-train")
 #: `Resource: "*"` allowed only here, each because AWS offers no resource-level permission for the action.
 STAR_ALLOWED = {"EcrLogin": "ecr:GetAuthorizationToken has no resource-level permissions"}
 
@@ -550,7 +551,7 @@ def test_each_stage_has_its_own_mlflow_user_with_least_permission(
     alias = {"name": model, "alias": "candidate", "version": number}
     assert call(users["pipeline-modelgate"], "POST", "model-versions/set-tag", tag).status_code == 200
     assert call(users["pipeline-modelgate"], "POST", "registered-models/alias", alias).status_code == 200
-    for reader in ("pipeline-package", "pipeline-promote"):
+    for reader in ("pipeline-package", "pipeline-smoke", "pipeline-loadtest", "pipeline-promote"):
         got = call(users[reader], "GET", f"model-versions/get?name={model}&version={number}")
         assert got.status_code == 200, got.text
         assert call(users[reader], "POST", "model-versions/set-tag", tag).status_code == 403

@@ -13,43 +13,17 @@ Every build action gets the same shape (CodeBuild buildspec reference, version 0
 
 from __future__ import annotations
 
-import re
-import shlex
 from typing import Any
 
 import yaml
 
-from runtime.pipeline.model import Action, Command, Mlcicd
+from runtime.pipeline.model import Action, Mlcicd
+from runtime.pipeline.render import render_command, shell_word
 
 #: Where build containers keep pip's cache (saved to the pipeline bucket between builds).
 PIP_CACHE = "/root/.cache/pip/**/*"
-_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
 
-
-def shell_word(arg: str) -> str:
-    """Quote one argument for bash. Words naming variables (`$X`, `${X}`) stay expandable inside double quotes."""
-    if _SAFE.match(arg):
-        return arg
-    if "$" in arg:
-        escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
-        return f'"{escaped}"'
-    return shlex.quote(arg)
-
-
-def render_command(command: Command) -> str:
-    """One buildspec command line."""
-    if isinstance(command, str):
-        return command
-    line = " ".join(["mlcicd", *(shell_word(a) for a in command.argv)])
-    if command.stdout:
-        line += f" > {shell_word(command.stdout)}"
-    if command.ok_exit_codes:
-        accepted = " || ".join(f'[ "$rc" -eq {code} ]' for code in command.ok_exit_codes)
-        line = f"{line} || {{ rc=$?; {accepted}; }}"
-    if command.capture:
-        # `VAR="$(...)" && export VAR`: a bare `export VAR="$(...)"` would succeed even when the command failed.
-        line = f'{command.capture}="$({line})" && export {command.capture}'
-    return line
+__all__ = ["PIP_CACHE", "buildspec", "mlcicd_invocations", "render", "render_command", "shell_word"]
 
 
 def buildspec(action: Action, *, install_command: str, python_version: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """`mlcicd:monitoring:BatchInference`: score an S3 prefix on a schedule with the pinned serving image.
 
-Creates the batch job (`components.monitoring.jobs.batch_job` on `scheduled_job`): a CodeBuild project that pulls
+Creates the batch job (`runtime.pipeline.jobs.batch_job` on `scheduled_job`): a CodeBuild project that pulls
 the image the stack pins (`<repository>@<model.imageDigest>`, so batch and online predictions come from the same
 bytes), runs `mlflow models predict` in it for each CSV file under the input prefix with no network inside the
 container, and writes the predictions and a summary report (`mlcicd monitor batch-summary`) under
@@ -17,9 +17,9 @@ from typing import TypedDict
 
 import pulumi
 
-from components.monitoring.jobs import batch_job
 from components.monitoring.scheduled_job import JobSettings, scheduled_job
 from runtime.config import defaults as cfg_defaults
+from runtime.pipeline.jobs import batch_job
 
 TYPE = "mlcicd:monitoring:BatchInference"
 

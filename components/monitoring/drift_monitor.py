@@ -1,7 +1,7 @@
 """`mlcicd:monitoring:DriftMonitor`: a scheduled drift check of served data, its metric, alarm and retrain trigger.
 
 Creates:
-- the drift job (`components.monitoring.jobs.drift_job` on `scheduled_job`): EventBridge Scheduler starts a
+- the drift job (`runtime.pipeline.jobs.drift_job` on `scheduled_job`): EventBridge Scheduler starts a
   CodeBuild project that runs `mlcicd monitor drift` on a time window of captures under the inference prefix, per
   model version, against the training reference profile (metric `DriftScore`, dimension `ModelName`, in the
   stack's model-metric namespace, plus per-version scores and `DriftWindowInconclusive`);
@@ -26,10 +26,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import account_trust_policy, allow, document
-from components.monitoring.jobs import drift_job, quality_job
 from components.monitoring.scheduled_job import JobSettings, scheduled_job
 from runtime import metrics as m
 from runtime.config import defaults as cfg_defaults
+from runtime.pipeline.jobs import drift_job, quality_job
 
 TYPE = "mlcicd:monitoring:DriftMonitor"
 #: CloudWatch alarm periods above a day cannot be evaluated over one period; cron schedules count as daily.

@@ -24,6 +24,7 @@ from runtime.cli import (
     data_cmd,
     gate_cmd,
     graph_cmd,
+    init_cmd,
     local_cmd,
     monitor_cmd,
     pipeline_cmd,
@@ -94,6 +95,7 @@ app.add_typer(canary_cmd.app, name="canary")
 app.add_typer(verify_cmd.app, name="verify")
 app.add_typer(local_cmd.app, name="local")
 app.add_typer(champion_cmd.app, name="champion")
+app.command(name="init")(init_cmd.init)
 app.add_typer(serve_cmd.app, name="serve")
 app.add_typer(capture_cmd.app, name="capture")
 

@@ -47,6 +47,7 @@ def drift(*, stack: Stack, report: ReportOut, captures: Captures = None,
           project_dir: ProjectDir = None) -> None:
     """Drift of each model version's captured traffic in the window against the reference. Exit 0 no version
     drifted, 1 one did, 3 the window could not decide (empty, too few rows), 2 bad input."""
+    from runtime.data.validate import data_config
     from runtime.monitor.drift import drift_window
     from runtime.monitor.drift import publish as publish_drift
     from runtime.monitor.window import bounds, read_window
@@ -57,7 +58,8 @@ def drift(*, stack: Stack, report: ReportOut, captures: Captures = None,
     features = [f.name for f in cfg.monitoring.capture.input_schema]
     window = read_window(captures or _bucket_uri(settings.inference_prefix), cfg.model.name, start, stop,
                          features)
-    outcome = drift_window(window, reference or _bucket_uri(settings.reference_profile_key), cfg.data,
+    # data_config: the label column (the model gate's target) is optional in label-free served data.
+    outcome = drift_window(window, reference or _bucket_uri(settings.reference_profile_key), data_config(cfg),
                            model=cfg.model.name, min_rows=settings.min_window_rows,
                            alarm_threshold=settings.alarm_threshold)
     if publish:

@@ -23,8 +23,10 @@ def candidate_version(
     tracking_uri: Annotated[str | None, typer.Option(envvar="MLFLOW_TRACKING_URI",
                                                      help="MLflow registry (default: $MLFLOW_TRACKING_URI).")] = None,
 ) -> None:
-    """Print the one version of MODEL registered since --since-ms (the Train action exports it as MODEL_VERSION).
-    Exit 2 when none or several were registered, 3 when the registry cannot be reached."""
+    """Print the one version of MODEL registered since --since-ms (the Train action exports it as MODEL_VERSION),
+    after checking the training contract (its run logged metrics; it has a signature and an input example). Exit 2
+    when none or several were registered or the contract is broken (the message names the cause), 3 when the
+    registry cannot be reached."""
     from runtime.candidate import registered_candidate
 
     found = registered_candidate(tracking_uri, model, since_ms)

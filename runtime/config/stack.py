@@ -9,6 +9,7 @@ from runtime.config.base import ConfigModel
 from runtime.config.checks import SmokeConfig
 from runtime.config.delivery import MonitoringConfig, PipelineConfig
 from runtime.config.gates import DataValidationConfig, ModelGateConfig
+from runtime.config.local import LocalRunConfig
 from runtime.config.platform import (
     AlarmsConfig,
     AwsRegion,
@@ -46,6 +47,8 @@ class StackConfig(ConfigModel):
     data: DataValidationConfig = DataValidationConfig()
     gates: ModelGateConfig = ModelGateConfig()
     smoke: SmokeConfig = SmokeConfig()
+    local: LocalRunConfig = LocalRunConfig()
+    """`mlcicd local run` only: the smaller numbers of a rehearsal on one machine."""
 
     # Effective values that depend on the environment: one place for each decision.
     @property

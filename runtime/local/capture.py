@@ -1,78 +1,89 @@
-"""Inference capture in `mlcicd local run`: the scoring servers capture what they serve (smoke, load and canary
-traffic) into moto's Firehose (moto S3 behind it), and the last stage runs the drift job on what they captured.
+"""Inference capture in `mlcicd local run`, and the drift job on what was captured.
 
-moto's Firehose writes the servers' JSON records to S3 as they are; `runtime.local.firehose` stands in for the
-Parquet conversion and the `model=/dt=` prefix Firehose performs in AWS, so the drift job reads exactly the layout
-it reads in a stack.
+With `monitoring.capture.enabled` in the deployed stack, both scoring servers capture what they serve into moto's
+Firehose with the stack's capture settings (`CaptureSettings.from_stack`, as the program configures the ECS task).
+moto's Firehose writes the JSON batches to S3 as they are; `deliver` then does what Firehose does in AWS (Parquet
+against the Glue columns, `model=/dt=` partitions under `monitoring.drift.inferencePrefix` of the data bucket) for
+the canary's traffic: the smoke and load tests repeat the input example, which is not traffic to judge drift on.
+`runtime.local.monitor` then runs the scheduled drift job's commands on them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
+import tempfile
+from datetime import datetime
 from typing import Any
 
-import pandas as pd
-
-from runtime.config import StackConfig
-from runtime.report import Report
+from runtime.local.state import DATA_BUCKET, Rehearsal
 from runtime.serving.settings import CaptureSettings
 
 STREAM = "mlcicd-local-inference"
-BUCKET = "mlcicd-local-captures"
-#: Where moto's Firehose puts the raw batches (moto does not expand prefix expressions).
-RAW_PREFIX = "firehose/"
-#: moto's fixed credentials: never the user's real ones.
-MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+#: Where moto's Firehose puts the raw batches (moto expands no prefix expressions).
+RAW_BUCKET = "mlcicd-local-firehose"
+RAW_PREFIX = "raw/"
+#: Seconds between the servers' puts (the cloud's default is 1 s; the rehearsal's canary is short).
+FLUSH_SECONDS = 0.5
 
 
-def settings_for(cfg: StackConfig, model_uri: str) -> CaptureSettings:
-    """Capture of every request (the local traffic is small), columns from the candidate's signature."""
-    from runtime.capture.schema import from_model
-
-    schema = from_model(model_uri)
-    return CaptureSettings(stream=STREAM, region=cfg.region, features=schema.features,
-                           prediction_type=schema.prediction_type,
-                           metrics_namespace=cfg.alarms.model_quality.namespace, flush_seconds=0.5)
+def settings(state: Rehearsal) -> CaptureSettings | None:
+    return CaptureSettings.from_stack(state.plan.deployed, STREAM, flush_seconds=FLUSH_SECONDS)
 
 
-def server_environment(settings: CaptureSettings, moto_url: str) -> dict[str, str]:
-    return {**settings.to_env(), **MOTO_CREDENTIALS, "AWS_ENDPOINT_URL": moto_url, "AWS_REGION": settings.region}
+def server_env(state: Rehearsal) -> dict[str, str]:
+    """The capture settings and moto's endpoint for a scoring server; empty without capture."""
+    capture = settings(state)
+    if capture is None:
+        return {}
+    aws = state.aws_env()
+    return {**capture.to_env(), **{k: aws[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                                        "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_CONFIG_FILE",
+                                                        "AWS_SHARED_CREDENTIALS_FILE")}}
 
 
-def create_stream(clients: Callable[[str], Any], region: str) -> None:
-    clients("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+def _clients(state: Rehearsal) -> Any:
+    from boto3.session import Session
+
+    env = state.aws_env()
+    session = Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=env["AWS_REGION"])
+    return lambda service: session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
+
+
+def create_stream(state: Rehearsal) -> str | None:
+    """moto's delivery stream and its raw bucket; None without capture."""
+    if settings(state) is None:
+        return None
+    clients = _clients(state)
+    region = state.plan.deployed.region
+    clients("s3").create_bucket(Bucket=RAW_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
     clients("firehose").create_delivery_stream(
         DeliveryStreamName=STREAM, DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
-                                            "BucketARN": f"arn:aws:s3:::{BUCKET}", "Prefix": RAW_PREFIX})
+                                            "BucketARN": f"arn:aws:s3:::{RAW_BUCKET}", "Prefix": RAW_PREFIX})
+    return STREAM
 
 
-def captured_records(clients: Callable[[str], Any]) -> list[dict[str, Any]]:
+def _raw_records(state: Rehearsal) -> list[dict[str, Any]]:
     from runtime.local.firehose import json_records
 
-    s3 = clients("s3")
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=RAW_PREFIX)
-    return json_records(s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
+    s3 = _clients(state)("s3")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=RAW_BUCKET, Prefix=RAW_PREFIX)
+    return json_records(s3.get_object(Bucket=RAW_BUCKET, Key=obj["Key"])["Body"].read()
                         for page in pages for obj in page.get("Contents", []))
 
 
-def drift_on_captures(records: list[dict[str, Any]], settings: CaptureSettings, *, cfg: StackConfig, model: str,
-                      reference: pd.DataFrame, workdir: Path, since: datetime) -> Report:
-    """Firehose's layout under `workdir/captures/`, then the drift job's window from `since` (the canary's start:
-    the smoke and load tests repeat a few sample rows, which is not traffic to judge drift on) to now."""
+def deliver(state: Rehearsal, start: datetime, end: datetime) -> int:
+    """Firehose's delivery of the records captured in [start, end] into the data bucket; how many."""
     from runtime.local.firehose import write_like_firehose
-    from runtime.monitor.drift import drift_window
-    from runtime.monitor.window import read_window
 
-    root = workdir / "captures" / "inference"
-    write_like_firehose(records, settings.schema(salt=model).glue_columns(), root, model)
-    reference_path = workdir / "captures" / "reference-features.parquet"
-    reference[[name for name, _ in settings.features]].to_parquet(reference_path, index=False)
-    window = read_window(str(root), model, since, datetime.now(UTC), features=[n for n, _ in settings.features])
-    drift = cfg.monitoring.drift
-    outcome = drift_window(window, reference_path, cfg.data, model=model, min_rows=drift.min_window_rows,
-                           alarm_threshold=drift.alarm_threshold)
-    outcome.report.details["captured_records"] = len(records)
-    return outcome.report
+    capture = settings(state)
+    assert capture is not None
+    low, high = start.timestamp() * 1000, end.timestamp() * 1000
+    records = [r for r in _raw_records(state) if low <= r.get("timestamp", 0) <= high]
+    model = state.plan.model
+    prefix = state.plan.deployed.monitoring.drift.inference_prefix
+    s3 = _clients(state)("s3")
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in write_like_firehose(records, capture.schema(salt=model).glue_columns(), tmp, model):
+            s3.upload_file(str(path), DATA_BUCKET, prefix + path.relative_to(tmp).as_posix())
+    return len(records)

@@ -100,6 +100,18 @@ class ManagedProcess:
             proc.wait(timeout=STOP_GRACE_S)
 
 
+def stop_session(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+    """SIGTERM to the command's process group (bash and what it started), SIGKILL after `grace_s`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=grace_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 class ProcessGroup:
     """Owns child processes; stops all of them when the block exits, however it exits."""
 

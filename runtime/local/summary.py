@@ -17,7 +17,19 @@ from typing import Any
 
 from runtime.report import write_atomic
 
-COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700", "SKIPPED": "#6e7781"}
+COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700", "ERROR": "#cf222e",
+          "SKIPPED": "#6e7781"}
+
+
+def load_json(path: Path | None) -> dict[str, Any] | None:
+    """A report as a mapping, or None when it is missing or unreadable."""
+    if path is None or not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass
@@ -29,15 +41,12 @@ class StageResult:
     reason: str = ""
     report: Path | None = None
     extra_links: dict[str, Path] = field(default_factory=dict)
+    in_pipeline: bool = True
+    """False for a scheduled job run after the pipeline (the drift job): shown, but not the pipeline's verdict."""
 
     @property
     def report_data(self) -> dict[str, Any] | None:
-        if self.report is None or not self.report.exists():
-            return None
-        try:
-            return json.loads(self.report.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return None
+        return load_json(self.report)
 
 
 def stop_reason(report: dict[str, Any]) -> str:
@@ -97,7 +106,7 @@ def write_html(path: Path, stages: Sequence[StageResult], verdict: str, facts: d
                              f"<section id='{stage.name}'><h2>{html.escape(stage.title)} "
                              f"{badge(str(data.get('verdict')))}</h2>{checks_table(data.get('checks', []))}{charts}"
                              "</section>"))
-    checks = [{"verdict": stage.verdict} for stage in stages]
+    checks = [{"verdict": stage.verdict} for stage in stages if stage.in_pipeline]
     body = (header("ml-cicd local run", verdict, subject=facts, meta="stages of the delivery pipeline, run locally",
                    checks=checks)
             + "<section id=stages><h2>Stages</h2><table><tr><th>verdict</th><th>stage</th><th>time</th>"

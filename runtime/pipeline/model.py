@@ -161,6 +161,10 @@ class PipelineSpec:
     data_paths: tuple[str, ...] = ("data/**",)
     code_paths: tuple[str, ...] = ("training/**",)
     pulumi_secrets: tuple[Secret, ...] = field(default=())
+    evaluation_path: str | None = None
+    """`gates.evaluation.path`, handed to the training command (training contract)."""
+    target_column: str | None = None
+    """`gates.evaluation.targetColumn`, handed to the training command (training contract)."""
     data_engine: str = "local"
     """`spark`: the Validate action submits the data gate to EMR Serverless (`--emr`) on `spark_training_key`."""
     spark_training_key: str = "training/"
@@ -175,6 +179,7 @@ class PipelineSpec:
         if p is None:
             raise ValueError("the stack has no `pipeline` section")
         secrets: list[Secret] = []
+        evaluation = cfg.gates.evaluation
         if p.pulumi_access_token_secret_arn:
             secrets.append("pulumi_token")
         if p.pulumi_passphrase_secret_arn:
@@ -190,6 +195,8 @@ class PipelineSpec:
                    approval_timeout_minutes=p.approval_timeout_minutes, data_paths=tuple(p.data_paths),
                    code_paths=tuple(p.code_paths), pulumi_secrets=tuple(secrets), data_engine=cfg.data.engine,
                    spark_training_key=cfg.data.spark.training_data_key,
+                   evaluation_path=evaluation.path if evaluation else None,
+                   target_column=evaluation.target_column if evaluation else None,
                    replay=ReplayStep.from_config(cfg), shadow=ShadowStep.from_config(cfg))
 
 

@@ -26,6 +26,7 @@ import shlex
 
 from runtime import stack_outputs as outputs
 from runtime.evidence import KIND_DATA_VALIDATION, KIND_LOAD, KIND_MODEL_GATE, KIND_SMOKE
+from runtime.pipeline.contract import export_line
 from runtime.pipeline.model import Access, Action, Command, Mlcicd, PipelineSpec, S3Grant, Stage
 from runtime.pipeline.shell import (
     DEPLOYED,
@@ -122,10 +123,13 @@ def validate_actions(spec: PipelineSpec) -> tuple[Action, ...]:
 
 # Train, Gate, Package -----------------------------------------------------------------------------------------
 def train_action(spec: PipelineSpec) -> Action:
-    """The team's training command, then the version it registered, with the data evidence copied to it."""
+    """The team's training command with the training contract's environment (`runtime.pipeline.contract`), then
+    the one version it registered, checked against the contract (`candidate-version` fails naming the cause: no
+    version, several, no metrics, no signature or input example), with the data evidence copied to it."""
     return Action(
         name="Train", namespace="Train", exports=("MODEL_VERSION",), heavy=True,
         commands=(
+            export_line(spec),
             'TRAIN_STARTED_MS="$(date +%s%3N)" && export TRAIN_STARTED_MS',
             spec.train_command,
             Mlcicd(("pipeline", "candidate-version", "--model", "$MODEL_NAME", "--since-ms", "$TRAIN_STARTED_MS"),
@@ -200,16 +204,21 @@ def deploy_action(spec: PipelineSpec) -> Action:
 
 def verify_actions(spec: PipelineSpec) -> tuple[Action, ...]:
     """Smoke and rollout verification side by side, then the load test. They test what Deploy deployed: its
-    stack file (the candidate pinned) replaces the checkout's."""
+    stack file (the candidate pinned) replaces the checkout's, so each report names the candidate's version and
+    digest (the evidence promotion asks for). Smoke and load requests come from `smoke.samplePayloads`, else from
+    the input example the training contract makes every version carry (`--model-uri`)."""
     deployed = _deployed(spec)
     pinned = f'cp "{DEPLOYED_DIR}/{_stack_file(spec)}" {shlex.quote(_stack_file(spec))}'
+    candidate = ("--model-uri", "models:/$MODEL_NAME/$MODEL_VERSION", "--tracking-uri", "$MLFLOW_TRACKING_URI")
+    smoke_access = Access(network=True, tracking="read", s3=(S3Grant("models", "reports/", write=True),
+                                                             S3Grant("models", spec.mlflow_prefix)))
     return (
         Action(
-            name="Smoke", variables=(MODEL_VERSION, ENDPOINT_URL),
-            commands=(Mlcicd(("smoke", "--endpoint", "$ENDPOINT_URL", *deployed,
-                              "--report", report_path(KIND_SMOKE))),),
+            name="Smoke", variables=(MODEL_VERSION, ENDPOINT_URL), inputs=("source", DEPLOYED),
+            commands=(pinned, Mlcicd(("smoke", "--endpoint", "$ENDPOINT_URL", *deployed, *candidate,
+                                      "--report", report_path(KIND_SMOKE)))),
             finally_commands=(upload_report(KIND_SMOKE),),
-            access=Access(network=True, s3=(S3Grant("models", "reports/", write=True),))),
+            access=smoke_access),
         Action(
             name="VerifyRollout", variables=(MODEL_VERSION, ENDPOINT_URL), inputs=("source", DEPLOYED),
             commands=(pinned, Mlcicd(("verify", "rollout", *deployed, "--stack-outputs",
@@ -220,11 +229,11 @@ def verify_actions(spec: PipelineSpec) -> tuple[Action, ...]:
         # After smoke: a load test on a broken endpoint proves nothing, and running both at once would put the
         # smoke test's latency thresholds under the load test's traffic.
         Action(
-            name="LoadTest", run_order=2, variables=(MODEL_VERSION, ENDPOINT_URL),
-            commands=(Mlcicd(("smoke", "--load", "--endpoint", "$ENDPOINT_URL", *deployed,
-                              "--report", report_path(KIND_LOAD))),),
+            name="LoadTest", run_order=2, variables=(MODEL_VERSION, ENDPOINT_URL), inputs=("source", DEPLOYED),
+            commands=(pinned, Mlcicd(("smoke", "--load", "--endpoint", "$ENDPOINT_URL", *deployed, *candidate,
+                                      "--report", report_path(KIND_LOAD)))),
             finally_commands=(upload_report(KIND_LOAD),),
-            access=Access(network=True, s3=(S3Grant("models", "reports/", write=True),))),
+            access=smoke_access),
     )
 
 

@@ -4,7 +4,7 @@ Consumers (each takes its argv, environment, user and writable paths from here, 
 - the serving image's ENTRYPOINT (`runtime/serving/image.py` appends it to MLflow's generated Dockerfile);
 - the ECS task definition (`components/serving/ecs_task.py`: `entryPoint`, `user`, volumes and mount points);
 - the EKS pod spec (`components/serving/eks_specs.py`: `command`, `runAsUser`, emptyDir volumes and mounts);
-- `mlcicd local run` (`runtime/local/pipeline.py`) and the tests that start a real scoring server.
+- `mlcicd local run` (`runtime/local/servers.py`) and the tests that start a real scoring server.
 
 What it runs: MLflow's own scoring app (`mlflow.pyfunc.scoring_server.init`, the FastAPI app `mlflow models serve`
 runs) under uvicorn, directly, behind the inference capture layer (`runtime/serving/app.py`). No nginx: MLflow's

@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from runtime.serving.records import PREDICTION_TYPES, CaptureSchema, schema_problems
+
+if TYPE_CHECKING:
+    from runtime.config import StackConfig
 
 ENV_CAPTURE = "MLCICD_CAPTURE"
 #: Records held in memory at most; beyond it a sampled request is counted as dropped, never waited for.
@@ -54,6 +58,20 @@ class CaptureSettings:
             problems.append("bufferRecords must be >= 1, flushSeconds > 0 and shutdownSeconds >= 0")
         if problems:
             raise ValueError(f"{ENV_CAPTURE}: " + "; ".join(problems))
+
+    @classmethod
+    def from_stack(cls, cfg: StackConfig, stream: str, *,
+                   flush_seconds: float = FLUSH_SECONDS) -> CaptureSettings | None:
+        """What a stack's serving processes are told (`ml-cicd:monitoring.capture`), or None without capture.
+        The one derivation: the program (`infra/capture.py`) and `mlcicd local run` both call it."""
+        capture = cfg.monitoring.capture
+        if not capture.enabled:
+            return None
+        return cls(stream=stream, region=cfg.region, sample_percent=capture.sample_percent,
+                   features=tuple((f.name, f.type) for f in capture.input_schema),
+                   prediction_type=capture.prediction_type, drop_fields=tuple(capture.drop_fields),
+                   hash_fields=tuple(capture.hash_fields), metrics_namespace=cfg.alarms.model_quality.namespace,
+                   buffer_records=capture.buffer_records, flush_seconds=flush_seconds)
 
     def schema(self, salt: str) -> CaptureSchema:
         return CaptureSchema(features=self.features, prediction_type=self.prediction_type,

@@ -1,8 +1,9 @@
 """The scheduled monitoring jobs as data (pure): the same `Action` definitions and buildspec renderer as the
-delivery pipeline, so a job's commands, access and buildspec are written once.
+delivery pipeline, so a job's commands, access and buildspec are written once, and `mlcicd local run` runs the
+drift job's commands as the cloud does.
 
-Both jobs check the repository out through the pipeline's CodeConnections connection, install it (`mlcicd`) and
-run on a schedule (`components.monitoring.scheduled_job`).
+In the cloud the jobs check the repository out through the pipeline's CodeConnections connection, install it
+(`mlcicd`) and run on a schedule (`components.monitoring.scheduled_job`).
 """
 
 from __future__ import annotations
