@@ -24,7 +24,7 @@ import numpy as np
 
 from runtime.data.duplicates import RowHashes, row_codes
 from runtime.data.profile import Grid, ReferenceProfile, finish_reference, grid_for
-from runtime.data.sources import CsvFrame, Frame
+from runtime.data.sources import ColumnFrame, CsvFrame, Frame
 from runtime.data.summary import (
     SAMPLE_SIZE,
     ColumnPlan,
@@ -81,7 +81,7 @@ def scan(frame: Frame, plans: dict[str, ColumnPlan], *, hashes: bool, threads: i
          only: list[str] | None = None) -> FrameSummary:
     """Summaries of every column of `frame` (or of `only` these; numeric columns planned by `plans`), and its
     duplicate rows when `hashes`."""
-    names = frame.names if only is None else only
+    names = list(frame.schema.names) if only is None else only
     dtypes = {f.name: logical_type(f.type) for f in frame.schema}
     results: dict[str, ColumnSummary] = {}
     row_hashes = RowHashes()
@@ -94,7 +94,7 @@ def scan(frame: Frame, plans: dict[str, ColumnPlan], *, hashes: bool, threads: i
     if isinstance(frame, CsvFrame):
         rows = _scan_csv(frame, plans, dtypes, fold=fold, row_hashes=row_hashes if hashes else None, threads=threads)
     else:
-        rows = frame.rows or 0
+        rows = frame.rows
         # One part: hash only if no column proves every row distinct (checked after the summaries).
         inline = hashes and frame.parts > 1
         _scan_parts(frame, names, plans, dtypes, fold=fold, row_hashes=row_hashes if inline else None, lock=lock,
@@ -113,10 +113,10 @@ def scan(frame: Frame, plans: dict[str, ColumnPlan], *, hashes: bool, threads: i
 def summarize_empty(frame: Frame, name: str, dtype: str, plan: ColumnPlan | None) -> ColumnSummary:
     import pyarrow as pa
 
-    return summarize_chunk(pa.array([], type=frame.schema.field(name).type), dtype, plan)
+    return summarize_chunk(pa.nulls(0, frame.schema.field(name).type), dtype, plan)
 
 
-def _scan_parts(frame: Frame, names: list[str], plans: dict[str, ColumnPlan], dtypes: dict[str, str], *,
+def _scan_parts(frame: ColumnFrame, names: list[str], plans: dict[str, ColumnPlan], dtypes: dict[str, str], *,
                 fold: Callable[[str, ColumnSummary | None], None] | None, row_hashes: RowHashes | None,
                 lock: threading.Lock, threads: int) -> None:
     numeric_first = sorted(range(len(names)), key=lambda i: dtypes[names[i]] not in ("float", "int"))
@@ -153,9 +153,9 @@ def _scan_csv(frame: CsvFrame, plans: dict[str, ColumnPlan], dtypes: dict[str, s
               fold: Callable[[str, ColumnSummary | None], None], row_hashes: RowHashes | None,
               threads: int) -> int:
     rows = 0
-    names = frame.names
+    names = list(frame.schema.names)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for part, batch in enumerate(frame.batches()):
+        for part, batch in enumerate(frame.blocks()):
             rows += batch.num_rows
             jobs = [pool.submit(_column_work, iter([batch.column(i)]), dtypes[name], plans.get(name), i, part,
                                 hashing=row_hashes is not None) for i, name in enumerate(names)]
@@ -215,8 +215,6 @@ def reference_profile(frame: Frame, bins: int, threads: int = THREADS) -> Refere
     grids = grids_from(first, bins, threads)
 
     def second(plans: dict[str, ColumnPlan]) -> FrameSummary:
-        if isinstance(frame, CsvFrame):
-            frame.rewind()
         return scan(frame, plans, hashes=False, threads=threads, only=list(plans))
 
     return reference_from_passes(first, grids, second, bins)
