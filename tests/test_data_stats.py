@@ -29,7 +29,7 @@ def profile_and_current(ref: dict[str, Any], cur: dict[str, Any], batch_rows: in
 
 def drift_entry(ref: dict[str, Any], cur: dict[str, Any], name: str = "x", **kwargs: Any) -> dict[str, Any]:
     reference, current = profile_and_current(ref, cur, **kwargs)
-    return compare(reference, current).details["columns"][name]["drift"]
+    return compare(reference, current, kwargs.get("config")).details["columns"][name]["drift"]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -251,3 +251,16 @@ def test_exact_tests_without_scipy_match_scipy() -> None:
                                                                           rel=1e-6)
         assert stats.range_exceedance_pvalue(k, n, m, 1) == pytest.approx(sps.betabinom.sf(k - 1, n, 1, m),
                                                                           rel=1e-6)
+
+
+def test_declared_bounds_do_not_shift_the_current_counts_against_the_grid() -> None:
+    """The current side is counted at the grid plus the declared min/max; drift must read it at the grid only
+    (a large current sample keeps no values, so its counts are all KS, PSI and the histogram see)."""
+    rng = np.random.default_rng(21)
+    a, b = np.round(rng.normal(size=3000), 2), np.round(rng.normal(0.1, 1, 70000), 2)
+    plain = drift_entry({"x": a}, {"x": b})
+    declared = DataValidationConfig.model_validate(
+        {"schema": {"columns": {"x": {"type": "float", "min": -3.2345, "max": 10.5}}}})
+    bounded = drift_entry({"x": a}, {"x": b}, config=declared)
+    assert bounded["statistic_bounds"] == plain["statistic_bounds"] == [sps.ks_2samp(a, b).statistic] * 2
+    assert bounded["psi"] == plain["psi"]

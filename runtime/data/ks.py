@@ -95,7 +95,9 @@ def ks_bounds(probes: np.ndarray, ref: Side, cur: Side, cur_values: np.ndarray |
     """
     if ref.n == 0 or cur.n == 0:
         raise ValueError("KS needs two non-empty samples")
-    grid = probes if cur_values is None or ref.exact else np.union1d(probes, cur_values)
+    if cur_values is None or ref.exact:
+        return _bounds_at_probes(ref, cur)
+    grid = np.union1d(probes, cur_values)
     r = _on_grid(probes, ref, grid)
     if cur_values is not None:
         at, left = np.searchsorted(cur_values, grid, "right"), np.searchsorted(cur_values, grid, "left")
@@ -111,6 +113,19 @@ def ks_bounds(probes: np.ndarray, ref: Side, cur: Side, cur_values: np.ndarray |
     if grid.size > 1:  # open segments between grid points: each side between its value at g_k and at g_k+1-
         upper = max(upper, float(np.max(fr[3][1:] - fc[0][:-1])), float(np.max(fc[3][1:] - fr[0][:-1])))
     return min(lower, 1.0), min(max(upper, lower), 1.0)
+
+
+def _bounds_at_probes(ref: Side, cur: Side) -> tuple[float, float]:
+    """`ks_bounds` when the grid is the probes themselves: both CDFs are known exactly there (F(g) and F(g-) from
+    the counts), so the lower bound is the largest gap at a probe, and the upper bound adds the open segments
+    between probes. The same floats as the general path, without locating the grid among the probes."""
+    ref_at, ref_left = ref.at_or_below / ref.n, ref.below / ref.n
+    cur_at, cur_left = cur.at_or_below / cur.n, cur.below / cur.n
+    lower = max(float(np.max(np.abs(ref_at - cur_at))), float(np.max(np.abs(ref_left - cur_left))), 0.0)
+    upper = lower
+    if ref_at.size > 1:
+        upper = max(upper, float(np.max(ref_left[1:] - cur_at[:-1])), float(np.max(cur_left[1:] - ref_at[:-1])))
+    return min(lower, 1.0), min(upper, 1.0)
 
 
 # --------------------------------------------------------------------------------------------------------------
