@@ -4,6 +4,7 @@ tests for sparse categoricals, tied integers and small references, and the drift
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,8 @@ import pytest
 from scipy import stats as sps
 
 from runtime.config.gates import DataValidationConfig
-from runtime.data import duplicates, ks, scan, stats, summary
-from runtime.data.profile import GRID_POINTS
+from runtime.data import duplicates, ks, local, scan, stats, summary
+from runtime.data.profile import GRID_POINTS, column_plan
 from runtime.data.sources import TableFrame
 from runtime.data.validate import compare, current_plans
 from runtime.report import Verdict
@@ -197,6 +198,39 @@ def test_reference_larger_than_the_sample_takes_two_passes(monkeypatch: pytest.M
     lo, hi = compare(reference, current).details["columns"]["x"]["drift"]["statistic_bounds"]
     assert lo <= sps.ks_2samp(a, b).statistic <= hi  # type: ignore[attr-defined]
     assert hi - lo < 10 / 500
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Deep equality of summaries: dataclasses field by field, arrays element by element (NaN equal to NaN)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and np.array_equal(a, b, equal_nan=True)
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and all(_same(getattr(a, f.name), getattr(b, f.name))
+                                          for f in dataclasses.fields(a))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float) and np.isnan(a):
+        return bool(np.isnan(b))
+    return a == b
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_both_sides_at_once_equal_the_reference_then_the_current(threads: int) -> None:
+    """The local engine's one-pipeline path (a single-chunk reference) gives the very summaries of
+    `reference_profile` then `scan`: grids, counts, kept values, categories, row hashes."""
+    rng = np.random.default_rng(23)
+    ref, cur = _table(rng, 70000), _table(rng, 80000)  # > GRID_POINTS distinct values: an inexact grid
+    ref["gone"], cur["gone"] = np.full(70000, np.nan), np.full(80000, np.nan)
+    ref["few"], cur["few"] = rng.integers(0, 9, 70000), rng.integers(0, 9, 80000)
+    config = DataValidationConfig.model_validate({"schema": {"columns": {"x": {"type": "float", "min": -2.5}}}})
+    reference, current = profile_and_current(ref, cur, config=config)
+    both = local.summarize_both(TableFrame(pa.table(ref), "ref"), TableFrame(pa.table(cur), "cur"), 10,
+                                lambda name, grid: column_plan(name, grid, config), threads=threads)
+    assert local.single_chunk(TableFrame(pa.table(ref), "ref"))
+    assert _same(both.reference, reference)
+    assert _same(both.current, current)
+    assert not reference.grids["x"].exact
+    assert reference.grids["few"].exact
 
 
 def test_duplicate_rows_exact_and_estimated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -206,18 +206,25 @@ def kept(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def summarize_numeric(array: pa.Array, dtype: str, plan: ColumnPlan, seed: int = 0) -> NumericSummary:
+def sorted_chunk(array: pa.Array) -> tuple[np.ndarray, int]:
+    """(the chunk's non-missing values sorted, its row count). The values live in this thread's scratch buffer:
+    use them before the thread takes its next chunk."""
     x = float_values(array, _scratch_for(len(array)))
     x.sort()  # NaN sorts last
     n = int(np.searchsorted(x, np.nan, side="left"))
-    v = x[:n]
-    out = NumericSummary(dtype=dtype, rows=len(x), missing=len(x) - n, plan=plan)
+    return x[:n], len(x)
+
+
+def summarize_sorted(v: np.ndarray, rows: int, dtype: str, plan: ColumnPlan, seed: int = 0) -> NumericSummary:
+    """The summary of a numeric chunk of `rows` rows whose non-missing values, sorted, are `v`."""
+    n = v.size
+    out = NumericSummary(dtype=dtype, rows=rows, missing=rows - n, plan=plan)
     if n:
         out.minimum, out.maximum = float(v[0]), float(v[-1])
     if plan.probes is not None:
         out.below = sorted_rank(v, plan.probes, "left").astype(np.int64)
         out.at_or_below = sorted_rank(v, plan.probes, "right").astype(np.int64)
-    out.tie_free = n == len(x) and n > 1 and not bool(np.any(v[1:] == v[:-1]))
+    out.tie_free = n == rows and n > 1 and not bool(np.any(v[1:] == v[:-1]))
     if n <= plan.capacity and plan.keep_below >= 1.0:
         out.values = kept(v)
     elif plan.sample:
@@ -227,6 +234,11 @@ def summarize_numeric(array: pa.Array, dtype: str, plan: ColumnPlan, seed: int =
             keep = np.sort(keep[np.argpartition(keys[keep], plan.capacity)[:plan.capacity]])
         out.values, out.keys, out.sampled = v[keep], keys[keep], True  # ascending positions: values stay sorted
     return out
+
+
+def summarize_numeric(array: pa.Array, dtype: str, plan: ColumnPlan, seed: int = 0) -> NumericSummary:
+    v, rows = sorted_chunk(array)
+    return summarize_sorted(v, rows, dtype, plan, seed)
 
 
 def dictionary_codes(array: pa.Array) -> tuple[list[object], np.ndarray, np.ndarray | None]:
