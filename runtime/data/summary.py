@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from runtime.data.ks import sorted_rank
+from runtime.data.ks import counts_at
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -222,8 +222,7 @@ def summarize_sorted(v: np.ndarray, rows: int, dtype: str, plan: ColumnPlan, see
     if n:
         out.minimum, out.maximum = float(v[0]), float(v[-1])
     if plan.probes is not None:
-        out.below = sorted_rank(v, plan.probes, "left").astype(np.int64)
-        out.at_or_below = sorted_rank(v, plan.probes, "right").astype(np.int64)
+        out.below, out.at_or_below = counts_at(v, plan.probes)
     out.tie_free = n == rows and n > 1 and not bool(np.any(v[1:] == v[:-1]))
     if n <= plan.capacity and plan.keep_below >= 1.0:
         out.values = kept(v)
