@@ -5,15 +5,17 @@ tests for sparse categoricals, tied integers and small references, and the drift
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 from scipy import stats as sps
 
 from runtime.config.gates import DataValidationConfig
-from runtime.data import duplicates, ks, local, scan, stats, summary
+from runtime.data import duplicates, ks, local, scan, sources, stats, summary
 from runtime.data.profile import GRID_POINTS, column_plan
 from runtime.data.sources import TableFrame
 from runtime.data.validate import compare, current_plans
@@ -200,6 +202,26 @@ def test_reference_larger_than_the_sample_takes_two_passes(monkeypatch: pytest.M
     lo, hi = compare(reference, current).details["columns"]["x"]["drift"]["statistic_bounds"]
     assert lo <= sps.ks_2samp(a, b).statistic <= hi  # type: ignore[attr-defined]
     assert hi - lo < 10 / 500
+
+
+def test_csv_reference_larger_than_the_sample_is_read_twice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """CSV is read front to back: the second pass reads it again from the start (`CsvFrame.blocks`)."""
+    monkeypatch.setattr(summary, "SAMPLE_SIZE", 5000)
+    monkeypatch.setattr(scan, "SAMPLE_SIZE", 5000)
+    monkeypatch.setattr("runtime.data.profile.GRID_POINTS", 500)
+    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 1 << 16)  # several blocks
+    rng = np.random.default_rng(14)
+    a = rng.normal(size=20000)
+    pacsv.write_csv(pa.table({"x": a, "c": rng.choice(["u", "v"], a.size)}), tmp_path / "r.csv")
+    reference = scan.reference_profile(sources.open_frame(tmp_path / "r.csv"), 10)
+    col = reference.summary.columns["x"]
+    assert isinstance(col, summary.NumericSummary)
+    assert col.below is not None
+    assert col.at_or_below is not None
+    assert reference.summary.rows == col.n == 20000
+    assert not reference.grids["x"].exact
+    assert np.array_equal(col.at_or_below, np.searchsorted(np.sort(a), reference.grids["x"].probes, "right"))
+    assert np.array_equal(col.below, np.searchsorted(np.sort(a), reference.grids["x"].probes, "left"))
 
 
 def _same(a: Any, b: Any) -> bool:
