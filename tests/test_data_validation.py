@@ -434,8 +434,9 @@ def test_the_data_gate_never_imports_pandas(tmp_path: Path) -> None:
     streaming path avoids by reading Arrow buffers (nulls, dictionaries, booleans, CSV and Parquet inputs)."""
     rng = np.random.default_rng(5)
     n = 12000
-    columns = frame(rng, n, tenure=pa.array(rng.integers(0, 60, n), mask=rng.random(n) < 0.1),
-                    plan=pa.array(rng.choice(["basic", "plus", None], n)).dictionary_encode(), flag=rng.random(n) < 0.5)
+    plan = pa.array(rng.choice(["basic", "plus"], n), mask=rng.random(n) < 0.05).dictionary_encode()
+    columns = frame(rng, n, tenure=pa.array(rng.integers(0, 60, n), mask=rng.random(n) < 0.1), plan=plan,
+                    flag=rng.random(n) < 0.5)
     ref = write_parquet(tmp_path / "ref.parquet", columns)
     pacsv.write_csv(pa.table(columns), tmp_path / "cur.csv")
     script = ("import sys; from runtime.data.validate import validate_data; "
