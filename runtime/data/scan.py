@@ -28,6 +28,7 @@ from runtime.data.duplicates import RowHashes, row_codes
 from runtime.data.profile import Grid, ReferenceProfile, finish_reference, grid_for
 from runtime.data.sources import ColumnFrame, CsvFrame, Frame
 from runtime.data.summary import (
+    SAMPLE_MARGIN,
     SAMPLE_SIZE,
     ColumnPlan,
     ColumnSummary,
@@ -211,7 +212,12 @@ def _scan_csv(frame: CsvFrame, plans: Plans, dtypes: dict[str, str], *,
 # --------------------------------------------------------------------------------------------------------------
 
 def sample_plans(frame: Frame) -> dict[str, ColumnPlan]:
-    return {f.name: ColumnPlan(capacity=SAMPLE_SIZE, sample=True) for f in frame.schema
+    """The first pass's plans: every value up to `SAMPLE_SIZE`, else a bottom-k sample. When the row count is
+    known, each chunk keeps only values whose key is below about SAMPLE_SIZE / rows, so the samples merged hold
+    about SAMPLE_SIZE values in all instead of a chunk's every value (CSV: every chunk's, cut at each merge)."""
+    rows = None if isinstance(frame, CsvFrame) else frame.rows
+    below = 1.0 if rows is None else min(1.0, SAMPLE_MARGIN * SAMPLE_SIZE / max(rows, 1))
+    return {f.name: ColumnPlan(capacity=SAMPLE_SIZE, sample=True, keep_below=below) for f in frame.schema
             if logical_type(f.type) in ("float", "int")}
 
 

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 VALUES_MAX = 65_536
 #: Values sampled per numeric column in the reference's first pass (the grid's quantiles come from them).
 SAMPLE_SIZE = 1 << 20
+#: Margin of the per-chunk sampling threshold over SAMPLE_SIZE / rows (the global bottom-k needs about 1.0;
+#: falling short would only make the sample smaller, never biased).
+SAMPLE_MARGIN = 1.1
 
 
 def logical_type(arrow_type: pa.DataType) -> str:
@@ -75,7 +78,8 @@ class NumericSummary:
     minimum: float = math.inf
     maximum: float = -math.inf
     values: np.ndarray | None = None
-    """Sorted: every non-missing value, or (when `sampled`) a uniform sample of them; None when not kept."""
+    """Every non-missing value, sorted, or (when `sampled`) a uniform sample of them in no particular order (sorted
+    once, when the grid is drawn from it); None when not kept."""
     keys: np.ndarray | None = None
     """Random keys of a sample (aligned with values); the `capacity` smallest keys survive a merge."""
     sampled: bool = False
@@ -296,8 +300,7 @@ def _merge_values(a: NumericSummary, b: NumericSummary,
     if values.size > plan.capacity:
         keep = np.argpartition(keys, plan.capacity)[:plan.capacity]
         values, keys = values[keep], keys[keep]
-    order = np.argsort(values, kind="stable")
-    return values[order], keys[order], True
+    return values, keys, True
 
 
 def merge(a: ColumnSummary, b: ColumnSummary) -> ColumnSummary:
