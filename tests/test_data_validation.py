@@ -429,6 +429,22 @@ def test_cli_exit_codes_report_and_html(tmp_path: Path, pair: tuple[Path, Path])
     assert "drift:income" in text
 
 
+def test_config_loaded_alongside_the_data_gives_the_same_report(tmp_path: Path) -> None:
+    """The stack config loads in a background thread while both sides are summarised with the default bins; other
+    bins redo the summaries, and any way to the config gives the same checks."""
+    rng = np.random.default_rng(31)
+    ref = write_parquet(tmp_path / "r.parquet", frame(rng, 20000))
+    cur = write_parquet(tmp_path / "c.parquet", frame(rng, 20000, score=rng.normal(0.1, 1, 20000)))
+    for bins in (10, 5):
+        config = cfg(drift={"bins": bins})
+        alongside = validate_data(ref, cur, lambda config=config: config, engine="local")
+        given = validate_data(ref, cur, config)
+        assert alongside.details["bins"] == given.details["bins"] == bins
+        assert alongside.to_dict()["checks"] == given.to_dict()["checks"]
+        assert set(alongside.details["timings"]) == {"reference_s", "current_s", "compare_s"}
+    assert drifted(alongside) == {"score"}
+
+
 def test_the_data_gate_never_imports_pandas(tmp_path: Path) -> None:
     """pyarrow imports pandas on `Array.to_numpy` and on compute calls given Python scalars: 0.3 s of CPU that the
     streaming path avoids by reading Arrow buffers (nulls, dictionaries, booleans, CSV and Parquet inputs)."""

@@ -119,18 +119,22 @@ def validate_data(reference: str | Path, current: str | Path,
                 if kind == "profile":
                     ref = load_profile(text)
                 elif known == "local":  # while the config loads (default bins; redone below if the config differs)
-                    ref, cur = _local_early(text, current, pending.result, timings)
+                    ref, cur = _local(text, current, pending.result, DEFAULT_BINS, timings)
             finally:
                 cfg = pending.result()  # its exception (a bad stack config) wins over the data's
-        if kind != "profile" and (ref is None or (engine or cfg.engine) != "local" or cfg.drift.bins != DEFAULT_BINS):
-            ref, cur = engine_named(engine or cfg.engine).reference(text, cfg.drift.bins), None
+        wanted = engine or cfg.engine
+        if kind != "profile" and (ref is None or cfg.drift.bins != DEFAULT_BINS):  # not started, or other bins
             timings.clear()
+            if wanted == "local":
+                ref, cur = _local(text, current, lambda: cfg, cfg.drift.bins, timings)
+            else:
+                ref, cur = engine_named(wanted).reference(text, cfg.drift.bins), None
         assert ref is not None
         if cur is None:
             timings["reference_s"] = round(time.perf_counter() - t0, 4)
             step(1, "data validation: summarising the current data")
             t1 = time.perf_counter()
-            cur = engine_named(engine or cfg.engine).current(current_path(current), current_plans(ref, cfg))
+            cur = engine_named(wanted).current(current_path(current), current_plans(ref, cfg))
             timings["current_s"] = round(time.perf_counter() - t1, 4)
         step(1, "data validation: comparing")
         size = write_reference_profile(ref, write_profile) if write_profile is not None else 0
@@ -138,7 +142,7 @@ def validate_data(reference: str | Path, current: str | Path,
         report = compare(ref, cur, cfg)
         timings["compare_s"] = round(time.perf_counter() - t2, 4)
     report.details["timings"] = timings
-    report.details["engine"] = engine or cfg.engine
+    report.details["engine"] = wanted
     if write_profile is not None:
         report.details["profile_written"] = {"path": str(write_profile), "bytes": size}
     return report.finish()
@@ -151,13 +155,13 @@ def current_path(current: str | Path) -> str:
     return path
 
 
-def _local_early(reference: str, current: str | Path, config: Callable[[], DataValidationConfig],
-                 timings: dict[str, float]) -> tuple[ReferenceProfile, FrameSummary | None]:
-    """The local engine's summaries while the config loads (default bins): the reference, and the current side
-    with it when the reference allows (runtime.data.local)."""
+def _local(reference: str, current: str | Path, config: Callable[[], DataValidationConfig], bins: int,
+           timings: dict[str, float]) -> tuple[ReferenceProfile, FrameSummary | None]:
+    """The local engine's summaries (possibly while the config loads: `config()` waits for it): the reference, and
+    the current side with it when the reference allows (runtime.data.local)."""
     from runtime.data.local import LocalEngine
 
-    both = LocalEngine().both(reference, lambda: current_path(current), DEFAULT_BINS, config)
+    both = LocalEngine().both(reference, lambda: current_path(current), bins, config)
     if both.current is not None:
         timings.update(reference_s=round(both.reference_s, 4), current_s=round(both.current_s, 4))
     return both.reference, both.current
