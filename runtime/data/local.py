@@ -126,8 +126,8 @@ class LocalEngine:
     def current(self, path: str, plans: dict[str, ColumnPlan]) -> FrameSummary:
         return scan(open_frame(path), plans, hashes=True)
 
-    def both(self, reference: str, current: Callable[[], str], bins: int,
-             config: Callable[[], DataValidationConfig]) -> BothSides:
+    def summarize(self, reference: str, current: Callable[[], str], bins: int,
+                  config: Callable[[], DataValidationConfig]) -> BothSides:
         """The reference's profile, and the current data's summary at once when the reference is one chunk per
         column (`current()` gives the current data's path, `config()` the config, which the current side waits
         for only for its plans)."""

@@ -161,7 +161,7 @@ def _local(reference: str, current: str | Path, config: Callable[[], DataValidat
     the current side with it when the reference allows (runtime.data.local)."""
     from runtime.data.local import LocalEngine
 
-    both = LocalEngine().both(reference, lambda: current_path(current), bins, config)
+    both = LocalEngine().summarize(reference, lambda: current_path(current), bins, config)
     if both.current is not None:
         timings.update(reference_s=round(both.reference_s, 4), current_s=round(both.current_s, 4))
     return both.reference, both.current
