@@ -4,8 +4,9 @@ runtime.data.local).
 Work is cut into chunks: a column of a part of a `ColumnFrame` (a Parquet row group's column, in batches of at
 most `BATCH_ROWS` rows), or a column of a CSV block. Two threads (numpy's sort and pyarrow's decoding release the
 GIL) take chunks in turn, and the main thread merges each result as it arrives, so memory holds a few chunks and
-the summaries, whatever the row count. Row hashes for the duplicate count are summed per part across its columns (an order-free combination,
-so columns may finish in any order) and folded into a bounded set of distinct hashes when the part completes.
+the summaries, whatever the row count. Row hashes for the duplicate count are summed per part across its columns
+(an order-free combination, so columns may finish in any order) and folded into a bounded set of distinct hashes
+when the part completes.
 
 `reference_profile` makes the reference's grid: a first pass keeps every value up to `SAMPLE_SIZE` per column
 (one pass suffices then) or a uniform sample of that many (each chunk keeping only the values whose random key
