@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from runtime.data.summary import dictionary_codes, float_values, kind_of_type
+from runtime.data.arrow import dictionary_codes, float_values
+from runtime.data.summary import kind_of_type
 
 if TYPE_CHECKING:
     import pyarrow as pa
