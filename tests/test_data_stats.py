@@ -4,16 +4,19 @@ tests for sparse categoricals, tied integers and small references, and the drift
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pytest
 from scipy import stats as sps
 
 from runtime.config.gates import DataValidationConfig
-from runtime.data import duplicates, ks, scan, stats, summary
-from runtime.data.profile import GRID_POINTS
+from runtime.data import duplicates, ks, local, scan, sources, stats, summary
+from runtime.data.profile import GRID_POINTS, column_plan
 from runtime.data.sources import TableFrame
 from runtime.data.validate import compare, current_plans
 from runtime.report import Verdict
@@ -29,7 +32,7 @@ def profile_and_current(ref: dict[str, Any], cur: dict[str, Any], batch_rows: in
 
 def drift_entry(ref: dict[str, Any], cur: dict[str, Any], name: str = "x", **kwargs: Any) -> dict[str, Any]:
     reference, current = profile_and_current(ref, cur, **kwargs)
-    return compare(reference, current).details["columns"][name]["drift"]
+    return compare(reference, current, kwargs.get("config")).details["columns"][name]["drift"]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -89,14 +92,16 @@ def test_kolmogorov_sf_matches_scipy_kstwo(n: int) -> None:
         assert abs(ks.kolmogorov_sf(n, x) - sps.kstwo.sf(x, n)) < 1e-5
 
 
-def test_sorted_rank_equals_searchsorted() -> None:
+def test_counts_at_equal_searchsorted() -> None:
     rng = np.random.default_rng(3)
-    for n in (10, 4000, 64 * 300 + 17, 300000):
+    for n in (0, 1, 10, 4000, 300000):
         for b in (np.sort(rng.normal(size=n)), np.sort(rng.integers(0, 7, n).astype(float))):
-            keys = np.sort(np.concatenate([rng.normal(0, 3, n // 20 + 5), b[:: max(1, n // 500)],
-                                           [-np.inf, np.inf, b[0], b[-1]]]))
-            for side in ("left", "right"):
-                assert np.array_equal(ks.sorted_rank(b, keys, side), np.searchsorted(b, keys, side))
+            keys = np.unique(np.concatenate([rng.normal(0, 3, n // 20 + 5), b[:: max(1, n // 500)],
+                                             [-np.inf, np.inf], b[:1], b[-1:]]))
+            below, at = ks.counts_at(b, keys)
+            assert np.array_equal(below, np.searchsorted(b, keys, "left"))
+            assert np.array_equal(at, np.searchsorted(b, keys, "right"))
+            assert below.dtype == at.dtype == np.int64
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -199,6 +204,59 @@ def test_reference_larger_than_the_sample_takes_two_passes(monkeypatch: pytest.M
     assert hi - lo < 10 / 500
 
 
+def test_csv_reference_larger_than_the_sample_is_read_twice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """CSV is read front to back: the second pass reads it again from the start (`CsvFrame.blocks`)."""
+    monkeypatch.setattr(summary, "SAMPLE_SIZE", 5000)
+    monkeypatch.setattr(scan, "SAMPLE_SIZE", 5000)
+    monkeypatch.setattr("runtime.data.profile.GRID_POINTS", 500)
+    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 1 << 16)  # several blocks
+    rng = np.random.default_rng(14)
+    a = rng.normal(size=20000)
+    pacsv.write_csv(pa.table({"x": a, "c": rng.choice(["u", "v"], a.size)}), tmp_path / "r.csv")
+    reference = scan.reference_profile(sources.open_frame(tmp_path / "r.csv"), 10)
+    col = reference.summary.columns["x"]
+    assert isinstance(col, summary.NumericSummary)
+    assert col.below is not None
+    assert col.at_or_below is not None
+    assert reference.summary.rows == col.n == 20000
+    assert not reference.grids["x"].exact
+    assert np.array_equal(col.at_or_below, np.searchsorted(np.sort(a), reference.grids["x"].probes, "right"))
+    assert np.array_equal(col.below, np.searchsorted(np.sort(a), reference.grids["x"].probes, "left"))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Deep equality of summaries: dataclasses field by field, arrays element by element (NaN equal to NaN)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and np.array_equal(a, b, equal_nan=True)
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and all(_same(getattr(a, f.name), getattr(b, f.name))
+                                          for f in dataclasses.fields(a))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float) and np.isnan(a):
+        return bool(np.isnan(b))
+    return a == b
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_both_sides_at_once_equal_the_reference_then_the_current(threads: int) -> None:
+    """The local engine's one-pipeline path (a single-chunk reference) gives the very summaries of
+    `reference_profile` then `scan`: grids, counts, kept values, categories, row hashes."""
+    rng = np.random.default_rng(23)
+    ref, cur = _table(rng, 70000), _table(rng, 80000)  # > GRID_POINTS distinct values: an inexact grid
+    ref["gone"], cur["gone"] = np.full(70000, np.nan), np.full(80000, np.nan)
+    ref["few"], cur["few"] = rng.integers(0, 9, 70000), rng.integers(0, 9, 80000)
+    config = DataValidationConfig.model_validate({"schema": {"columns": {"x": {"type": "float", "min": -2.5}}}})
+    reference, current = profile_and_current(ref, cur, config=config)
+    both = local.summarize_both(TableFrame(pa.table(ref), "ref"), TableFrame(pa.table(cur), "cur"), 10,
+                                lambda name, grid: column_plan(name, grid, config), threads=threads)
+    assert local.single_chunk(TableFrame(pa.table(ref), "ref"))
+    assert _same(both.reference, reference)
+    assert _same(both.current, current)
+    assert not reference.grids["x"].exact
+    assert reference.grids["few"].exact
+
+
 def test_duplicate_rows_exact_and_estimated(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(13)
     n = 40000
@@ -251,3 +309,17 @@ def test_exact_tests_without_scipy_match_scipy() -> None:
                                                                           rel=1e-6)
         assert stats.range_exceedance_pvalue(k, n, m, 1) == pytest.approx(sps.betabinom.sf(k - 1, n, 1, m),
                                                                           rel=1e-6)
+
+
+def test_declared_bounds_do_not_shift_the_current_counts_against_the_grid() -> None:
+    """The current side is counted at the grid plus the declared min/max; drift must read it at the grid only
+    (a large current sample keeps no values, so its counts are all KS, PSI and the histogram see)."""
+    rng = np.random.default_rng(21)
+    a, b = np.round(rng.normal(size=3000), 2), np.round(rng.normal(0.1, 1, 70000), 2)
+    plain = drift_entry({"x": a}, {"x": b})
+    declared = DataValidationConfig.model_validate(
+        {"schema": {"columns": {"x": {"type": "float", "min": -3.2345, "max": 10.5}}}})
+    bounded = drift_entry({"x": a}, {"x": b}, config=declared)
+    theirs: Any = sps.ks_2samp(a, b)
+    assert bounded["statistic_bounds"] == plain["statistic_bounds"] == [theirs.statistic] * 2
+    assert bounded["psi"] == plain["psi"]

@@ -16,7 +16,7 @@ configured `detectableEffect`; otherwise it is INCONCLUSIVE and says how many cu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,6 +55,19 @@ class Evidence:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def _at_grid(col: NumericSummary, grid: Grid) -> NumericSummary:
+    """`col` with its counts at the grid's probes only: the current side is counted at the grid plus the column's
+    declared bounds (`plan_for`), whose extra points must not shift its counts against the reference's."""
+    probes = col.plan.probes
+    assert col.below is not None
+    assert col.at_or_below is not None
+    if probes is None or probes.size == grid.probes.size:
+        return col
+    at = np.searchsorted(probes, grid.probes)
+    return replace(col, below=col.below[at], at_or_below=col.at_or_below[at],
+                   plan=replace(col.plan, probes=grid.probes))
+
+
 def _psi_counts(col: NumericSummary, grid: Grid) -> np.ndarray:
     assert col.at_or_below is not None
     at = col.at_or_below[np.searchsorted(grid.probes, grid.psi_edges)]
@@ -74,6 +87,7 @@ def _side(col: NumericSummary, exact: bool) -> ks.Side:
 
 
 def numeric_evidence(name: str, ref: NumericSummary, cur: NumericSummary, grid: Grid) -> Evidence:
+    cur = _at_grid(cur, grid)
     lo, hi = ks.ks_bounds(grid.probes, _side(ref, grid.exact), _side(cur, False),
                           cur.values if cur.complete else None)
     exact = lo == hi

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from runtime.data.summary import float_values, kind_of_type
+from runtime.data.arrow import dictionary_codes, float_values
+from runtime.data.summary import kind_of_type
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,25 +46,28 @@ def _string_hashes(values: list[object]) -> np.ndarray:
     return out
 
 
+def _as_categorical(array: pa.Array) -> pa.Array:
+    """Any non-numeric chunk in a form `dictionary_codes` takes (other types hash by their string form)."""
+    import pyarrow as pa
+
+    t = array.type
+    if pa.types.is_dictionary(t) or pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_large_string(t):
+        return array
+    return array.cast(pa.string())
+
+
 def row_codes(array: pa.Array, dtype: str, salt: int) -> np.ndarray:
     """A uint64 per row such that equal values (nulls included) get equal codes, mixed with the column's salt so
     that summing the codes of a row's columns gives a row hash."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if kind_of_type(dtype) == "numeric":
         x = float_values(array)
         x += 0.0  # -0.0 == 0.0
         x[np.isnan(x)] = np.nan  # one NaN bit pattern (nulls are NaN too)
         codes = x.view(np.uint64)
     else:
-        if not pa.types.is_dictionary(array.type):
-            if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-                array = pc.cast(array, pa.string()) if pa.types.is_boolean(array.type) else array.cast(pa.string())
-            array = array.dictionary_encode()
-        table = _string_hashes(array.dictionary.to_pylist())
-        indices = pc.fill_null(array.indices, len(table) - 1) if array.indices.null_count else array.indices
-        codes = table[indices.to_numpy(zero_copy_only=False)]
+        dictionary, indices, valid = dictionary_codes(_as_categorical(array))
+        table = _string_hashes(dictionary)
+        codes = table[indices] if valid is None else np.where(valid, table[indices], table[-1])
     return splitmix(codes ^ np.uint64((salt + 1) * 0x2545F4914F6CDD1D & 0xFFFFFFFFFFFFFFFF))
 
 

@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from runtime.data.summary import (
     NumericSummary,
     OtherSummary,
 )
+
+if TYPE_CHECKING:
+    from runtime.config.gates import DataValidationConfig
 
 PROFILE_FORMAT = "mlcicd-data-profile"
 PROFILE_VERSION = 2
@@ -118,6 +121,18 @@ def plan_for(grid: Grid, extra: list[float] | None = None) -> ColumnPlan:
     """The current side's plan: counts at the reference's grid (plus declared bounds), values up to VALUES_MAX."""
     probes = grid.probes if not extra else np.union1d(grid.probes, np.asarray(extra, dtype=np.float64))
     return ColumnPlan(probes=probes, capacity=VALUES_MAX)
+
+
+def column_plan(name: str, grid: Grid | None, config: DataValidationConfig) -> ColumnPlan | None:
+    """Where the current side counts column `name`: the reference's grid of it, plus the column's declared bounds
+    (None: neither)."""
+    decl = config.schema_.columns.get(name)
+    extra = [b for b in (decl.min, decl.max) if b is not None] if decl is not None else []
+    if grid is not None:
+        return plan_for(grid, extra)
+    if extra:
+        return ColumnPlan(probes=np.unique(np.asarray(extra, dtype=np.float64)))
+    return None
 
 
 def finish_reference(summary: NumericSummary, grid: Grid) -> NumericSummary:

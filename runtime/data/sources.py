@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runtime.errors import AwsUnavailable, CredentialsError, UsageError
 
@@ -175,33 +174,34 @@ def locate(path: str | Path) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Frames
+# Frames: two ways of reading, two types
 # --------------------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Chunk:
-    """One piece of work: a column of one part (row group or CSV block) of a frame."""
-
-    part: int
-    column: str
-
-
-class Frame:
-    """A data frame read as chunks: `schema`, `rows` (None for CSV until read), `parts` and `chunk(part, name)`."""
-
-    def __init__(self, path: str, schema: pa.Schema, rows: int | None, parts: int) -> None:
-        self.path, self.schema, self.rows, self.parts = path, schema, rows, parts
+class ColumnFrame(Protocol):
+    """A frame whose every (part, column) chunk can be read on its own, in any order and from several threads:
+    Parquet row groups (local files, or S3 by ranged reads) and an Arrow table's batches. `rows` and `parts` are
+    known before any data is read."""
 
     @property
-    def names(self) -> list[str]:
-        return list(self.schema.names)
+    def path(self) -> str: ...
+
+    @property
+    def schema(self) -> pa.Schema: ...
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def parts(self) -> int: ...
 
     def chunks(self, part: int, name: str) -> Iterator[pa.Array]:
-        raise NotImplementedError
+        """Column `name` of part `part`, in arrays of at most `BATCH_ROWS` rows."""
+        ...
 
 
-class ParquetFrame(Frame):
-    """Row groups are the parts; each thread keeps its own reader (pyarrow readers are not thread-safe)."""
+class ParquetFrame:
+    """A `ColumnFrame` over a Parquet file: row groups are the parts; each thread keeps its own reader (pyarrow
+    readers are not thread-safe)."""
 
     def __init__(self, path: str) -> None:
         import pyarrow as pa
@@ -216,7 +216,7 @@ class ParquetFrame(Frame):
             raise DataInputError(f"{path}: not a readable Parquet file ({first_line(exc)})") from exc
         schema = meta.schema.to_arrow_schema()
         self.strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-        super().__init__(path, schema, meta.num_rows, meta.num_row_groups)
+        self.path, self.schema, self.rows, self.parts = path, schema, meta.num_rows, meta.num_row_groups
 
     def _file(self) -> Any:
         handle = getattr(self._local, "file", None)
@@ -238,24 +238,25 @@ class ParquetFrame(Frame):
                                  f"{first_line(exc)})") from exc
 
 
-class TableFrame(Frame):
-    """An Arrow table already in memory (tests, benchmarks, Spark partitions), its batches as parts."""
+class TableFrame:
+    """A `ColumnFrame` over an Arrow table already in memory (tests, benchmarks), its batches as parts."""
 
     def __init__(self, table: pa.Table, source: str = "<table>", batch_rows: int = BATCH_ROWS) -> None:
         self.batches = table.to_batches(max_chunksize=batch_rows)
-        super().__init__(source, table.schema, table.num_rows, len(self.batches))
+        self.path, self.schema, self.rows, self.parts = source, table.schema, table.num_rows, len(self.batches)
 
     def chunks(self, part: int, name: str) -> Iterator[pa.Array]:
         yield self.batches[part].column(name)
 
 
-class CsvFrame(Frame):
-    """CSV parsed block by block; `parts()` yields whole batches (all columns of a block)."""
+class CsvFrame:
+    """CSV, which can only be read front to back: `blocks()` parses it block by block (all columns of
+    `CSV_BLOCK_BYTES` of text at a time), from the start on every call. The row count is known once read."""
 
     def __init__(self, path: str) -> None:
-        self._reader = self._open(path)
-        self._first: pa.RecordBatch | None = None
-        super().__init__(path, self._reader.schema, None, 0)
+        self.path = path
+        self._reader: Any = self._open(path)  # kept for the first `blocks()`: it has parsed the first block
+        self.schema: pa.Schema = self._reader.schema
 
     @staticmethod
     def _open(path: str) -> Any:
@@ -270,20 +271,22 @@ class CsvFrame(Frame):
                 raise
             raise DataInputError(f"{path}: not a readable CSV file ({first_line(exc)})") from exc
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
+    def blocks(self) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
 
+        reader, self._reader = self._reader or self._open(self.path), None
         try:
-            yield from self._reader
+            yield from reader
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataInputError(f"{self.path}: not a readable CSV file ({first_line(exc)}); a column changes "
                                  "type part-way through, or the file is damaged") from exc
 
-    def rewind(self) -> None:
-        self._reader = self._open(self.path)
+
+#: What the local engine reads: a column-addressable frame, or CSV read front to back.
+Frame = ColumnFrame | CsvFrame
 
 
-def open_frame(path: str | Path, kind: str | None = None) -> Frame:
+def open_frame(path: str | Path, kind: str | None = None) -> ParquetFrame | CsvFrame:
     """Open a Parquet or CSV file (local or s3://) without reading its data. Errors name the path."""
     text = str(path)
     kind = kind or locate(text)[1]

@@ -23,6 +23,7 @@ from runtime.data.profile import ReferenceProfile
 from runtime.data.scan import grids_from, reference_from_passes
 from runtime.data.sources import DataInputError, first_line, is_s3
 from runtime.data.summary import (
+    SAMPLE_MARGIN,
     SAMPLE_SIZE,
     ColumnPlan,
     ColumnSummary,
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
 
 #: Rows per Arrow batch handed to a task (Spark's default of 10,000 makes per-batch overhead dominate).
 ARROW_BATCH_ROWS = 1 << 18
-#: Margin of the per-partition sampling threshold over SAMPLE_SIZE / rows (the global bottom-k needs about 1.0;
-#: falling short would only make the sample smaller, never biased).
-SAMPLE_MARGIN = 1.1
 
 
 def partial_summaries(batches: Iterator[pa.RecordBatch], plans: dict[str, ColumnPlan], names: list[str],

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from runtime.data.ks import sorted_rank
+from runtime.data.arrow import dictionary_codes, float_values
+from runtime.data.ks import counts_at
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 VALUES_MAX = 65_536
 #: Values sampled per numeric column in the reference's first pass (the grid's quantiles come from them).
 SAMPLE_SIZE = 1 << 20
+#: Margin of the per-chunk sampling threshold over SAMPLE_SIZE / rows (the global bottom-k needs about 1.0;
+#: falling short would only make the sample smaller, never biased).
+SAMPLE_MARGIN = 1.1
 
 
 def logical_type(arrow_type: pa.DataType) -> str:
@@ -75,7 +79,8 @@ class NumericSummary:
     minimum: float = math.inf
     maximum: float = -math.inf
     values: np.ndarray | None = None
-    """Sorted: every non-missing value, or (when `sampled`) a uniform sample of them; None when not kept."""
+    """Every non-missing value, sorted, or (when `sampled`) a uniform sample of them in no particular order (sorted
+    once, when the grid is drawn from it); None when not kept."""
     keys: np.ndarray | None = None
     """Random keys of a sample (aligned with values); the `capacity` smallest keys survive a merge."""
     sampled: bool = False
@@ -143,20 +148,6 @@ class FrameSummary:
 # One chunk
 # --------------------------------------------------------------------------------------------------------------
 
-def float_values(array: pa.Array, out: np.ndarray | None = None) -> np.ndarray:
-    """The chunk as float64 (nulls as NaN) in `out` (a scratch buffer at least as long) or a new array."""
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(array.type):
-        array = array.cast(array.type.value_type)
-    values = array.to_numpy(zero_copy_only=False)
-    if out is None:
-        return np.array(values, dtype=np.float64, copy=True)
-    target = out[:len(values)]
-    np.copyto(target, values, casting="unsafe")
-    return target
-
-
 _scratch = threading.local()
 
 
@@ -178,18 +169,24 @@ def kept(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def summarize_numeric(array: pa.Array, dtype: str, plan: ColumnPlan, seed: int = 0) -> NumericSummary:
+def sorted_chunk(array: pa.Array) -> tuple[np.ndarray, int]:
+    """(the chunk's non-missing values sorted, its row count). The values live in this thread's scratch buffer:
+    use them before the thread takes its next chunk."""
     x = float_values(array, _scratch_for(len(array)))
     x.sort()  # NaN sorts last
     n = int(np.searchsorted(x, np.nan, side="left"))
-    v = x[:n]
-    out = NumericSummary(dtype=dtype, rows=len(x), missing=len(x) - n, plan=plan)
+    return x[:n], len(x)
+
+
+def summarize_sorted(v: np.ndarray, rows: int, dtype: str, plan: ColumnPlan, seed: int = 0) -> NumericSummary:
+    """The summary of a numeric chunk of `rows` rows whose non-missing values, sorted, are `v`."""
+    n = v.size
+    out = NumericSummary(dtype=dtype, rows=rows, missing=rows - n, plan=plan)
     if n:
         out.minimum, out.maximum = float(v[0]), float(v[-1])
     if plan.probes is not None:
-        out.below = sorted_rank(v, plan.probes, "left").astype(np.int64)
-        out.at_or_below = sorted_rank(v, plan.probes, "right").astype(np.int64)
-    out.tie_free = n == len(x) and n > 1 and not bool(np.any(v[1:] == v[:-1]))
+        out.below, out.at_or_below = counts_at(v, plan.probes)
+    out.tie_free = n == rows and n > 1 and not bool(np.any(v[1:] == v[:-1]))
     if n <= plan.capacity and plan.keep_below >= 1.0:
         out.values = kept(v)
     elif plan.sample:
@@ -201,25 +198,29 @@ def summarize_numeric(array: pa.Array, dtype: str, plan: ColumnPlan, seed: int =
     return out
 
 
-def summarize_categorical(array: pa.Array, dtype: str) -> CategoricalSummary:
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def summarize_numeric(array: pa.Array, dtype: str, plan: ColumnPlan, seed: int = 0) -> NumericSummary:
+    v, rows = sorted_chunk(array)
+    return summarize_sorted(v, rows, dtype, plan, seed)
 
-    if pa.types.is_boolean(array.type):
-        array = pc.cast(array, pa.string())
-    if not pa.types.is_dictionary(array.type):
-        array = array.dictionary_encode()
-    dictionary = array.dictionary.to_pylist()
-    size = len(dictionary)
-    indices = array.indices
-    codes = (pc.fill_null(indices, size) if indices.null_count else indices).to_numpy(zero_copy_only=False)
-    binned = np.bincount(codes, minlength=size + 1)
+
+#: Codes counted at a time: `np.bincount` copies its input to intp, and a block's copy is recycled memory, not
+#: a fresh 8 MB (page faults) per column.
+COUNT_BLOCK = 1 << 16
+
+
+def summarize_categorical(array: pa.Array, dtype: str) -> CategoricalSummary:
+    dictionary, codes, valid = dictionary_codes(array)
+    binned = np.zeros(len(dictionary), dtype=np.int64)
+    for start in range(0, codes.size, COUNT_BLOCK):
+        block = codes[start:start + COUNT_BLOCK]
+        binned += np.bincount(block if valid is None else block[valid[start:start + COUNT_BLOCK]],
+                              minlength=len(dictionary))
     counts: dict[str, int] = {}
-    for value, count in zip(dictionary, binned[:size].tolist(), strict=True):
+    for value, count in zip(dictionary, binned.tolist(), strict=True):
         if count:
             key = "" if value is None else str(value)
             counts[key] = counts.get(key, 0) + count
-    return CategoricalSummary(dtype=dtype, rows=len(array), missing=int(binned[size:].sum()), counts=counts)
+    return CategoricalSummary(dtype=dtype, rows=len(array), missing=array.null_count, counts=counts)
 
 
 def summarize_chunk(array: pa.Array, dtype: str, plan: ColumnPlan | None, seed: int = 0) -> ColumnSummary:
@@ -256,8 +257,7 @@ def _merge_values(a: NumericSummary, b: NumericSummary,
     if values.size > plan.capacity:
         keep = np.argpartition(keys, plan.capacity)[:plan.capacity]
         values, keys = values[keep], keys[keep]
-    order = np.argsort(values, kind="stable")
-    return values[order], keys[order], True
+    return values, keys, True
 
 
 def merge(a: ColumnSummary, b: ColumnSummary) -> ColumnSummary:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from runtime.data import checks, drift
-from runtime.data.profile import ReferenceProfile, load_profile, plan_for, save_profile
+from runtime.data.profile import ReferenceProfile, column_plan, load_profile, save_profile
 from runtime.data.sources import DataInputError, locate
 from runtime.data.summary import CategoricalSummary, ColumnPlan, ColumnSummary, FrameSummary, NumericSummary
 from runtime.progress import progress
@@ -42,26 +42,14 @@ class Engine(Protocol):
     def current(self, path: str, plans: dict[str, ColumnPlan]) -> FrameSummary: ...
 
 
-class LocalEngine:
-    def reference(self, path: str, bins: int) -> ReferenceProfile:
-        from runtime.data.scan import reference_profile
-        from runtime.data.sources import open_frame
-
-        return reference_profile(open_frame(path), bins)
-
-    def current(self, path: str, plans: dict[str, ColumnPlan]) -> FrameSummary:
-        from runtime.data.scan import scan
-        from runtime.data.sources import open_frame
-
-        return scan(open_frame(path), plans, hashes=True)
-
-
 def engine_named(name: str) -> Engine:
     if name == "spark":
         from runtime.data.spark import SparkEngine
 
         return SparkEngine()
     if name == "local":
+        from runtime.data.local import LocalEngine
+
         return LocalEngine()
     raise DataInputError(f"unknown engine {name!r}; use local or spark")
 
@@ -91,24 +79,14 @@ def load_reference(path: str | Path, config: DataValidationConfig, engine: Engin
     text, kind = locate(path)
     if kind == "profile":
         return load_profile(text)
-    return (engine or LocalEngine()).reference(text, config.drift.bins)
+    return (engine or engine_named("local")).reference(text, config.drift.bins)
 
 
 def current_plans(reference: ReferenceProfile, config: DataValidationConfig) -> dict[str, ColumnPlan]:
     """Where the current side is counted: the reference's grids, plus the declared bounds of each column."""
-    plans: dict[str, ColumnPlan] = {}
-    declared = config.schema_.columns
-    for name in set(reference.grids) | set(declared):
-        decl = declared.get(name)
-        extra = [b for b in (decl.min, decl.max) if b is not None] if decl is not None else []
-        grid = reference.grids.get(name)
-        if grid is not None:
-            plans[name] = plan_for(grid, extra)
-        elif extra:
-            import numpy as np
-
-            plans[name] = ColumnPlan(probes=np.unique(np.asarray(extra, dtype=np.float64)))
-    return plans
+    names = set(reference.grids) | set(config.schema_.columns)
+    plans = {name: column_plan(name, reference.grids.get(name), config) for name in names}
+    return {name: plan for name, plan in plans.items() if plan is not None}
 
 
 def write_reference_profile(reference: ReferenceProfile, out: str | Path) -> int:
@@ -123,8 +101,8 @@ def validate_data(reference: str | Path, current: str | Path,
                   write_profile: str | Path | None = None, engine: str | None = None) -> Report:
     """Summarise both sides and compare them. Input problems raise DataInputError (the CLI's exit 2).
 
-    `config` may be a function returning it: it then runs in a background thread while the reference is read
-    (the stack config's import and validation take 0.2-0.4 s), and what it raises is raised here."""
+    `config` may be a function returning it: it then runs in a background thread while the data is read (the
+    stack config's import and validation take 0.2-0.4 s), and what it raises is raised here."""
     import time
 
     timings: dict[str, float] = {}
@@ -132,6 +110,7 @@ def validate_data(reference: str | Path, current: str | Path,
     with progress("data validation: summarising the reference", 3, unit="steps") as step:
         t0 = time.perf_counter()
         known = engine or (None if callable(config) else (config or default_config()).engine)
+        cur: FrameSummary | None = None
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(config if callable(config) else (lambda: config or default_config()))
             try:
@@ -140,31 +119,52 @@ def validate_data(reference: str | Path, current: str | Path,
                 if kind == "profile":
                     ref = load_profile(text)
                 elif known == "local":  # while the config loads (default bins; redone below if the config differs)
-                    ref = LocalEngine().reference(text, DEFAULT_BINS)
+                    ref, cur = _local(text, current, pending.result, DEFAULT_BINS, timings)
             finally:
                 cfg = pending.result()  # its exception (a bad stack config) wins over the data's
-        if kind != "profile" and (ref is None or (engine or cfg.engine) != "local" or cfg.drift.bins != DEFAULT_BINS):
-            ref = engine_named(engine or cfg.engine).reference(text, cfg.drift.bins)
+        wanted = engine or cfg.engine
+        if kind != "profile" and (ref is None or cfg.drift.bins != DEFAULT_BINS):  # not started, or other bins
+            timings.clear()
+            if wanted == "local":
+                ref, cur = _local(text, current, lambda: cfg, cfg.drift.bins, timings)
+            else:
+                ref, cur = engine_named(wanted).reference(text, cfg.drift.bins), None
         assert ref is not None
-        run = engine_named(engine or cfg.engine)
-        timings["reference_s"] = round(time.perf_counter() - t0, 4)
-        step(1, "data validation: summarising the current data")
-        t1 = time.perf_counter()
-        cur_path, cur_kind = locate(current)
-        if cur_kind == "profile":
-            raise DataInputError(f"{current}: is a reference profile; the current data must be Parquet or CSV")
-        cur = run.current(cur_path, current_plans(ref, cfg))
-        timings["current_s"] = round(time.perf_counter() - t1, 4)
+        if cur is None:
+            timings["reference_s"] = round(time.perf_counter() - t0, 4)
+            step(1, "data validation: summarising the current data")
+            t1 = time.perf_counter()
+            cur = engine_named(wanted).current(current_path(current), current_plans(ref, cfg))
+            timings["current_s"] = round(time.perf_counter() - t1, 4)
         step(1, "data validation: comparing")
         size = write_reference_profile(ref, write_profile) if write_profile is not None else 0
         t2 = time.perf_counter()
         report = compare(ref, cur, cfg)
         timings["compare_s"] = round(time.perf_counter() - t2, 4)
     report.details["timings"] = timings
-    report.details["engine"] = engine or cfg.engine
+    report.details["engine"] = wanted
     if write_profile is not None:
         report.details["profile_written"] = {"path": str(write_profile), "bytes": size}
     return report.finish()
+
+
+def current_path(current: str | Path) -> str:
+    path, kind = locate(current)
+    if kind == "profile":
+        raise DataInputError(f"{current}: is a reference profile; the current data must be Parquet or CSV")
+    return path
+
+
+def _local(reference: str, current: str | Path, config: Callable[[], DataValidationConfig], bins: int,
+           timings: dict[str, float]) -> tuple[ReferenceProfile, FrameSummary | None]:
+    """The local engine's summaries (possibly while the config loads: `config()` waits for it): the reference, and
+    the current side with it when the reference allows (runtime.data.local)."""
+    from runtime.data.local import LocalEngine
+
+    both = LocalEngine().summarize(reference, lambda: current_path(current), bins, config)
+    if both.current is not None:
+        timings.update(reference_s=round(both.reference_s, 4), current_s=round(both.current_s, 4))
+    return both.reference, both.current
 
 
 # --------------------------------------------------------------------------------------------------------------
