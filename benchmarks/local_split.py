@@ -2,7 +2,7 @@
 local canary's traffic (`mlcicd local run`: 25 unjudged warm-up requests each, then 700 requests over 12 s, at
 most 8 in flight) at several traffic splits.
 
-    python -m benchmarks local-split [--repeat 3] [--splits 0.2,0.5,0.8]
+    python -m benchmarks local-split [--repeat 3] [--splits 0.2,0.5,0.8] [--fill]
 
 Both servers run the same version, so any latency difference is the machine's: the side with the smaller share
 of the traffic finds its code and data evicted from the shared CPU caches by the other side between its requests.
@@ -50,22 +50,29 @@ def _rank_effect(slow: list[float], fast: list[float]) -> float:
     return float(u) / (len(slow) * len(fast)) - 0.5
 
 
-def _one(urls: dict[str, str], rows: Sequence[Any], share: float, seed: int) -> dict[str, list[float]]:
+def _one(urls: dict[str, str], rows: Sequence[Any], share: float, seed: int, fill: bool) -> dict[str, list[float]]:
+    """One canary's latencies per side; `fill`: the local run's even load (`runtime.local.deploy.even_load`)."""
     from runtime.canary.probe_replay import Shot, replay
+    from runtime.local.deploy import FILL, even_load
 
     warm = [Shot(0.0, side, urls[side], rows[i % len(rows)]) for side in urls for i in range(WARM_UP)]
     replay(warm, tuple(urls), timeout_seconds=30.0, max_in_flight=1, overflow="wait")
     rng = random.Random(seed)
     shots = [Shot(i * SECONDS / REQUESTS, side, urls[side], rows[i % len(rows)])
              for i in range(REQUESTS) for side in ["b" if rng.random() < share else "a"]]
-    served = replay(shots, ("a", "b"), timeout_seconds=10.0, max_in_flight=IN_FLIGHT, overflow="wait")
-    return {side: [s.observation.latency_s for s in served[side] if s.observation.status == 200] for side in served}
+    if fill:
+        shots = even_load(shots, ("a", "b"), urls)
+    served = replay(shots, ("a", "b", FILL), timeout_seconds=10.0, max_in_flight=IN_FLIGHT, overflow="wait")
+    return {side: [s.observation.latency_s for s in served[side] if s.observation.status == 200]
+            for side in ("a", "b")}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks local-split")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--splits", default="0.2,0.5,0.8", help="Shares of side b (comma-separated).")
+    parser.add_argument("--fill", action="store_true", help="Even load: each request with an unjudged twin to the "
+                        "other side at the same moment, as `mlcicd local run` sends them.")
     args = parser.parse_args(argv)
     import pandas as pd
 
@@ -89,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         effects: dict[float, list[float]] = {}
         for share in (float(s) for s in args.splits.split(",")):
             for run in range(args.repeat):
-                lat = _one(urls, rows, share, seed=run)
+                lat = _one(urls, rows, share, seed=run, fill=args.fill)
                 minority, majority = ("b", "a") if share < 0.5 else ("a", "b")
                 ratio = statistics.median(lat[minority]) / statistics.median(lat[majority])
                 effect = _rank_effect(lat[minority], lat[majority])

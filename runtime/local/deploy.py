@@ -22,7 +22,7 @@ from runtime.local.workspace import read_key
 from runtime.report import Report, Verdict, failed, passed
 
 if TYPE_CHECKING:
-    from runtime.canary.probe_replay import Served
+    from runtime.canary.probe_replay import Served, Shot
     from runtime.local.shellrun import ActionRun
 
 #: Seed of the traffic split (reproducible runs).
@@ -131,10 +131,28 @@ def run_canary(state: Rehearsal, checkout: Path) -> Report:
         side = "candidate" if rng.random() * 100 < percent else "champion"
         shots.append(Shot(i * local.canary_seconds / local.canary_requests, side, urls[side],
                           sample.rows[i % len(sample.rows)]))
+    shots = even_load(shots, ("champion", "candidate"), urls)
     started = datetime.now(UTC)
-    served = replay(shots, ("champion", "candidate"), timeout_seconds=10.0, max_in_flight=8, overflow="wait")
+    served = replay(shots, ("champion", "candidate", FILL), timeout_seconds=10.0, max_in_flight=8, overflow="wait")
     state.canary_window = (started, datetime.now(UTC))
     return judge(state, served)
+
+
+#: Side name of the unjudged requests that even the load (`even_load`).
+FILL = "fill"
+
+
+def even_load(shots: list[Shot], sides: tuple[str, str], urls: dict[str, str]) -> list[Shot]:
+    """The shots, each with an unjudged twin (side `FILL`) to the other server at the same moment: both servers
+    answer every moment, so whichever side a judged request goes to, it meets the same load. Without it, two
+    scoring processes sharing one machine's CPUs make the side with the smaller share answer measurably slower
+    with the very same model, and a twin only for that side would make it faster instead (measured: `python -m
+    benchmarks local-split`); in the cloud every task has its own CPUs and steady traffic."""
+    from runtime.canary.probe_replay import Shot
+
+    other = {sides[0]: sides[1], sides[1]: sides[0]}
+    twins = [Shot(s.at, FILL, urls[other[s.side]], s.row) for s in shots]
+    return sorted([*shots, *twins], key=lambda s: s.at)
 
 
 def judge(state: Rehearsal, served: dict[str, list[Served]]) -> Report:
