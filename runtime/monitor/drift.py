@@ -2,7 +2,8 @@
 
 Each version's served rows (status 200) in the window are checked by the data gate itself (`runtime.data`'s public
 `validate_data`, the same statistics and thresholds as `mlcicd data validate`), so drift in production is judged
-exactly as drift in training data is. A version with fewer than `minWindowRows` rows, or a window with none, is
+exactly as drift in training data is; only the duplicate-row limit, which is about training data, does not apply
+to served traffic (`served_config`). A version with fewer than `minWindowRows` rows, or a window with none, is
 INCONCLUSIVE (never PASS) and sets `DriftWindowInconclusive` to 1.
 
 Published (namespace `alarms.modelQuality.namespace`): `DriftScore` per version (ModelName, ModelVersion); the
@@ -72,7 +73,7 @@ def drift_window(window: Window, reference: str | Path, config: DataValidationCo
                                     f"fewer than minWindowRows {min_rows}: {min_rows - table.num_rows} more needed",
                                     observed=table.num_rows, threshold=f">= {min_rows} rows"))
             continue
-        result = _validate(validate_data, reference, table, config)
+        result = _validate(validate_data, reference, table, served_config(config))
         report.details["versions"][version] = result.to_dict()
         try:
             share = drift_score(result.to_dict(), f"version {version}")
@@ -83,6 +84,14 @@ def drift_window(window: Window, reference: str | Path, config: DataValidationCo
         outcome.shares[version] = share
         report.add(_share_check(name, share, alarm_threshold, table.num_rows, result.verdict))
     return outcome
+
+
+def served_config(config: DataValidationConfig) -> DataValidationConfig:
+    """The data contract as it applies to served traffic: no duplicate-row limit (callers send the same request
+    again, and a canary or replay repeats rows on purpose; the limit is about training data). Every other check,
+    and drift above all, as configured."""
+    quality = config.quality.model_copy(update={"max_duplicate_rate": 1.0})
+    return config.model_copy(update={"quality": quality})
 
 
 def _validate(validate_data: Any, reference: str | Path, table: Any, config: DataValidationConfig) -> Report:
