@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from runtime.config.loader import deep_merge, read_stack_file, stack_file
 from runtime.graph import Graph, Resource, build_graph
@@ -54,3 +54,15 @@ def use_fake_aws(monkeypatch: Any, region: str, endpoint_url: str | None = None)
         monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     else:
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
+
+
+def missing_tool(message: str) -> NoReturn:
+    """A system tool a test needs is absent: a failure in CI (.ci/run installs Chromium and bubblewrap),
+    a skip naming the install command on a developer machine without it."""
+    import os
+
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

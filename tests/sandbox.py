@@ -9,25 +9,20 @@ an environment of exactly the given variables. Bubblewrap (Debian package `bubbl
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
-
 from runtime.serving import command
+from tests.harness import missing_tool
 
 
 def require_bwrap() -> str:
     """bwrap's path. Missing: a failure in CI (.ci/run installs it), a skip on a developer machine without it."""
     found = shutil.which("bwrap")
     if found is None:
-        message = "bubblewrap is not installed: `apt-get install -y bubblewrap` (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool("bubblewrap is not installed: `apt-get install -y bubblewrap` (.ci/run does)")
     return found
 
 

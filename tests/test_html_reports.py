@@ -41,7 +41,7 @@ from runtime.canary.publish import Observation
 from runtime.cli.main import app
 from runtime.local.summary import StageResult, write_html
 from tests.chromium import Chromium, PageResult, find_chromium
-from tests.harness import ROOT, stack_config, use_fake_aws
+from tests.harness import ROOT, missing_tool, stack_config, use_fake_aws
 from tests.servers import serve
 from tests.test_canary_aws import END, NAMESPACE, REGION, publish, traffic
 from tests.test_data_validation import frame, write_parquet
@@ -270,11 +270,8 @@ PAGES = ["gate-binary-fail", "gate-binary-pass", "gate-multiclass-pass", "gate-r
 def browser() -> Iterator[Chromium]:
     binary = find_chromium()
     if binary is None:
-        message = ("no chromium binary on PATH (Debian: apt-get install chromium; .ci/run installs it): the pages "
-                   "are not opened in a browser here")
-        if os.environ.get("CI"):  # CI installs Chromium (.ci/run): a missing browser is a failure there
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool("no chromium binary on PATH (Debian: apt-get install chromium; .ci/run installs it): the pages "
+                     "are not opened in a browser here")
     chromium = Chromium(binary)
     yield chromium
     chromium.close()

@@ -40,20 +40,11 @@ def server_env(state: Rehearsal) -> dict[str, str]:
                                                         "AWS_SHARED_CREDENTIALS_FILE")}}
 
 
-def _clients(state: Rehearsal) -> Any:
-    from boto3.session import Session
-
-    env = state.aws_env()
-    session = Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name=env["AWS_REGION"])
-    return lambda service: session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
-
-
 def create_stream(state: Rehearsal) -> str | None:
     """moto's delivery stream and its raw bucket; None without capture."""
     if settings(state) is None:
         return None
-    clients = _clients(state)
+    clients = state.aws_clients(state.plan.deployed.region)
     region = state.plan.deployed.region
     clients("s3").create_bucket(Bucket=RAW_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
     clients("firehose").create_delivery_stream(
@@ -66,7 +57,7 @@ def create_stream(state: Rehearsal) -> str | None:
 def _raw_records(state: Rehearsal) -> list[dict[str, Any]]:
     from runtime.local.firehose import json_records
 
-    s3 = _clients(state)("s3")
+    s3 = state.aws_clients(state.plan.deployed.region)("s3")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=RAW_BUCKET, Prefix=RAW_PREFIX)
     return json_records(s3.get_object(Bucket=RAW_BUCKET, Key=obj["Key"])["Body"].read()
                         for page in pages for obj in page.get("Contents", []))
@@ -82,7 +73,7 @@ def deliver(state: Rehearsal, start: datetime, end: datetime) -> int:
     records = [r for r in _raw_records(state) if low <= r.get("timestamp", 0) <= high]
     model = state.plan.model
     prefix = state.plan.deployed.monitoring.drift.inference_prefix
-    s3 = _clients(state)("s3")
+    s3 = state.aws_clients(state.plan.deployed.region)("s3")
     with tempfile.TemporaryDirectory() as tmp:
         for path in write_like_firehose(records, capture.schema(salt=model).glue_columns(), tmp, model):
             s3.upload_file(str(path), DATA_BUCKET, prefix + path.relative_to(tmp).as_posix())

@@ -162,14 +162,14 @@ def judge(state: Rehearsal, served: dict[str, list[Served]]) -> Report:
     from runtime.canary.metrics_source import MetricSource
     from runtime.canary.probe_publish import variant_metric_data
     from runtime.canary.publish import put_metric_data
-    from runtime.canary.run import JudgeRequest, boto3_clients, run_canary_judge
+    from runtime.canary.run import JudgeRequest, run_canary_judge
     from runtime.metrics import VARIANT_BASELINE, VARIANT_CANARY
 
     assert state.moto is not None
     cfg = state.plan.deployed
     judge_cfg = state.plan.canary_judge()
     quality = cfg.alarms.model_quality
-    clients = boto3_clients(cfg.region, state.moto.url, credentials=("testing", "testing"), max_attempts=2)
+    clients = state.aws_clients(cfg.region)
     cloudwatch = clients("cloudwatch")
     for variant, side in ((VARIANT_BASELINE, "champion"), (VARIANT_CANARY, "candidate")):
         data = variant_metric_data(served[side], model_name=state.plan.model, variant=variant,

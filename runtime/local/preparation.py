@@ -53,13 +53,10 @@ def prepare_services(state: Rehearsal) -> StageResult:
         client.create_experiment(experiment, artifact_location=state.artifacts.as_uri())
     assert state.moto is not None
     state.moto.wait_ready("/moto-api/", MOTO_READY_S)
-    import boto3
-
-    env = state.aws_env()
-    s3 = boto3.client("s3", region_name=env["AWS_REGION"], endpoint_url=env["AWS_ENDPOINT_URL"],
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    region = state.plan.hosting.region
+    s3 = state.aws_clients()("s3")
     for bucket in (DATA_BUCKET, MODELS_BUCKET):
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": env["AWS_REGION"]})
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     reference = write_reference_profile(state)
     from runtime.local.capture import create_stream
 

@@ -92,6 +92,15 @@ class Rehearsal:
                 "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_CONFIG_FILE": str(empty),
                 "AWS_SHARED_CREDENTIALS_FILE": str(empty)}
 
+    def aws_clients(self, region: str | None = None) -> Any:
+        """Clients of the moto server (bounded retries, dummy credentials): `clients("s3")`. Default region: the
+        hosting stack's (what the actions' environment names)."""
+        from runtime.aws import boto3_clients
+
+        assert self.moto is not None
+        return boto3_clients(region or self.plan.hosting.region, self.moto.url, credentials=("testing", "testing"),
+                             max_attempts=2)
+
     def stop_commands(self) -> None:
         """Stop every action command still running (an interrupt in another thread)."""
         with self.lock:
