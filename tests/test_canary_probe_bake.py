@@ -30,13 +30,16 @@ from tests.probe_support import REGION, clients
 from tests.servers import COLUMNS, Running
 
 NAMESPACE = "Test/ProbeBake"
-#: As tests/test_canary_probe.py's judge (latency and errors judged at this short scale, the p99 left out; a clean
-#: canary's error rate proven below 10 %; quality, which needs about 6 paired periods, left out too), with 150
-#: requests a side needed before a PASS: a first window of 2 s at 50 requests per second (~100 a side) cannot
-#: decide, the next look can.
+#: The subject here is the bake loop, so the judge weighs only what two copies of one model cannot differ in on
+#: any host: errors (a clean canary's rate proven below 10 %) and predictions. Latency and the p99 are left out:
+#: both servers, the client and moto share this machine's 2 cores, and with other tests running the second
+#: server's 1 s periods were measured slower (rank effect +0.26, a latency FAIL) - host load the latency test
+#: does not assume (docs/canary.md); tests/test_canary_probe.py judges latency. Quality, which needs about 6
+#: paired periods, is left out too. 150 requests a side are needed before a PASS: a first window of 2 s at 50
+#: requests per second (~100 a side) cannot decide, the next look can.
 JUDGE = CanaryJudgeConfig.model_validate({
-    "windowMinutes": 1, "periodSeconds": 1, "minRequests": 150, "latencyTolerance": 1.0, "errorRateTolerance": 0.1,
-    "weights": {"errors": 0.4, "latency": 0.15, "tail": 0, "predictions": 0.2, "quality": 0}})
+    "windowMinutes": 1, "periodSeconds": 1, "minRequests": 150, "errorRateTolerance": 0.1,
+    "weights": {"errors": 0.4, "latency": 0, "tail": 0, "predictions": 0.2, "quality": 0}})
 PROBE = CanaryProbeConfig.model_validate({"rps": 50, "requestTimeoutSeconds": 5, "visibilityTimeoutSeconds": 10})
 WINDOW = 2
 
@@ -99,13 +102,21 @@ def test_undecided_at_the_maximum_bake_is_inconclusive(moto_url: str, healthy: R
     assert [w["verdict"] for w in windows] == ["INCONCLUSIVE"] * len(windows)
     assert details["bake"]["extend"] is False
     # The second window ends with the bake, unless judging the first took so long that not one whole period was
-    # left before the end of the bake.
+    # left before the end of the bake, or (on a loaded host) the baseline answered too few of the short last
+    # window's requests, so its probe published nothing: both end the bake INCONCLUSIVE, each with its note.
     ends = seconds_after(windows[0]["start"], windows[-1]["end"])
-    if "note" in details["bake"]:
-        assert details["bake"]["note"] == "not one whole period is left before the maximum bake"
+    note = details["bake"].get("note")
+    if note == "not one whole period is left before the maximum bake":
         assert details["looks"] == len(windows) == 1
-    else:
+    elif note == "the probe of this window published nothing: the bake ends":
         assert (details["looks"], len(windows), ends) == (2, 2, 4)
+        assert windows[-1]["published"] == {"baseline": 0, "canary": 0}
+        (baseline,) = [c for c in report["checks"] if c["name"] == "baseline"]
+        assert baseline["verdict"] == "INCONCLUSIVE"
+        assert "so nothing was published" in baseline["reason"]
+        return
+    assert note is None, note
+    assert (details["looks"], len(windows), ends) == (2, 2, 4)
     (samples,) = [c for c in report["checks"] if c["name"] == "samples"]
     assert samples["verdict"] == "INCONCLUSIVE"
 
