@@ -4,6 +4,7 @@ requests pointed at a moto server."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,22 @@ def clients(moto_url: str) -> ClientFactory:
     return boto3_clients(REGION, moto_url, credentials=("testing", "testing"), max_attempts=1)
 
 
-def probe_request(baseline: str, canary: str, model: str, sample_file: Path, *, namespace: str, seconds: int,
-                  config: CanaryProbeConfig, **extra: Any) -> ProbeRequest:
-    return ProbeRequest(baseline_url=baseline, canary_url=canary, sample=read_sample(sample_file, "label"),
-                        model_name=model, namespace=namespace, duration_seconds=seconds, period_seconds=1,
-                        config=config, subject={"model": model}, **extra)
+@dataclass(frozen=True)
+class ProbeTests:
+    """One test module's probe and judge requests: its metric namespace, window and configs."""
 
+    namespace: str
+    seconds: int
+    """The probe's window (1 s periods)."""
+    probe: CanaryProbeConfig
+    judge: CanaryJudgeConfig
 
-def judge_request(model: str, *, namespace: str, config: CanaryJudgeConfig, **extra: Any) -> JudgeRequest:
-    source = MetricSource(model_name=model, model_namespace=namespace, percentiles=False)
-    return JudgeRequest(source=source, config=config, quality=QualityRule(), subject={"model": model}, **extra)
+    def probe_request(self, baseline: str, canary: str, model: str, sample_file: Path, **extra: Any) -> ProbeRequest:
+        return ProbeRequest(baseline_url=baseline, canary_url=canary, sample=read_sample(sample_file, "label"),
+                            model_name=model, namespace=self.namespace, duration_seconds=self.seconds,
+                            period_seconds=1, config=self.probe, subject={"model": model}, **extra)
+
+    def judge_request(self, model: str, config: CanaryJudgeConfig | None = None, **extra: Any) -> JudgeRequest:
+        source = MetricSource(model_name=model, model_namespace=self.namespace, percentiles=False)
+        return JudgeRequest(source=source, config=config or self.judge, quality=QualityRule(),
+                            subject={"model": model}, **extra)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from runtime.canary.probe import ProbeRequest, check_url, probe_canary, read_sample, sample_from_payloads
 from runtime.canary.probe_judge import judge_with_probe
-from runtime.canary.run import JudgeRequest, run_canary_judge
+from runtime.canary.run import run_canary_judge
 from runtime.cli.main import app
 from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.errors import UsageError
@@ -48,13 +48,8 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     use_fake_aws(monkeypatch, REGION)  # the moto endpoint is passed explicitly (moto_url: tests/conftest.py)
 
 
-def probe_request(baseline: str, canary: str, model: str, sample_file: Path, **extra: Any) -> ProbeRequest:
-    return support.probe_request(baseline, canary, model, sample_file, namespace=NAMESPACE, seconds=SECONDS,
-                                 config=PROBE, **extra)
-
-
-def judge_request(model: str, **extra: Any) -> JudgeRequest:
-    return support.judge_request(model, namespace=NAMESPACE, config=JUDGE, **extra)
+TESTS = support.ProbeTests(NAMESPACE, SECONDS, PROBE, JUDGE)
+probe_request, judge_request = TESTS.probe_request, TESTS.judge_request
 
 
 def metric_statuses(report: dict[str, Any]) -> dict[str, str]:

@@ -10,7 +10,6 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -49,13 +48,12 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     use_fake_aws(monkeypatch, REGION)  # the moto endpoint is passed explicitly (moto_url: tests/conftest.py)
 
 
-def probe_request(baseline: str, canary: str, model: str, sample_file: Path, **extra: Any) -> ProbeRequest:
-    return support.probe_request(baseline, canary, model, sample_file, namespace=NAMESPACE, seconds=WINDOW,
-                                 config=PROBE, **extra)
+TESTS = support.ProbeTests(NAMESPACE, WINDOW, PROBE, JUDGE)
+probe_request = TESTS.probe_request
 
 
 def judge_request(model: str, bake_seconds: float, config: CanaryJudgeConfig = JUDGE) -> JudgeRequest:
-    return support.judge_request(model, namespace=NAMESPACE, config=config, max_bake_minutes=bake_seconds / 60)
+    return TESTS.judge_request(model, config, max_bake_minutes=bake_seconds / 60)
 
 
 def seconds_after(start: str, moment: str) -> float:
