@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from runtime.graph import Graph
-from tests.harness import graph
+from tests.harness import graph, use_fake_aws
 from tests.servers import Running, serve_process
 
 
@@ -32,6 +32,12 @@ def moto_url() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture
+def fake_aws_eu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region eu-west-1, no endpoint: tests that ask pass moto's (`moto_url`) explicitly."""
+    use_fake_aws(monkeypatch, "eu-west-1")
 
 
 # Scoring servers of tests/servers.py (each in its own process), one per test module that asks -----------------

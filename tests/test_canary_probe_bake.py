@@ -24,7 +24,6 @@ from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
 from runtime.errors import UsageError
 from runtime.report import Verdict
 from tests import probe_support as support
-from tests.harness import use_fake_aws
 from tests.probe_support import REGION, clients
 from tests.servers import COLUMNS, Running
 
@@ -43,11 +42,7 @@ PROBE = CanaryProbeConfig.model_validate({"rps": 50, "requestTimeoutSeconds": 5,
 WINDOW = 2
 
 
-@pytest.fixture(autouse=True)
-def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fake_aws(monkeypatch, REGION)  # the moto endpoint is passed explicitly (moto_url: tests/conftest.py)
-
-
+pytestmark = pytest.mark.usefixtures("fake_aws_eu")
 TESTS = support.ProbeTests(NAMESPACE, WINDOW, PROBE, JUDGE)
 probe_request = TESTS.probe_request
 
