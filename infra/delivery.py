@@ -17,7 +17,7 @@ from components.monitoring.batch_inference import BatchInference, BatchInference
 from components.monitoring.drift_monitor import DriftMonitor, DriftMonitorArgs
 from components.monitoring.scheduled_job import JobSettings
 from components.network.network import Network
-from components.registry.image_repository import ImageRepository
+from components.registry.image_repository import ImageRepository, ImageSource
 from components.storage.artifact_store import ArtifactStore
 from components.tracking.stage_users import StageUser
 from components.tracking.tracking_server import TrackingServer
@@ -29,9 +29,11 @@ from runtime.pipeline.model import Action, PipelineSpec, build_actions
 from runtime.pipeline.steps import delivery_stages
 
 
-def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore, images: ImageRepository,
-            tracking: TrackingServer, network: Network, account_id: pulumi.Input[str],
-            alarm_topic_arn: pulumi.Input[str] | None) -> None:
+def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore, images: ImageSource,
+            repository: ImageRepository | None, tracking: TrackingServer, network: Network,
+            account_id: pulumi.Input[str], alarm_topic_arn: pulumi.Input[str] | None) -> None:
+    """The pipeline this stack hosts (it pushes to `repository`, this stack's own: the config refuses
+    `registry.imageRepositoryArn` beside `pipeline`) and the scheduled jobs (they run the image from `images`)."""
     source = job_source(cfg)
     if source is None:
         if cfg.monitoring.drift.enabled:
@@ -45,7 +47,10 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
         if cfg.data.engine == "spark" else None
     pipeline_arn = None
     if cfg.pipeline is not None:
-        pipeline_arn = build_pipeline(cfg, cfg.pipeline, opts, store=store, images=images, tracking=tracking,
+        if repository is None:
+            raise pulumi.RunError("ml-cicd:registry.imageRepositoryArn: this stack hosts the pipeline, which pushes "
+                                  "to this stack's own repository; remove `imageRepositoryArn`")
+        pipeline_arn = build_pipeline(cfg, cfg.pipeline, opts, store=store, images=repository, tracking=tracking,
                                       network=network, account_id=account_id, alarm_topic_arn=alarm_topic_arn,
                                       submit_policy_arn=submit_policy).pipeline_arn
     build_monitoring(cfg, opts, job_settings(cfg, source, store=store, account_id=account_id,
@@ -134,7 +139,7 @@ def build_pipeline(cfg: StackConfig, pipeline_cfg: PipelineConfig, opts: pulumi.
 
 
 def build_monitoring(cfg: StackConfig, opts: pulumi.ResourceOptions, settings: JobSettings, *,
-                     images: ImageRepository, alarm_topic_arn: pulumi.Input[str] | None,
+                     images: ImageSource, alarm_topic_arn: pulumi.Input[str] | None,
                      pipeline_arn: pulumi.Output[str] | None) -> None:
     """The scheduled drift monitor and batch inference jobs, and their exports. The drift alarm retrains through
     this stack's pipeline (`pipeline_arn`) or the one another stack hosts (`retrainPipelineArn`)."""

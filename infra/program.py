@@ -13,7 +13,12 @@ import pulumi_aws as aws
 
 from components.defaults import ELB_LEGACY_LOG_REGIONS
 from components.network.network import Network, NetworkArgs
-from components.registry.image_repository import ImageRepository, ImageRepositoryArgs
+from components.registry.image_repository import (
+    ImageRepository,
+    ImageRepositoryArgs,
+    ImageSource,
+    pipeline_repository,
+)
 from components.storage.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.tracking.tracking_server import TrackingServer, TrackingServerArgs
 from infra.delivery import deliver, stage_users
@@ -56,7 +61,8 @@ def run() -> None:
     account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
 
     network = build_network(cfg, opts)
-    store, images = build_storage(cfg, opts, provider=provider, account_id=account_id)
+    store = build_storage(cfg, opts, provider=provider, account_id=account_id)
+    repository, images = build_registry(cfg, opts, store=store, provider=provider)
     tracking = build_tracking(cfg, opts, store=store, network=network, account_id=account_id)
     alarm_topic = None
     if cfg.serving_enabled:
@@ -64,8 +70,8 @@ def run() -> None:
     else:
         pulumi.log.warn("serving is not created: `ml-cicd:model.imageDigest` is not set. Pin the serving image "
                         "digest (the pipeline's package stage prints it) to create the model service.")
-    deliver(cfg, opts, store=store, images=images, tracking=tracking, network=network, account_id=account_id,
-            alarm_topic_arn=alarm_topic)
+    deliver(cfg, opts, store=store, images=images, repository=repository, tracking=tracking, network=network,
+            account_id=account_id, alarm_topic_arn=alarm_topic)
 
     # Exports (names shared with the runtime through runtime/stack_outputs.py) --------------------------------
     pulumi.export(out.VPC_ID, network.vpc_id)
@@ -76,6 +82,7 @@ def run() -> None:
     pulumi.export(out.LOG_BUCKET, store.log_bucket)
     pulumi.export(out.KMS_KEY_ARN, store.kms_key_arn)
     pulumi.export(out.IMAGE_REPOSITORY_URL, images.repository_url)
+    pulumi.export(out.IMAGE_REPOSITORY_ARN, images.repository_arn)
     pulumi.export(out.MODEL_NAME, cfg.model.name)
     pulumi.export(out.MODEL_VERSION, cfg.model.version)
     pulumi.export(out.IMAGE_DIGEST, cfg.model.image_digest)
@@ -93,11 +100,11 @@ def build_network(cfg: StackConfig, opts: pulumi.ResourceOptions) -> Network:
 
 
 def build_storage(cfg: StackConfig, opts: pulumi.ResourceOptions, *, provider: aws.Provider,
-                  account_id: pulumi.Output[str]) -> tuple[ArtifactStore, ImageRepository]:
-    """The buckets with their key, and the serving image repository."""
+                  account_id: pulumi.Output[str]) -> ArtifactStore:
+    """The buckets with their key."""
     elb_account_arn = (aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(provider=provider)).arn
                        if cfg.region in ELB_LEGACY_LOG_REGIONS else None)
-    store = ArtifactStore("artifacts", ArtifactStoreArgs(
+    return ArtifactStore("artifacts", ArtifactStoreArgs(
         force_destroy=cfg.storage.force_destroy,
         protect=cfg.is_production,
         noncurrent_version_days=cfg.storage.noncurrent_version_days,
@@ -106,15 +113,25 @@ def build_storage(cfg: StackConfig, opts: pulumi.ResourceOptions, *, provider: a
         elb_account_arn=elb_account_arn,
         **({"kms_key_arn": cfg.storage.kms_key_arn} if cfg.storage.kms_key_arn else {}),
     ), opts)
-    images = ImageRepository("serving-images", ImageRepositoryArgs(
+
+
+def build_registry(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore,
+                   provider: aws.Provider) -> tuple[ImageRepository | None, ImageSource]:
+    """The serving image repository this stack creates (the pipeline pushes there when this stack hosts it), or
+    none when `registry.imageRepositoryArn` names the pipeline stack's; and where the serving image comes from."""
+    arn = cfg.registry.image_repository_arn
+    if arn is not None:
+        partition = aws.get_partition(opts=pulumi.InvokeOptions(provider=provider))
+        return None, pipeline_repository(arn, partition.dns_suffix)
+    repository = ImageRepository("serving-images", ImageRepositoryArgs(
         kms_key_arn=store.kms_key_arn,
         mutable_tags=cfg.registry.mutable_tags,
         scan_on_push=cfg.registry.scan_on_push,
         untagged_expiry_days=cfg.registry.untagged_expiry_days,
         max_tagged_images=cfg.registry.max_tagged_images,
-        protect=cfg.is_production,
+        protect=cfg.is_production or cfg.pipeline is not None,  # the pipeline's holds what production serves
     ), opts)
-    return store, images
+    return repository, repository.source()
 
 
 def build_tracking(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore, network: Network,

@@ -11,7 +11,7 @@ import pulumi
 
 from components.network.network import Network
 from components.observability.canary_alarms import CanaryAlarms, CanaryAlarmsArgs
-from components.registry.image_repository import ImageRepository
+from components.registry.image_repository import ImageSource
 from components.serving.model_service import AlarmFactory, ModelService, ModelServiceArgs
 from components.storage.artifact_store import ArtifactStore
 from infra.capture import build_capture, capture_settings, capture_stream_arn
@@ -21,7 +21,7 @@ from runtime.config import StackConfig
 
 
 def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, store: ArtifactStore,
-          images: ImageRepository, account_id: pulumi.Output[str]) -> pulumi.Output[str] | None:
+          images: ImageSource, account_id: pulumi.Output[str]) -> pulumi.Output[str] | None:
     """The model service and the canary alarms it rolls back on (created once the load balancer exists). Returns
     the alarm topic (the delivery pipeline and the drift monitor notify it), or None without canary alarms."""
     serving, lb, canary, scaling = cfg.serving, cfg.serving.load_balancer, cfg.serving.canary, cfg.serving.autoscaling

@@ -35,10 +35,13 @@ def test_default_tags_carry_stack_and_environment(production: Graph) -> None:
     assert tags["tags"]["team"] == "ml-platform"
 
 
-def test_component_type_tokens(production: Graph) -> None:
+def test_component_type_tokens(production: Graph, staging: Graph) -> None:
     components = {r.type for r in production.resources if not r.custom}
-    assert {"mlcicd:storage:ArtifactStore", "mlcicd:registry:ImageRepository"} <= components
+    assert "mlcicd:storage:ArtifactStore" in components
     assert all(t.startswith("mlcicd:") for t in components)
+    # Production serves the image the pipeline pushed to staging's repository (registry.imageRepositoryArn).
+    assert "mlcicd:registry:ImageRepository" not in components
+    assert "mlcicd:registry:ImageRepository" in {r.type for r in staging.resources if not r.custom}
 
 
 def test_every_child_has_an_existing_parent(production: Graph) -> None:
@@ -56,8 +59,9 @@ def test_dependencies_point_at_registered_resources(production: Graph) -> None:
 
 def test_production_protects_history(production: Graph, staging: Graph) -> None:
     protected = {r.name for r in production.resources if r.protect}
-    assert {"artifacts-data", "artifacts-models", "artifacts-key", "serving-images"} <= protected
-    assert not any(r.protect for r in staging.resources)
+    assert {"artifacts-data", "artifacts-models", "artifacts-key"} <= protected
+    # Staging protects only the repository the pipeline pushes to: it holds the images production serves.
+    assert {r.name for r in staging.resources if r.protect} == {"serving-images"}
 
 
 def test_invalid_config_registers_nothing() -> None:

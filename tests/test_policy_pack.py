@@ -82,7 +82,8 @@ TASK, SERVICE = "aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/service:Servic
 BROKEN: list[tuple[str, str, str, str, Any, str]] = [
     ("images-pinned-by-digest", "production", TASK, "model",
      lambda i: _container(i, lambda c: c.update(image=c["image"].split("@")[0] + ":latest")),
-     "runs image '123456789012.dkr.ecr.eu-west-1.amazonaws.com/serving-images:latest', not pinned by digest"),
+     "runs image '123456789012.dkr.ecr.eu-west-1.amazonaws.com/serving-images-5d0c3b2:latest', not pinned by "
+     "digest"),
     ("canary-has-rollback-alarms", "production", SERVICE, "model", lambda i: i.pop("alarms"),
      "CANARY deployment without rollback alarms"),
     ("canary-has-rollback-alarms", "production", SERVICE, "model",

@@ -62,7 +62,9 @@ def _alarm_names(g: Graph) -> list[str]:
 def test_image_is_pinned_by_digest(stack: str) -> None:
     digest = stack_config(stack)["model"]["imageDigest"]
     image = _container(graph(stack))["image"]
-    assert image == f"{MOCK_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/serving-images@{digest}"
+    # Staging serves from its own repository (mocked name); production from staging's (registry.imageRepositoryArn).
+    repository = {"staging": "serving-images", "production": "serving-images-5d0c3b2"}[stack]
+    assert image == f"{MOCK_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{repository}@{digest}"
     assert re.fullmatch(r"[^:@]+(:\d+)?/[^:@]+@sha256:[0-9a-f]{64}", image)  # a digest, never a tag
 
 
@@ -212,7 +214,7 @@ def test_execution_and_task_roles_are_separate_and_minimal(production: Graph) ->
     assert task.inputs["executionRoleArn"] != task.inputs["taskRoleArn"]
     execution = {s["Sid"]: s for s in _statements(production, "execution")}
     assert execution["PullServingImage"]["Resource"] == [
-        f"arn:aws:ecr:eu-west-1:{MOCK_ACCOUNT}:repository/serving-images"]
+        f"arn:aws:ecr:eu-west-1:{MOCK_ACCOUNT}:repository/serving-images-5d0c3b2"]  # the pipeline stack's
     assert execution["WriteOwnLogs"]["Resource"] == [
         f"arn:aws:logs:eu-west-1:{MOCK_ACCOUNT}:log-group:/ml-cicd/production/model:log-stream:*"]
     assert sorted(execution) == ["DecryptServingImage", "EcrAuthorization", "PullServingImage", "WriteOwnLogs"]
@@ -496,7 +498,8 @@ EXPLAINED = {
     "SecurityGroup/model-tasks:vpcId": "network.vpcId",
     "TargetGroup/model-blue:vpcId": "network.vpcId",
     "TargetGroup/model-green:vpcId": "network.vpcId",
-    "TaskDefinition/model:containerDefinitions[].image": "model.imageDigest",
+    "TaskDefinition/model:containerDefinitions[].image": "model.imageDigest",  # and registry.imageRepositoryArn
+    "RolePolicy/model-execution:policy.Statement[].Resource[]": "registry.imageRepositoryArn",
     "TaskDefinition/model:containerDefinitions[].environment[].value": "model.version",  # and imageDigest
     "TaskDefinition/model:cpu": "serving.cpu",
     "TaskDefinition/model:containerDefinitions[].entryPoint[]": "serving.cpu",  # one worker per vCPU
@@ -522,11 +525,13 @@ RUNTIME_ONLY = {"model.alias", "serving.canary.judge.windowMinutes", "serving.ca
                 "serving.canary.judge.maxBakeMinutes",
                 # staging's judge is sized to the pipeline's own test traffic (Pulumi.staging.yaml)
                 "serving.canary.judge.errorRateTolerance", "serving.canary.judge.predictionShareChange",
-                "serving.canary.judge.weights.tail", "serving.canary.judge.weights.quality"}
+                "serving.canary.judge.weights.tail", "serving.canary.judge.weights.quality",
+                # the lifecycle of staging's repository, which production serves from: no serving resource
+                "registry.maxTaggedImages"}
 
 
 def _config_differences() -> set[str]:
-    sections = ("environment", "network", "model", "serving", "alarms")
+    sections = ("environment", "network", "model", "registry", "serving", "alarms")
     prod, stag = ({k: v for k, v in load_stack(s, ROOT).config.model_dump(by_alias=True, mode="json").items()
                    if k in sections} for s in ("production", "staging"))
     a, b = _flatten(prod), _flatten(stag)

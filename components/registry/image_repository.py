@@ -8,6 +8,8 @@ lifecycle policy that expires untagged images and caps the tagged count.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from typing import TypedDict
 
 import pulumi
@@ -17,6 +19,30 @@ from components import defaults as d
 from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:registry:ImageRepository"
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """The repository a stack serves its image from (`<url>@<digest>`) and pulls with its roles: the one it
+    creates (`ImageRepository.source`), or the repository of the stack that hosts the delivery pipeline
+    (`pipeline_repository`), so a promoted stack runs the very image the pipeline built and tested."""
+
+    repository_url: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+
+
+_REPOSITORY_ARN = re.compile(r"^arn:(?P<partition>[\w-]+):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+                             r"repository/(?P<name>.+)$")
+
+
+def pipeline_repository(arn: str, dns_suffix: str) -> ImageSource:
+    """The pipeline stack's repository from its ARN (`registry.imageRepositoryArn`); `dns_suffix` is the
+    partition's (`amazonaws.com`, `amazonaws.com.cn`)."""
+    match = _REPOSITORY_ARN.match(arn)
+    if match is None:
+        raise ValueError(f"not an ECR repository ARN: {arn!r} (arn:aws:ecr:<region>:<account>:repository/<name>)")
+    url = f"{match['account']}.dkr.ecr.{match['region']}.{dns_suffix}/{match['name']}"
+    return ImageSource(repository_url=url, repository_arn=arn)
 
 
 class ImageRepositoryArgs(TypedDict, total=False):
@@ -31,7 +57,8 @@ class ImageRepositoryArgs(TypedDict, total=False):
     max_tagged_images: int
     """Keep at most this many tagged images. Default 50."""
     protect: bool
-    """Pulumi `protect` on the repository (production). Default False."""
+    """Pulumi `protect` on the repository (production, and the stack hosting the pipeline, whose repository holds
+    the images production serves). Default False."""
 
 
 class ImageRepository(pulumi.ComponentResource):
@@ -63,6 +90,9 @@ class ImageRepository(pulumi.ComponentResource):
         self.repository_arn = repo.arn
         self.repository_name = repo.name
         self.register_outputs({"repositoryUrl": self.repository_url, "repositoryArn": self.repository_arn})
+
+    def source(self) -> ImageSource:
+        return ImageSource(repository_url=self.repository_url, repository_arn=self.repository_arn)
 
 
 def lifecycle_policy(untagged_days: int, max_tagged: int) -> str:

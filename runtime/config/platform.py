@@ -24,6 +24,9 @@ Alias = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,254
 AcmCertificateArn = Annotated[str, StringConstraints(
     pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9A-Za-z-]+$")]
 """An ACM certificate in the stack's region (a load balancer can only use certificates of its own region)."""
+EcrRepositoryArn = Annotated[str, StringConstraints(
+    pattern=r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+"
+            r"(?:[._-][a-z0-9]+)*$")]
 
 
 # Network ------------------------------------------------------------------------------------------------------
@@ -85,6 +88,12 @@ class RegistryConfig(ConfigModel):
     """Allow tags to be overwritten. Security default: false (IMMUTABLE); true warns."""
     scan_on_push: bool = d.SCAN_ON_PUSH
     """Scan each pushed image for vulnerabilities. Security default: true; false warns."""
+    image_repository_arn: EcrRepositoryArn | None = None
+    """In a stack that does not host the delivery pipeline (production): the repository the pipeline pushes to,
+    `pulumi stack output imageRepositoryArn --stack <the pipeline's stack>`. This stack then creates no repository
+    and serves `model.imageDigest` from that one, so it runs the very image the pipeline built, scanned and
+    tested (the other keys of this section are the pipeline stack's). Same account; required once
+    `model.imageDigest` is set in a stack without `pipeline`. Default: none (this stack creates its repository)."""
 
 
 # Serving ------------------------------------------------------------------------------------------------------
