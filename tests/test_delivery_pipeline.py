@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import MISSING, fields
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from typer._click.exceptions import UsageError as TyperUsageError
 from typer.core import TyperGroup
 
 from components.delivery import buildspec as bs
+from components.delivery.args import REQUIRED, DeliveryPipelineArgs, PipelineSettings
 from runtime.cli.main import app
 from runtime.config import load_stack
 from runtime.graph import MOCK_ACCOUNT, Graph, Resource, mock_outputs
@@ -62,6 +64,16 @@ def actions_granted(doc: dict[str, Any]) -> set[str]:
 def env(g: Graph, action: str) -> dict[str, tuple[str, str]]:
     variables = project(g, action).inputs["environment"]["environmentVariables"]
     return {v["name"]: (v["value"], v["type"]) for v in variables}
+
+
+# The arguments --------------------------------------------------------------------------------------------------
+def test_the_settings_declare_the_args_keys_with_a_default_for_each_optional_one() -> None:
+    """`PipelineSettings` declares the keys of `DeliveryPipelineArgs` again, typed as present: the same names, and a
+    default exactly for the keys that may be left out."""
+    settings = {f.name: f for f in fields(PipelineSettings) if f.name != "partition"}
+    assert set(settings) == set(DeliveryPipelineArgs.__annotations__)
+    required = {n for n, f in settings.items() if f.default is MISSING and f.default_factory is MISSING}
+    assert required == set(REQUIRED)
 
 
 # The pipeline ---------------------------------------------------------------------------------------------------

@@ -17,17 +17,20 @@ Security decisions: no `Resource: "*"`; PassRole conditioned on `iam:PassedToSer
 the account (confused deputy); logs retained and encrypted; the job role cannot write outside its prefixes.
 """
 
+# pyright: reportTypedDictNotRequiredAccess=false
+# (SparkValidation.__init__ checks every key in REQUIRED before the builders read them.)
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws_common import log_group
 from components.iam import Statement, account_trust_policy, allow, document
+from runtime.config import defaults as cfg_defaults
 from runtime.config.gates import SparkConfig
 from runtime.data.emr import ENTRY_SCRIPT, parameter_name
 
@@ -36,6 +39,8 @@ ENTRY_KEY = "spark/entry.py"
 REPORT_PREFIX = "spark/reports/"
 LOG_PREFIX = "spark/logs/"
 SERVICE = "emr-serverless.amazonaws.com"
+#: Arguments the component cannot run without.
+REQUIRED = ("model_name", "stack", "account_id", "data_bucket", "data_bucket_arn", "kms_key_arn", "read_prefixes")
 
 
 class SparkValidationArgs(TypedDict, total=False):
@@ -95,63 +100,89 @@ class SparkValidation(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SparkValidationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        model, stack, account = args.get("model_name"), args.get("stack"), args.get("account_id")
-        bucket, bucket_arn, key = args.get("data_bucket"), args.get("data_bucket_arn"), args.get("kms_key_arn")
-        reads = args.get("read_prefixes")
-        given = {"model_name": model, "stack": stack, "account_id": account, "data_bucket": bucket,
-                 "data_bucket_arn": bucket_arn, "kms_key_arn": key, "read_prefixes": reads}
-        missing = [k for k, v in given.items() if v is None]
-        if (model is None or stack is None or account is None or bucket is None or bucket_arn is None or key is None
-                or reads is None):
+        missing = [k for k in REQUIRED if args.get(k) is None]
+        if missing:
             raise ValueError(f"SparkValidation {name}: args {', '.join(missing)} are required")
         cfg = args.get("config", SparkConfig())
-        child = pulumi.ResourceOptions(parent=self)
-        prefix = f"{pulumi.get_project()}-{stack}-{name}"
-
-        # Logs and the job role ------------------------------------------------------------------------------------
-        logs = log_group(f"{name}-logs", retention_days=args.get("log_retention_days", 30), kms_key_arn=key,
-                         parent=self)
-        role = aws.iam.Role(f"{name}-job-role", assume_role_policy=account_trust_policy(SERVICE, account), opts=child)
-        job_policy = aws.iam.RolePolicy(f"{name}-job-policy", role=role.id, policy=pulumi.Output.all(
-            bucket_arn, key, logs.arn).apply(lambda v: document(job_statements(
-                v[0], v[1], v[2], reads, cfg.environment_key))), opts=child)
-
-        # The application (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/applications.html) ------
-        app = aws.emrserverless.Application(
-            name, name=prefix[:64], release_label=cfg.release_label, type="spark",
-            auto_start_configuration=aws.emrserverless.ApplicationAutoStartConfigurationArgs(enabled=True),
-            auto_stop_configuration=aws.emrserverless.ApplicationAutoStopConfigurationArgs(
-                enabled=True, idle_timeout_minutes=cfg.idle_stop_minutes),
-            maximum_capacity=aws.emrserverless.ApplicationMaximumCapacityArgs(
-                cpu=f"{cfg.max_vcpu} vCPU", memory=f"{cfg.max_memory_gb} GB"),
-            monitoring_configuration=aws.emrserverless.ApplicationMonitoringConfigurationArgs(
-                cloudwatch_logging_configuration=aws.emrserverless
-                .ApplicationMonitoringConfigurationCloudwatchLoggingConfigurationArgs(
-                    enabled=True, log_group_name=logs.name),
-                s3_monitoring_configuration=aws.emrserverless
-                .ApplicationMonitoringConfigurationS3MonitoringConfigurationArgs(
-                    log_uri=pulumi.Output.concat("s3://", bucket, f"/{LOG_PREFIX}"), encryption_key_arn=key)),
-            opts=child)
-
-        # Entry script, coordinates, the submitters' policy --------------------------------------------------------
-        aws.s3.BucketObjectv2(f"{name}-entry", bucket=bucket, key=ENTRY_KEY, content=ENTRY_SCRIPT,
-                              server_side_encryption="aws:kms", kms_key_id=key, opts=child)
-        self.parameter_name = parameter_name(model, stack)
-        coordinates = pulumi.Output.all(app.id, role.arn, logs.name, bucket).apply(lambda v: json.dumps({
-            "application_id": v[0], "job_role_arn": v[1], "log_group": v[2],
-            "entry_point": f"s3://{v[3]}/{ENTRY_KEY}", "environment": f"s3://{v[3]}/{cfg.environment_key}",
-            "report_prefix": f"s3://{v[3]}/{REPORT_PREFIX}"}, sort_keys=True))
-        # Published once the job role may do its work: a submitter reading it can start a job at once.
-        parameter = aws.ssm.Parameter(f"{name}-coordinates", name=self.parameter_name, type="String",
-                                      value=coordinates, opts=pulumi.ResourceOptions(parent=self,
-                                                                                    depends_on=[job_policy]))
-        submit = aws.iam.Policy(f"{name}-submit", description=f"Submit and watch data validation jobs on {prefix}",
-                                policy=pulumi.Output.all(app.arn, role.arn, parameter.arn, bucket_arn, key).apply(
-                                    lambda v: document(submit_statements(v[0], v[1], v[2], v[3], v[4]))),
-                                opts=child)
+        prefix = f"{pulumi.get_project()}-{args['stack']}-{name}"
+        job = _job_role(self, name, args, cfg)
+        app = _application(self, name, args, cfg, prefix=prefix, logs=job.logs)
+        aws.s3.BucketObjectv2(f"{name}-entry", bucket=args["data_bucket"], key=ENTRY_KEY, content=ENTRY_SCRIPT,
+                              server_side_encryption="aws:kms", kms_key_id=args["kms_key_arn"],
+                              opts=pulumi.ResourceOptions(parent=self))
+        self.parameter_name = parameter_name(args["model_name"], args["stack"])
+        parameter = _coordinates(self, name, args, cfg, ssm_name=self.parameter_name, app=app, job=job)
+        submit = _submit_policy(self, name, args, prefix=prefix, app=app, job=job, parameter=parameter)
 
         self.application_id = app.id
-        self.job_role_arn = role.arn
+        self.job_role_arn = job.role.arn
         self.submit_policy_arn = submit.arn
         self.register_outputs({"applicationId": self.application_id, "jobRoleArn": self.job_role_arn,
                                "submitPolicyArn": self.submit_policy_arn, "parameterName": self.parameter_name})
+
+
+class _JobRole(NamedTuple):
+    logs: aws.cloudwatch.LogGroup
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+    """The role's policy: the coordinates are published once it exists."""
+
+
+def _job_role(parent: pulumi.Resource, name: str, args: SparkValidationArgs, cfg: SparkConfig) -> _JobRole:
+    """The job's log group and its role, trusted by EMR Serverless from this account only, with `job_statements`."""
+    key, reads = args["kms_key_arn"], args["read_prefixes"]
+    child = pulumi.ResourceOptions(parent=parent)
+    logs = log_group(f"{name}-logs", kms_key_arn=key, parent=parent,
+                     retention_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER))
+    role = aws.iam.Role(f"{name}-job-role", assume_role_policy=account_trust_policy(SERVICE, args["account_id"]),
+                        opts=child)
+    policy = aws.iam.RolePolicy(f"{name}-job-policy", role=role.id, policy=pulumi.Output.all(
+        args["data_bucket_arn"], key, logs.arn).apply(lambda v: document(job_statements(
+            v[0], v[1], v[2], reads, cfg.environment_key))), opts=child)
+    return _JobRole(logs, role, policy)
+
+
+def _application(parent: pulumi.Resource, name: str, args: SparkValidationArgs, cfg: SparkConfig, *, prefix: str,
+                 logs: aws.cloudwatch.LogGroup) -> aws.emrserverless.Application:
+    """The Spark application (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/applications.html):
+    starts on a job, stops when idle, capped at the configured capacity, logs to `logs` and under LOG_PREFIX."""
+    return aws.emrserverless.Application(
+        name, name=prefix[:64], release_label=cfg.release_label, type="spark",
+        auto_start_configuration=aws.emrserverless.ApplicationAutoStartConfigurationArgs(enabled=True),
+        auto_stop_configuration=aws.emrserverless.ApplicationAutoStopConfigurationArgs(
+            enabled=True, idle_timeout_minutes=cfg.idle_stop_minutes),
+        maximum_capacity=aws.emrserverless.ApplicationMaximumCapacityArgs(
+            cpu=f"{cfg.max_vcpu} vCPU", memory=f"{cfg.max_memory_gb} GB"),
+        monitoring_configuration=aws.emrserverless.ApplicationMonitoringConfigurationArgs(
+            cloudwatch_logging_configuration=aws.emrserverless
+            .ApplicationMonitoringConfigurationCloudwatchLoggingConfigurationArgs(
+                enabled=True, log_group_name=logs.name),
+            s3_monitoring_configuration=aws.emrserverless
+            .ApplicationMonitoringConfigurationS3MonitoringConfigurationArgs(
+                log_uri=pulumi.Output.concat("s3://", args["data_bucket"], f"/{LOG_PREFIX}"),
+                encryption_key_arn=args["kms_key_arn"])),
+        opts=pulumi.ResourceOptions(parent=parent))
+
+
+def _coordinates(parent: pulumi.Resource, name: str, args: SparkValidationArgs, cfg: SparkConfig, *, ssm_name: str,
+                 app: aws.emrserverless.Application, job: _JobRole) -> aws.ssm.Parameter:
+    """The SSM parameter `ssm_name` with what a submitter needs: application, job role, log group, entry script,
+    environment and report prefix."""
+    coordinates = pulumi.Output.all(app.id, job.role.arn, job.logs.name, args["data_bucket"]).apply(
+        lambda v: json.dumps({
+            "application_id": v[0], "job_role_arn": v[1], "log_group": v[2],
+            "entry_point": f"s3://{v[3]}/{ENTRY_KEY}", "environment": f"s3://{v[3]}/{cfg.environment_key}",
+            "report_prefix": f"s3://{v[3]}/{REPORT_PREFIX}"}, sort_keys=True))
+    # Published once the job role may do its work: a submitter reading it can start a job at once.
+    return aws.ssm.Parameter(f"{name}-coordinates", name=ssm_name, type="String", value=coordinates,
+                             opts=pulumi.ResourceOptions(parent=parent, depends_on=[job.policy]))
+
+
+def _submit_policy(parent: pulumi.Resource, name: str, args: SparkValidationArgs, *, prefix: str,
+                   app: aws.emrserverless.Application, job: _JobRole, parameter: aws.ssm.Parameter) -> aws.iam.Policy:
+    """The managed policy for whoever submits jobs (`submit_statements`)."""
+    return aws.iam.Policy(f"{name}-submit", description=f"Submit and watch data validation jobs on {prefix}",
+                          policy=pulumi.Output.all(app.arn, job.role.arn, parameter.arn, args["data_bucket_arn"],
+                                                   args["kms_key_arn"]).apply(
+                              lambda v: document(submit_statements(v[0], v[1], v[2], v[3], v[4]))),
+                          opts=pulumi.ResourceOptions(parent=parent))

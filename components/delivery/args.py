@@ -73,13 +73,21 @@ class DeliveryPipelineArgs(TypedDict, total=False):
     engine's submit policy on DataValidate with `data.engine: spark`). Default: none."""
 
 
-_REQUIRED = ("spec", "region", "account_id", "buckets", "bucket_arns", "kms_key_arn", "ecr_repository_arn",
-             "ecr_repository_url", "ecr_repository_name", "tracking_uri", "secrets", "deploy_role_arn")
+#: Keys `of` refuses to run without (the fields of PipelineSettings without a default).
+REQUIRED = ("spec", "region", "account_id", "buckets", "bucket_arns", "kms_key_arn", "ecr_repository_arn",
+            "ecr_repository_url", "ecr_repository_name", "tracking_uri", "secrets", "deploy_role_arn")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PipelineSettings:
-    """The args after validation, defaults applied (one place for every default)."""
+    """The args after validation with every default applied (each default is declared here, once): what the
+    builders read, every field typed as present.
+
+    Its fields are the keys of `DeliveryPipelineArgs` (documented there) plus `partition`. Both declare them: Python
+    derives neither a TypedDict of optional keys from a dataclass nor the reverse, and the program passes a TypedDict
+    like every component's args while the builders read attributes that are never missing. `of` hands every given
+    key to the constructor, so a key without a field fails at once; tests/test_delivery_pipeline.py checks that
+    the names and the defaults agree."""
 
     spec: PipelineSpec
     region: str
@@ -91,48 +99,33 @@ class PipelineSettings:
     ecr_repository_url: pulumi.Input[str]
     ecr_repository_name: pulumi.Input[str]
     tracking_uri: pulumi.Input[str]
-    tracking_secret_arns: Mapping[str, pulumi.Input[str]]
-    tracking_server_arn: pulumi.Input[str] | None
+    tracking_secret_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    tracking_server_arn: pulumi.Input[str] | None = None
     secrets: Mapping[str, str]
     deploy_role_arn: str
-    pulumi_backend_url: str | None
-    vpc_id: pulumi.Input[str] | None
-    vpc_cidr: pulumi.Input[str] | None
-    subnet_ids: pulumi.Input[Sequence[str]] | None
-    notification_topic_arn: pulumi.Input[str] | None
-    python_version: str
-    build_image: str
-    compute_type: str
-    train_compute_type: str
-    timeout_minutes: int
-    train_timeout_minutes: int
-    log_retention_days: int
+    pulumi_backend_url: str | None = None
+    vpc_id: pulumi.Input[str] | None = None
+    vpc_cidr: pulumi.Input[str] | None = None
+    subnet_ids: pulumi.Input[Sequence[str]] | None = None
+    notification_topic_arn: pulumi.Input[str] | None = None
+    python_version: str = cfg_defaults.PYTHON_VERSION
+    build_image: str = cfg_defaults.BUILD_IMAGE
+    compute_type: str = cfg_defaults.COMPUTE_TYPE
+    train_compute_type: str = cfg_defaults.TRAIN_COMPUTE_TYPE
+    timeout_minutes: int = cfg_defaults.ACTION_TIMEOUT_MINUTES
+    train_timeout_minutes: int = cfg_defaults.TRAIN_TIMEOUT_MINUTES
+    log_retention_days: int = cfg_defaults.LOG_RETENTION_DAYS_OTHER
+    action_policy_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     partition: tuple[str, str]
     """ARN partition and endpoint DNS suffix of the stack's region (`aws`, `amazonaws.com`; `aws-cn`,
     `amazonaws.com.cn`; ...), from the provider."""
-    action_policy_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, name: str, args: DeliveryPipelineArgs, partition: tuple[str, str]) -> PipelineSettings:
-        missing = [k for k in _REQUIRED if k not in args]
+        """Validate `args` (every required key given) and apply the defaults of the keys left out."""
+        missing = [k for k in REQUIRED if k not in args]
         if missing:
             raise ValueError(f"DeliveryPipeline {name}: args {', '.join(missing)} required")
-        a: dict[str, Any] = dict(args)
-        return cls(
-            spec=a["spec"], region=a["region"], account_id=pulumi.Output.from_input(a["account_id"]),
-            buckets=a["buckets"], bucket_arns=a["bucket_arns"], kms_key_arn=a["kms_key_arn"],
-            ecr_repository_arn=a["ecr_repository_arn"], ecr_repository_url=a["ecr_repository_url"],
-            ecr_repository_name=a["ecr_repository_name"], tracking_uri=a["tracking_uri"],
-            tracking_secret_arns=a.get("tracking_secret_arns", {}),
-            tracking_server_arn=a.get("tracking_server_arn"), secrets=a["secrets"],
-            deploy_role_arn=a["deploy_role_arn"], pulumi_backend_url=a.get("pulumi_backend_url"),
-            vpc_id=a.get("vpc_id"), vpc_cidr=a.get("vpc_cidr"), subnet_ids=a.get("subnet_ids"),
-            notification_topic_arn=a.get("notification_topic_arn"),
-            python_version=a.get("python_version", cfg_defaults.PYTHON_VERSION),
-            build_image=a.get("build_image", cfg_defaults.BUILD_IMAGE),
-            compute_type=a.get("compute_type", cfg_defaults.COMPUTE_TYPE),
-            train_compute_type=a.get("train_compute_type", cfg_defaults.TRAIN_COMPUTE_TYPE),
-            timeout_minutes=a.get("timeout_minutes", cfg_defaults.ACTION_TIMEOUT_MINUTES),
-            train_timeout_minutes=a.get("train_timeout_minutes", cfg_defaults.TRAIN_TIMEOUT_MINUTES),
-            log_retention_days=a.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER),
-            partition=partition, action_policy_arns=a.get("action_policy_arns", {}))
+        given: dict[str, Any] = dict(args)
+        given["account_id"] = pulumi.Output.from_input(given["account_id"])
+        return cls(**given, partition=partition)

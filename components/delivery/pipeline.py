@@ -29,7 +29,7 @@ from components.delivery.args import DeliveryPipelineArgs, PipelineSettings
 from components.delivery.codebuild import build_project, build_security_group
 from components.delivery.codepipeline import pipeline_policy, stage_args, trigger
 from components.iam import account_trust_policy
-from runtime.pipeline.model import build_actions
+from runtime.pipeline.model import Stage, build_actions
 from runtime.pipeline.steps import delivery_stages
 
 TYPE = "mlcicd:delivery:DeliveryPipeline"
@@ -55,52 +55,22 @@ class DeliveryPipeline(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         cfg = PipelineSettings.of(name, args, partition_of(self))
         stages = delivery_stages(cfg.spec)
-        missing = [a.name for _, a in build_actions(stages) if a.access.tracking != "none"
-                   and cfg.tracking_secret_arns and a.name not in cfg.tracking_secret_arns]
-        if missing:
-            raise ValueError(f"DeliveryPipeline {name}: actions {', '.join(missing)} talk to MLflow but have no "
-                             "MLflow user secret in args.tracking_secret_arns")
-        child = pulumi.ResourceOptions(parent=self)
+        _check_tracking_secrets(name, cfg, stages)
         pipeline_name = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
         group = None
         if cfg.vpc_id is not None and cfg.subnet_ids is not None:
-            group = build_security_group(name, cfg.vpc_id, cfg.vpc_cidr, child)
+            group = build_security_group(name, cfg.vpc_id, cfg.vpc_cidr, pulumi.ResourceOptions(parent=self))
 
-        # One CodeBuild project per build action ----------------------------------------------------------------
-        projects: dict[str, aws.codebuild.Project] = {}
-        self.role_arns = {}
-        for _, action in build_actions(stages):
-            project, role = build_project(self, name, pipeline_name, action, cfg=cfg, group=group)
-            projects[action.name] = project
-            self.role_arns[action.name] = role.arn
-        self.project_names = {k: p.name for k, p in projects.items()}
+        # One CodeBuild project (and role) per build action, then the pipeline running them
+        built = {action.name: build_project(self, name, pipeline_name, action, cfg=cfg, group=group)
+                 for _, action in build_actions(stages)}
+        projects = {key: project for key, (project, _) in built.items()}
+        self.role_arns = {key: role.arn for key, (_, role) in built.items()}
+        self.project_names = {key: project.name for key, project in projects.items()}
 
-        # The pipeline and its role -------------------------------------------------------------------------------
-        trust = account_trust_policy("codepipeline.amazonaws.com", cfg.account_id)
-        role = aws.iam.Role(f"{name}-pipeline-role", assume_role_policy=trust, opts=child)
-        role_policy = aws.iam.RolePolicy(f"{name}-pipeline-policy", role=role.id, policy=pulumi.Output.all(
-            cfg.bucket_arns["pipeline"], cfg.kms_key_arn, [p.arn for p in projects.values()]).apply(
-            lambda a: pipeline_policy(a[0], a[1], a[2], connection_arn=cfg.spec.connection_arn,
-                                      pipeline_name=pipeline_name, region=cfg.region,
-                                      dns_suffix=cfg.partition[1])),
-            opts=child)
-        pipeline = aws.codepipeline.Pipeline(
-            name, name=pipeline_name, pipeline_type="V2", execution_mode="SUPERSEDED", role_arn=role.arn,
-            artifact_stores=[aws.codepipeline.PipelineArtifactStoreArgs(
-                location=cfg.buckets["pipeline"], type="S3",
-                encryption_key=aws.codepipeline.PipelineArtifactStoreEncryptionKeyArgs(id=cfg.kms_key_arn,
-                                                                                       type="KMS"))],
-            triggers=[trigger(cfg.spec)],
-            stages=[stage_args(stage, projects, cfg.spec) for stage in stages],
-            # CodePipeline checks at creation that its role can reach the artifact store (IAM propagation).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]))
+        pipeline = _pipeline(self, name, pipeline_name, cfg=cfg, stages=stages, projects=projects)
         if cfg.notification_topic_arn is not None:
-            aws.codestarnotifications.NotificationRule(
-                f"{name}-notifications", name=pipeline_name, resource=pipeline.arn, detail_type="FULL",
-                event_type_ids=list(NOTIFY_EVENTS),
-                targets=[aws.codestarnotifications.NotificationRuleTargetArgs(address=cfg.notification_topic_arn,
-                                                                              type="SNS")],
-                opts=child)
+            _notifications(self, name, pipeline_name, pipeline=pipeline, topic_arn=cfg.notification_topic_arn)
 
         self.pipeline_name = pipeline.name
         self.pipeline_arn = pipeline.arn
@@ -108,3 +78,44 @@ class DeliveryPipeline(pulumi.ComponentResource):
         self.register_outputs({"pipelineName": self.pipeline_name, "pipelineArn": self.pipeline_arn,
                                "deployActionRoleArn": self.deploy_action_role_arn})
 
+
+def _check_tracking_secrets(name: str, cfg: PipelineSettings, stages: tuple[Stage, ...]) -> None:
+    """With per-action MLflow users, fail on an action that talks to MLflow without its user's secret."""
+    missing = [a.name for _, a in build_actions(stages) if a.access.tracking != "none"
+               and cfg.tracking_secret_arns and a.name not in cfg.tracking_secret_arns]
+    if missing:
+        raise ValueError(f"DeliveryPipeline {name}: actions {', '.join(missing)} talk to MLflow but have no "
+                         "MLflow user secret in args.tracking_secret_arns")
+
+
+def _pipeline(parent: pulumi.Resource, name: str, pipeline_name: str, *, cfg: PipelineSettings,
+              stages: tuple[Stage, ...], projects: dict[str, aws.codebuild.Project]) -> aws.codepipeline.Pipeline:
+    """The V2 pipeline (SUPERSEDED, one trigger, artifacts under the stack key) and its role, scoped to the
+    pipeline bucket, the key, the connection and the `projects`."""
+    child = pulumi.ResourceOptions(parent=parent)
+    trust = account_trust_policy("codepipeline.amazonaws.com", cfg.account_id)
+    role = aws.iam.Role(f"{name}-pipeline-role", assume_role_policy=trust, opts=child)
+    role_policy = aws.iam.RolePolicy(f"{name}-pipeline-policy", role=role.id, policy=pulumi.Output.all(
+        cfg.bucket_arns["pipeline"], cfg.kms_key_arn, [p.arn for p in projects.values()]).apply(
+        lambda a: pipeline_policy(a[0], a[1], a[2], connection_arn=cfg.spec.connection_arn,
+                                  pipeline_name=pipeline_name, region=cfg.region, dns_suffix=cfg.partition[1])),
+        opts=child)
+    return aws.codepipeline.Pipeline(
+        name, name=pipeline_name, pipeline_type="V2", execution_mode="SUPERSEDED", role_arn=role.arn,
+        artifact_stores=[aws.codepipeline.PipelineArtifactStoreArgs(
+            location=cfg.buckets["pipeline"], type="S3",
+            encryption_key=aws.codepipeline.PipelineArtifactStoreEncryptionKeyArgs(id=cfg.kms_key_arn, type="KMS"))],
+        triggers=[trigger(cfg.spec)],
+        stages=[stage_args(stage, projects, cfg.spec) for stage in stages],
+        # CodePipeline checks at creation that its role can reach the artifact store (IAM propagation).
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[role_policy]))
+
+
+def _notifications(parent: pulumi.Resource, name: str, pipeline_name: str, *, pipeline: aws.codepipeline.Pipeline,
+                   topic_arn: pulumi.Input[str]) -> None:
+    """The CodeStar notification rule sending failed executions and pending approvals to `topic_arn`."""
+    aws.codestarnotifications.NotificationRule(
+        f"{name}-notifications", name=pipeline_name, resource=pipeline.arn, detail_type="FULL",
+        event_type_ids=list(NOTIFY_EVENTS),
+        targets=[aws.codestarnotifications.NotificationRuleTargetArgs(address=topic_arn, type="SNS")],
+        opts=pulumi.ResourceOptions(parent=parent))

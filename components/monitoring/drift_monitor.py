@@ -16,6 +16,8 @@ Decisions: the alarm period is the schedule's interval (capped at a day), one da
 INSUFFICIENT_DATA); a job that fails to publish notifies through its own failure notification instead.
 """
 
+# pyright: reportTypedDictNotRequiredAccess=false
+# (DriftMonitor.__init__ checks settings and model_name before the builders read them.)
 from __future__ import annotations
 
 import json
@@ -87,54 +89,71 @@ class DriftMonitor(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         if "settings" not in args or "model_name" not in args:
             raise ValueError(f"DriftMonitor {name}: args.settings and args.model_name are required")
-        settings, model = args["settings"], args["model_name"]
         schedule = args.get("schedule", cfg_defaults.DRIFT_SCHEDULE)
         namespace = args.get("namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
-        child = pulumi.ResourceOptions(parent=self)
-        prefix = f"{pulumi.get_project()}-{settings.stack}-{name}"
-
-        job = drift_job(
-            stack=settings.stack,
-            reference_profile_key=args.get("reference_profile_key", cfg_defaults.DRIFT_REFERENCE_PROFILE_KEY),
-            inference_prefix=args.get("inference_prefix", cfg_defaults.DRIFT_INFERENCE_PREFIX))
-        project = scheduled_job(self, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace)
-        labels = args.get("quality_labels_prefix")
-        if labels is not None:
-            scheduled_job(self, f"{name}-quality-job", quality_job(
-                stack=settings.stack, inference_prefix=args.get("inference_prefix", "inference/"),
-                labels_prefix=labels), settings, schedule=schedule, metrics_namespace=namespace)
-
-        topic = args.get("alarm_topic_arn")
-        actions = [topic] if topic is not None else []
-        alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-alarm", name=prefix,
-            alarm_description=f"Share of drifted columns in served data of {model} at or above the threshold "
-                              "(published by the drift job).",
-            namespace=namespace, metric_name=m.DRIFT_SCORE, dimensions={m.DIMENSION_MODEL: model},
-            statistic="Maximum", period=schedule_period_seconds(schedule), evaluation_periods=1,
-            datapoints_to_alarm=1, comparison_operator="GreaterThanOrEqualToThreshold",
-            threshold=args.get("alarm_threshold", cfg_defaults.DRIFT_ALARM_THRESHOLD),
-            # One datapoint per schedule interval: between them the last verdict stands (see module doc).
-            treat_missing_data="ignore",
-            actions_enabled=True, alarm_actions=actions, ok_actions=actions, opts=child)
-
+        prefix = f"{pulumi.get_project()}-{args['settings'].stack}-{name}"
+        project = _jobs(self, name, args, schedule=schedule, namespace=namespace)
+        alarm = _alarm(self, name, args, alarm_name=prefix, schedule=schedule, namespace=namespace)
         pipeline_arn = args.get("retrain_pipeline_arn")
         if pipeline_arn is not None:
-            account = pulumi.Output.from_input(settings.account_id)
-            trust = account_trust_policy("events.amazonaws.com", account)
-            role = aws.iam.Role(f"{name}-retrain-role", assume_role_policy=trust, opts=child)
-            retrain_policy = aws.iam.RolePolicy(f"{name}-retrain-policy", role=role.id, policy=pulumi.Output.from_input(
-                pipeline_arn).apply(lambda arn: document([
-                    allow("StartDeliveryPipeline", ["codepipeline:StartPipelineExecution"], [arn])])), opts=child)
-            rule = aws.cloudwatch.EventRule(
-                f"{name}-retrain", name=f"{prefix}-retrain",
-                description=f"Retrain {model}: start the delivery pipeline when the drift alarm fires",
-                event_pattern=alarm.arn.apply(alarm_event_pattern), opts=child)
-            aws.cloudwatch.EventTarget(f"{name}-retrain-target", rule=rule.name, arn=pipeline_arn,
-                                       role_arn=role.arn,
-                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[retrain_policy]))
+            _retrain_trigger(self, name, args, rule_name=f"{prefix}-retrain", alarm=alarm, pipeline_arn=pipeline_arn)
 
         self.project_name = project.name
         self.alarm_name = alarm.name
         self.alarm_arn = alarm.arn
         self.register_outputs({"projectName": self.project_name, "alarmName": self.alarm_name})
+
+
+def _jobs(parent: pulumi.Resource, name: str, args: DriftMonitorArgs, *, schedule: str,
+          namespace: str) -> aws.codebuild.Project:
+    """The drift job and, with `quality_labels_prefix`, the live-quality job on the same schedule; returns the
+    drift job's project."""
+    settings = args["settings"]
+    inference_prefix = args.get("inference_prefix", cfg_defaults.DRIFT_INFERENCE_PREFIX)
+    job = drift_job(
+        stack=settings.stack, inference_prefix=inference_prefix,
+        reference_profile_key=args.get("reference_profile_key", cfg_defaults.DRIFT_REFERENCE_PROFILE_KEY))
+    project = scheduled_job(parent, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace)
+    labels = args.get("quality_labels_prefix")
+    if labels is not None:
+        scheduled_job(parent, f"{name}-quality-job", quality_job(
+            stack=settings.stack, inference_prefix=inference_prefix, labels_prefix=labels), settings,
+            schedule=schedule, metrics_namespace=namespace)
+    return project
+
+
+def _alarm(parent: pulumi.Resource, name: str, args: DriftMonitorArgs, *, alarm_name: str, schedule: str,
+           namespace: str) -> aws.cloudwatch.MetricAlarm:
+    """The drift alarm: the drift score at or above the threshold, one datapoint per schedule interval."""
+    model = args["model_name"]
+    topic = args.get("alarm_topic_arn")
+    actions = [topic] if topic is not None else []
+    return aws.cloudwatch.MetricAlarm(
+        f"{name}-alarm", name=alarm_name,
+        alarm_description=f"Share of drifted columns in served data of {model} at or above the threshold "
+                          "(published by the drift job).",
+        namespace=namespace, metric_name=m.DRIFT_SCORE, dimensions={m.DIMENSION_MODEL: model},
+        statistic="Maximum", period=schedule_period_seconds(schedule), evaluation_periods=1,
+        datapoints_to_alarm=1, comparison_operator="GreaterThanOrEqualToThreshold",
+        threshold=args.get("alarm_threshold", cfg_defaults.DRIFT_ALARM_THRESHOLD),
+        # One datapoint per schedule interval: between them the last verdict stands (see module doc).
+        treat_missing_data="ignore",
+        actions_enabled=True, alarm_actions=actions, ok_actions=actions, opts=pulumi.ResourceOptions(parent=parent))
+
+
+def _retrain_trigger(parent: pulumi.Resource, name: str, args: DriftMonitorArgs, *, rule_name: str,
+                     alarm: aws.cloudwatch.MetricAlarm, pipeline_arn: pulumi.Input[str]) -> None:
+    """An EventBridge rule on `alarm` entering ALARM that starts the delivery pipeline, through a role allowed to
+    start that pipeline only."""
+    child = pulumi.ResourceOptions(parent=parent)
+    trust = account_trust_policy("events.amazonaws.com", pulumi.Output.from_input(args["settings"].account_id))
+    role = aws.iam.Role(f"{name}-retrain-role", assume_role_policy=trust, opts=child)
+    policy = aws.iam.RolePolicy(f"{name}-retrain-policy", role=role.id, policy=pulumi.Output.from_input(
+        pipeline_arn).apply(lambda arn: document([
+            allow("StartDeliveryPipeline", ["codepipeline:StartPipelineExecution"], [arn])])), opts=child)
+    rule = aws.cloudwatch.EventRule(
+        f"{name}-retrain", name=rule_name,
+        description=f"Retrain {args['model_name']}: start the delivery pipeline when the drift alarm fires",
+        event_pattern=alarm.arn.apply(alarm_event_pattern), opts=child)
+    aws.cloudwatch.EventTarget(f"{name}-retrain-target", rule=rule.name, arn=pipeline_arn, role_arn=role.arn,
+                               opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))

@@ -22,7 +22,7 @@ decisions are listed in `ecs_task.py` and `ecs_load_balancer.py`.
 # (build_ecs_service checks every key in REQUIRED first.)
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -111,28 +111,32 @@ def deployment_settings(strategy: Strategy, args: ModelServiceArgs,
                         alarms: RollbackAlarms) -> tuple[dict[str, Any], list[str]]:
     """The service's deployment arguments for `strategy`, and the properties Pulumi must leave to their owner."""
     ignore = ["desiredCount"]  # owned by autoscaling after creation
-    bake = str(args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES))
-    deployment: dict[str, Any] = {}
-    if strategy == "canary":
-        deployment["deployment_configuration"] = aws.ecs.ServiceDeploymentConfigurationArgs(
-            strategy="CANARY", bake_time_in_minutes=bake,
-            canary_configuration=aws.ecs.ServiceDeploymentConfigurationCanaryConfigurationArgs(
-                canary_percent=args.get("canary_percent", cfg_defaults.CANARY_PERCENT),
-                canary_bake_time_in_minutes=bake))
-    elif strategy == "linear":
-        deployment["deployment_configuration"] = aws.ecs.ServiceDeploymentConfigurationArgs(
-            strategy="LINEAR", bake_time_in_minutes=bake,
-            linear_configuration=aws.ecs.ServiceDeploymentConfigurationLinearConfigurationArgs(
-                step_percent=args.get("linear_step_percent", cfg_defaults.LINEAR_STEP_PERCENT),
-                step_bake_time_in_minutes=bake))
-    elif strategy == "rolling":
-        deployment["deployment_configuration"] = aws.ecs.ServiceDeploymentConfigurationArgs(strategy="ROLLING")
     if strategy == "blue-green":
-        deployment["deployment_controller"] = aws.ecs.ServiceDeploymentControllerArgs(type="CODE_DEPLOY")
         # CodeDeploy owns task definition changes and target group swaps; `pulumi up` registers the revision.
-        return deployment, [*ignore, "taskDefinition", "loadBalancers"]
-    deployment["deployment_controller"] = aws.ecs.ServiceDeploymentControllerArgs(type="ECS")
-    deployment["deployment_circuit_breaker"] = aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True)
-    deployment["alarms"] = aws.ecs.ServiceAlarmsArgs(alarm_names=alarms.rollback_alarm_names, enable=True,
-                                                     rollback=True)
-    return deployment, ignore
+        return ({"deployment_controller": aws.ecs.ServiceDeploymentControllerArgs(type="CODE_DEPLOY")},
+                [*ignore, "taskDefinition", "loadBalancers"])
+    return {
+        "deployment_configuration": _deployment_configuration(strategy, args),
+        "deployment_controller": aws.ecs.ServiceDeploymentControllerArgs(type="ECS"),
+        "deployment_circuit_breaker": aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+        "alarms": aws.ecs.ServiceAlarmsArgs(alarm_names=alarms.rollback_alarm_names, enable=True, rollback=True),
+    }, ignore
+
+
+def _deployment_configuration(strategy: Literal["canary", "linear", "rolling"],
+                              args: ModelServiceArgs) -> aws.ecs.ServiceDeploymentConfigurationArgs:
+    """ECS's own deployment strategy: ROLLING replaces tasks; CANARY (a canary share, then the rest) and LINEAR
+    (equal steps) shift the listener rule's weights, baking after each shift."""
+    if strategy == "rolling":
+        return aws.ecs.ServiceDeploymentConfigurationArgs(strategy="ROLLING")
+    bake = str(args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES))
+    canary = linear = None
+    if strategy == "canary":
+        canary = aws.ecs.ServiceDeploymentConfigurationCanaryConfigurationArgs(
+            canary_percent=args.get("canary_percent", cfg_defaults.CANARY_PERCENT), canary_bake_time_in_minutes=bake)
+    else:
+        linear = aws.ecs.ServiceDeploymentConfigurationLinearConfigurationArgs(
+            step_percent=args.get("linear_step_percent", cfg_defaults.LINEAR_STEP_PERCENT),
+            step_bake_time_in_minutes=bake)
+    return aws.ecs.ServiceDeploymentConfigurationArgs(strategy=strategy.upper(), bake_time_in_minutes=bake,
+                                                      canary_configuration=canary, linear_configuration=linear)

@@ -1,5 +1,6 @@
 """The task side of the ECS model service: its log group, its two roles and its task definition. The shadow service
-(shadow.py) builds its own log group and roles with the same builders, so both variants get the same permissions.
+(shadow.py) builds its own log group, roles and task definition with the same builders, so both variants get the
+same permissions and run the same container.
 
 Security decisions (see docs/security.md): the image runs pinned by digest; the serving command
 (runtime/serving/command.py: its argv, its non-root user, its writable paths as ephemeral volumes) on a read-only
@@ -91,12 +92,27 @@ def task_roles(parent: pulumi.Resource, name: str, args: TaskArgs, *, log_group:
 def _task_definition(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str, port: int,
                      log_group: aws.cloudwatch.LogGroup, execution_role: aws.iam.Role,
                      task_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
-    image = pinned_image(args["image_repository_url"], args["image_digest"])
+    """The baseline's task definition: its environment (the service's extra variables, capture when on), earlier
+    revisions kept."""
     environment = serving.serving_environment(
         model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
         variant=metrics.VARIANT_BASELINE,
         metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE),
         extra={**args.get("environment", {}), **_capture_env(args)})
+    # Keep earlier revisions registered: a rollback (circuit breaker, alarms, CodeDeploy) starts tasks from the
+    # previous revision.
+    return serving_task_definition(parent, name, args, prefix=prefix, port=port, environment=environment,
+                                   log_group=log_group, roles=(execution_role, task_role), keep_revisions=True)
+
+
+def serving_task_definition(parent: pulumi.Resource, name: str, args: TaskArgs, *, prefix: str, port: int,
+                            environment: dict[str, str], log_group: aws.cloudwatch.LogGroup,
+                            roles: tuple[aws.iam.Role, aws.iam.Role], keep_revisions: bool) -> aws.ecs.TaskDefinition:
+    """A Fargate task definition (family `prefix`) running the serving command with `environment`, the image by
+    digest, the (execution, task) `roles`; `keep_revisions` leaves replaced revisions registered (otherwise
+    Pulumi deregisters them). The model service and its shadow both run it."""
+    execution_role, task_role = roles
+    image = pinned_image(args["image_repository_url"], args["image_digest"])
     argv = serving.serve_argv(port=port, workers=serving.workers_for(args.get("cpu", cfg_defaults.SERVING_CPU)))
     return aws.ecs.TaskDefinition(
         name, family=prefix, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
@@ -107,9 +123,7 @@ def _task_definition(parent: pulumi.Resource, name: str, args: ModelServiceArgs,
         volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=w.volume) for w in serving.WRITABLE_PATHS],
         container_definitions=pulumi.Output.all(image, log_group.name).apply(
             lambda a: container_definitions(a[0], a[1], args["region"], port, environment, argv=argv)),
-        # Keep earlier revisions registered: a rollback (circuit breaker, alarms, CodeDeploy) starts tasks from
-        # the previous revision.
-        skip_destroy=True,
+        skip_destroy=True if keep_revisions else None,
         opts=pulumi.ResourceOptions(parent=parent))
 
 

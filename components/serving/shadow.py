@@ -26,8 +26,7 @@ import pulumi_aws as aws
 
 from components.aws_common import allow_in, allow_out, security_group
 from components.serving import eks_specs as spec
-from components.serving.args import pinned_image
-from components.serving.ecs_task import container_definitions, task_log_group, task_roles
+from components.serving.ecs_task import serving_task_definition, task_log_group, task_roles
 from components.serving.shadow_args import ShadowServiceArgs
 from runtime import metrics
 from runtime.config import defaults as cfg_defaults
@@ -37,6 +36,9 @@ from runtime.serving import command as serving
 TYPE = "mlcicd:serving:ShadowService"
 REQUIRED = ("backend", "model_name", "image_repository_url", "image_digest", "capture", "capture_stream_arn",
             "region", "account_id")
+#: Arguments the ECS shadow also needs.
+ECS_REQUIRED = ("image_repository_arn", "cluster_name", "vpc_id", "private_subnet_ids", "baseline_security_group_id",
+                "kms_key_arn", "models_bucket_arn")
 #: Host name of the shadow in its Cloud Map namespace (ECS).
 ECS_HOST = "shadow"
 
@@ -82,38 +84,30 @@ class ShadowService(pulumi.ComponentResource):
 
 
 def _ecs(parent: ShadowService, name: str, args: ShadowServiceArgs, environment: dict[str, str]) -> pulumi.Output[str]:
-    needed = ("image_repository_arn", "cluster_name", "vpc_id", "private_subnet_ids", "baseline_security_group_id",
-              "kms_key_arn", "models_bucket_arn")
-    missing = [k for k in needed if k not in args]
+    """The ECS shadow: its own log group, roles and task definition (built as the baseline's: nothing shared with
+    it), reachable only from the baseline tasks, by a private DNS name; returns the service name."""
+    missing = [k for k in ECS_REQUIRED if k not in args]
     if missing:
         raise ValueError(f"ShadowService {name} (ecs): missing args {', '.join(missing)}")
-    child = pulumi.ResourceOptions(parent=parent)
     port = args.get("port", cfg_defaults.SERVING_PORT)
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
-
-    # Logs and roles (its own, built as the baseline's: nothing shared with it) ----------------------------------
     log_group = task_log_group(parent, name, args)
-    execution, task_role, (execution_policy, task_policy) = task_roles(
+    execution, task_role, role_policies = task_roles(
         parent, name, args, log_group=log_group,
         descriptions=(f"ECS agent of {prefix}: pull the shadow image, write its logs",
                       f"Shadow model server of {prefix}: artifacts, metrics, capture"))
+    task = serving_task_definition(parent, name, args, prefix=prefix, port=port, environment=environment,
+                                   log_group=log_group, roles=(execution, task_role), keep_revisions=False)
+    group = _ecs_security_group(parent, name, args, prefix=prefix, port=port)
+    registry = _ecs_dns_name(parent, name, args, prefix=prefix)
+    return _ecs_service(parent, name, args, task=task, group=group, registry=registry,
+                        role_policies=role_policies).name
 
-    # Task definition: the serving command, variant shadow -------------------------------------------------------
-    cpu = args.get("cpu", cfg_defaults.SERVING_CPU)
-    argv = serving.serve_argv(port=port, workers=serving.workers_for(cpu))
-    task = aws.ecs.TaskDefinition(
-        name, family=prefix, requires_compatibilities=["FARGATE"], network_mode="awsvpc", cpu=str(cpu),
-        memory=str(args.get("memory", cfg_defaults.SERVING_MEMORY)), execution_role_arn=execution.arn,
-        task_role_arn=task_role.arn,
-        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
-                                                                   cpu_architecture="X86_64"),
-        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=w.volume) for w in serving.WRITABLE_PATHS],
-        container_definitions=pulumi.Output.all(pinned_image(args["image_repository_url"], args["image_digest"]),
-                                                log_group.name).apply(
-            lambda a: container_definitions(a[0], a[1], args["region"], port, environment, argv=argv)),
-        opts=child)
 
-    # Network: only the baseline tasks reach it, by a private DNS name -------------------------------------------
+def _ecs_security_group(parent: ShadowService, name: str, args: ShadowServiceArgs, *, prefix: str,
+                        port: int) -> aws.ec2.SecurityGroup:
+    """The shadow tasks' group: the model port from the baseline tasks' group only (with the matching egress
+    rule on that group), HTTPS out to AWS APIs."""
     group = security_group(f"{name}-tasks", vpc_id=args["vpc_id"], parent=parent,
                            description=f"{prefix} shadow tasks: the baseline's mirror in, AWS APIs out")
     allow_in(f"{name}-from-baseline", group=group, port=port, sources=[args["baseline_security_group_id"]],
@@ -122,16 +116,31 @@ def _ecs(parent: ShadowService, name: str, args: ShadowServiceArgs, environment:
               parent=parent)
     aws.vpc.SecurityGroupEgressRule(f"{name}-baseline-to-shadow", security_group_id=args["baseline_security_group_id"],
                                     referenced_security_group_id=group.id, ip_protocol="tcp", from_port=port,
-                                    to_port=port, description="mirror copies to the shadow tasks", opts=child)
+                                    to_port=port, description="mirror copies to the shadow tasks",
+                                    opts=pulumi.ResourceOptions(parent=parent))
+    return group
+
+
+def _ecs_dns_name(parent: ShadowService, name: str, args: ShadowServiceArgs, *,
+                  prefix: str) -> aws.servicediscovery.Service:
+    """The stack's private Cloud Map namespace and the shadow's name in it (`ECS_HOST`, A records of its tasks)."""
+    child = pulumi.ResourceOptions(parent=parent)
     dns = aws.servicediscovery.PrivateDnsNamespace(f"{name}-dns", name=dns_namespace(), vpc=args["vpc_id"],
                                                    description=f"{prefix}: the shadow's private name", opts=child)
-    registry = aws.servicediscovery.Service(
+    return aws.servicediscovery.Service(
         f"{name}-dns", name=ECS_HOST, dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
             namespace_id=dns.id, routing_policy="MULTIVALUE",
             dns_records=[aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(ttl=10, type="A")]),
         health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(failure_threshold=1),
         opts=child)
-    service = aws.ecs.Service(
+
+
+def _ecs_service(parent: ShadowService, name: str, args: ShadowServiceArgs, *, task: aws.ecs.TaskDefinition,
+                 group: aws.ec2.SecurityGroup, registry: aws.servicediscovery.Service,
+                 role_policies: list[aws.iam.RolePolicy]) -> aws.ecs.Service:
+    """The shadow's service in the model service's cluster: private subnets, no load balancer, registered under
+    its DNS name, the circuit breaker rolling back a failed deployment."""
+    return aws.ecs.Service(
         name, cluster=args["cluster_name"], task_definition=task.arn, desired_count=args.get("desired_count", 1),
         launch_type="FARGATE", network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
             subnets=args["private_subnet_ids"], security_groups=[group.id], assign_public_ip=False),
@@ -139,5 +148,4 @@ def _ecs(parent: ShadowService, name: str, args: ShadowServiceArgs, environment:
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
         enable_execute_command=False, propagate_tags="SERVICE", enable_ecs_managed_tags=True,
         # Its tasks start only once their roles' policies exist (IAM propagation).
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[execution_policy, task_policy]))
-    return service.name
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=role_policies))
