@@ -18,7 +18,9 @@ from runtime.champion import BY, PREVIOUS, REASON, RECORD, SINCE, SUCCESSOR, UNT
 from runtime.cli.main import app
 from runtime.config import load_stack
 from runtime.report import Report, Verdict
-from runtime.verify.rollout import Expected, verify_argo_rollout, verify_ecs_rollout
+from runtime.verify.ecs import verify_ecs_rollout
+from runtime.verify.eks import verify_argo_rollout
+from runtime.verify.pins import Expected
 from tests.harness import ROOT, use_fake_aws
 from tests.test_verify_rollout import rolled_back_service, rollout_object
 from tests.tracking_server import mlflow_server_process

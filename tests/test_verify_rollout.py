@@ -19,7 +19,9 @@ from typer.testing import CliRunner
 from runtime.cli.main import app
 from runtime.config import load_stack
 from runtime.report import Verdict
-from runtime.verify.rollout import Expected, verify_argo_rollout, verify_ecs_rollout
+from runtime.verify.ecs import verify_ecs_rollout
+from runtime.verify.eks import verify_argo_rollout
+from runtime.verify.pins import Expected
 from tests.harness import ROOT, use_fake_aws
 
 REGION = "eu-west-1"

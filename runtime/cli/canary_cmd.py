@@ -14,63 +14,81 @@ app = typer.Typer(help="Judge a canary against its baseline from CloudWatch metr
                   "publishes per-variant metrics.", no_args_is_help=True)
 
 
+# The options of `canary judge`, in its order; the ones `canary probe` shares (the same help) say so.
+# The report, the stack and the project (--report and --project-dir: both commands).
+ReportOpt = Annotated[Path | None, typer.Option(help="Write the JSON report here.")]
+JudgeStackOpt = Annotated[str | None, typer.Option(help="Stack: thresholds, model and strategy from "
+                                                        "Pulumi.<stack>.yaml.")]
+ProjectOpt = Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")]
+# Where the metrics are (--model and the variants: both commands).
+LoadBalancerOpt = Annotated[str | None, typer.Option(help="ALB arn suffix app/<name>/<id> (AWS/ApplicationELB).")]
+BaselineGroupOpt = Annotated[str | None, typer.Option(help="Arn suffix of the baseline's target group.")]
+CanaryGroupOpt = Annotated[str | None, typer.Option(help="Arn suffix of the canary's target group.")]
+JudgeNamespaceOpt = Annotated[str | None, typer.Option(help="Custom namespace with ModelName+Variant dimensions "
+                                                            "instead of the load balancer (local mode).")]
+ModelOpt = Annotated[str | None, typer.Option(help="Registered model name (default: the stack's).")]
+BaselineVariantOpt = Annotated[str, typer.Option(help="Variant dimension of the baseline.")]
+CanaryVariantOpt = Annotated[str, typer.Option(help="Variant dimension of the canary.")]
+# The window.
+WindowMinutesOpt = Annotated[int | None, typer.Option(help="Override serving.canary.judge.windowMinutes.")]
+JudgePeriodOpt = Annotated[int | None, typer.Option(help="Override serving.canary.judge.periodSeconds.")]
+EndTimeOpt = Annotated[str | None, typer.Option(help="End of the window, ISO 8601 (default: now).")]
+StartTimeOpt = Annotated[str | None, typer.Option(help="Deployment start, ISO 8601: judge everything since then "
+                                                       "(repeated looks stay valid; INCONCLUSIVE within the maximum "
+                                                       "bake extends it).")]
+UntilDecidedOpt = Annotated[bool, typer.Option("--until-decided", help="Look every period from --start-time "
+                                                                       "(default: now; with --probe-*: after every "
+                                                                       "probed window) until PASS, FAIL or the "
+                                                                       "maximum bake, then act once.")]
+PercentilesOpt = Annotated[bool, typer.Option(help="Read the p99 response time (off for moto, which cannot compute "
+                                                   "percentiles).")]
+# AWS (both commands).
+RegionOpt = Annotated[str | None, typer.Option(help="AWS region (default: the stack's).")]
+EndpointOpt = Annotated[str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")]
+# With --act: continue or roll back.
+ActOpt = Annotated[bool, typer.Option("--act", help="Publish the verdict metric and continue or roll back the "
+                                                    "deployment.")]
+ClusterOpt = Annotated[str | None, typer.Option(help="ECS cluster (default: stack output servingCluster).")]
+ServiceOpt = Annotated[str | None, typer.Option(help="ECS service (default: stack output servingService).")]
+StackOutputsOpt = Annotated[Path | None, typer.Option(help="JSON from `pulumi stack output --json`.")]
+PreviousTaskDefinitionOpt = Annotated[str | None, typer.Option(help="Task definition to roll back to when ECS has "
+                                                                    "no previous deployment to return to.")]
+DeploymentIdOpt = Annotated[str | None, typer.Option(help="CodeDeploy deployment (strategy blue-green).")]
+CodeDeployApplicationOpt = Annotated[str | None, typer.Option(help="CodeDeploy application to find the active "
+                                                                   "deployment in.")]
+CodeDeployGroupOpt = Annotated[str | None, typer.Option(help="CodeDeploy deployment group.")]
+OnInconclusiveOpt = Annotated[str, typer.Option(help="With --act: `rollback` (fail closed) or `hold` (leave the "
+                                                     "deployment, publish nothing).")]
+# With --probe-*: probe traffic first.
+ProbeBaselineOpt = Annotated[str | None, typer.Option(help="Probe first: send the window's traffic to this "
+                                                           "baseline (stable) scoring server, then judge.")]
+ProbeCanaryOpt = Annotated[str | None, typer.Option(help="Probe first: the canary's scoring server.")]
+ProbeSampleDataOpt = Annotated[Path | None, typer.Option(help="With --probe-*: Parquet or CSV rows to send "
+                                                              "(default: smoke.samplePayloads).")]
+ProbeTargetColumnOpt = Annotated[str | None, typer.Option(help="With --sample-data: the label column (not sent); "
+                                                               "gives the quality metric.")]
+ProbeRpsOpt = Annotated[float | None, typer.Option(help="With --probe-*: requests per second to each side (default "
+                                                        "serving.canary.probe.rps).")]
+# The page.
+HtmlOpt = Annotated[Path | None, typer.Option(help="Also write the report as a self-contained HTML page here.")]
+
+
 @app.command()
 def judge(
-    *,
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
-    stack: Annotated[str | None, typer.Option(help="Stack: thresholds, model and strategy from Pulumi.<stack>.yaml.")]
-    = None,
-    project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
-    load_balancer: Annotated[str | None, typer.Option(help="ALB arn suffix app/<name>/<id> (AWS/ApplicationELB).")]
-    = None,
-    baseline_target_group: Annotated[str | None, typer.Option(help="Arn suffix of the baseline's target group.")]
-    = None,
-    canary_target_group: Annotated[str | None, typer.Option(help="Arn suffix of the canary's target group.")] = None,
-    namespace: Annotated[str | None, typer.Option(help="Custom namespace with ModelName+Variant dimensions instead "
-                                                       "of the load balancer (local mode).")] = None,
-    model: Annotated[str | None, typer.Option(help="Registered model name (default: the stack's).")] = None,
-    baseline_variant: Annotated[str, typer.Option(help="Variant dimension of the baseline.")] = "baseline",
-    canary_variant: Annotated[str, typer.Option(help="Variant dimension of the canary.")] = "canary",
-    window_minutes: Annotated[int | None, typer.Option(help="Override serving.canary.judge.windowMinutes.")] = None,
-    period_seconds: Annotated[int | None, typer.Option(help="Override serving.canary.judge.periodSeconds.")] = None,
-    end_time: Annotated[str | None, typer.Option(help="End of the window, ISO 8601 (default: now).")] = None,
-    start_time: Annotated[str | None, typer.Option(help="Deployment start, ISO 8601: judge everything since then "
-                                                        "(repeated looks stay valid; INCONCLUSIVE within the maximum "
-                                                        "bake extends it).")] = None,
-    until_decided: Annotated[bool, typer.Option("--until-decided", help="Look every period from --start-time "
-                                                                        "(default: now; with --probe-*: after every "
-                                                                        "probed window) until PASS, FAIL or the "
-                                                                        "maximum bake, then act once.")] = False,
-    percentiles: Annotated[bool, typer.Option(help="Read the p99 response time (off for moto, which cannot compute "
-                                                   "percentiles).")] = True,
-    region: Annotated[str | None, typer.Option(help="AWS region (default: the stack's).")] = None,
-    endpoint_url: Annotated[str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")] = None,
-    act: Annotated[bool, typer.Option("--act", help="Publish the verdict metric and continue or roll back the "
-                                                    "deployment.")] = False,
-    cluster: Annotated[str | None, typer.Option(help="ECS cluster (default: stack output servingCluster).")] = None,
-    service: Annotated[str | None, typer.Option(help="ECS service (default: stack output servingService).")] = None,
-    stack_outputs: Annotated[Path | None, typer.Option(help="JSON from `pulumi stack output --json`.")] = None,
-    previous_task_definition: Annotated[str | None, typer.Option(help="Task definition to roll back to when ECS "
-                                                                      "has no previous deployment to return to.")]
-    = None,
-    deployment_id: Annotated[str | None, typer.Option(help="CodeDeploy deployment (strategy blue-green).")] = None,
-    codedeploy_application: Annotated[str | None, typer.Option(help="CodeDeploy application to find the active "
-                                                                    "deployment in.")] = None,
-    codedeploy_group: Annotated[str | None, typer.Option(help="CodeDeploy deployment group.")] = None,
-    on_inconclusive: Annotated[str, typer.Option(help="With --act: `rollback` (fail closed) or `hold` (leave the "
-                                                      "deployment, publish nothing).")] = "rollback",
-    probe_baseline_url: Annotated[str | None, typer.Option(help="Probe first: send the window's traffic to this "
-                                                                "baseline (stable) scoring server, then judge.")]
-    = None,
-    probe_canary_url: Annotated[str | None, typer.Option(help="Probe first: the canary's scoring server.")] = None,
-    sample_data: Annotated[Path | None, typer.Option(help="With --probe-*: Parquet or CSV rows to send (default: "
-                                                         "smoke.samplePayloads).")] = None,
-    target_column: Annotated[str | None, typer.Option(help="With --sample-data: the label column (not sent); "
-                                                           "gives the quality metric.")] = None,
-    rps: Annotated[float | None, typer.Option(help="With --probe-*: requests per second to each side (default "
-                                                   "serving.canary.probe.rps).")] = None,
-    html: Annotated[Path | None, typer.Option(help="Also write the report as a self-contained HTML page here.")]
-    = None,
+    *, report: ReportOpt = None, stack: JudgeStackOpt = None, project_dir: ProjectOpt = None,
+    load_balancer: LoadBalancerOpt = None, baseline_target_group: BaselineGroupOpt = None,
+    canary_target_group: CanaryGroupOpt = None, namespace: JudgeNamespaceOpt = None, model: ModelOpt = None,
+    baseline_variant: BaselineVariantOpt = "baseline", canary_variant: CanaryVariantOpt = "canary",
+    window_minutes: WindowMinutesOpt = None, period_seconds: JudgePeriodOpt = None, end_time: EndTimeOpt = None,
+    start_time: StartTimeOpt = None, until_decided: UntilDecidedOpt = False, percentiles: PercentilesOpt = True,
+    region: RegionOpt = None, endpoint_url: EndpointOpt = None,
+    act: ActOpt = False, cluster: ClusterOpt = None, service: ServiceOpt = None, stack_outputs: StackOutputsOpt = None,
+    previous_task_definition: PreviousTaskDefinitionOpt = None, deployment_id: DeploymentIdOpt = None,
+    codedeploy_application: CodeDeployApplicationOpt = None, codedeploy_group: CodeDeployGroupOpt = None,
+    on_inconclusive: OnInconclusiveOpt = "rollback",
+    probe_baseline_url: ProbeBaselineOpt = None, probe_canary_url: ProbeCanaryOpt = None,
+    sample_data: ProbeSampleDataOpt = None, target_column: ProbeTargetColumnOpt = None, rps: ProbeRpsOpt = None,
+    html: HtmlOpt = None,
 ) -> None:
     """Judge canary vs baseline over a window (exit 0 PASS, 1 FAIL or MARGINAL, 2 usage, 3 INCONCLUSIVE).
 
@@ -104,10 +122,10 @@ def probe(
                                                    "http://<model>.<namespace>.svc.cluster.local.")],
     canary_url: Annotated[str, typer.Option(help="Canary scoring server, e.g. "
                                                  "http://<model>-canary.<namespace>.svc.cluster.local.")],
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    report: ReportOpt = None,
     stack: Annotated[str | None, typer.Option(help="Stack: rate, bounds, payloads, model and namespace from "
                                                    "Pulumi.<stack>.yaml.")] = None,
-    project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
+    project_dir: ProjectOpt = None,
     sample_data: Annotated[Path | None, typer.Option(help="Parquet or CSV rows to send, one per request (default: "
                                                          "smoke.samplePayloads).")] = None,
     target_column: Annotated[str | None, typer.Option(help="Label column of --sample-data (not sent); gives the "
@@ -118,13 +136,13 @@ def probe(
                                                       "window).")] = None,
     period_seconds: Annotated[int | None, typer.Option(help="Data-point length (default "
                                                             "serving.canary.judge.periodSeconds).")] = None,
-    model: Annotated[str | None, typer.Option(help="Registered model name (default: the stack's).")] = None,
+    model: ModelOpt = None,
     namespace: Annotated[str | None, typer.Option(help="Metric namespace (default alarms.modelQuality.namespace)."
                                                   )] = None,
-    baseline_variant: Annotated[str, typer.Option(help="Variant dimension of the baseline.")] = "baseline",
-    canary_variant: Annotated[str, typer.Option(help="Variant dimension of the canary.")] = "canary",
-    region: Annotated[str | None, typer.Option(help="AWS region (default: the stack's).")] = None,
-    endpoint_url: Annotated[str | None, typer.Option(help="AWS endpoint (e.g. a moto server).")] = None,
+    baseline_variant: BaselineVariantOpt = "baseline",
+    canary_variant: CanaryVariantOpt = "canary",
+    region: RegionOpt = None,
+    endpoint_url: EndpointOpt = None,
 ) -> None:
     """Send probe traffic to baseline and canary and publish what each served for `canary judge` (exit 0
     published, 2 usage, 3 nothing published).

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 
@@ -99,69 +98,16 @@ def replay(
     disagreement (or prediction equivalence), labelled quality, latency p50/p99 ratios, error rate, segments.
     Exit 0 PASS, 1 FAIL, 2 bad input or config, 3 INCONCLUSIVE (too little traffic: the report names how much
     is needed; an endpoint or AWS that does not answer)."""
-    from runtime.replay.captures import Window
-    from runtime.replay.gate import ReplayTarget, replay_gate
+    from runtime.replay.gate_run import ReplayOptions, replay_candidate
 
     cfg, settings, chosen = _settings(stack, project_dir, task)
-    name = _model(model, cfg)
-    uri = _captures(captures, settings)
-    if (candidate_url is None) == (candidate_model_uri is None):
-        raise UsageError("give the candidate as exactly one of --candidate-url and --candidate-model-uri")
-    if champion_url is not None and champion_model_uri is not None:
-        raise UsageError("give the champion as --champion-url or --champion-model-uri, not both")
-    updates: dict[str, Any] = {k: v for k, v in (("sample_size", sample_size), ("window_hours", window_hours))
-                               if v is not None}
-    settings = settings.model_copy(update=updates)
-    window = Window.last_hours(settings.window_hours, parse_time(until, "--until"))
-    capture = cfg.monitoring.capture if cfg is not None else None
-    target = ReplayTarget(model=name, captures=uri, champion_url="", candidate_url="", candidate=candidate_version,
-                          features=tuple(f.name for f in capture.input_schema) if capture else (),
-                          unusable=(*capture.drop_fields, *capture.hash_fields) if capture else ())
-    roles = _roles(name, cfg, tracking_uri, candidate=(candidate_url, candidate_model_uri),
-                   champion=(champion_url, champion_model_uri))
-    if not isinstance(roles, dict):
-        _finish(roles, report, html)
-    from runtime.replay.servers import serve_models
-
-    with serve_models({r: v for r, (kind, v) in roles.items() if kind == "model"}, name) as served:
-        urls = {**{r: v for r, (kind, v) in roles.items() if kind == "url"}, **served}
-        result = replay_gate(replace(target, champion_url=urls["champion"], candidate_url=urls["candidate"],
-                                     champion=roles["champion"][1]), settings, chosen, window=window)
+    options = ReplayOptions(candidate_url=candidate_url, champion_url=champion_url,
+                            candidate_model_uri=candidate_model_uri, champion_model_uri=champion_model_uri,
+                            candidate_version=candidate_version, sample_size=sample_size, window_hours=window_hours,
+                            until=until, tracking_uri=tracking_uri)
+    result = replay_candidate(_model(model, cfg), _captures(captures, settings), options, cfg, settings=settings,
+                              task=chosen)
     _finish(result, report, html)
-
-
-def _roles(model: str, cfg: StackConfig | None, tracking_uri: str | None, *, candidate: tuple[str | None, str | None],
-           champion: tuple[str | None, str | None]) -> dict[str, tuple[str, str]] | Report:
-    """Role -> ("url", endpoint) or ("model", URI to serve) from each side's (URL, model URI); or a finished report
-    when there is no champion yet. Without a champion given, it is the version `gates.championAlias` points at."""
-    import os
-
-    from runtime.replay import KIND_REPLAY
-    from runtime.report import Report, inconclusive, passed
-
-    (candidate_url, candidate_uri), (champion_url, champion_uri) = candidate, champion
-    roles = {"candidate": ("url", candidate_url) if candidate_url else ("model", str(candidate_uri))}
-    if tracking_uri is not None:
-        os.environ["MLFLOW_TRACKING_URI"] = tracking_uri  # the served models:/ URIs read it
-    if champion_url is not None or champion_uri is not None:
-        roles["champion"] = ("url", champion_url) if champion_url else ("model", str(champion_uri))
-        return roles
-    from runtime.replay.servers import champion_version
-    from runtime.tracking import resolve_tracking_uri
-
-    uri = resolve_tracking_uri(tracking_uri)
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    alias = cfg.gates.champion_alias if cfg is not None else "champion"
-    version = champion_version(uri, model, alias)
-    if version is not None:
-        roles["champion"] = ("model", f"models:/{model}/{version}")
-        return roles
-    allowed = cfg.gates.allow_no_champion if cfg is not None else True
-    report = Report(kind=KIND_REPLAY, subject={"model": model, "champion": None})
-    report.add(passed("champion", None, f"@{alias}", f"{model} has no @{alias} yet: nothing to compare against "
-                      "(gates.allowNoChampion)") if allowed else
-               inconclusive("champion", f"{model} has no @{alias} and gates.allowNoChampion is false"))
-    return report
 
 
 def shadow(

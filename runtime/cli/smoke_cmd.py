@@ -17,23 +17,20 @@ def smoke(
                                           "http://127.0.0.1:5001 (serves /ping, /health, /version, /invocations).")],
     report: Annotated[Path, typer.Option(help="Write the report (JSON) here.")],
     stack: Annotated[str | None, typer.Option(help="Read thresholds and sample payloads from Pulumi.<stack>.yaml "
-                                              "(`ml-cicd:smoke`); the report's subject is the model it pins.")]
-    = None,
+                                              "(`ml-cicd:smoke`); the report's subject is the model it pins.")] = None,
     requests: Annotated[int | None, typer.Option(help="Requests for the latency check (config smoke.requests, "
                                                  "default 100).")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Requests in flight at once (smoke.concurrency, "
                                                     "default 4).")] = None,
     load: Annotated[bool, typer.Option("--load", help="Run the load test (fixed arrival rate for a fixed "
                                        "duration) instead of the smoke checks.")] = False,
-    rps: Annotated[float | None, typer.Option(help="With --load: arrival rate (smoke.load.rps, default 20).")]
-    = None,
+    rps: Annotated[float | None, typer.Option(help="With --load: arrival rate (smoke.load.rps, default 20).")] = None,
     duration: Annotated[float | None, typer.Option(help="With --load: seconds of arrivals "
                                                    "(smoke.load.durationSeconds, default 30).")] = None,
     max_requests: Annotated[int | None, typer.Option(help="With --load: hard cap on requests "
                                                      "(smoke.load.maxRequests).")] = None,
     readiness_timeout: Annotated[float | None, typer.Option(help="Seconds /ping may take to answer 200 "
-                                                            "(smoke.readinessTimeoutSeconds, default 120).")]
-    = None,
+                                                            "(smoke.readinessTimeoutSeconds, default 120).")] = None,
     request_timeout: Annotated[float | None, typer.Option(help="Seconds one request may take "
                                                           "(smoke.requestTimeoutSeconds, default 10).")] = None,
     sample_data: Annotated[Path | None, typer.Option(help="Parquet or CSV file: its first complete rows become "
@@ -50,8 +47,7 @@ def smoke(
     ca_bundle: Annotated[Path | None, typer.Option(help="PEM file of CA certificates to trust for an https "
                                                    "endpoint (default: the system's).")] = None,
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
-    html: Annotated[Path | None, typer.Option(help="Also write the report as a self-contained HTML page here.")]
-    = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the report as a self-contained HTML page here.")] = None,
 ) -> None:
     """Smoke-test (or with --load, load-test) a scoring endpoint. Exit 0 PASS, 1 FAIL, 2 bad usage or config,
     3 INCONCLUSIVE. Payload precedence: --sample-data, then smoke.samplePayloads, then --model-uri's input

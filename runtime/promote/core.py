@@ -15,14 +15,11 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from runtime.promote import gather, stackfile
 from runtime.promote.errors import PromotionError
+from runtime.promote.plan import Plan, plan_promotion
 from runtime.report import Check, Report, Verdict, failed, inconclusive, passed
-
-if TYPE_CHECKING:
-    from runtime.config import LoadedConfig
 
 _VERSION = re.compile(r"^[1-9]\d*$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -58,8 +55,36 @@ def promote(source: str = "staging", target: str = "production", *, project_dir:
     (tests use it to change the file concurrently). Raises PromotionError for bad input, malformed files, an
     unknown version or a concurrent change; returns a FAIL report when the evidence does not allow promotion.
     """
-    from runtime.config import ConfigError, load_stack, project_root, stack_file
+    _check_arguments(source, target, version, image_digest, evidence_dir=evidence_dir, tracking_uri=tracking_uri)
+    plan = plan_promotion(source, target, project_dir, version, image_digest)
+    what = plan.what
+    report = Report(kind="promotion", subject={"model": what.model, "version": what.version,
+                                               "imageDigest": what.image_digest, "from": source, "to": target})
+    tags = _registry_check(report, tracking_uri, what) if tracking_uri is not None else None
+    evidence = _collect(evidence_dir, tags, what, plan.stage_kinds)
+    for item in evidence:
+        if item.found or item.required:
+            report.add(_evidence_check(item, what, evidence_dir, tags is not None))
+    report.details = {
+        "target": str(plan.target_path), "source": None if plan.source_file is None else str(plan.source_file),
+        "previous": {"version": _plain(plan.previous.version), "imageDigest": _plain(plan.previous.image_digest)},
+        "dryRun": dry_run, "changed": plan.changed, "written": False,
+        "evidence": {e.kind: {"source": e.source, "verdict": e.verdict, "problem": e.problem} for e in evidence},
+    }
+    result = PromotionResult(report=report, target_path=plan.target_path)
+    if report.verdict is not Verdict.PASS:
+        return result
+    _propose(result, plan, evidence)
+    if plan.changed and not dry_run:
+        _write_if_unchanged(plan.snapshot, plan.new_text, before_write)
+        result.written = True
+        report.details["written"] = True
+    return result
 
+
+def _check_arguments(source: str, target: str, version: str | None, image_digest: str | None, *,
+                     evidence_dir: Path | None, tracking_uri: str | None) -> None:
+    """Refuse bad input before any file is read: the same stack twice, a malformed version or digest, no evidence."""
     if source == target:
         raise PromotionError(f"--from and --to are both {source!r}; promote between two stacks")
     if version is not None and not _VERSION.match(version):
@@ -71,115 +96,27 @@ def promote(source: str = "staging", target: str = "production", *, project_dir:
                              "(MLflow model-version tags)")
     if evidence_dir is not None and not evidence_dir.is_dir():
         raise PromotionError(f"--evidence {evidence_dir}: not a directory")
-    digest_given = image_digest is not None
-    root = project_dir or project_root()
-    target_path = stack_file(target, root)
-    source_path = stack_file(source, root)
 
-    # The source stack: where the version and digest come from unless both are given.
-    source_model = None
-    stage_kinds: tuple[str, ...] = ()
-    if source_path.is_file() or version is None or image_digest is None:
-        try:
-            source_cfg = load_stack(source, root).config
-        except ConfigError as exc:
-            raise PromotionError(f"source stack {source!r}: {exc}") from None
-        source_model = source_cfg.model
-        stage_kinds = gather.stage_kinds(source_cfg)
-    chosen_version = version or (source_model.version if source_model else None)
-    if chosen_version is None:
-        raise PromotionError(f"{source_path.name} pins no model.version (only an alias); pass --version N")
-    if image_digest is None:
-        assert source_model is not None
-        if source_model.version != chosen_version:
-            raise PromotionError(f"--version {chosen_version} differs from {source_path.name}'s version "
-                                 f"{source_model.version}, whose image digest belongs to that version; pass "
-                                 "--image-digest for version " + chosen_version)
-        image_digest = source_model.image_digest
-        if image_digest is None:
-            raise PromotionError(f"{source_path.name} pins no model.imageDigest; deploy version {chosen_version} "
-                                 "to staging first, or pass --image-digest")
 
-    # The target stack file: parsed for a byte-exact round trip, edited, validated before anything is written.
-    snapshot = stackfile.Snapshot.read(target_path)
-    doc = stackfile.parse(snapshot)
-    current = doc.model
-    if current.alias is not None and (doc.environment == "production" or target == "production"):
-        raise PromotionError(f"{target_path.name}: model.alias = {current.alias!r} is not allowed in production "
-                             "(production serves an exact version, not an alias); remove the `alias` line, then "
-                             "rerun promote")
-    model_name = str(current.name) if current.name is not None else None
-    if model_name is None:
-        raise PromotionError(f"{target_path.name}: model.name is missing; set the registered model name")
-    if source_model is not None and source_model.name != model_name:
-        raise PromotionError(f"model names differ: {source_path.name} has {source_model.name!r}, "
-                             f"{target_path.name} has {model_name!r}; promotion copies version and digest only")
-    new_text = stackfile.edit_model_ref(doc, chosen_version, image_digest)
-    loaded = _validate(new_text, target_path)
-    what = gather.Target(model_name, chosen_version, image_digest)
-    source_label = (f"stack `{source}` (`{source_path.name}`)" if version is None else
-                    f"`--version {chosen_version}`" + (" and `--image-digest`" if digest_given else
-                                                       f" with the image digest of stack `{source}`"))
-
-    report = Report(kind="promotion", subject={"model": model_name, "version": chosen_version,
-                                               "imageDigest": image_digest, "from": source, "to": target})
-    tags: dict[str, str] | None = None
-    if tracking_uri is not None:
-        tags = _registry_check(report, tracking_uri, what)
-    evidence = _collect(evidence_dir, tags, what, stage_kinds)
-    for item in evidence:
-        if item.found or item.required:
-            report.add(_evidence_check(item, what, evidence_dir, tags is not None))
-    changed = new_text != snapshot.text
-    report.details = {
-        "target": str(target_path), "source": str(source_path) if version is None else None,
-        "previous": {"version": _plain(current.version), "imageDigest": _plain(current.image_digest)},
-        "dryRun": dry_run, "changed": changed, "written": False,
-        "evidence": {e.kind: {"source": e.source, "verdict": e.verdict, "problem": e.problem} for e in evidence},
-    }
-    result = PromotionResult(report=report, target_path=target_path)
-    if report.verdict is not Verdict.PASS:
-        return result
-
+def _propose(result: PromotionResult, plan: Plan, evidence: list[gather.Evidence]) -> None:
+    """Fill a passing result with the new text, its diff and the pull-request body (nothing is written here)."""
     from runtime.promote import pr_body
 
-    result.new_text = new_text
-    result.diff = stackfile.unified_diff(target_path.name, snapshot.text, new_text)
+    report, what = result.report, plan.what
+    result.new_text = plan.new_text
+    result.diff = stackfile.unified_diff(plan.target_path.name, plan.snapshot.text, plan.new_text)
     report.details["diff"] = result.diff
-    if not changed:
-        report.add(passed("stack file", chosen_version, None, f"{target_path.name} already pins version "
-                          f"{chosen_version} with this image digest; nothing to change"))
+    if not plan.changed:
+        report.add(passed("stack file", what.version, None, f"{plan.target_path.name} already pins version "
+                          f"{what.version} with this image digest; nothing to change"))
     result.pr_body = pr_body.render(
-        target=what, previous_version=_plain(current.version), previous_digest=_plain(current.image_digest),
-        source_label=source_label, stack=target, file_name=target_path.name, evidence=evidence,
-        config=loaded.config, diff=result.diff or "(no change)")
-    if changed and not dry_run:
-        _write_if_unchanged(snapshot, new_text, before_write)
-        result.written = True
-        report.details["written"] = True
-    return result
+        target=what, previous_version=_plain(plan.previous.version),
+        previous_digest=_plain(plan.previous.image_digest), source_label=plan.source_label, stack=plan.target,
+        file_name=plan.target_path.name, evidence=evidence, config=plan.config, diff=result.diff or "(no change)")
 
 
 def _plain(value: object) -> str | None:
     return None if value is None else str(value)
-
-
-def _validate(new_text: str, target_path: Path) -> LoadedConfig:
-    """Validate the edited file with the stack model, exactly as `mlcicd config validate` reads it."""
-    from runtime.config import ConfigError, validate_config
-    from runtime.config.loader import read_stack_file
-
-    with tempfile.TemporaryDirectory(prefix="mlcicd-promote-") as scratch:
-        probe = Path(scratch) / target_path.name
-        probe.write_text(new_text, encoding="utf-8")
-        try:
-            raw, _ = read_stack_file(probe)
-            return validate_config(raw, str(target_path))
-        except ConfigError as exc:
-            problems = "\n".join(f"  - {p.render()}" for p in exc.problems)
-            raise PromotionError(f"{target_path.name} would be invalid after promotion, so nothing was written "
-                                 f"({len(exc.problems)} problem{'s' * (len(exc.problems) != 1)}):\n{problems}"
-                                 ) from None
 
 
 def _registry_check(report: Report, tracking_uri: str, what: gather.Target) -> dict[str, str] | None:

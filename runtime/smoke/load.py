@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from runtime.config.checks import LoadTestConfig
 from runtime.progress import progress
 from runtime.report import Check, failed, inconclusive, passed
 from runtime.smoke.client import Outcome, request
-from runtime.smoke.latency import RunStats, allowed_errors, latency_summary, percentile_check
+from runtime.smoke.latency import RunStats, Sample, allowed_errors, latency_summary, percentile_check
 from runtime.smoke.payloads import ScoringRequest
 from runtime.smoke.protocol import judge_prediction
 
@@ -49,6 +50,7 @@ class LoadStats(RunStats):
     slow: int = 0
     capped_by_max_requests: bool = False
     abort_cause: str | None = None
+    """`errors` or `latency`: which threshold was already lost when the run aborted."""
     arrivals_s: float = 0.0
     """Length of the arrival window: from the first slot to the last dispatch, plus one interval."""
 
@@ -56,7 +58,6 @@ class LoadStats(RunStats):
         """Successful responses per second of the arrival window (a response's own latency is judged by p95,
         not charged again here)."""
         return len(self.ok_latencies_ms()) / self.arrivals_s if self.arrivals_s > 0 else 0.0
-    """`errors` or `latency`: which threshold was already lost when the run aborted."""
 
 
 def slow_budget(planned: int) -> int:
@@ -66,10 +67,11 @@ def slow_budget(planned: int) -> int:
 
 async def open_loop(client: httpx.AsyncClient, base: str, requests: list[ScoringRequest], cfg: LoadTestConfig,
                     timeout_s: float) -> LoadStats:
+    """Send request i at i / rps, cycling through `requests`, within the bounds of the module docstring; judge each
+    response as it arrives and stop scheduling once a threshold is lost for the whole run."""
     wanted = math.ceil(cfg.rps * cfg.duration_seconds)
     stats = LoadStats(planned=min(wanted, cfg.max_requests), capped_by_max_requests=wanted > cfg.max_requests)
     interval = 1.0 / cfg.rps
-    late_after = max(LATE_TOLERANCE_S, interval)
     error_budget = allowed_errors(cfg.max_error_rate, stats.planned)
     slow_allowed = slow_budget(stats.planned)
     in_flight = asyncio.Semaphore(cfg.max_in_flight)
@@ -79,23 +81,48 @@ async def open_loop(client: httpx.AsyncClient, base: str, requests: list[Scoring
     async def one(req: ScoringRequest) -> None:
         try:
             outcome = await request(client, "POST", url, timeout_s, req.content)
-            sample = stats.record(outcome, judge_prediction(outcome, req))
-            if sample.error is None and sample.latency_s * 1000 > cfg.p95_ms:
-                stats.slow += 1
-            if stats.aborted is None and stats.errors > error_budget:
-                stats.abort_cause = "errors"
-                stats.aborted = (f"aborted after {len(stats.samples)} responses: {stats.errors} failed, more than "
-                                 f"the {error_budget} that maxErrorRate {cfg.max_error_rate:g} allows over "
-                                 f"{stats.planned} requests")
-            elif stats.aborted is None and stats.slow > slow_allowed:
-                stats.abort_cause = "latency"
-                stats.aborted = (f"aborted after {len(stats.samples)} responses: {stats.slow} slower than "
-                                 f"{cfg.p95_ms:g} ms, more than the {slow_allowed} a p95 allows over "
-                                 f"{stats.planned} requests")
+            _count_response(stats, stats.record(outcome, judge_prediction(outcome, req)), cfg, error_budget,
+                            slow_allowed)
         finally:
             in_flight.release()
 
+    def send(i: int) -> None:
+        """Dispatch arrival i as a task, kept in `tasks` until it is done."""
+        task = asyncio.create_task(one(requests[i % len(requests)]))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
     t0 = time.monotonic()
+    await _arrivals(stats, t0, interval, in_flight, send)
+    stats.arrivals_s = time.monotonic() - t0 + interval
+    await _drain(stats, tasks, t0 + stats.planned * interval + timeout_s + DRAIN_GRACE_S, timeout_s)
+    stats.wall_s = time.monotonic() - t0
+    return stats
+
+
+def _count_response(stats: LoadStats, sample: Sample, cfg: LoadTestConfig, error_budget: int,
+                    slow_allowed: int) -> None:
+    """Count a success slower than the p95 threshold, and abort the run once errors or slow responses exceed what
+    the thresholds allow over every scheduled request (the first threshold lost is the cause)."""
+    if sample.error is None and sample.latency_s * 1000 > cfg.p95_ms:
+        stats.slow += 1
+    if stats.aborted is None and stats.errors > error_budget:
+        stats.abort_cause = "errors"
+        stats.aborted = (f"aborted after {len(stats.samples)} responses: {stats.errors} failed, more than "
+                         f"the {error_budget} that maxErrorRate {cfg.max_error_rate:g} allows over "
+                         f"{stats.planned} requests")
+    elif stats.aborted is None and stats.slow > slow_allowed:
+        stats.abort_cause = "latency"
+        stats.aborted = (f"aborted after {len(stats.samples)} responses: {stats.slow} slower than "
+                         f"{cfg.p95_ms:g} ms, more than the {slow_allowed} a p95 allows over "
+                         f"{stats.planned} requests")
+
+
+async def _arrivals(stats: LoadStats, t0: float, interval: float, in_flight: asyncio.Semaphore,
+                    send: Callable[[int], None]) -> None:
+    """Keep the schedule from `t0` until every planned arrival is due or the run aborts: each arrival is counted
+    late or not, then dropped when `in_flight` is full, else it takes a place and `send` dispatches it."""
+    late_after = max(LATE_TOLERANCE_S, interval)
     with progress("load test", stats.planned, unit="requests") as advance:
         for i in range(stats.planned):
             if stats.aborted is not None:
@@ -114,25 +141,25 @@ async def open_loop(client: httpx.AsyncClient, base: str, requests: list[Scoring
                 continue
             await in_flight.acquire()
             stats.sent += 1
-            task = asyncio.create_task(one(requests[i % len(requests)]))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-    stats.arrivals_s = time.monotonic() - t0 + interval
-    deadline = t0 + stats.planned * interval + timeout_s + DRAIN_GRACE_S
-    if tasks:
-        remaining = max(0.0, deadline - time.monotonic()) if stats.aborted is None else 0.0
-        _, pending = await asyncio.wait(set(tasks), timeout=remaining)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
-        stats.cancelled = len(pending)
-        if stats.aborted is None:  # outstanding past every request's own timeout: counted as timeouts
-            for _ in range(len(pending)):
-                outcome = Outcome("timeout", f"still outstanding {DRAIN_GRACE_S:g} s after its timeout", timeout_s)
-                stats.record(outcome, outcome.reason)
-    stats.wall_s = time.monotonic() - t0
-    return stats
+            send(i)
+
+
+async def _drain(stats: LoadStats, tasks: set[asyncio.Task[None]], deadline: float, timeout_s: float) -> None:
+    """Wait for the outstanding requests until `deadline` (not at all after an abort), then cancel the rest; without
+    an abort each cancelled request counts as a timeout."""
+    if not tasks:
+        return
+    remaining = max(0.0, deadline - time.monotonic()) if stats.aborted is None else 0.0
+    _, pending = await asyncio.wait(set(tasks), timeout=remaining)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    stats.cancelled = len(pending)
+    if stats.aborted is None:  # outstanding past every request's own timeout: counted as timeouts
+        for _ in range(len(pending)):
+            outcome = Outcome("timeout", f"still outstanding {DRAIN_GRACE_S:g} s after its timeout", timeout_s)
+            stats.record(outcome, outcome.reason)
 
 
 def load_checks(stats: LoadStats, cfg: LoadTestConfig) -> list[Check]:

@@ -1,6 +1,6 @@
 """`mlcicd verify rollout` from its options: what the stack pins, where it is deployed (the stack outputs or the
-command line), a preflight of AWS, then the comparison in `runtime.verify.rollout`. The CLI only parses, calls,
-prints and exits."""
+command line), a preflight of AWS, then the comparison in `runtime.verify.ecs` or `runtime.verify.eks`. The CLI
+only parses, calls, prints and exits."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def verify_stack_rollout(stack: str, cfg: StackConfig, options: RolloutOptions) 
     """Compare the live deployment with the stack's pins. UsageError when the stack pins nothing or the
     deployment cannot be located; CredentialsError / AwsUnavailable from the preflight (exit 2 / 3)."""
     from runtime import stack_outputs as out
-    from runtime.verify.rollout import Expected, fetch_argo_rollout, verify_argo_rollout, verify_ecs_rollout
+    from runtime.verify.ecs import verify_ecs_rollout
+    from runtime.verify.eks import fetch_argo_rollout, verify_argo_rollout
+    from runtime.verify.pins import Expected
 
     outputs = read_stack_outputs(options.stack_outputs)
     expected = Expected(stack=stack, model_name=cfg.model.name, version=cfg.model.version,
