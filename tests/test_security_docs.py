@@ -38,8 +38,12 @@ def _table(heading: str) -> list[list[str]]:
     return rows[2:]
 
 
+#: The rule modules of the platform, serving, checks, gates and delivery sections, whose warnings the table lists.
+RULE_MODULES = ("platform_rules", "serving_rules", "canary_rules", "gate_rules", "delivery_rules")
+
+
 def _advice_paths_in_rules() -> set[str]:
-    source = (ROOT / "runtime" / "config" / "rules.py").read_text(encoding="utf-8")
+    source = "".join((ROOT / "runtime" / "config" / f"{name}.py").read_text(encoding="utf-8") for name in RULE_MODULES)
     return set(re.findall(r'Advice\("([^"]+)"', source))
 
 

@@ -11,7 +11,7 @@ from typing import TypedDict
 import pulumi
 
 from components.tracking.stage_users import StageUser
-from runtime.config.platform import TrackingConfig
+from runtime.config.tracking import TrackingConfig
 
 
 class TrackingServerArgs(TypedDict, total=False):

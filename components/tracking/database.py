@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import defaults as d
-from runtime.config.platform import SelfHostedTrackingConfig
+from runtime.config.tracking import SelfHostedTrackingConfig
 
 #: Generated secret values: letters and digits only (safe in env vars and ini files), every class present.
 _PASSWORD_ARGS: dict[str, Any] = {"password_length": d.TRACKING_ADMIN_PASSWORD_LENGTH, "exclude_punctuation": True,

@@ -19,7 +19,7 @@ from components.aws_common import partition_of
 from components.iam import account_trust_policy, document
 from components.tracking.args import TrackingServerArgs
 from components.tracking.policies import artifact_statements, model_registry_statements
-from runtime.config.platform import SageMakerTrackingConfig
+from runtime.config.tracking import SageMakerTrackingConfig
 
 
 class SageMakerOutputs(NamedTuple):

@@ -37,7 +37,7 @@ from components.tracking.database import admin_secret, database, managed_secret_
 from components.tracking.policies import artifact_statements
 from components.tracking.stage_users import BOOTSTRAP_SCRIPT, SCRIPT_ENV, USERS_ENV, StageUser, password_env, users_spec
 from runtime.config import defaults as cfg_defaults
-from runtime.config.platform import SelfHostedTrackingConfig
+from runtime.config.tracking import SelfHostedTrackingConfig
 
 CONTAINER = "mlflow"
 AUTH_INI = f"{d.SCRATCH_PATH}/basic_auth.ini"

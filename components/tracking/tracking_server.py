@@ -21,7 +21,7 @@ import pulumi
 from components.tracking.args import TrackingServerArgs
 from components.tracking.sagemaker import build_sagemaker
 from components.tracking.self_hosted import build_self_hosted
-from runtime.config.platform import SageMakerTrackingConfig
+from runtime.config.tracking import SageMakerTrackingConfig
 
 TYPE = "mlcicd:tracking:TrackingServer"
 

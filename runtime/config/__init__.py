@@ -2,6 +2,7 @@
 the program, so thresholds, canary settings and the deployed model live in exactly one place."""
 
 from runtime.config.base import NAMESPACE
+from runtime.config.findings import Advice, Problem
 from runtime.config.loader import (
     ConfigError,
     LoadedConfig,
@@ -11,7 +12,6 @@ from runtime.config.loader import (
     stack_file,
     validate_config,
 )
-from runtime.config.rules import Advice, Problem
 from runtime.config.stack import StackConfig
 
 __all__ = [

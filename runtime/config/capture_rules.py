@@ -1,26 +1,19 @@
-"""Rules of `ml-cicd:monitoring.capture` and `monitoring.quality` (`CAPTURE_RULES`, run by the loader beside
-`rules.RULES`)."""
+"""Rules of `ml-cicd:monitoring.capture` and `monitoring.quality` (`CAPTURE_RULES`, listed in `rules.RULES`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from runtime.config.rules import Finding, Problem, Rule
+from runtime.config.findings import Finding, Problem, RuleList
 from runtime.serving.records import schema_problems
 
-CAPTURE_RULES: list[Rule] = []
+CAPTURE_RULES = RuleList()
+rule = CAPTURE_RULES.rule
 
 
-def rule(fn: Rule) -> Rule:
-    CAPTURE_RULES.append(fn)
-    return fn
-
-
-@rule
+@rule("monitoring")
 def capture_schema(s: dict[str, Any]) -> Iterator[Finding]:
-    if "monitoring" not in s:
-        return
     capture = s["monitoring"].capture
     path = "monitoring.capture"
     if capture.enabled and not capture.input_schema:
@@ -34,10 +27,8 @@ def capture_schema(s: dict[str, Any]) -> Iterator[Finding]:
         yield Problem(f"{path}.dropFields", "drops every input feature; capture would record predictions only")
 
 
-@rule
+@rule("monitoring")
 def quality_needs_captures(s: dict[str, Any]) -> Iterator[Finding]:
-    if "monitoring" not in s:
-        return
     monitoring = s["monitoring"]
     if monitoring.quality.enabled and not (monitoring.capture.enabled and monitoring.drift.enabled):
         yield Problem("monitoring.quality.enabled", "the quality job joins labels to captures and runs beside the "

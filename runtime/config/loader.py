@@ -16,10 +16,8 @@ from typing import Annotated, Any
 from pydantic import TypeAdapter, ValidationError
 
 from runtime.config.base import NAMESPACE
-from runtime.config.capture_rules import CAPTURE_RULES
-from runtime.config.program_rules import PROGRAM_RULES
-from runtime.config.replay_rules import REPLAY_RULES
-from runtime.config.rules import RULES, Advice, Problem
+from runtime.config.findings import Advice, Problem
+from runtime.config.rules import RULES
 from runtime.config.stack import StackConfig
 from runtime.config.stackrules import DEFAULT_PROJECT, sibling_pipeline_problems, stack_rules
 from runtime.config.suggest import literal_message, namespace_problem, unknown_key_message
@@ -124,8 +122,7 @@ def validate_config(raw: Mapping[str, Any], source: str, *, stack: str | None = 
             sections[name] = StackConfig.model_fields[name].get_default(call_default_factory=True)
             defaulted.add(key)
     advice: list[Advice] = []
-    checks = (*RULES, *PROGRAM_RULES, *CAPTURE_RULES, *REPLAY_RULES)
-    findings = [finding for check in checks for finding in check(sections)]
+    findings = [finding for check in RULES for finding in check(sections)]
     if stack is not None:
         findings += stack_rules(sections, stack, project or DEFAULT_PROJECT)
         if root is not None:

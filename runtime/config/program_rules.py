@@ -6,10 +6,10 @@ see. `tests/test_config_program.py` runs the program over mutated stack configs 
 whenever the program rejects a config, validation rejected it first.
 
 Component check -> rule:
-- `Network` needs a VPC id and two private subnets in mode `existing` -> `rules.network_settings` (it now also
-  sees a left-out `network` section, which defaults to mode `existing`).
-- `TrackingServer` needs `selfHosted` in mode `self-hosted` -> `rules.tracking_settings` (also when `tracking`
-  is left out: the default mode is `self-hosted`).
+- `Network` needs a VPC id and two private subnets in mode `existing` -> `platform_rules.network_settings` (it now
+  also sees a left-out `network` section, which defaults to mode `existing`).
+- `TrackingServer` needs `selfHosted` in mode `self-hosted` -> `platform_rules.tracking_settings` (also when
+  `tracking` is left out: the default mode is `self-hosted`).
 - `Network.subnet_cidrs` splits `network.cidr` into /prefix+4 subnets, needs /24 or larger -> `vpc_cidr`.
 - `ModelService` (eks) checks that `serving.canary.probe.allowedHosts` admits the in-cluster Services its
   analysis step probes -> `eks_probe_hosts`.
@@ -25,31 +25,21 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from runtime.config.rules import Finding, Problem, Rule
+from runtime.config.findings import Finding, RuleList, bad_value
 
-PROGRAM_RULES: list[Rule] = []
+PROGRAM_RULES = RuleList()
+program_rule = PROGRAM_RULES.rule
 #: AWS accepts VPC CIDR blocks from /16 to /28; the program splits the block into /prefix+4 subnets, so /24 at most.
 VPC_PREFIX_RANGE = (16, 24)
 
 
-def program_rule(fn: Rule) -> Rule:
-    PROGRAM_RULES.append(fn)
-    return fn
-
-
-def _problem(path: str, message: str, value: Any) -> Problem:
-    return Problem(path=path, message=message, value=value, has_value=True)
-
-
-@program_rule
+@program_rule("region")
 def region_in_partition(s: dict[str, Any]) -> Iterator[Finding]:
-    if "region" not in s:
-        return
     from runtime.config.regions import region_error
 
     error = region_error(s["region"])
     if error is not None:
-        yield _problem("region", error, s["region"])
+        yield bad_value("region", error, s["region"])
 
 
 def _cidr_error(value: str) -> str | None:
@@ -65,7 +55,7 @@ def _cidr_error(value: str) -> str | None:
     return None
 
 
-@program_rule
+@program_rule()
 def cidrs_are_networks(s: dict[str, Any]) -> Iterator[Finding]:
     lists: list[tuple[str, list[str]]] = []
     if "serving" in s:
@@ -77,23 +67,23 @@ def cidrs_are_networks(s: dict[str, Any]) -> Iterator[Finding]:
         for i, cidr in enumerate(cidrs):
             error = _cidr_error(cidr)
             if error is not None:
-                yield _problem(f"{path}[{i}]", error, cidr)
+                yield bad_value(f"{path}[{i}]", error, cidr)
 
 
-@program_rule
+@program_rule("network")
 def vpc_cidr(s: dict[str, Any]) -> Iterator[Finding]:
-    if "network" not in s or s["network"].mode != "create":
+    if s["network"].mode != "create":
         return
     cidr = s["network"].cidr
     error = _cidr_error(cidr)
     if error is not None:
-        yield _problem("network.cidr", error, cidr)
+        yield bad_value("network.cidr", error, cidr)
         return
     low, high = VPC_PREFIX_RANGE
     prefix = ipaddress.IPv4Network(cidr).prefixlen
     if not low <= prefix <= high:
-        yield _problem("network.cidr", f"a created VPC needs a /{low} to /{high} block (AWS allows /16 to /28, and "
-                       "the program splits it into 16 subnets of /prefix+4)", cidr)
+        yield bad_value("network.cidr", f"a created VPC needs a /{low} to /{high} block (AWS allows /16 to /28, and "
+                        "the program splits it into 16 subnets of /prefix+4)", cidr)
 
 
 def k8s_name(value: str, limit: int = 63) -> str:
@@ -111,16 +101,14 @@ def probed_hosts(model_name: str, namespace: str) -> tuple[str, str]:
     return f"{app}.{namespace}.svc.cluster.local", f"{app}-canary.{namespace}.svc.cluster.local"
 
 
-@program_rule
+@program_rule("serving", "model")
 def eks_probe_hosts(s: dict[str, Any]) -> Iterator[Finding]:
-    if "serving" not in s or "model" not in s:
-        return
     serving = s["serving"]
     if serving.backend != "eks" or serving.eks is None or serving.canary.strategy == "rolling":
         return
     allowed = serving.canary.probe.allowed_hosts
     for host in probed_hosts(s["model"].name, serving.eks.namespace):
         if not any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in allowed):
-            yield _problem("serving.canary.probe.allowedHosts", f"must admit {host}: the Rollout's analysis step "
-                           "probes the stable and canary Services; add `*.svc.cluster.local` (the default)", allowed)
+            yield bad_value("serving.canary.probe.allowedHosts", f"must admit {host}: the Rollout's analysis step "
+                            "probes the stable and canary Services; add `*.svc.cluster.local` (the default)", allowed)
             return

@@ -1,4 +1,4 @@
-"""Rules of `ml-cicd:gates.replay`, `gates.shadow` and `serving.shadow` (`REPLAY_RULES`, run by the loader beside
+"""Rules of `ml-cicd:gates.replay`, `gates.shadow` and `serving.shadow` (`REPLAY_RULES`, listed in
 `rules.RULES`)."""
 
 from __future__ import annotations
@@ -6,20 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from runtime.config.rules import Advice, Finding, Problem, Rule
+from runtime.config.findings import Advice, Finding, Problem, RuleList
 
-REPLAY_RULES: list[Rule] = []
-
-
-def rule(fn: Rule) -> Rule:
-    REPLAY_RULES.append(fn)
-    return fn
+REPLAY_RULES = RuleList()
+rule = REPLAY_RULES.rule
 
 
-@rule
+@rule("gates")
 def replay_gate(s: dict[str, Any]) -> Iterator[Finding]:
-    if "gates" not in s:
-        return
     gates = s["gates"]
     replay = gates.replay
     if replay is None:
@@ -33,17 +27,17 @@ def replay_gate(s: dict[str, Any]) -> Iterator[Finding]:
                       "column (`labelColumn`), not both")
 
 
-@rule
+@rule("gates")
 def shadow_stage(s: dict[str, Any]) -> Iterator[Finding]:
-    if "gates" in s and s["gates"].shadow is not None:
+    if s["gates"].shadow is not None:
         yield Advice("gates.shadow", f"default: no Shadow stage; set, the pipeline deploys each candidate as the "
                      f"shadow of stack `{s['gates'].shadow.stack}` with its deploy role, outside a pull request (the "
                      "shadow never answers a caller, but it runs on that stack's live requests)")
 
 
-@rule
+@rule("serving")
 def shadow_variant(s: dict[str, Any]) -> Iterator[Finding]:
-    if "serving" not in s or not s["serving"].shadow.enabled:
+    if not s["serving"].shadow.enabled:
         return
     shadow = s["serving"].shadow
     path = "serving.shadow"

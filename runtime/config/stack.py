@@ -18,8 +18,8 @@ from runtime.config.platform import (
     RegistryConfig,
     ServingConfig,
     StorageConfig,
-    TrackingConfig,
 )
+from runtime.config.tracking import TrackingConfig
 
 Environment = Literal["development", "staging", "production"]
 

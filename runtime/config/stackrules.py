@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from runtime.config.rules import Finding, Problem
+from runtime.config.findings import Finding, Problem
 
 #: Pulumi project name when none is known (the `name:` of this repository's Pulumi.yaml).
 DEFAULT_PROJECT = "ml-cicd"

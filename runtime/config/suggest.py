@@ -16,7 +16,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from runtime.config.base import NAMESPACE
-from runtime.config.rules import Problem
+from runtime.config.findings import Problem
 
 #: Pulumi's own namespace (`pulumi:tags`, `pulumi:disable-default-providers`): engine settings, not program config.
 PULUMI_NAMESPACE = "pulumi"

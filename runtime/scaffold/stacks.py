@@ -159,24 +159,42 @@ def _pipeline(o: StackOptions) -> str:
 
 
 def render_stack(o: StackOptions, environment: Literal["staging", "production"]) -> str:
+    """The stack file `Pulumi.<environment>.yaml` of a new project: the platform (network, model, serving, tracking,
+    alarms), then the pipeline (staging) or the monitoring jobs' source (production), then the checks."""
     production = environment == "production"
-    regression = 0.005 if production else 0.01
-    header = ("# Production: changed only by reviewed pull requests. `mlcicd promote` (the pipeline's Promote action)\n"
-              "# edits the model's version and image digest below and nothing else.\n" if production else
-              "# Staging: every candidate is deployed here, canaried, smoke- and load-tested before promotion.\n")
-    model = (f"""  ml-cicd:model:
+    hosting = _source(o) if production else _pipeline(o)
+    return _platform(o, environment) + hosting + _checks(o, production)
+
+
+def _header(production: bool) -> str:
+    """The file's first lines: who changes this stack, and how."""
+    if production:
+        return ("# Production: changed only by reviewed pull requests. `mlcicd promote` (the pipeline's Promote "
+                "action)\n# edits the model's version and image digest below and nothing else.\n")
+    return "# Staging: every candidate is deployed here, canaried, smoke- and load-tested before promotion.\n"
+
+
+def _model(o: StackOptions, production: bool) -> str:
+    """The served model: production pins an exact version and image digest, staging follows the candidate alias."""
+    if production:
+        return f"""  ml-cicd:model:
     name: {o.model_name}
     # Pinned by promotion: a version that passed every gate, and its image digest. Placeholders until the first
     # promotion pull request replaces them (do not `pulumi up` production before it).
     version: "1"
     imageDigest: sha256:{'0' * 64}
-""" if production else f"""  ml-cicd:model:
+"""
+    return f"""  ml-cicd:model:
     name: {o.model_name}
     alias: candidate
-""")
+"""
+
+
+def _platform(o: StackOptions, environment: Literal["staging", "production"]) -> str:
+    """From the header to the alarms: what the stack builds in AWS."""
+    production = environment == "production"
     check = f"mlcicd config validate --stack {environment}"
-    hosting = _source(o) if production else _pipeline(o)
-    return f"""{header}# Every key is documented in the platform's docs/config-reference.md; `{check}`
+    return f"""{_header(production)}# Every key is documented in the platform's docs/config-reference.md; `{check}`
 # checks this file, and `mlcicd config schema` gives editors the schema.
 config:
   ml-cicd:environment: {environment}
@@ -187,7 +205,7 @@ config:
     mode: create
     cidr: 10.40.0.0/16
 
-{model}
+{_model(o, production)}
 {_serving(o, production)}
 {_tracking(o, production)}
   ml-cicd:alarms:
@@ -196,7 +214,13 @@ config:
     emails:
       - ml-alerts@example.com  # CHANGE: who is told about rollbacks
 
-{hosting}  # Data contract of the training data (checked against the reference profile).
+"""
+
+
+def _checks(o: StackOptions, production: bool) -> str:
+    """The data contract, the model gate and the smoke test each candidate passes."""
+    regression = 0.005 if production else 0.01
+    return f"""  # Data contract of the training data (checked against the reference profile).
   ml-cicd:data:
     quality:
       maxNullRate: 0.02

@@ -1,0 +1,153 @@
+"""Rules of the AWS platform sections `ml-cicd:model`, `network`, `storage`, `registry`, `tracking` and `alarms`,
+the certificates' region, and the Fargate task sizes the serving and tracking services share (listed in
+`rules.RULES`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from runtime.config.findings import Advice, Finding, Problem, bad_value, needs
+
+
+@needs("environment", "model")
+def production_pins_the_model(s: dict[str, Any]) -> Iterator[Finding]:
+    if s["environment"] != "production":
+        return
+    model = s["model"]
+    if model.version is None:
+        yield Problem("model.version", "production must pin an exact registered-model version; set it with "
+                      "`mlcicd promote --from staging --to production` or `pulumi config set --path model.version N`")
+    if model.image_digest is None:
+        yield Problem("model.imageDigest", "production must pin the serving image by digest (sha256:<64 hex>); "
+                      "`mlcicd promote` copies it from staging")
+    if model.alias is not None:
+        yield bad_value("model.alias", "production serves an exact version, not an alias; remove `alias`",
+                        model.alias)
+
+
+@needs("network")
+def network_settings(s: dict[str, Any]) -> Iterator[Finding]:
+    net = s["network"]
+    if net.mode == "existing":
+        if net.vpc_id is None:
+            yield Problem("network.vpcId", "mode `existing` requires the VPC id (vpc-...); or use `mode: create`")
+        if len(net.private_subnet_ids) < 2:
+            yield bad_value("network.privateSubnetIds", "mode `existing` requires at least two private subnets in "
+                            "different availability zones", net.private_subnet_ids)
+    elif net.vpc_id is not None or net.private_subnet_ids or net.public_subnet_ids:
+        yield Problem("network.vpcId", "mode `create` builds its own VPC; remove vpcId and the subnet ids, or "
+                      "use `mode: existing`")
+    public_lb = "serving" in s and not s["serving"].load_balancer.internal
+    if public_lb and net.mode == "existing" and len(net.public_subnet_ids) < 2:
+        yield bad_value("network.publicSubnetIds", "an internet-facing load balancer needs at least two "
+                        "public subnets", net.public_subnet_ids)
+
+
+@needs("storage", "environment")
+def storage_safety(s: dict[str, Any]) -> Iterator[Finding]:
+    if s["storage"].force_destroy:
+        if s["environment"] == "production":
+            yield bad_value("storage.forceDestroy", "is not allowed in production (it deletes model and data "
+                            "history on `pulumi destroy`); remove it", True)
+        else:
+            yield Advice("storage.forceDestroy", "default false; true lets `pulumi destroy` delete non-empty "
+                         "buckets")
+
+
+@needs("registry")
+def registry_safety(s: dict[str, Any]) -> Iterator[Finding]:
+    if s["registry"].mutable_tags:
+        yield Advice("registry.mutableTags", "default false (IMMUTABLE); true lets a tag point at a new image")
+    if not s["registry"].scan_on_push:
+        yield Advice("registry.scanOnPush", "default true; false skips the vulnerability scan of pushed images")
+
+
+@needs("tracking")
+def tracking_settings(s: dict[str, Any]) -> Iterator[Finding]:
+    tracking = s["tracking"]
+    if tracking.mode == "self-hosted":
+        hosted = tracking.self_hosted
+        if hosted is None:
+            yield Problem("tracking.selfHosted", "mode `self-hosted` requires `selfHosted: {image: "
+                          "<repo>:<tag>@sha256:<digest>}`")
+            return
+        yield from fargate_size("tracking.selfHosted", hosted.cpu, hosted.memory)
+        if hosted.auth.mode == "oidc" and hosted.auth.oidc is None:
+            yield Problem("tracking.selfHosted.auth.oidc", "auth mode `oidc` requires the identity provider "
+                          "settings (issuer, endpoints, clientId, clientSecret)")
+        if hosted.certificate_arn is None:
+            what = ("basic auth sends the MLflow username and password with every request"
+                    if hosted.auth.mode == "basic" else "OIDC puts session cookies and tokens on the wire")
+            yield Problem("tracking.selfHosted.certificateArn", f"is required: {what}, and credentials never travel "
+                          "over plain HTTP (not even inside the VPC). Set an ACM certificate ARN of the stack's "
+                          "region (`arn:aws:acm:<region>:<account>:certificate/<id>`); the load balancer then serves "
+                          "HTTPS with TLS 1.3 and port 80 only redirects")
+    if s.get("environment") == "production" and tracking.mode == "self-hosted":
+        db = tracking.self_hosted.database if tracking.self_hosted else None
+        if db is not None and db.deletion_protection is False:
+            yield Advice("tracking.selfHosted.database.deletionProtection", "default true in production; false "
+                         "allows deleting the registry database without a final snapshot")
+        if db is not None and db.multi_az is False:
+            yield Advice("tracking.selfHosted.database.multiAz", "default true in production; false leaves the "
+                         "model registry without a standby when its availability zone fails")
+
+
+@needs("tracking")
+def tracking_mode_sections(s: dict[str, Any]) -> Iterator[Finding]:
+    tracking = s["tracking"]
+    if tracking.mode == "sagemaker" and tracking.self_hosted is not None:
+        yield Problem("tracking.selfHosted", "is only used with `mode: self-hosted`; remove it or change `mode`")
+    if tracking.mode == "self-hosted" and tracking.sagemaker is not None:
+        yield Problem("tracking.sagemaker", "is only used with `mode: sagemaker`; remove it or change `mode`")
+    hosted = tracking.self_hosted
+    if hosted is not None and hosted.auth.mode == "basic" and hosted.auth.oidc is not None:
+        yield Problem("tracking.selfHosted.auth.oidc", "is only used with auth `mode: oidc`; remove it or set "
+                      "`mode: oidc`")
+
+
+@needs("alarms")
+def alarm_periods(s: dict[str, Any]) -> Iterator[Finding]:
+    alarms = s["alarms"]
+    if alarms.datapoints_to_alarm > alarms.evaluation_periods:
+        yield bad_value("alarms.datapointsToAlarm",
+                        f"must not exceed evaluationPeriods ({alarms.evaluation_periods})", alarms.datapoints_to_alarm)
+
+
+@needs("region")
+def certificates_in_the_stack_region(s: dict[str, Any]) -> Iterator[Finding]:
+    """A load balancer can only use an ACM certificate of its own region."""
+    found: list[tuple[str, str | None]] = []
+    if "serving" in s:
+        found.append(("serving.loadBalancer.certificateArn", s["serving"].load_balancer.certificate_arn))
+    if "tracking" in s and s["tracking"].self_hosted is not None:
+        found.append(("tracking.selfHosted.certificateArn", s["tracking"].self_hosted.certificate_arn))
+    for path, arn in found:
+        if arn is not None and arn.split(":")[3] != s["region"]:
+            yield bad_value(path, f"is a certificate of region {arn.split(':')[3]}; the load balancer is in "
+                            f"{s['region']} and can only use a certificate of its own region (import or request it "
+                            "there)", arn)
+
+
+# Fargate accepts only these CPU/memory pairs (MiB): https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
+_FARGATE_MEMORY: dict[int, tuple[int, int, int]] = {
+    256: (512, 2048, 1024),
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
+
+
+def fargate_size(prefix: str, cpu: int, memory: int) -> Iterator[Finding]:
+    """Problems of a Fargate task size (`<prefix>.cpu`, `<prefix>.memory`): a CPU and memory pair Fargate runs."""
+    if cpu not in _FARGATE_MEMORY:
+        yield bad_value(f"{prefix}.cpu", f"Fargate CPU must be one of {sorted(_FARGATE_MEMORY)}", cpu)
+        return
+    low, high, step = _FARGATE_MEMORY[cpu]
+    special = cpu == 256 and memory == 512
+    if not special and not (low <= memory <= high and memory % step == 0):
+        yield bad_value(f"{prefix}.memory", f"with cpu {cpu}, Fargate memory must be {low}..{high} MiB in steps "
+                        f"of {step}", memory)
