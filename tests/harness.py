@@ -14,6 +14,11 @@ from typing import Any, NoReturn
 from runtime.config.loader import deep_merge, read_stack_file, stack_file
 from runtime.graph import Graph, Resource, build_graph
 
+#: The pipeline stack's repository that production and the fixtures serve from (`registry.imageRepositoryArn` in
+#: Pulumi.production.yaml and tests/fixtures), as the mocks name it in URLs.
+PIPELINE_REPOSITORY = "serving-images-5d0c3b2"
+PIPELINE_REPOSITORY_ARN = f"arn:aws:ecr:eu-west-1:123456789012:repository/{PIPELINE_REPOSITORY}"
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

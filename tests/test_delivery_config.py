@@ -103,7 +103,8 @@ def test_a_pipeline_in_the_stack_it_promotes_to_is_refused() -> None:
 def test_a_second_pipeline_on_the_same_repository_and_branch_is_refused() -> None:
     """Even one that would deploy its own stack: two pipelines on one branch train twice on every push."""
     pipeline = {**stack_config("staging")["pipeline"], "deployStack": "production", "promoteTo": "staging"}
-    overrides = {"pipeline": pipeline, "monitoring": {"source": None, "drift": {"retrainPipelineArn": None}}}
+    overrides = {"pipeline": pipeline, "monitoring": {"source": None, "drift": {"retrainPipelineArn": None}},
+                 "registry": {"imageRepositoryArn": None}}  # a pipeline's stack pushes to its own repository
     found = _stack_problems("production", overrides)
     assert found["pipeline"] == (
         "ml-cicd:pipeline: Pulumi.staging.yaml also configures a pipeline on acme/churn-model@main: every push would "

@@ -21,7 +21,7 @@ from runtime.config import load_stack
 from runtime.graph import MOCK_ACCOUNT, Graph, Resource, mock_outputs
 from runtime.pipeline.model import Mlcicd, PipelineSpec, build_actions
 from runtime.pipeline.steps import delivery_stages
-from tests.harness import ROOT, graph, policy, stack_config
+from tests.harness import PIPELINE_REPOSITORY_ARN, ROOT, graph, policy, stack_config
 
 PIPELINE = "aws:codepipeline/pipeline:Pipeline"
 PROJECT = "aws:codebuild/project:Project"
@@ -350,7 +350,7 @@ def test_sagemaker_tracking_is_authorised_by_iam_per_action_level() -> None:
     # A pipeline of its own (hosted by the stack it deploys; another branch than staging's, or it would be a second
     # pipeline on the same repository and branch).
     g = graph("sagemaker", {"pipeline": {**stack_config("staging")["pipeline"], "deployStack": "sagemaker",
-                                         "branch": "sagemaker"}})
+                                         "branch": "sagemaker"}, "registry": {"imageRepositoryArn": None}})
     server = g.one("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
 
     def granted(action: str) -> set[str]:
@@ -368,7 +368,9 @@ def test_sagemaker_tracking_is_authorised_by_iam_per_action_level() -> None:
 
 
 def test_no_pipeline_section_no_pipeline_and_a_warning_for_the_monitor() -> None:
-    g = graph("staging", {"pipeline": None})
+    # Without the pipeline, staging serves from the pipeline stack's repository (the config requires it).
+    g = graph("staging", {"pipeline": None,
+                          "registry": {"maxTaggedImages": None, "imageRepositoryArn": PIPELINE_REPOSITORY_ARN}})
     assert g.of_type("mlcicd:delivery:DeliveryPipeline") == []
     assert g.of_type("mlcicd:monitoring:DriftMonitor") == []
     assert any("drift monitor is not created" in w for w in g.warnings)

@@ -11,7 +11,7 @@ import yaml
 from components.monitoring.drift_monitor import alarm_event_pattern, schedule_period_seconds
 from runtime import metrics as m
 from runtime.graph import MOCK_ACCOUNT, Graph
-from tests.harness import graph, policy
+from tests.harness import PIPELINE_REPOSITORY, PIPELINE_REPOSITORY_ARN, graph, policy
 
 REGION = "eu-west-1"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -166,7 +166,7 @@ def test_batch_job_scores_with_the_pinned_image_on_its_schedule(production: Grap
     job = production.one(PROJECT, "batch-job").inputs
     env = {v["name"]: v["value"] for v in job["environment"]["environmentVariables"]}
     digest = "sha256:7e3a1c9b5d2f8e4a6c0b3d9f1e7a5c2b8d4f0e6a3c9b1d7f5e2a8c4b0d6f3e9a"
-    assert env["SERVING_IMAGE"] == f"{MOCK_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/serving-images@{digest}"
+    assert env["SERVING_IMAGE"] == f"{MOCK_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PIPELINE_REPOSITORY}@{digest}"
     assert job["environment"]["privilegedMode"] is True
     build = yaml.safe_load(job["source"]["buildspec"])["phases"]["build"]["commands"]
     assert any('--network none' in c and "models predict --model-uri /opt/ml/model" in c for c in build)
@@ -183,7 +183,7 @@ def test_batch_job_reads_its_input_writes_its_output_pulls_only_the_serving_repo
     assert s["ReadData"]["Resource"] == ["arn:aws:s3:::artifacts-data/batch/input/*",
                                          "arn:aws:s3:::artifacts-data/batch/output/*"]
     assert s["WriteData"]["Resource"] == ["arn:aws:s3:::artifacts-data/batch/output/*"]
-    assert s["PullServingImage"]["Resource"] == [f"arn:aws:ecr:{REGION}:{MOCK_ACCOUNT}:repository/serving-images"]
+    assert s["PullServingImage"]["Resource"] == [PIPELINE_REPOSITORY_ARN]
     assert "PushServingImage" not in s
     assert "PublishModelMetrics" not in s
 

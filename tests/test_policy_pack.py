@@ -17,7 +17,7 @@ from policy.mlcicd_policies.pack import PACK_NAME, POLICIES
 from runtime.evidence import evidence_key
 from runtime.graph import Graph
 from runtime.report import Report, failed, passed
-from tests.harness import ROOT, graph
+from tests.harness import PIPELINE_REPOSITORY, ROOT, graph
 from tests.judges import JUDGED
 from tests.policy_harness import CONFIG_FILE, Violation, run_policies
 
@@ -82,7 +82,7 @@ TASK, SERVICE = "aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/service:Servic
 BROKEN: list[tuple[str, str, str, str, Any, str]] = [
     ("images-pinned-by-digest", "production", TASK, "model",
      lambda i: _container(i, lambda c: c.update(image=c["image"].split("@")[0] + ":latest")),
-     "runs image '123456789012.dkr.ecr.eu-west-1.amazonaws.com/serving-images-5d0c3b2:latest', not pinned by "
+     f"runs image '123456789012.dkr.ecr.eu-west-1.amazonaws.com/{PIPELINE_REPOSITORY}:latest', not pinned by "
      "digest"),
     ("canary-has-rollback-alarms", "production", SERVICE, "model", lambda i: i.pop("alarms"),
      "CANARY deployment without rollback alarms"),

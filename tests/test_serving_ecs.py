@@ -13,7 +13,7 @@ from runtime import stack_outputs as out
 from runtime.config import ConfigError, load_stack
 from runtime.graph import MOCK_ACCOUNT, MOCK_VPC_CIDR, Graph, Resource
 from runtime.serving import command as serving
-from tests.harness import ROOT, graph, policy, stack_config
+from tests.harness import PIPELINE_REPOSITORY, PIPELINE_REPOSITORY_ARN, ROOT, graph, policy, stack_config
 
 SERVICE = "aws:ecs/service:Service"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -63,7 +63,7 @@ def test_image_is_pinned_by_digest(stack: str) -> None:
     digest = stack_config(stack)["model"]["imageDigest"]
     image = _container(graph(stack))["image"]
     # Staging serves from its own repository (mocked name); production from staging's (registry.imageRepositoryArn).
-    repository = {"staging": "serving-images", "production": "serving-images-5d0c3b2"}[stack]
+    repository = {"staging": "serving-images", "production": PIPELINE_REPOSITORY}[stack]
     assert image == f"{MOCK_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{repository}@{digest}"
     assert re.fullmatch(r"[^:@]+(:\d+)?/[^:@]+@sha256:[0-9a-f]{64}", image)  # a digest, never a tag
 
@@ -214,7 +214,7 @@ def test_execution_and_task_roles_are_separate_and_minimal(production: Graph) ->
     assert task.inputs["executionRoleArn"] != task.inputs["taskRoleArn"]
     execution = {s["Sid"]: s for s in _statements(production, "execution")}
     assert execution["PullServingImage"]["Resource"] == [
-        f"arn:aws:ecr:eu-west-1:{MOCK_ACCOUNT}:repository/serving-images-5d0c3b2"]  # the pipeline stack's
+        PIPELINE_REPOSITORY_ARN]  # the pipeline stack's
     assert execution["WriteOwnLogs"]["Resource"] == [
         f"arn:aws:logs:eu-west-1:{MOCK_ACCOUNT}:log-group:/ml-cicd/production/model:log-stream:*"]
     assert sorted(execution) == ["DecryptServingImage", "EcrAuthorization", "PullServingImage", "WriteOwnLogs"]

@@ -14,11 +14,11 @@ from runtime.config import ConfigError, validate_config
 from runtime.config.platform import EksConfig
 from runtime.graph import MOCK_ACCOUNT, Graph, Resource
 from runtime.serving import command as serving
-from tests.harness import graph, policy, stack_config
+from tests.harness import PIPELINE_REPOSITORY, graph, policy, stack_config
 
 APP = "churn-classifier"
 NAMESPACE = "churn-serving"
-IMAGE = ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/serving-images@sha256:"
+IMAGE = (f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{PIPELINE_REPOSITORY}@sha256:"
          "4c1f9d2a7b3e8f6051c2d9e7a8b4f3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6")
 JUDGE_IMAGE = ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlcicd-runtime:0.1.0@sha256:"
                "2f7c4e9a1b6d3f8e0c5a2d7b4e9f1c6a3d8b5e0f7a2c9d4b1e6f3a8c5d0b7e2f")

@@ -63,6 +63,33 @@ def registry_safety(s: dict[str, Any]) -> Iterator[Finding]:
         yield Advice("registry.scanOnPush", "default true; false skips the vulnerability scan of pushed images")
 
 
+#: The `registry` keys that configure a repository this stack creates (none with `imageRepositoryArn`).
+_OWN_REPOSITORY_KEYS = {"untagged_expiry_days": "untaggedExpiryDays", "max_tagged_images": "maxTaggedImages",
+                        "mutable_tags": "mutableTags", "scan_on_push": "scanOnPush"}
+
+
+@needs("registry", "model", "pipeline")
+def registry_source(s: dict[str, Any]) -> Iterator[Finding]:
+    """The image a stack serves must be one the pipeline pushes: its own repository when it hosts the pipeline,
+    else the pipeline stack's (`imageRepositoryArn`)."""
+    registry, hosts_pipeline = s["registry"], s["pipeline"] is not None
+    arn = registry.image_repository_arn
+    if arn is None:
+        if not hosts_pipeline and s["model"].image_digest is not None:
+            yield Problem("registry.imageRepositoryArn", "this stack serves model.imageDigest but does not host the "
+                          "pipeline, so nothing pushes to a repository it would create: set it to the pipeline "
+                          "stack's repository (`pulumi stack output imageRepositoryArn --stack <that stack>`)")
+        return
+    if hosts_pipeline:
+        yield bad_value("registry.imageRepositoryArn", "this stack hosts the pipeline, which pushes to this stack's "
+                        "own repository; remove `imageRepositoryArn`", arn)
+    defaults = type(registry)()
+    for field, key in _OWN_REPOSITORY_KEYS.items():
+        if getattr(registry, field) != getattr(defaults, field):
+            yield Problem(f"registry.{key}", "configures a repository this stack creates, and with "
+                          "`imageRepositoryArn` it creates none: set it in the pipeline stack")
+
+
 @needs("tracking")
 def tracking_settings(s: dict[str, Any]) -> Iterator[Finding]:
     tracking = s["tracking"]

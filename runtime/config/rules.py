@@ -23,6 +23,7 @@ RULES: tuple[Rule, ...] = (
     serving_rules.serving_exposure,
     platform_rules.storage_safety,
     platform_rules.registry_safety,
+    platform_rules.registry_source,
     platform_rules.tracking_settings,
     platform_rules.network_settings,
     gate_rules.gate_thresholds,
