@@ -8,7 +8,7 @@ import pytest
 
 from runtime.config import ConfigError, load_stack, validate_config
 from runtime.config.delivery import MonitoringConfig
-from tests.harness import ROOT, stack_config
+from tests.harness import PIPELINE_REPOSITORY_ARN, ROOT, stack_config
 
 
 def problems(stack: str, overrides: dict[str, Any]) -> dict[str, str]:
@@ -113,6 +113,37 @@ def test_a_second_pipeline_on_the_same_repository_and_branch_is_refused() -> Non
     other_branch = {**overrides, "pipeline": {**pipeline, "branch": "release"}}
     assert validate_config(stack_config("production", other_branch), "Pulumi.production.yaml", stack="production",
                            root=ROOT).config.pipeline is not None
+
+
+# Where the served image comes from ------------------------------------------------------------------------------
+def test_a_stack_serving_an_image_without_the_pipeline_must_name_the_pipeline_repository() -> None:
+    found = _stack_problems("production", {"registry": None})
+    assert found == {"registry.imageRepositoryArn": (
+        "ml-cicd:registry.imageRepositoryArn: this stack serves model.imageDigest but does not host the pipeline, so "
+        "nothing pushes to a repository it would create: set it to the pipeline stack's repository (`pulumi stack "
+        "output imageRepositoryArn --stack <that stack>`) (`ml-cicd:registry` is not in the stack file, so its "
+        "defaults apply: add the section)")}
+
+
+def test_the_pipeline_stack_pushes_to_its_own_repository() -> None:
+    found = _stack_problems("staging", {"registry": {"maxTaggedImages": None,
+                                                     "imageRepositoryArn": PIPELINE_REPOSITORY_ARN}})
+    assert found == {"registry.imageRepositoryArn": (
+        f"ml-cicd:registry.imageRepositoryArn = '{PIPELINE_REPOSITORY_ARN}': this stack hosts the pipeline, which "
+        "pushes to this stack's own repository; remove `imageRepositoryArn`")}
+
+
+def test_own_repository_keys_are_refused_beside_the_pipeline_repository() -> None:
+    found = _stack_problems("production", {"registry": {"maxTaggedImages": 200, "scanOnPush": False}})
+    assert set(found) == {"registry.maxTaggedImages", "registry.scanOnPush"}
+    assert all("with `imageRepositoryArn` it creates none: set it in the pipeline stack" in m
+               for m in found.values())
+
+
+def test_the_pipeline_repository_arn_is_checked() -> None:
+    found = _stack_problems("production", {"registry": {"imageRepositoryArn": "serving-images-5d0c3b2"}})
+    assert list(found) == ["registry.imageRepositoryArn"]
+    assert "serving-images-5d0c3b2" in found["registry.imageRepositoryArn"]
 
 
 def test_the_shipped_files_pass_the_cross_stack_rules() -> None:

@@ -175,7 +175,8 @@ def _header(production: bool) -> str:
 
 
 def _model(o: StackOptions, production: bool) -> str:
-    """The served model: production pins an exact version and image digest, staging follows the candidate alias."""
+    """The served model and where its image comes from: production pins an exact version and image digest and
+    serves from staging's repository; staging follows the candidate alias and holds the repository."""
     if production:
         return f"""  ml-cicd:model:
     name: {o.model_name}
@@ -183,10 +184,20 @@ def _model(o: StackOptions, production: bool) -> str:
     # promotion pull request replaces them (do not `pulumi up` production before it).
     version: "1"
     imageDigest: sha256:{'0' * 64}
+
+  # Production serves the image the pipeline built, from staging's repository. CHANGE once staging is up:
+  # `pulumi stack output imageRepositoryArn --stack staging` (a placeholder until then).
+  ml-cicd:registry:
+    imageRepositoryArn: arn:aws:ecr:{o.region}:000000000000:repository/serving-images
 """
     return f"""  ml-cicd:model:
     name: {o.model_name}
     alias: candidate
+
+  # The pipeline pushes every candidate here and production serves the promoted image from here: keep enough
+  # tagged images that the one production runs is never expired by newer builds.
+  ml-cicd:registry:
+    maxTaggedImages: 200
 """
 
 
