@@ -32,7 +32,7 @@ from components.aws_common import ecs_cluster
 from components.serving.args import ModelServiceArgs, RollbackAlarms, Strategy
 from components.serving.ecs_deploy import build_autoscaling, build_codedeploy
 from components.serving.ecs_load_balancer import LoadBalancerParts, build_load_balancer, service_load_balancer
-from components.serving.ecs_task import build_task
+from components.serving.ecs_task import baseline_environment, build_task
 from runtime.config import defaults as cfg_defaults
 
 #: Arguments the ECS backend cannot run without.
@@ -63,7 +63,12 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
     child = pulumi.ResourceOptions(parent=parent)
 
-    task = build_task(parent, name, args, prefix=prefix, port=port)
+    # Earlier revisions stay registered: a rollback (circuit breaker, alarms, CodeDeploy) starts tasks from the
+    # previous revision.
+    task = build_task(parent, name, args, prefix=prefix, port=port, environment=baseline_environment(args),
+                      descriptions=(f"ECS agent of {prefix}: pull the serving image, write its logs",
+                                    f"Model server of {prefix}: read model artifacts, publish model metrics"),
+                      keep_revisions=True)
     cluster = ecs_cluster(name, parent=parent)
     lb = build_load_balancer(parent, name, args, prefix=prefix, port=port, strategy=strategy)
     groups = list(lb.groups.values())

@@ -45,15 +45,16 @@ class TaskParts(NamedTuple):
     """The roles' policies: the service starting tasks depends on them (IAM propagation)."""
 
 
-def build_task(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str, port: int) -> TaskParts:
-    """Log group, roles and task definition of the service `name` (`prefix` names them in AWS)."""
+def build_task(parent: pulumi.Resource, name: str, args: TaskArgs, *, prefix: str, port: int,
+               environment: dict[str, str], descriptions: tuple[str, str], keep_revisions: bool) -> TaskParts:
+    """Log group, roles and task definition of the service `name` (`prefix` names them in AWS; `descriptions` are
+    the execution and task roles' own): the model service's and its shadow's, nothing shared between them."""
     log_group = task_log_group(parent, name, args)
-    execution_role, task_role, policies = task_roles(
-        parent, name, args, log_group=log_group,
-        descriptions=(f"ECS agent of {prefix}: pull the serving image, write its logs",
-                      f"Model server of {prefix}: read model artifacts, publish model metrics"))
-    task = _task_definition(parent, name, args, prefix=prefix, port=port, log_group=log_group,
-                            execution_role=execution_role, task_role=task_role)
+    execution_role, task_role, policies = task_roles(parent, name, args, log_group=log_group,
+                                                     descriptions=descriptions)
+    task = serving_task_definition(parent, name, args, prefix=prefix, port=port, environment=environment,
+                                   log_group=log_group, roles=(execution_role, task_role),
+                                   keep_revisions=keep_revisions)
     return TaskParts(log_group, execution_role, task_role, task, policies)
 
 
@@ -89,20 +90,13 @@ def task_roles(parent: pulumi.Resource, name: str, args: TaskArgs, *, log_group:
     return execution_role, task_role, [execution_policy, task_policy]
 
 
-def _task_definition(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str, port: int,
-                     log_group: aws.cloudwatch.LogGroup, execution_role: aws.iam.Role,
-                     task_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
-    """The baseline's task definition: its environment (the service's extra variables, capture when on), earlier
-    revisions kept."""
-    environment = serving.serving_environment(
+def baseline_environment(args: ModelServiceArgs) -> dict[str, str]:
+    """The baseline's environment: the serving variables, the service's extra ones, capture when on."""
+    return serving.serving_environment(
         model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
         variant=metrics.VARIANT_BASELINE,
         metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE),
         extra={**args.get("environment", {}), **_capture_env(args)})
-    # Keep earlier revisions registered: a rollback (circuit breaker, alarms, CodeDeploy) starts tasks from the
-    # previous revision.
-    return serving_task_definition(parent, name, args, prefix=prefix, port=port, environment=environment,
-                                   log_group=log_group, roles=(execution_role, task_role), keep_revisions=True)
 
 
 def serving_task_definition(parent: pulumi.Resource, name: str, args: TaskArgs, *, prefix: str, port: int,

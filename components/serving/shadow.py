@@ -26,7 +26,7 @@ import pulumi_aws as aws
 
 from components.aws_common import allow_in, allow_out, security_group
 from components.serving import eks_specs as spec
-from components.serving.ecs_task import serving_task_definition, task_log_group, task_roles
+from components.serving.ecs_task import build_task
 from components.serving.shadow_args import ShadowServiceArgs
 from runtime import metrics
 from runtime.config import defaults as cfg_defaults
@@ -91,17 +91,14 @@ def _ecs(parent: ShadowService, name: str, args: ShadowServiceArgs, environment:
         raise ValueError(f"ShadowService {name} (ecs): missing args {', '.join(missing)}")
     port = args.get("port", cfg_defaults.SERVING_PORT)
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
-    log_group = task_log_group(parent, name, args)
-    execution, task_role, role_policies = task_roles(
-        parent, name, args, log_group=log_group,
-        descriptions=(f"ECS agent of {prefix}: pull the shadow image, write its logs",
-                      f"Shadow model server of {prefix}: artifacts, metrics, capture"))
-    task = serving_task_definition(parent, name, args, prefix=prefix, port=port, environment=environment,
-                                   log_group=log_group, roles=(execution, task_role), keep_revisions=False)
+    task = build_task(parent, name, args, prefix=prefix, port=port, environment=environment,
+                      descriptions=(f"ECS agent of {prefix}: pull the shadow image, write its logs",
+                                    f"Shadow model server of {prefix}: artifacts, metrics, capture"),
+                      keep_revisions=False)
     group = _ecs_security_group(parent, name, args, prefix=prefix, port=port)
     registry = _ecs_dns_name(parent, name, args, prefix=prefix)
-    return _ecs_service(parent, name, args, task=task, group=group, registry=registry,
-                        role_policies=role_policies).name
+    return _ecs_service(parent, name, args, task=task.task_definition, group=group, registry=registry,
+                        role_policies=task.role_policies).name
 
 
 def _ecs_security_group(parent: ShadowService, name: str, args: ShadowServiceArgs, *, prefix: str,
