@@ -175,6 +175,9 @@ def test_the_champion_follows_production_after_every_verification() -> None:
     assert "--report verify-rollout.json" in verify["run"]
     assert "mlcicd champion sync --stack production --rollout-report verify-rollout.json" in sync["run"]
     assert sync["if"] == "always() && hashFiles('verify-rollout.json') != ''"
+    # In the registry the pipeline registers and gates versions in (staging's), not production's own MLflow.
+    assert "pulumi stack output --stack staging --json > pipeline-stack-outputs.json" in sync["run"]
+    assert "--stack-outputs pipeline-stack-outputs.json" in sync["run"]
 
 
 def test_preview_comments_per_affected_stack_and_only_for_this_repositorys_branches() -> None:
