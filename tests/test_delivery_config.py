@@ -119,7 +119,7 @@ def test_a_second_pipeline_on_the_same_repository_and_branch_is_refused() -> Non
 def test_a_stack_serving_an_image_without_the_pipeline_must_name_the_pipeline_repository() -> None:
     found = _stack_problems("production", {"registry": None})
     assert found == {"registry.imageRepositoryArn": (
-        "ml-cicd:registry.imageRepositoryArn: this stack serves model.imageDigest but does not host the pipeline, so "
+        "ml-cicd:registry.imageRepositoryArn: production serves model.imageDigest but does not host the pipeline, so "
         "nothing pushes to a repository it would create: set it to the pipeline stack's repository (`pulumi stack "
         "output imageRepositoryArn --stack <that stack>`) (`ml-cicd:registry` is not in the stack file, so its "
         "defaults apply: add the section)")}

@@ -368,7 +368,7 @@ def test_sagemaker_tracking_is_authorised_by_iam_per_action_level() -> None:
 
 
 def test_no_pipeline_section_no_pipeline_and_a_warning_for_the_monitor() -> None:
-    # Without the pipeline, staging serves from the pipeline stack's repository (the config requires it).
+    # Without the pipeline, staging serves from the pipeline stack's repository (the config requires it in production).
     g = graph("staging", {"pipeline": None,
                           "registry": {"maxTaggedImages": None, "imageRepositoryArn": PIPELINE_REPOSITORY_ARN}})
     assert g.of_type("mlcicd:delivery:DeliveryPipeline") == []

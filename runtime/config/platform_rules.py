@@ -68,15 +68,16 @@ _OWN_REPOSITORY_KEYS = {"untagged_expiry_days": "untaggedExpiryDays", "max_tagge
                         "mutable_tags": "mutableTags", "scan_on_push": "scanOnPush"}
 
 
-@needs("registry", "model", "pipeline")
+@needs("environment", "registry", "model", "pipeline")
 def registry_source(s: dict[str, Any]) -> Iterator[Finding]:
-    """The image a stack serves must be one the pipeline pushes: its own repository when it hosts the pipeline,
-    else the pipeline stack's (`imageRepositoryArn`)."""
+    """Production serves what the pipeline pushed: its own repository when it hosts the pipeline, else the
+    pipeline stack's (`imageRepositoryArn`). Another stack without the pipeline may push to its own repository
+    by other means, so only production must name the pipeline's."""
     registry, hosts_pipeline = s["registry"], s["pipeline"] is not None
     arn = registry.image_repository_arn
     if arn is None:
-        if not hosts_pipeline and s["model"].image_digest is not None:
-            yield Problem("registry.imageRepositoryArn", "this stack serves model.imageDigest but does not host the "
+        if s["environment"] == "production" and not hosts_pipeline and s["model"].image_digest is not None:
+            yield Problem("registry.imageRepositoryArn", "production serves model.imageDigest but does not host the "
                           "pipeline, so nothing pushes to a repository it would create: set it to the pipeline "
                           "stack's repository (`pulumi stack output imageRepositoryArn --stack <that stack>`)")
         return
