@@ -49,3 +49,25 @@ def test_kms_via_service_uses_the_partitions_endpoints(region: str) -> None:
     values = [v for found in via for v in re.findall(r'"([^"]+)"', found)]
     assert values
     assert all(v.endswith(f".{region}.{suffix}") for v in values), values
+
+
+@pytest.mark.parametrize("region", PARTITIONS)
+def test_production_pulls_from_the_pipeline_repository_in_its_partition(region: str) -> None:
+    """The image URL built from `registry.imageRepositoryArn` carries the partition's DNS suffix (ECR in China is
+    `<account>.dkr.ecr.cn-north-1.amazonaws.com.cn`), and the execution role names that repository's ARN."""
+    partition, suffix = PARTITIONS[region]
+    g = partition_graph("production", region)
+    task = next(r for r in g.resources if r.type == "aws:ecs/taskDefinition:TaskDefinition" and r.name == "model")
+    (container,) = json.loads(task.inputs["containerDefinitions"])
+    assert container["image"].startswith(f"123456789012.dkr.ecr.{region}.{suffix}/serving-images-5d0c3b2@sha256:")
+    policy = next(r for r in g.resources if r.name == "model-execution" and r.type.endswith("rolePolicy:RolePolicy"))
+    assert f"arn:{partition}:ecr:{region}:123456789012:repository/serving-images-5d0c3b2" in policy.inputs["policy"]
+
+
+def test_a_pipeline_repository_arn_that_is_not_one_is_refused() -> None:
+    from components.registry.image_repository import pipeline_repository
+
+    source = pipeline_repository("arn:aws:ecr:eu-west-1:123456789012:repository/team/serving", "amazonaws.com")
+    assert source.repository_url == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/serving"
+    with pytest.raises(ValueError, match=r"not an ECR repository ARN: 'arn:aws:s3:::bucket'"):
+        pipeline_repository("arn:aws:s3:::bucket", "amazonaws.com")
