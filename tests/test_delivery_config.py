@@ -140,6 +140,18 @@ def test_own_repository_keys_are_refused_beside_the_pipeline_repository() -> Non
                for m in found.values())
 
 
+@pytest.mark.parametrize(("arn", "where"), [
+    ("arn:aws:ecr:us-east-1:123456789012:repository/serving-images", "us-east-1 (partition aws)"),
+    ("arn:aws-cn:ecr:eu-west-1:123456789012:repository/serving-images", "eu-west-1 (partition aws-cn)")])
+def test_the_pipeline_repository_is_in_this_stacks_region_and_partition(arn: str, where: str) -> None:
+    """ECR login tokens, VPC endpoints and IAM resource ARNs are per region and partition: the pull would fail."""
+    found = _stack_problems("production", {"registry": {"imageRepositoryArn": arn}})
+    assert found == {"registry.imageRepositoryArn": (
+        f"ml-cicd:registry.imageRepositoryArn = '{arn}': names a repository in {where}, this stack deploys to "
+        "eu-west-1 (partition aws): the pipeline stack and this one must share a region (copy `pulumi stack output "
+        "imageRepositoryArn --stack <that stack>`)")}
+
+
 def test_the_pipeline_repository_arn_is_checked() -> None:
     found = _stack_problems("production", {"registry": {"imageRepositoryArn": "serving-images-5d0c3b2"}})
     assert list(found) == ["registry.imageRepositoryArn"]

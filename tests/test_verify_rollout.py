@@ -81,7 +81,7 @@ def test_other_image_digest_fails_with_guidance(moto_url: str, monkeypatch: pyte
     deploy(moto_url, "stale-image", digest=OTHER, monkeypatch=monkeypatch)
     digest = check(verify(moto_url, "stale-image"), "image-digest")
     assert digest.verdict == Verdict.FAIL
-    assert f"ECS serves {OTHER}, the stack pins {PINNED}" in digest.reason
+    assert f"the live service runs {OTHER}, the stack pins {PINNED}" in digest.reason
     assert "`pulumi refresh --stack staging`" in digest.reason
     assert "`pulumi up --stack staging`" in digest.reason
 

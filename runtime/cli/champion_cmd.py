@@ -24,8 +24,9 @@ TrackingUri = Annotated[str | None, typer.Option(help="MLflow tracking URI (defa
 StackOption = Annotated[str | None, typer.Option(help="Stack: model name and gates.championAlias from "
                                                       "Pulumi.<stack>.yaml.")]
 ProjectDir = Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")]
-Outputs = Annotated[Path | None, typer.Option(help="JSON from `pulumi stack output --json` (tracking URI, models "
-                                                   "bucket, tracking admin secret).")]
+Outputs = Annotated[Path | None, typer.Option(help="JSON from `pulumi stack output --json` of the stack hosting the "
+                                                   "pipeline, whose registry holds the versions (tracking URI, "
+                                                   "models bucket, tracking admin secret).")]
 Bucket = Annotated[str | None, typer.Option(help="S3 bucket for the champion record (default: stack output "
                                                  "modelsBucket).")]
 Directory = Annotated[Path | None, typer.Option(help="Write the champion record under this directory instead.")]

@@ -93,8 +93,8 @@ class RegistryConfig(ConfigModel):
     """In a stack that does not host the delivery pipeline (production): the repository the pipeline pushes to,
     `pulumi stack output imageRepositoryArn --stack <the pipeline's stack>`. This stack then creates no repository
     and serves `model.imageDigest` from that one, so it runs the very image the pipeline built, scanned and
-    tested (the other keys of this section are the pipeline stack's). Same account; required in production
-    without `pipeline`. Default: none (this stack creates its repository)."""
+    tested (the other keys of this section are the pipeline stack's). Same account and region; required in
+    production without `pipeline`. Default: none (this stack creates its repository)."""
 
 
 # Serving ------------------------------------------------------------------------------------------------------

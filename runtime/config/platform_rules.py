@@ -68,7 +68,13 @@ _OWN_REPOSITORY_KEYS = {"untagged_expiry_days": "untaggedExpiryDays", "max_tagge
                         "mutable_tags": "mutableTags", "scan_on_push": "scanOnPush"}
 
 
-@needs("environment", "registry", "model", "pipeline")
+def _region_partition(region: str) -> str | None:
+    from runtime.config.regions import partition_regions
+
+    return next((p for p, regions in partition_regions().items() if region in regions), None)
+
+
+@needs("environment", "region", "registry", "model", "pipeline")
 def registry_source(s: dict[str, Any]) -> Iterator[Finding]:
     """Production serves what the pipeline pushed: its own repository when it hosts the pipeline, else the
     pipeline stack's (`imageRepositoryArn`). Another stack without the pipeline may push to its own repository
@@ -84,11 +90,20 @@ def registry_source(s: dict[str, Any]) -> Iterator[Finding]:
     if hosts_pipeline:
         yield bad_value("registry.imageRepositoryArn", "this stack hosts the pipeline, which pushes to this stack's "
                         "own repository; remove `imageRepositoryArn`", arn)
+    _, partition, _, region = arn.split(":")[:4]
+    expected = _region_partition(s["region"])
+    if region != s["region"] or partition != expected:
+        # ECR tokens, VPC endpoints and IAM resources are per region and partition: the pull would be refused.
+        yield bad_value("registry.imageRepositoryArn", f"names a repository in {region} (partition {partition}), "
+                        f"this stack deploys to {s['region']} (partition {expected}): the pipeline stack and this "
+                        "one must share a region (copy `pulumi stack output imageRepositoryArn --stack <that "
+                        "stack>`)", arn)
     defaults = type(registry)()
     for field, key in _OWN_REPOSITORY_KEYS.items():
-        if getattr(registry, field) != getattr(defaults, field):
-            yield Problem(f"registry.{key}", "configures a repository this stack creates, and with "
-                          "`imageRepositoryArn` it creates none: set it in the pipeline stack")
+        value = getattr(registry, field)
+        if value != getattr(defaults, field):
+            yield bad_value(f"registry.{key}", "configures a repository this stack creates, and with "
+                            "`imageRepositoryArn` it creates none: set it in the pipeline stack", value)
 
 
 @needs("tracking")

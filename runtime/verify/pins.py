@@ -72,7 +72,7 @@ def digest_check(digest: str | None, image: str, expected: Expected) -> Check:
                             "reports one", image, expected.image_digest)
     if digest == expected.image_digest:
         return passed("image-digest", digest, expected.image_digest, "the live image is the pinned one")
-    return failed("image-digest", digest, expected.image_digest, f"ECS serves {digest}, the stack pins "
+    return failed("image-digest", digest, expected.image_digest, f"the live service runs {digest}, the stack pins "
                   f"{expected.image_digest}: if the platform rolled back, run {refresh(expected.stack)} and fix the "
                   f"new version; if the change was never applied, run `pulumi up --stack {expected.stack}`")
 
@@ -92,6 +92,6 @@ def version_check(container: Mapping[str, Any], tags: Iterable[Mapping[str, str]
                             f"{MODEL_VERSION_TAGS[0]})", None, expected.version)
     if version == expected.version:
         return passed("model-version", version, expected.version, f"model version {version} serves")
-    return failed("model-version", version, expected.version, f"ECS serves model version {version}, the stack pins "
-                  f"{expected.version}: run {refresh(expected.stack)} if the platform rolled back, else "
+    return failed("model-version", version, expected.version, f"the live service runs model version {version}, "
+                  f"the stack pins {expected.version}: run {refresh(expected.stack)} if the platform rolled back, else "
                   f"`pulumi up --stack {expected.stack}`")
