@@ -34,7 +34,7 @@ def repository(moto_url: str) -> str:
     return REPO
 
 
-def push(url: str, tag: str) -> str:
+def push(url: str, tag: str, repository: str = REPO) -> str:
     """An image manifest pushed under a new tag; its digest."""
     layer = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
@@ -42,7 +42,7 @@ def push(url: str, tag: str) -> str:
                                       "digest": layer},
                            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
                                        "size": 7, "digest": layer}]})
-    return ecr(url).put_image(repositoryName=REPO, imageManifest=manifest, imageTag=tag)["image"]["imageId"][
+    return ecr(url).put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)["image"]["imageId"][
         "imageDigest"]
 
 
@@ -124,3 +124,59 @@ def test_cli_reads_severities_from_the_stack_and_exits_with_the_verdict(moto_url
                                    "--report", str(out)])
     assert bad.exit_code == 2
     assert "expected sha256:<64 lowercase hex>" in bad.output
+
+
+# Keeping the promoted image (the Promote action's `mlcicd pipeline keep-image`) --------------------------------
+@pytest.fixture(scope="module")
+def immutable(moto_url: str) -> str:
+    """A repository as the stack creates it: IMMUTABLE tags."""
+    ecr(moto_url).create_repository(repositoryName="kept-images", imageTagMutability="IMMUTABLE")
+    return "kept-images"
+
+
+def keep(moto_url: str, monkeypatch: pytest.MonkeyPatch, repository: str, digest: str, version: str) -> Any:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto_url}.items():
+        monkeypatch.setenv(key, value)
+    return CliRunner().invoke(app, ["pipeline", "keep-image", "--repository", repository, "--digest", digest,
+                                    "--version", version])
+
+
+def test_the_promoted_image_gets_its_promoted_tag_once(moto_url: str, immutable: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = push(moto_url, "churn-classifier-v12-b40", immutable)
+    first = keep(moto_url, monkeypatch, immutable, digest, "12")
+    assert first.exit_code == 0, first.output
+    assert f"tagged {immutable}@{digest} promoted-v12: the lifecycle policy keeps it" in first.output
+    tags = ecr(moto_url).describe_images(repositoryName=immutable, imageIds=[{"imageDigest": digest}])[
+        "imageDetails"][0]["imageTags"]
+    assert set(tags) == {"churn-classifier-v12-b40", "promoted-v12"}
+    again = keep(moto_url, monkeypatch, immutable, digest, "12")  # a rerun of the Promote action
+    assert again.exit_code == 0, again.output
+    assert "is already tagged promoted-v12" in again.output
+
+
+def test_a_promoted_tag_on_another_image_or_a_missing_image_is_refused(moto_url: str, immutable: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    first = push(moto_url, "churn-classifier-v13-b41", immutable)
+    assert keep(moto_url, monkeypatch, immutable, first, "13").exit_code == 0
+    rebuilt = push(moto_url, "churn-classifier-v13-b42", immutable)
+    clash = keep(moto_url, monkeypatch, immutable, rebuilt, "13")
+    assert clash.exit_code == 2
+    assert f"{immutable}:promoted-v13 already names {first}, not {rebuilt}: tags are immutable" in clash.output
+    missing = keep(moto_url, monkeypatch, immutable, "sha256:" + "e" * 64, "14")
+    assert missing.exit_code == 2
+    assert "no such image" in missing.output
+    assert keep(moto_url, monkeypatch, immutable, first, "v13").exit_code == 2  # a version number only
+
+
+def test_the_lifecycle_policy_never_expires_a_promoted_image_by_the_other_rules() -> None:
+    """ECR lets no lower-priority rule expire an image a higher-priority rule selects: `promoted-*` comes first."""
+    from components.registry.image_repository import lifecycle_policy
+
+    rules = json.loads(lifecycle_policy(7, 50))["rules"]
+    assert [r["rulePriority"] for r in rules] == [1, 2, 3]
+    assert rules[0]["selection"] == {"tagStatus": "tagged", "tagPrefixList": ["promoted-"],
+                                     "countType": "imageCountMoreThan", "countNumber": 1000}
+    assert rules[1]["selection"]["tagStatus"] == "untagged"
+    assert rules[2]["selection"]["tagPatternList"] == ["*"]

@@ -40,6 +40,8 @@ ECR_PUSH = (
     "ecr:UploadLayerPart",
 )
 ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+#: Add a tag to a pushed image (the manifest is read and put again; no layer moves, so no registry login).
+ECR_TAG = ("ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage")
 
 #: CodeBuild in a VPC inspects the VPC and its network interfaces. The Describe* calls support no resource-level
 #: permissions: AWS requires Resource "*" ("Allow CodeBuild access to AWS services required to create a VPC
@@ -201,6 +203,17 @@ def cache_prefix(action: Action) -> str:
     return f"cache/{action.name}/"
 
 
+def ecr_statements(action: str, use: str, repository_arn: str | None) -> list[Statement]:
+    """The pipeline repository, as the action uses it: pull or push through a registry login, or tag by the API."""
+    if repository_arn is None:
+        raise ValueError(f"{action}: uses images but no ECR repository was given")
+    if use == "tag":
+        return [allow("TagPromotedImage", ECR_TAG, [repository_arn])]
+    return [allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),  # AWS requires "*" for the token
+            allow("PushServingImage", ECR_PUSH, [repository_arn]) if use == "push"
+            else allow("PullServingImage", ECR_PULL, [repository_arn])]
+
+
 def action_statements(action: Action, res: Resources, log_group_arn: str) -> list[Statement]:
     """The whole policy of one build action's role."""
     access: Access = action.access
@@ -208,11 +221,7 @@ def action_statements(action: Action, res: Resources, log_group_arn: str) -> lis
     out += s3_statements(access.s3, res.buckets)
     out += external_read_statements(access, res)
     if access.ecr != "none":
-        if res.ecr_repository_arn is None:
-            raise ValueError(f"{action.name}: uses images but no ECR repository was given")
-        out.append(allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]))  # AWS requires "*" for the token
-        out.append(allow("PushServingImage", ECR_PUSH, [res.ecr_repository_arn]) if access.ecr == "push"
-                   else allow("PullServingImage", ECR_PULL, [res.ecr_repository_arn]))
+        out += ecr_statements(action.name, access.ecr, res.ecr_repository_arn)
     if access.metrics:
         if res.metrics_namespace is None:
             raise ValueError(f"{action.name}: publishes metrics but no namespace was given")

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from components import defaults as d
 from runtime.config import defaults as cfg_defaults
+from runtime.promote.keep_image import KEEP_PROMOTED, PROMOTED_TAG_PREFIX
 
 TYPE = "mlcicd:registry:ImageRepository"
 
@@ -96,13 +97,20 @@ class ImageRepository(pulumi.ComponentResource):
 
 
 def lifecycle_policy(untagged_days: int, max_tagged: int) -> str:
-    """ECR lifecycle: untagged images expire first (priority 1), then tagged ones beyond the cap."""
+    """ECR lifecycle: promoted images (`promoted-*`, tagged by the Promote action) first, so no lower rule can
+    expire them: only beyond the newest `KEEP_PROMOTED`; then untagged images after `untagged_days`; then tagged
+    ones beyond the cap. A stack serving from this repository by digest keeps its image however many builds follow."""
     rules = [
-        {"rulePriority": 1, "description": f"expire untagged images after {untagged_days} days",
+        {"rulePriority": 1, "description": f"keep the {KEEP_PROMOTED} most recent promoted images (what the "
+                                           "promoted stack serves, and its rollbacks)",
+         "selection": {"tagStatus": "tagged", "tagPrefixList": [PROMOTED_TAG_PREFIX], "countType": "imageCountMoreThan",
+                       "countNumber": KEEP_PROMOTED},
+         "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": f"expire untagged images after {untagged_days} days",
          "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
                        "countNumber": untagged_days},
          "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": f"keep the {max_tagged} most recent tagged images",
+        {"rulePriority": 3, "description": f"keep the {max_tagged} most recent tagged images",
          "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
                        "countNumber": max_tagged},
          "action": {"type": "expire"}},

@@ -1,4 +1,5 @@
-"""`mlcicd pipeline candidate-version|image-scan`: what the delivery pipeline's actions run between the gates."""
+"""`mlcicd pipeline candidate-version|image-scan|keep-image`: what the delivery pipeline's actions run besides the
+gates."""
 
 from __future__ import annotations
 
@@ -60,3 +61,24 @@ def image_scan(
 
     ecr = boto3_clients(region)("ecr")
     finish(scan_report(ecr, repository, digest, severities or ["CRITICAL"], timeout_s=timeout), report)
+
+
+@app.command(name="keep-image")
+def keep_image(
+    *,
+    repository: Annotated[str, typer.Option(help="ECR repository name (the pipeline's).")],
+    digest: Annotated[str, typer.Option(help="Image digest sha256:<64 hex> of the promoted candidate.")],
+    version: Annotated[str, typer.Option(help="The promoted model version: the tag is promoted-v<version>.")],
+    region: Annotated[str | None, typer.Option(help="AWS region (default: the SDK's).")] = None,
+) -> None:
+    """Tag the promoted image `promoted-v<version>`, which the repository's lifecycle policy keeps however many
+    builds follow (production pulls it from here by digest). Exit 0 tagged or already tagged, 2 no such image or
+    the tag names another image, 3 ECR unreachable."""
+    if not _DIGEST.match(digest):
+        raise UsageError(f"--digest {digest!r}: expected sha256:<64 lowercase hex>")
+    if not version.isdigit():
+        raise UsageError(f"--version {version!r}: expected a registered model version number, e.g. 12")
+    from runtime.aws import boto3_clients
+    from runtime.promote.keep_image import keep_promoted
+
+    err(keep_promoted(boto3_clients(region)("ecr"), repository, digest, version))

@@ -117,6 +117,10 @@ def _image_scan(state: Rehearsal, run: ActionRun, argv: tuple[str, ...]) -> str:
     return "ECR image scan not rehearsed (no registry locally)"
 
 
+def _keep_image(state: Rehearsal, run: ActionRun, argv: tuple[str, ...]) -> str:
+    return "promoted image not tagged (no registry locally)"
+
+
 def _verify_rollout(state: Rehearsal, run: ActionRun, argv: tuple[str, ...]) -> str:
     """What serves is what the deployed stack file pins: the version, its digest, and a live endpoint."""
     from runtime.local.workspace import read_key
@@ -142,6 +146,7 @@ def _verify_rollout(state: Rehearsal, run: ActionRun, argv: tuple[str, ...]) -> 
 
 MLCICD_STANDINS: dict[tuple[str, str], Callable[[Rehearsal, ActionRun, tuple[str, ...]], str]] = {
     ("pipeline", "image-scan"): _image_scan,
+    ("pipeline", "keep-image"): _keep_image,
     ("verify", "rollout"): _verify_rollout,
 }
 

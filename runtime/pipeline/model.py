@@ -28,7 +28,8 @@ class Access:
     """Everything an action touches besides its own logs, cache and the pipeline's source artifact."""
 
     s3: tuple[S3Grant, ...] = ()
-    ecr: Literal["none", "pull", "push"] = "none"
+    ecr: Literal["none", "pull", "push", "tag"] = "none"
+    """The pipeline's image repository: `pull`, `push` (build and push), `tag` (add a tag to a pushed image)."""
     secrets: tuple[Secret, ...] = ()
     tracking: Literal["none", "read", "write", "train"] = "none"
     """Talks to MLflow (gets `MLFLOW_TRACKING_URI`, the credentials and a place in the VPC): `read` the registry,

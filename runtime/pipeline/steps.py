@@ -252,12 +252,14 @@ def promote_actions(spec: PipelineSpec) -> tuple[Action, ...]:
         name="Promote", run_order=2 if spec.manual_approval else 1, variables=(MODEL_VERSION, IMAGE_DIGEST),
         inputs=("source", DEPLOYED), commands=promotion_commands(spec),
         finally_commands=(upload_report(KIND_PROMOTION),),
-        access=Access(tracking="read", secrets=("github_token",), s3=(S3Grant("models", "reports/", write=True),))))
+        access=Access(tracking="read", secrets=("github_token",), ecr="tag",
+                      s3=(S3Grant("models", "reports/", write=True),))))
     return tuple(actions)
 
 
 def promotion_commands(spec: PipelineSpec) -> tuple[str | Mlcicd, ...]:
-    """Clone, pin the candidate in the target's stack file with `mlcicd promote`, push a branch, open the PR."""
+    """Clone, pin the candidate in the target's stack file with `mlcicd promote`, keep its image in the repository
+    (`mlcicd pipeline keep-image`), push a branch, open the PR."""
     q = shlex.quote
     stack_file = _stack_file(spec)
     branch = "promote/$MODEL_NAME-v$MODEL_VERSION-${PIPELINE_EXECUTION_ID:0:8}"
@@ -279,6 +281,9 @@ def promotion_commands(spec: PipelineSpec) -> tuple[str | Mlcicd, ...]:
                 "--image-digest", "$IMAGE_DIGEST", "--evidence", "evidence", "--tracking-uri",
                 "$MLFLOW_TRACKING_URI", "--project-dir", "promotion", "--pr-body", "pr.md",
                 "--report", report_path(KIND_PROMOTION)), stdout="promotion.diff"),
+        # The target serves this image from the pipeline's repository: tag it so the lifecycle policy keeps it.
+        Mlcicd(("pipeline", "keep-image", "--repository", "$ECR_REPOSITORY_NAME", "--digest", "$IMAGE_DIGEST",
+                "--version", "$MODEL_VERSION")),
         f'git -C promotion add Pulumi.{spec.promote_to}.yaml {q(stack_file)} '
         f'"{EVIDENCE_DIR}/reports/$MODEL_NAME/$MODEL_VERSION"',
         'git -C promotion -c user.name="ml-cicd pipeline" -c user.email="ml-cicd@users.noreply.github.com" '

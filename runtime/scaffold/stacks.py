@@ -201,8 +201,8 @@ def _model(o: StackOptions, production: bool) -> str:
     name: {o.model_name}
     alias: candidate
 
-  # The pipeline pushes every candidate here and production serves the promoted image from here: keep enough
-  # tagged images that the one production runs is never expired by newer builds.
+  # The pipeline pushes every candidate here and production serves the promoted image from here (promoted images
+  # are kept by their own lifecycle rule; this caps the other builds' images).
   ml-cicd:registry:
     maxTaggedImages: 200
 """
