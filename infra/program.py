@@ -106,7 +106,7 @@ def build_storage(cfg: StackConfig, opts: pulumi.ResourceOptions, *, provider: a
                        if cfg.region in ELB_LEGACY_LOG_REGIONS else None)
     return ArtifactStore("artifacts", ArtifactStoreArgs(
         force_destroy=cfg.storage.force_destroy,
-        protect=cfg.is_production,
+        protect=cfg.is_production or cfg.pipeline is not None,  # the pipeline's: evidence and champion records
         noncurrent_version_days=cfg.storage.noncurrent_version_days,
         access_log_days=cfg.storage.access_log_days,
         account_id=account_id,

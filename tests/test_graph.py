@@ -60,8 +60,10 @@ def test_dependencies_point_at_registered_resources(production: Graph) -> None:
 def test_production_protects_history(production: Graph, staging: Graph) -> None:
     protected = {r.name for r in production.resources if r.protect}
     assert {"artifacts-data", "artifacts-models", "artifacts-key"} <= protected
-    # Staging protects only the repository the pipeline pushes to: it holds the images production serves.
-    assert {r.name for r in staging.resources if r.protect} == {"serving-images"}
+    # Staging hosts the pipeline: its repository holds the images production serves, its models bucket the
+    # versions' evidence and champion records (and its MLflow database has deletion protection: Pulumi.staging.yaml).
+    assert {r.name for r in staging.resources if r.protect} == {"serving-images", "artifacts-data",
+                                                                "artifacts-models", "artifacts-key"}
 
 
 def test_invalid_config_registers_nothing() -> None:

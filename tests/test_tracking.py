@@ -273,7 +273,7 @@ def test_database_credentials_injected_as_ecs_secrets(staging: Graph) -> None:
     assert "@" not in uri  # no credentials in the URI: libpq reads PGUSER/PGPASSWORD
 
 
-def test_production_protections_only_in_production(production: Graph, staging: Graph) -> None:
+def test_production_protections_and_the_one_staging_turns_on(production: Graph, staging: Graph) -> None:
     (prod,) = _mine(production, "aws:rds/instance:Instance")
     (stag,) = _mine(staging, "aws:rds/instance:Instance")
     assert prod.inputs["deletionProtection"] is True
@@ -281,9 +281,11 @@ def test_production_protections_only_in_production(production: Graph, staging: G
     assert prod.inputs["finalSnapshotIdentifier"] == "production-tracking-final"
     assert prod.inputs["multiAz"] is True
     assert prod.protect is True
-    assert stag.inputs["deletionProtection"] is False
-    assert stag.inputs["skipFinalSnapshot"] is True
-    assert "finalSnapshotIdentifier" not in stag.inputs
+    # Staging's database holds the registry of production's versions: Pulumi.staging.yaml turns deletion
+    # protection on (with it, a final snapshot); the other production settings stay off.
+    assert stag.inputs["deletionProtection"] is True
+    assert stag.inputs["skipFinalSnapshot"] is False
+    assert stag.inputs["finalSnapshotIdentifier"] == "staging-tracking-final"
     assert stag.inputs["multiAz"] is False
     assert stag.protect is False
     (prod_alb,) = _mine(production, "aws:lb/loadBalancer:LoadBalancer")
