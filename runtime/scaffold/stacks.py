@@ -75,6 +75,12 @@ def _serving(o: StackOptions, production: bool) -> str:
 """
 
 
+#: Staging hosts the pipeline: its MLflow holds the registry production's versions and champion refer to.
+_STAGING_DB_PROTECTION = """
+        # The registry production's versions and champion live in: kept against deletion (and a final snapshot).
+        deletionProtection: true"""
+
+
 def _tracking(o: StackOptions, production: bool) -> str:
     if o.tracking == "sagemaker":
         return """  # SageMaker runs MLflow; every call is signed with IAM. Artifacts: s3://<models bucket>/mlflow/.
@@ -90,7 +96,7 @@ def _tracking(o: StackOptions, production: bool) -> str:
       image: {ACCOUNT}.dkr.ecr.{o.region}.amazonaws.com/mlflow-server:3.17.2@sha256:{'0' * 64}
       database:
         instanceClass: {'db.t4g.medium' if production else 'db.t4g.micro'}
-        backupRetentionDays: {14 if production else 7}
+        backupRetentionDays: {14 if production else 7}{'' if production else _STAGING_DB_PROTECTION}
       auth:
         mode: basic
       # Basic auth sends the MLflow password with every request: only over HTTPS (TLS 1.3; port 80 redirects).
