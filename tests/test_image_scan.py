@@ -168,6 +168,9 @@ def test_a_promoted_tag_on_another_image_or_a_missing_image_is_refused(moto_url:
     assert missing.exit_code == 2
     assert "no such image" in missing.output
     assert keep(moto_url, monkeypatch, immutable, first, "v13").exit_code == 2  # a version number only
+    bad_name = keep(moto_url, monkeypatch, "r", first, "13")
+    assert bad_name.exit_code == 2
+    assert "--repository 'r': expected an ECR repository name" in bad_name.output
 
 
 def test_the_lifecycle_policy_never_expires_a_promoted_image_by_the_other_rules() -> None:

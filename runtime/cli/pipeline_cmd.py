@@ -15,6 +15,16 @@ app = typer.Typer(help="Steps of the delivery pipeline's actions (CodeBuild) bes
                   no_args_is_help=True)
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_REPOSITORY = re.compile(r"^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+
+
+def _check_image(repository: str, digest: str) -> None:
+    """The ECR repository name and image digest options, before any call (ECR's own naming rules)."""
+    if not _REPOSITORY.match(repository):
+        raise UsageError(f"--repository {repository!r}: expected an ECR repository name (2-256 lowercase letters, "
+                         "digits and . _ - /), e.g. the stack output imageRepositoryUrl after the last /")
+    if not _DIGEST.match(digest):
+        raise UsageError(f"--digest {digest!r}: expected sha256:<64 lowercase hex>")
 
 
 @app.command(name="candidate-version")
@@ -50,8 +60,7 @@ def image_scan(
 ) -> None:
     """Judge ECR's scan of a pushed image. Exit 0 PASS, 1 refused findings, 2 bad input (digest, repository,
     image), 3 scan not complete (failed, unsupported, timed out)."""
-    if not _DIGEST.match(digest):
-        raise UsageError(f"--digest {digest!r}: expected sha256:<64 lowercase hex>")
+    _check_image(repository, digest)
     severities = list(fail_on or [])
     if not severities and stack is not None:
         pipeline = load_config(stack, project_dir).config.pipeline
@@ -74,8 +83,7 @@ def keep_image(
     """Tag the promoted image `promoted-v<version>`, which the repository's lifecycle policy keeps however many
     builds follow (production pulls it from here by digest). Exit 0 tagged or already tagged, 2 no such image or
     the tag names another image, 3 ECR unreachable."""
-    if not _DIGEST.match(digest):
-        raise UsageError(f"--digest {digest!r}: expected sha256:<64 lowercase hex>")
+    _check_image(repository, digest)
     if not version.isdigit():
         raise UsageError(f"--version {version!r}: expected a registered model version number, e.g. 12")
     from runtime.aws import boto3_clients

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from runtime.config.findings import Advice, Finding, Problem, bad_value, needs
+from runtime.config.regions import region_partition
 
 
 @needs("environment", "model")
@@ -68,12 +69,6 @@ _OWN_REPOSITORY_KEYS = {"untagged_expiry_days": "untaggedExpiryDays", "max_tagge
                         "mutable_tags": "mutableTags", "scan_on_push": "scanOnPush"}
 
 
-def _region_partition(region: str) -> str | None:
-    from runtime.config.regions import partition_regions
-
-    return next((p for p, regions in partition_regions().items() if region in regions), None)
-
-
 @needs("environment", "region", "registry", "model", "pipeline")
 def registry_source(s: dict[str, Any]) -> Iterator[Finding]:
     """Production serves what the pipeline pushed: its own repository when it hosts the pipeline, else the
@@ -91,7 +86,7 @@ def registry_source(s: dict[str, Any]) -> Iterator[Finding]:
         yield bad_value("registry.imageRepositoryArn", "this stack hosts the pipeline, which pushes to this stack's "
                         "own repository; remove `imageRepositoryArn`", arn)
     _, partition, _, region = arn.split(":")[:4]
-    expected = _region_partition(s["region"])
+    expected = region_partition(s["region"])
     if region != s["region"] or partition != expected:
         # ECR tokens, VPC endpoints and IAM resources are per region and partition: the pull would be refused.
         yield bad_value("registry.imageRepositoryArn", f"names a repository in {region} (partition {partition}), "

@@ -28,6 +28,11 @@ def partition_regions() -> dict[str, frozenset[str]]:
     return out
 
 
+def region_partition(region: str) -> str | None:
+    """The partition `region` belongs to (`aws`, `aws-cn`, `aws-us-gov`, ...), or None for an unknown region."""
+    return next((p for p, regions in partition_regions().items() if region in regions), None)
+
+
 def region_error(region: str) -> str | None:
     """Why `region` cannot be deployed to, or None when it is a region of a supported partition."""
     from runtime.config.suggest import close_match

@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
+from runtime.config.regions import region_partition
+
 ACCOUNT = "123456789012"
 
 
@@ -180,13 +182,6 @@ def _header(production: bool) -> str:
     return "# Staging: every candidate is deployed here, canaried, smoke- and load-tested before promotion.\n"
 
 
-def _partition(region: str) -> str:
-    """The ARN partition of `region` (`aws`, `aws-cn`, `aws-us-gov`)."""
-    from runtime.config.regions import partition_regions
-
-    return next((p for p, regions in partition_regions().items() if region in regions), "aws")
-
-
 def _model(o: StackOptions, production: bool) -> str:
     """The served model and where its image comes from: production pins an exact version and image digest and
     serves from staging's repository; staging follows the candidate alias and holds the repository."""
@@ -201,7 +196,7 @@ def _model(o: StackOptions, production: bool) -> str:
   # Production serves the image the pipeline built, from staging's repository. CHANGE once staging is up:
   # `pulumi stack output imageRepositoryArn --stack staging` (a placeholder until then).
   ml-cicd:registry:
-    imageRepositoryArn: arn:{_partition(o.region)}:ecr:{o.region}:{ACCOUNT}:repository/serving-images
+    imageRepositoryArn: arn:{region_partition(o.region) or "aws"}:ecr:{o.region}:{ACCOUNT}:repository/serving-images
 """
     return f"""  ml-cicd:model:
     name: {o.model_name}
