@@ -15,7 +15,7 @@ from typer._click.exceptions import UsageError as TyperUsageError
 from typer.core import TyperGroup
 
 from components.delivery import buildspec as bs
-from components.delivery.args import REQUIRED, DeliveryPipelineArgs, PipelineSettings
+from components.delivery.args import DeliveryPipelineArgs
 from runtime.cli.main import app
 from runtime.config import load_stack
 from runtime.graph import MOCK_ACCOUNT, Graph, Resource, mock_outputs
@@ -67,13 +67,16 @@ def env(g: Graph, action: str) -> dict[str, tuple[str, str]]:
 
 
 # The arguments --------------------------------------------------------------------------------------------------
-def test_the_settings_declare_the_args_keys_with_a_default_for_each_optional_one() -> None:
-    """`PipelineSettings` declares the keys of `DeliveryPipelineArgs` again, typed as present: the same names, and a
-    default exactly for the keys that may be left out."""
-    settings = {f.name: f for f in fields(PipelineSettings) if f.name != "partition"}
-    assert set(settings) == set(DeliveryPipelineArgs.__annotations__)
-    required = {n for n, f in settings.items() if f.default is MISSING and f.default_factory is MISSING}
-    assert required == set(REQUIRED)
+def test_the_args_require_the_stack_wiring_and_default_everything_else() -> None:
+    """One declaration: the fields without a default are the wiring only the program knows; leaving one out fails
+    at construction naming it."""
+    required = {f.name for f in fields(DeliveryPipelineArgs)
+                if f.default is MISSING and f.default_factory is MISSING}
+    assert required == {"spec", "region", "account_id", "buckets", "bucket_arns", "kms_key_arn",
+                        "ecr_repository_arn", "ecr_repository_url", "ecr_repository_name", "tracking_uri",
+                        "secrets", "deploy_role_arn"}
+    with pytest.raises(TypeError, match="deploy_role_arn"):
+        DeliveryPipelineArgs(**dict.fromkeys(required - {"deploy_role_arn"}))  # type: ignore[arg-type]
 
 
 # The pipeline ---------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.delivery import buildspec
-from components.delivery.args import PipelineSettings
+from components.delivery.args import DeliveryPipelineArgs
 from components.delivery.policies import Resources, action_statements, artifact_prefix
 from components.iam import account_trust_policy, document
 from runtime.pipeline.model import Action
@@ -20,9 +20,11 @@ SECRET_ENV = {"github_token": "GITHUB_TOKEN", "pulumi_token": "PULUMI_ACCESS_TOK
               "pulumi_passphrase": "PULUMI_CONFIG_PASSPHRASE"}
 
 
-def build_project(parent: pulumi.Resource, name: str, pipeline_name: str, action: Action, *, cfg: PipelineSettings,
+def build_project(parent: pulumi.Resource, name: str, pipeline_name: str, action: Action, *,
+                  cfg: DeliveryPipelineArgs, partition: tuple[str, str],
                   group: aws.ec2.SecurityGroup | None) -> tuple[aws.codebuild.Project, aws.iam.Role]:
-    """One build action: log group, role, policy, project."""
+    """One build action: log group, role, policy, project. `partition`: the stack region's ARN partition and
+    endpoint DNS suffix (`aws`, `amazonaws.com`; `aws-cn`, `amazonaws.com.cn`; ...), from the provider."""
     child = pulumi.ResourceOptions(parent=parent)
     key = f"{name}-{action.name.lower()}"
     project_name = f"{pipeline_name}-{action.name}"
@@ -38,7 +40,7 @@ def build_project(parent: pulumi.Resource, name: str, pipeline_name: str, action
         cfg.tracking_server_arn, subnets or [], logs.arn,
         group.id if group is not None and subnets is not None else None, cfg.vpc_id)
     policy = aws.iam.RolePolicy(f"{key}-policy", role=role.id, policy=resolved.apply(
-        lambda r: document(action_statements(action, _resources(cfg, pipeline_name, r), r[7]))), opts=child)
+        lambda r: document(action_statements(action, _resources(cfg, partition, pipeline_name, r), r[7]))), opts=child)
     extra = cfg.action_policy_arns.get(action.name)
     waits: list[pulumi.Resource] = [policy]
     if extra is not None:
@@ -68,12 +70,13 @@ def build_project(parent: pulumi.Resource, name: str, pipeline_name: str, action
     return project, role
 
 
-def _resources(cfg: PipelineSettings, pipeline_name: str, r: list[Any]) -> Resources:
+def _resources(cfg: DeliveryPipelineArgs, partition: tuple[str, str], pipeline_name: str, r: list[Any]) -> Resources:
     """The ARNs one action's policy may name, from the resolved outputs of `build_project`."""
-    account, (partition, dns_suffix), region = r[0], cfg.partition, cfg.region
-    ec2 = f"arn:{partition}:ec2:{region}:{account}"
+    account, (arn_partition, dns_suffix), region = r[0], partition, cfg.region
+    ec2 = f"arn:{arn_partition}:ec2:{region}:{account}"
     return Resources(
-        region=region, account_id=account, buckets=r[1], kms_key_arn=r[2], partition=partition, dns_suffix=dns_suffix,
+        region=region, account_id=account, buckets=r[1], kms_key_arn=r[2], partition=arn_partition,
+        dns_suffix=dns_suffix,
         artifact_prefix=artifact_prefix(pipeline_name), ecr_repository_arn=r[3], deploy_role_arn=cfg.deploy_role_arn,
         secrets=dict(cfg.secrets), tracking_secret_arn=r[4], tracking_server_arn=r[5],
         subnet_arns=tuple(f"{ec2}:subnet/{s}" for s in r[6]),
@@ -84,7 +87,7 @@ def _resources(cfg: PipelineSettings, pipeline_name: str, r: list[Any]) -> Resou
 EnvVar = aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs
 
 
-def environment(action: Action, cfg: PipelineSettings) -> list[EnvVar]:
+def environment(action: Action, cfg: DeliveryPipelineArgs) -> list[EnvVar]:
     """The project's environment: the stack and model always, then only what the action's access names."""
     spec, access = cfg.spec, action.access
     plain: list[tuple[str, pulumi.Input[str]]] = [("STACK_NAME", spec.stack), ("MODEL_NAME", spec.model_name)]

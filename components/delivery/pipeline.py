@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_common import partition_of
-from components.delivery.args import DeliveryPipelineArgs, PipelineSettings
+from components.delivery.args import DeliveryPipelineArgs
 from components.delivery.codebuild import build_project, build_security_group
 from components.delivery.codepipeline import pipeline_policy, stage_args, trigger
 from components.iam import account_trust_policy
@@ -53,7 +53,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DeliveryPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        cfg = PipelineSettings.of(name, args, partition_of(self))
+        cfg, partition = args, partition_of(self)
         stages = delivery_stages(cfg.spec)
         _check_tracking_secrets(name, cfg, stages)
         pipeline_name = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
@@ -62,13 +62,15 @@ class DeliveryPipeline(pulumi.ComponentResource):
             group = build_security_group(name, cfg.vpc_id, cfg.vpc_cidr, pulumi.ResourceOptions(parent=self))
 
         # One CodeBuild project (and role) per build action, then the pipeline running them
-        built = {action.name: build_project(self, name, pipeline_name, action, cfg=cfg, group=group)
+        built = {action.name: build_project(self, name, pipeline_name, action, cfg=cfg, partition=partition,
+                                              group=group)
                  for _, action in build_actions(stages)}
         projects = {key: project for key, (project, _) in built.items()}
         self.role_arns = {key: role.arn for key, (_, role) in built.items()}
         self.project_names = {key: project.name for key, project in projects.items()}
 
-        pipeline = _pipeline(self, name, pipeline_name, cfg=cfg, stages=stages, projects=projects)
+        pipeline = _pipeline(self, name, pipeline_name, cfg=cfg, dns_suffix=partition[1], stages=stages,
+                             projects=projects)
         if cfg.notification_topic_arn is not None:
             _notifications(self, name, pipeline_name, pipeline=pipeline, topic_arn=cfg.notification_topic_arn)
 
@@ -79,7 +81,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
                                "deployActionRoleArn": self.deploy_action_role_arn})
 
 
-def _check_tracking_secrets(name: str, cfg: PipelineSettings, stages: tuple[Stage, ...]) -> None:
+def _check_tracking_secrets(name: str, cfg: DeliveryPipelineArgs, stages: tuple[Stage, ...]) -> None:
     """With per-action MLflow users, fail on an action that talks to MLflow without its user's secret."""
     missing = [a.name for _, a in build_actions(stages) if a.access.tracking != "none"
                and cfg.tracking_secret_arns and a.name not in cfg.tracking_secret_arns]
@@ -88,7 +90,7 @@ def _check_tracking_secrets(name: str, cfg: PipelineSettings, stages: tuple[Stag
                          "MLflow user secret in args.tracking_secret_arns")
 
 
-def _pipeline(parent: pulumi.Resource, name: str, pipeline_name: str, *, cfg: PipelineSettings,
+def _pipeline(parent: pulumi.Resource, name: str, pipeline_name: str, *, cfg: DeliveryPipelineArgs, dns_suffix: str,
               stages: tuple[Stage, ...], projects: dict[str, aws.codebuild.Project]) -> aws.codepipeline.Pipeline:
     """The V2 pipeline (SUPERSEDED, one trigger, artifacts under the stack key) and its role, scoped to the
     pipeline bucket, the key, the connection and the `projects`."""
@@ -98,7 +100,7 @@ def _pipeline(parent: pulumi.Resource, name: str, pipeline_name: str, *, cfg: Pi
     role_policy = aws.iam.RolePolicy(f"{name}-pipeline-policy", role=role.id, policy=pulumi.Output.all(
         cfg.bucket_arns["pipeline"], cfg.kms_key_arn, [p.arn for p in projects.values()]).apply(
         lambda a: pipeline_policy(a[0], a[1], a[2], connection_arn=cfg.spec.connection_arn,
-                                  pipeline_name=pipeline_name, region=cfg.region, dns_suffix=cfg.partition[1])),
+                                  pipeline_name=pipeline_name, region=cfg.region, dns_suffix=dns_suffix)),
         opts=child)
     return aws.codepipeline.Pipeline(
         name, name=pipeline_name, pipeline_type="V2", execution_mode="SUPERSEDED", role_arn=role.arn,

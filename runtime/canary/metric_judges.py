@@ -8,6 +8,7 @@ configured power) or NODATA (nothing to judge). docs/canary.md, "How it decides"
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -142,47 +143,56 @@ NO_HISTOGRAM = ("no per-request response-time histogram on {sides}: publish Resp
                 "(runtime.canary.publish), or read the load balancer with percentiles on (TC statistics)")
 
 
-def judge_latency(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
+def _judge_response_times(name: JudgeMetric, data: CanaryData, cfg: CanaryJudgeConfig, *, method: str,
+                          threshold: str, test: Callable[..., stats.Outcome], tolerance: float,
+                          explain: Callable[[dict[str, Any], np.ndarray, np.ndarray, stats.Levels],
+                                            tuple[str, float]]) -> MetricResult:
+    """The latency and tail judges: both sides' response-time histograms (NODATA without them), the test of
+    `runtime.canary.stats` (`test`) at `tolerance`, and `explain`'s reason and canary requests needed."""
     levels = metric_levels(cfg)
-    decision = _decision("rank test on each period's pooled response-time histogram (mid-ranks), exact mixture "
-                         "likelihood ratio; PASS bound Gaussian-mixture", levels,
-                         f"every request +{cfg.latency_tolerance:.0%}")
+    decision = _decision(method, levels, threshold)
     arrays = _latency_arrays(data)
     if arrays is None:
-        return _result("latency", cfg, None, NO_HISTOGRAM.format(sides="both sides"), decision=decision)
+        return _result(name, cfg, None, NO_HISTOGRAM.format(sides="both sides"), decision=decision)
     b, c = arrays
-    out = stats.latency(b, c, binning.LATENCY_LOG_EDGES, levels=levels, tolerance=cfg.latency_tolerance)
-    s = out.stats
-    reason = (f"rank effect P(canary slower) - 1/2 = {float(s['rank_effect']):+.4f} (upper bound "
-              f"{float(s['rank_effect_upper']):+.4f}; +{cfg.latency_tolerance:.0%} on every request would be "
-              f"{float(s['effect_at_tolerance']):+.4f}); evidence the canary is slower: e-value {_e(s['log_e_worse'])} "
-              f"(FAIL at >= {1 / levels.alpha:g} with more than half that effect)")
-    share = c.sum() / (b.sum() + c.sum())
-    pooled = (b + c).sum(axis=0) / (b + c).sum()
-    var = float(np.sum(pooled * (ridits(pooled) - 0.5) ** 2))
-    needed = stats.rank_needed(float(s["effect_at_tolerance"]), share, var, levels=levels)
-    return _result("latency", cfg, out, reason, decision=decision, needed=needed, have=float(c.sum()))
+    out = test(b, c, binning.LATENCY_LOG_EDGES, levels=levels, tolerance=tolerance)
+    reason, needed = explain(out.stats, b, c, levels)
+    return _result(name, cfg, out, reason, decision=decision, needed=needed, have=float(c.sum()))
+
+
+def judge_latency(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
+    def explain(s: dict[str, Any], b: np.ndarray, c: np.ndarray, levels: stats.Levels) -> tuple[str, float]:
+        reason = (f"rank effect P(canary slower) - 1/2 = {float(s['rank_effect']):+.4f} (upper bound "
+                  f"{float(s['rank_effect_upper']):+.4f}; +{cfg.latency_tolerance:.0%} on every request would be "
+                  f"{float(s['effect_at_tolerance']):+.4f}); evidence the canary is slower: e-value "
+                  f"{_e(s['log_e_worse'])} (FAIL at >= {1 / levels.alpha:g} with more than half that effect)")
+        share = c.sum() / (b.sum() + c.sum())
+        pooled = (b + c).sum(axis=0) / (b + c).sum()
+        var = float(np.sum(pooled * (ridits(pooled) - 0.5) ** 2))
+        return reason, stats.rank_needed(float(s["effect_at_tolerance"]), share, var, levels=levels)
+
+    return _judge_response_times(
+        "latency", data, cfg, test=stats.latency, tolerance=cfg.latency_tolerance, explain=explain,
+        method="rank test on each period's pooled response-time histogram (mid-ranks), exact mixture likelihood "
+               "ratio; PASS bound Gaussian-mixture", threshold=f"every request +{cfg.latency_tolerance:.0%}")
 
 
 def judge_tail(data: CanaryData, cfg: CanaryJudgeConfig) -> MetricResult:
-    levels = metric_levels(cfg)
-    decision = _decision("exact conditional binomial per period on requests beyond the pooled p99 (FAIL); "
-                         "canary's share beyond (1 + tolerance) x the baseline p99 bounded below 1 % (PASS)", levels,
-                         f"p99 +{cfg.tail_tolerance:.0%}")
-    arrays = _latency_arrays(data)
-    if arrays is None:
-        return _result("tail", cfg, None, NO_HISTOGRAM.format(sides="both sides"), decision=decision)
-    b, c = arrays
-    out = stats.tail(b, c, binning.LATENCY_LOG_EDGES, levels=levels, tolerance=cfg.tail_tolerance)
-    s = out.stats
-    p99_b, p99_c = math.exp(float(s["baseline_p99_log"])), math.exp(float(s["canary_p99_log"]))
-    reason = (f"p99 {p99_b * 1000:.1f} ms -> {p99_c * 1000:.1f} ms ({float(s['p99_increase']):+.1%}); evidence "
-              f"of more slow requests: e-value {_e(s['log_e_worse'])} (FAIL at >= {1 / levels.alpha:g} with more "
-              f"than +{cfg.tail_tolerance / 2:.0%}); evidence the canary's p99 is within "
-              f"+{cfg.tail_tolerance:.0%}: e-value {_e(s['log_e_p99_within_tolerance'])} (PASS at >= "
-              f"{1 / levels.beta:g})")
-    needed = stats.errors_needed(b.sum(), b.sum() * stats.TAIL, c.sum(), levels=levels, ratio=2.0, tolerance=0.0)
-    return _result("tail", cfg, out, reason, decision=decision, needed=needed, have=float(c.sum()))
+    def explain(s: dict[str, Any], b: np.ndarray, c: np.ndarray, levels: stats.Levels) -> tuple[str, float]:
+        p99_b, p99_c = math.exp(float(s["baseline_p99_log"])), math.exp(float(s["canary_p99_log"]))
+        reason = (f"p99 {p99_b * 1000:.1f} ms -> {p99_c * 1000:.1f} ms ({float(s['p99_increase']):+.1%}); evidence "
+                  f"of more slow requests: e-value {_e(s['log_e_worse'])} (FAIL at >= {1 / levels.alpha:g} with "
+                  f"more than +{cfg.tail_tolerance / 2:.0%}); evidence the canary's p99 is within "
+                  f"+{cfg.tail_tolerance:.0%}: e-value {_e(s['log_e_p99_within_tolerance'])} (PASS at >= "
+                  f"{1 / levels.beta:g})")
+        return reason, stats.errors_needed(b.sum(), b.sum() * stats.TAIL, c.sum(), levels=levels, ratio=2.0,
+                                           tolerance=0.0)
+
+    return _judge_response_times(
+        "tail", data, cfg, test=stats.tail, tolerance=cfg.tail_tolerance, explain=explain,
+        method="exact conditional binomial per period on requests beyond the pooled p99 (FAIL); canary's share "
+               "beyond (1 + tolerance) x the baseline p99 bounded below 1 % (PASS)",
+        threshold=f"p99 +{cfg.tail_tolerance:.0%}")
 
 
 def _prediction_arrays(data: CanaryData) -> tuple[list[str], np.ndarray, np.ndarray]:
