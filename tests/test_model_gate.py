@@ -248,6 +248,10 @@ class Registered:
     def tags(self, version: str) -> dict[str, str]:
         return dict(self.client.get_model_version(self.name, version).tags)
 
+    def recorded(self, version: str) -> tuple[dict[str, str], str]:
+        """The registry's aliases and the gate verdict tagged on `version`: what a gate run leaves behind."""
+        return self.aliases(), self.tags(version)["mlcicd.gate.verdict"]
+
 
 def _model_name(request: pytest.FixtureRequest) -> str:
     return f"m{next(_names)}-{re.sub(r'[^A-Za-z0-9_-]', '-', request.node.name)[:50]}"
@@ -313,8 +317,7 @@ def test_metric_bounds_fail_names_metric_value_and_threshold_and_leave_aliases(m
     assert checks["metric:log_loss"].verdict is Verdict.FAIL
     assert "is above the maximum 0.3" in checks["metric:log_loss"].reason
     assert checks["metric:log_loss"].threshold == "<= 0.3"
-    assert models.aliases() == {"champion": champion, "candidate": champion}
-    assert models.tags(weak)["mlcicd.gate.verdict"] == "FAIL"
+    assert models.recorded(weak) == ({"champion": champion, "candidate": champion}, "FAIL")
 
 
 def test_regression_vs_champion_fails_beyond_allowed_worsening(models: Registered) -> None:
@@ -393,8 +396,7 @@ def test_no_champion_not_allowed_is_inconclusive(models: Registered) -> None:
     assert check.verdict is Verdict.INCONCLUSIVE
     assert "alias @champion is not set" in check.reason
     assert "gates.allowNoChampion is false" in check.reason
-    assert models.aliases() == {}
-    assert models.tags(version)["mlcicd.gate.verdict"] == "INCONCLUSIVE"
+    assert models.recorded(version) == ({}, "INCONCLUSIVE")
 
 
 def test_no_champion_and_no_absolute_bound_is_inconclusive(models: Registered) -> None:
@@ -778,8 +780,7 @@ def test_failed_upload_is_inconclusive_and_sets_no_alias(models: Registered, s3:
     assert report.verdict is Verdict.INCONCLUSIVE
     assert "could not upload the report to s3://no-such-bucket/reports/" in check.reason
     assert "NoSuchBucket" in check.reason
-    assert models.aliases() == {}
-    assert models.tags(version)["mlcicd.gate.verdict"] == "INCONCLUSIVE"
+    assert models.recorded(version) == ({}, "INCONCLUSIVE")
 
 
 def test_missing_evaluation_object_is_a_usage_error(models: Registered, s3: Any) -> None:
