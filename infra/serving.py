@@ -49,7 +49,7 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
         models_bucket_arn=store.models_bucket_arn, model_artifact_prefix=cfg.tracking.artifact_prefix,
         metrics_namespace=cfg.alarms.model_quality.namespace, eks=serving.eks,
         capture=capture, capture_stream_arn=stream,
-        **({"judge_stack_files": _judge_stack_files(cfg)} if serving.backend == "eks" else {}),
+        judge_stack_files=_judge_stack_files(cfg) if serving.backend == "eks" else None,
     ), opts)
     topic = export_serving(service)
     if capture is not None:

@@ -21,12 +21,11 @@ serving side's permission (put to this stream only) is `components.capture.polic
 by the ModelService to its task role or service account.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (InferenceCapture.__init__ checks every key in REQUIRED before the builders read them.)
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, TypedDict
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -48,9 +47,6 @@ _SCHEMA = K.FirehoseDeliveryStreamExtendedS3ConfigurationDataFormatConversionCon
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-#: Arguments the component cannot run without.
-REQUIRED = ("stream_name", "model_name", "columns", "region", "account_id", "data_bucket", "data_bucket_arn",
-            "kms_key_arn")
 #: Hive-style partitions of the prefix (the readers take them as columns).
 PARTITION_KEYS = ("model", "dt")
 #: Seconds of the dropped-requests alarm's period (the serving processes publish every 60 s and at shutdown).
@@ -70,7 +66,11 @@ def glue_name(value: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")[:255]
 
 
-class InferenceCaptureArgs(TypedDict, total=False):
+@dataclass(frozen=True, kw_only=True)
+class InferenceCaptureArgs:
+    """What the capture is built from. Each default is set here, once, beside its field; a field without one is
+    required (the constructor names a missing one)."""
+
     stream_name: str
     """Delivery stream name (deterministic, so the ModelService can be granted it before it exists). Required."""
     model_name: str
@@ -87,19 +87,19 @@ class InferenceCaptureArgs(TypedDict, total=False):
     """Its ARN (the delivery role may write under the two prefixes only). Required."""
     kms_key_arn: pulumi.Input[str]
     """Stack KMS key: stream encryption at rest and SSE-KMS of the objects. Required."""
-    prefix: str
+    prefix: str = cfg_defaults.DRIFT_INFERENCE_PREFIX
     """Key prefix of the captures. Default `inference/` (`monitoring.drift.inferencePrefix`)."""
-    error_prefix: str
+    error_prefix: str = d.CAPTURE_ERROR_PREFIX
     """Key prefix of records Firehose could not convert or deliver. Default `inference-errors/`."""
-    buffer_seconds: int
+    buffer_seconds: int = cfg_defaults.CAPTURE_DELIVERY_BUFFER_SECONDS
     """Firehose buffering interval. Default 300 (`monitoring.capture.deliveryBufferSeconds`)."""
-    buffer_mib: int
+    buffer_mib: int = cfg_defaults.CAPTURE_DELIVERY_BUFFER_MIB
     """Firehose buffering size (at least 64 with Parquet conversion). Default 128."""
-    log_retention_days: int
+    log_retention_days: int = cfg_defaults.LOG_RETENTION_DAYS_OTHER
     """Retention of the delivery error log group (encrypted with the stack key). Default 30."""
-    metrics_namespace: str
+    metrics_namespace: str = cfg_defaults.MODEL_METRICS_NAMESPACE
     """Namespace of `CaptureRequestsDropped`. Default `MLCICD/Model`."""
-    alarm_topic_arn: pulumi.Input[str] | None
+    alarm_topic_arn: pulumi.Input[str] | None = None
     """Topic notified when an alarm fires and clears. Default None (no notification)."""
 
 
@@ -112,9 +112,9 @@ class InferenceCapture(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: InferenceCaptureArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        _check_args(name, args)
-        prefixes = (args.get("prefix", cfg_defaults.DRIFT_INFERENCE_PREFIX),
-                    args.get("error_prefix", d.CAPTURE_ERROR_PREFIX))
+        if args.buffer_mib < 64:
+            raise ValueError(f"InferenceCapture {name}: args.buffer_mib must be >= 64 (Parquet conversion)")
+        prefixes = (args.prefix, args.error_prefix)
         schema = _glue_schema(self, name, args, prefix=prefixes[0])
         delivery = _delivery_role(self, name, args, prefixes=prefixes, schema=schema)
         stream = _stream(self, name, args, prefixes=prefixes, schema=schema, delivery=delivery)
@@ -143,20 +143,11 @@ class _Delivery(NamedTuple):
     log_stream: aws.cloudwatch.LogStream
 
 
-def _check_args(name: str, args: InferenceCaptureArgs) -> None:
-    """Fail on a missing required key, or a buffer too small for Parquet conversion."""
-    missing = [key for key in REQUIRED if key not in args]
-    if missing:
-        raise ValueError(f"InferenceCapture {name}: missing args {', '.join(missing)}")
-    if args.get("buffer_mib", cfg_defaults.CAPTURE_DELIVERY_BUFFER_MIB) < 64:
-        raise ValueError(f"InferenceCapture {name}: args.buffer_mib must be >= 64 (Parquet conversion)")
-
-
 def _glue_schema(parent: pulumi.Resource, name: str, args: InferenceCaptureArgs, *, prefix: str) -> _Schema:
     """The Glue database and the Parquet table at `prefix`, partitioned by model and day: the schema Firehose
     converts records against."""
     child = pulumi.ResourceOptions(parent=parent)
-    stream, model = args["stream_name"], args["model_name"]
+    stream, model = args.stream_name, args.model_name
     database = aws.glue.CatalogDatabase(f"{name}-database", name=glue_name(f"{stream}_db"),
                                         description=f"Inference captures of {stream}", opts=child)
     table = aws.glue.CatalogTable(
@@ -165,11 +156,11 @@ def _glue_schema(parent: pulumi.Resource, name: str, args: InferenceCaptureArgs,
         parameters={"classification": "parquet", "EXTERNAL": "TRUE"},
         partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(name=k, type="string") for k in PARTITION_KEYS],
         storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
-            location=pulumi.Output.concat("s3://", args["data_bucket"], "/", prefix),
+            location=pulumi.Output.concat("s3://", args.data_bucket, "/", prefix),
             input_format=PARQUET_INPUT, output_format=PARQUET_OUTPUT,
             ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
                 serialization_library=PARQUET_SERDE, parameters={"serialization.format": "1"}),
-            columns=[aws.glue.CatalogTableStorageDescriptorColumnArgs(name=n, type=t) for n, t in args["columns"]]),
+            columns=[aws.glue.CatalogTableStorageDescriptorColumnArgs(name=n, type=t) for n, t in args.columns]),
         opts=child)
     return _Schema(database, table)
 
@@ -179,19 +170,18 @@ def _delivery_role(parent: pulumi.Resource, name: str, args: InferenceCaptureArg
     """The error log (encrypted, retained) and the delivery role, trusted by Firehose for this account only,
     writing under the data and error `prefixes` only, reading the Glue `schema`."""
     child = pulumi.ResourceOptions(parent=parent)
-    stream, model, region, key_arn = args["stream_name"], args["model_name"], args["region"], args["kms_key_arn"]
+    stream, model, region, key_arn = args.stream_name, args.model_name, args.region, args.kms_key_arn
     partition, dns_suffix = partition_of(parent)
     log_group = encrypted_log_group(
-        f"{name}-errors", retention_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER),
-        kms_key_arn=key_arn, parent=parent)
+        f"{name}-errors", retention_days=args.log_retention_days, kms_key_arn=key_arn, parent=parent)
     log_stream = aws.cloudwatch.LogStream(f"{name}-errors", name="DestinationDelivery",
                                           log_group_name=log_group.name, opts=child)
-    trust = account_trust_policy("firehose.amazonaws.com", args["account_id"])
+    trust = account_trust_policy("firehose.amazonaws.com", args.account_id)
     role = aws.iam.Role(f"{name}-delivery", assume_role_policy=trust,
                         description=f"Firehose {stream}: write captures of {model}, read their Glue schema", opts=child)
     policy = aws.iam.RolePolicy(f"{name}-delivery", role=role.id, policy=output_document(
-        pulumi.Output.all(args["data_bucket_arn"], key_arn, schema.database.arn, schema.table.arn, log_group.arn,
-                          args["account_id"]).apply(
+        pulumi.Output.all(args.data_bucket_arn, key_arn, schema.database.arn, schema.table.arn, log_group.arn,
+                          args.account_id).apply(
             lambda a: policies.delivery_statements(
                 bucket_arn=a[0], prefixes=list(prefixes), kms_key_arn=a[1], region=region, dns_suffix=dns_suffix,
                 glue=[policies.catalog_arn(partition, region, a[5]), a[2], a[3]],
@@ -204,21 +194,20 @@ def _stream(parent: pulumi.Resource, name: str, args: InferenceCaptureArgs, *, p
             schema: _Schema, delivery: _Delivery) -> K.FirehoseDeliveryStream:
     """The direct-put stream, encrypted with the stack key, delivering Parquet under the data prefix and failures
     under the error prefix; created once its role's policy exists."""
-    key_arn, model = args["kms_key_arn"], args["model_name"]
+    key_arn, model = args.kms_key_arn, args.model_name
     return K.FirehoseDeliveryStream(
-        f"{name}-stream", name=args["stream_name"], destination="extended_s3",
+        f"{name}-stream", name=args.stream_name, destination="extended_s3",
         server_side_encryption=K.FirehoseDeliveryStreamServerSideEncryptionArgs(
             enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=key_arn),
         extended_s3_configuration=K.FirehoseDeliveryStreamExtendedS3ConfigurationArgs(
-            role_arn=delivery.role.arn, bucket_arn=args["data_bucket_arn"], kms_key_arn=key_arn,
+            role_arn=delivery.role.arn, bucket_arn=args.data_bucket_arn, kms_key_arn=key_arn,
             prefix=data_prefix(prefixes[0], model), error_output_prefix=error_prefix(prefixes[1], model),
-            buffering_interval=args.get("buffer_seconds", cfg_defaults.CAPTURE_DELIVERY_BUFFER_SECONDS),
-            buffering_size=args.get("buffer_mib", cfg_defaults.CAPTURE_DELIVERY_BUFFER_MIB),
+            buffering_interval=args.buffer_seconds, buffering_size=args.buffer_mib,
             compression_format="UNCOMPRESSED",  # Parquet compresses itself (Snappy); required with conversion
             cloudwatch_logging_options=K.FirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptionsArgs(
                 enabled=True, log_group_name=delivery.log_group.name, log_stream_name=delivery.log_stream.name),
             data_format_conversion_configuration=_parquet_conversion(schema, role=delivery.role,
-                                                                     region=args["region"])),
+                                                                     region=args.region)),
         # The role must be able to read the schema and write before Firehose validates the destination.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[delivery.policy]))
 
@@ -241,14 +230,14 @@ def _alarms(parent: pulumi.Resource, name: str,
             args: InferenceCaptureArgs) -> tuple[aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm]:
     """Sampled requests the serving processes dropped, and records Firehose failed to convert; to the topic."""
     child = pulumi.ResourceOptions(parent=parent)
-    stream, model = args["stream_name"], args["model_name"]
-    topic = args.get("alarm_topic_arn")
+    stream, model = args.stream_name, args.model_name
+    topic = args.alarm_topic_arn
     actions = [topic] if topic is not None else []
     dropped = aws.cloudwatch.MetricAlarm(
         f"{name}-dropped", name=f"{stream}-dropped",
         alarm_description=f"Serving processes of {model} dropped sampled requests instead of capturing them "
                           "(buffer full, Firehose unreachable or throttling, or not delivered at shutdown).",
-        namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE), metric_name=m.CAPTURE_DROPPED,
+        namespace=args.metrics_namespace, metric_name=m.CAPTURE_DROPPED,
         dimensions={m.DIMENSION_MODEL: model},
         statistic="Sum", period=ALARM_PERIOD_SECONDS, evaluation_periods=1, datapoints_to_alarm=1,
         comparison_operator="GreaterThanOrEqualToThreshold", threshold=1,

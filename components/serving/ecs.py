@@ -18,8 +18,6 @@ Security decisions (see docs/security.md): private subnets, no public IP, ECS Ex
 decisions are listed in `ecs_task.py` and `ecs_load_balancer.py`.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (build_ecs_service checks every key in REQUIRED first.)
 from __future__ import annotations
 
 from typing import Any, Literal, NamedTuple
@@ -29,16 +27,15 @@ import pulumi_aws as aws
 
 from components import defaults as d
 from components.aws_common import ecs_cluster
+from components.required import checked, missing
 from components.serving.args import ModelServiceArgs, RollbackAlarms, Strategy
 from components.serving.ecs_deploy import build_autoscaling, build_codedeploy
 from components.serving.ecs_load_balancer import LoadBalancerParts, build_load_balancer, service_load_balancer
 from components.serving.ecs_task import baseline_environment, build_task
-from runtime.config import defaults as cfg_defaults
 
-#: Arguments the ECS backend cannot run without.
-REQUIRED = ("model_name", "image_repository_url", "image_repository_arn", "image_digest", "rollback_alarms",
-            "region", "account_id", "vpc_id", "vpc_cidr", "private_subnet_ids", "log_bucket", "kms_key_arn",
-            "models_bucket_arn")
+#: Arguments the ECS backend cannot run without, beyond those every ModelService needs (`checked` by its builders).
+ECS_REQUIRED = ("image_repository_arn", "rollback_alarms", "account_id", "vpc_id", "vpc_cidr", "private_subnet_ids",
+                "log_bucket", "kms_key_arn", "models_bucket_arn")
 
 
 class EcsServiceOutputs(NamedTuple):
@@ -55,11 +52,10 @@ class EcsServiceOutputs(NamedTuple):
 
 
 def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelServiceArgs) -> EcsServiceOutputs:
-    missing = [key for key in REQUIRED if key not in args]
-    if missing:
-        raise ValueError(f"ModelService {name} (ecs): missing args {', '.join(missing)}")
-    strategy = args.get("strategy", cfg_defaults.CANARY_STRATEGY)
-    port = args.get("port", cfg_defaults.SERVING_PORT)
+    absent = missing(args, ECS_REQUIRED)
+    if absent:
+        raise ValueError(f"ModelService {name} (ecs): missing args {', '.join(absent)}")
+    strategy, port = args.strategy, args.port
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
     child = pulumi.ResourceOptions(parent=parent)
 
@@ -72,7 +68,7 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     cluster = ecs_cluster(name, parent=parent)
     lb = build_load_balancer(parent, name, args, prefix=prefix, port=port, strategy=strategy)
     groups = list(lb.groups.values())
-    alarms = args["rollback_alarms"](lb.alb.arn_suffix, [g.arn_suffix for g in groups])
+    alarms = checked(args.rollback_alarms)(lb.alb.arn_suffix, [g.arn_suffix for g in groups])
     load_balancer, lb_policies = service_load_balancer(parent, name, lb, prefix=prefix, port=port)
     service = _service(parent, name, args, strategy=strategy, cluster=cluster, task=task.task_definition, lb=lb,
                        load_balancer=load_balancer, alarms=alarms,
@@ -85,7 +81,7 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
                                             pass_roles=[task.task_role, task.execution_role], child=child)
     build_autoscaling(name, args, cluster=cluster, service=service, alb=lb.alb, groups=groups, child=child)
 
-    scheme = "https" if args.get("certificate_arn") is not None else "http"
+    scheme = "https" if args.certificate_arn is not None else "http"
     return EcsServiceOutputs(
         endpoint=lb.alb.dns_name.apply(lambda dns: f"{scheme}://{dns}"),
         cluster_name=cluster.name, service_name=service.name, load_balancer_arn_suffix=lb.alb.arn_suffix,
@@ -102,9 +98,10 @@ def _service(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, stra
     deployment, ignore = deployment_settings(strategy, args, alarms)
     return aws.ecs.Service(
         name, cluster=cluster.arn, task_definition=task.arn,
-        desired_count=args.get("min_capacity", cfg_defaults.SERVING_MIN_CAPACITY), launch_type="FARGATE",
+        desired_count=args.min_capacity, launch_type="FARGATE",
         network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-            subnets=args["private_subnet_ids"], security_groups=[lb.task_security_group.id], assign_public_ip=False),
+            subnets=checked(args.private_subnet_ids), security_groups=[lb.task_security_group.id],
+            assign_public_ip=False),
         load_balancers=[load_balancer], enable_execute_command=False,
         health_check_grace_period_seconds=d.HEALTH_CHECK_GRACE_SECONDS,
         propagate_tags="SERVICE", enable_ecs_managed_tags=True,
@@ -134,14 +131,13 @@ def _deployment_configuration(strategy: Literal["canary", "linear", "rolling"],
     (equal steps) shift the listener rule's weights, baking after each shift."""
     if strategy == "rolling":
         return aws.ecs.ServiceDeploymentConfigurationArgs(strategy="ROLLING")
-    bake = str(args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES))
+    bake = str(args.bake_minutes)
     canary = linear = None
     if strategy == "canary":
         canary = aws.ecs.ServiceDeploymentConfigurationCanaryConfigurationArgs(
-            canary_percent=args.get("canary_percent", cfg_defaults.CANARY_PERCENT), canary_bake_time_in_minutes=bake)
+            canary_percent=args.canary_percent, canary_bake_time_in_minutes=bake)
     else:
         linear = aws.ecs.ServiceDeploymentConfigurationLinearConfigurationArgs(
-            step_percent=args.get("linear_step_percent", cfg_defaults.LINEAR_STEP_PERCENT),
-            step_bake_time_in_minutes=bake)
+            step_percent=args.linear_step_percent, step_bake_time_in_minutes=bake)
     return aws.ecs.ServiceDeploymentConfigurationArgs(strategy=strategy.upper(), bake_time_in_minutes=bake,
                                                       canary_configuration=canary, linear_configuration=linear)

@@ -21,7 +21,6 @@ from components.iam import assume_role_policy, output_document
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, RollbackAlarms
 from runtime import metrics as m
-from runtime.config import defaults as cfg_defaults
 
 # The SDK's nested argument classes, shortened.
 _cd = aws.codedeploy
@@ -42,8 +41,8 @@ def build_codedeploy(name: str, args: ModelServiceArgs, *, cluster: aws.ecs.Clus
                      pass_roles: Sequence[aws.iam.Role], child: pulumi.ResourceOptions) -> pulumi.Output[str]:
     """CodeDeploy blue-green for the service; returns the deployment group name (the pipeline deploys to it)."""
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
-    percent = int(args.get("canary_percent", cfg_defaults.CANARY_PERCENT))
-    bake = args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES)
+    percent = int(args.canary_percent)
+    bake = args.bake_minutes
     app = _cd.Application(name, compute_platform="ECS", name=prefix, opts=child)
     config = _cd.DeploymentConfig(
         name, deployment_config_name=f"{prefix}-canary-{percent}pct-{bake}min", compute_platform="ECS",
@@ -96,17 +95,16 @@ def build_autoscaling(name: str, args: ModelServiceArgs, *, cluster: aws.ecs.Clu
     target = aws.appautoscaling.Target(
         f"{name}-capacity", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
         resource_id=pulumi.Output.all(cluster.name, service.name).apply(lambda a: f"service/{a[0]}/{a[1]}"),
-        min_capacity=args.get("min_capacity", cfg_defaults.SERVING_MIN_CAPACITY),
-        max_capacity=args.get("max_capacity", cfg_defaults.SERVING_MAX_CAPACITY), opts=child)
+        min_capacity=args.min_capacity, max_capacity=args.max_capacity, opts=child)
     aws.appautoscaling.Policy(
         f"{name}-cpu", policy_type="TargetTrackingScaling", resource_id=target.resource_id,
         scalable_dimension=target.scalable_dimension, service_namespace=target.service_namespace,
         target_tracking_scaling_policy_configuration=_tt(
-            target_value=args.get("target_cpu_percent", cfg_defaults.SERVING_TARGET_CPU_PERCENT),
+            target_value=args.target_cpu_percent,
             predefined_metric_specification=_predefined(predefined_metric_type="ECSServiceAverageCPUUtilization"),
             scale_out_cooldown=d.SCALE_OUT_COOLDOWN_SECONDS, scale_in_cooldown=d.SCALE_IN_COOLDOWN_SECONDS),
         opts=child)
-    per_task = args.get("target_requests_per_target")
+    per_task = args.target_requests_per_target
     if per_task is None:
         return
     queries = [_query(id=f"r{i}", return_data=False, metric_stat=_stat(stat="Sum", metric=_metric(

@@ -9,8 +9,6 @@ redirects. The ECS infrastructure role may move targets between these two groups
 rule only; the ELB `Describe*` calls are its one `Resource: "*"` (AWS offers no resource-level permission).
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (build_ecs_service checks every required key before calling these builders.)
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -21,10 +19,10 @@ import pulumi_aws as aws
 from components import defaults as d
 from components.aws_common import allow_in, allow_out, application_load_balancer, listeners, security_group
 from components.iam import assume_role_policy, output_document
+from components.required import checked
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, Strategy
 from components.serving.ecs_task import CONTAINER
-from runtime.config import defaults as cfg_defaults
 
 
 class LoadBalancerParts(NamedTuple):
@@ -41,16 +39,14 @@ class LoadBalancerParts(NamedTuple):
 def build_load_balancer(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str, port: int,
                         strategy: Strategy) -> LoadBalancerParts:
     lb_sg, task_sg = _security_groups(parent, name, args, prefix=prefix, port=port)
-    internal = args.get("internal", cfg_defaults.LOAD_BALANCER_INTERNAL)
     alb = application_load_balancer(
-        name, subnet_ids=args["private_subnet_ids"] if internal else args.get("public_subnet_ids", []),
-        security_group=lb_sg, internal=internal,
-        deletion_protection=args.get("deletion_protection", d.PRODUCTION_PROTECTIONS),
-        log_bucket=args["log_bucket"], parent=parent)
+        name, subnet_ids=checked(args.private_subnet_ids) if args.internal else args.public_subnet_ids,
+        security_group=lb_sg, internal=args.internal, deletion_protection=args.deletion_protection,
+        log_bucket=checked(args.log_bucket), parent=parent)
     colours = ["blue"] if strategy == "rolling" else ["blue", "green"]
-    groups = {colour: _target_group(parent, f"{name}-{colour}", vpc_id=args["vpc_id"], port=port)
+    groups = {colour: _target_group(parent, f"{name}-{colour}", vpc_id=checked(args.vpc_id), port=port)
               for colour in colours}
-    production = listeners(name, load_balancer=alb, certificate_arn=args.get("certificate_arn"),
+    production = listeners(name, load_balancer=alb, certificate_arn=args.certificate_arn,
                            actions=[_default_action(strategy, groups["blue"])], parent=parent,
                            # CodeDeploy swaps the listener's default action between the two groups.
                            ignore_action_changes=strategy == "blue-green")[0]
@@ -61,15 +57,16 @@ def build_load_balancer(parent: pulumi.Resource, name: str, args: ModelServiceAr
 def _security_groups(parent: pulumi.Resource, name: str, args: ModelServiceArgs, *, prefix: str,
                      port: int) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
     """Load balancer and task groups (empty, then one rule per source): clients -> ALB -> tasks -> HTTPS out."""
-    lb_sg = security_group(f"{name}-lb", vpc_id=args["vpc_id"], parent=parent,
+    vpc_id = checked(args.vpc_id)
+    lb_sg = security_group(f"{name}-lb", vpc_id=vpc_id, parent=parent,
                            description=f"{prefix} load balancer: clients in, tasks out")
-    task_sg = security_group(f"{name}-tasks", vpc_id=args["vpc_id"], parent=parent,
+    task_sg = security_group(f"{name}-tasks", vpc_id=vpc_id, parent=parent,
                              description=f"{prefix} tasks: load balancer in, AWS APIs out")
-    sources = list(args.get("ingress_security_group_ids", []))
-    cidrs: list[pulumi.Input[str]] = list(args.get("ingress_cidrs", []))
+    sources = list(args.ingress_security_group_ids)
+    cidrs: list[pulumi.Input[str]] = list(args.ingress_cidrs)
     if not cidrs and not sources:
-        cidrs = [args["vpc_cidr"]]  # nothing configured: clients inside the VPC only
-    for listener_port in [443, 80] if args.get("certificate_arn") is not None else [80]:
+        cidrs = [checked(args.vpc_cidr)]  # nothing configured: clients inside the VPC only
+    for listener_port in [443, 80] if args.certificate_arn is not None else [80]:
         allow_in(f"{name}-lb-in-{listener_port}", group=lb_sg, port=listener_port, cidrs=cidrs, sources=sources,
                  description="configured clients", parent=parent)
     allow_out(f"{name}-lb-to-tasks", group=lb_sg, port=port, target=task_sg.id, description="the model tasks only",

@@ -10,8 +10,6 @@ model: its artifact prefix, its metric namespace, with capture its one Firehose 
 this stack's ARNs, and the service starts no task before their policies exist.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (build_ecs_service checks every required key before calling these builders.)
 from __future__ import annotations
 
 import json
@@ -23,16 +21,17 @@ import pulumi_aws as aws
 from components import defaults as d
 from components.aws_common import partition_of
 from components.iam import account_trust_policy, output_document
+from components.required import checked
 from components.serving import ecs_policies
 from components.serving.args import ModelServiceArgs, pinned_image
 from components.serving.shadow_args import ShadowServiceArgs
 from runtime import metrics
-from runtime.config import defaults as cfg_defaults
 from runtime.serving import command as serving
 
 #: The one container of the task (also the load balancer's and the log stream's name for it).
 CONTAINER = "model"
-#: The args the log group and the roles read: the model service's, or its shadow's (the same keys).
+#: The args the log group and the roles read: the model service's, or its shadow's (the same fields; their ECS
+#: backends check the ones only ECS needs).
 TaskArgs = ModelServiceArgs | ShadowServiceArgs
 
 
@@ -62,8 +61,8 @@ def task_log_group(parent: pulumi.Resource, name: str, args: TaskArgs) -> aws.cl
     """The tasks' own log group, `/<project>/<stack>/<name>`: retention, encrypted with the stack key."""
     return aws.cloudwatch.LogGroup(
         f"{name}-logs", name=f"/{pulumi.get_project()}/{pulumi.get_stack()}/{name}",
-        retention_in_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER),
-        kms_key_id=args["kms_key_arn"], opts=pulumi.ResourceOptions(parent=parent))
+        retention_in_days=args.log_retention_days, kms_key_id=checked(args.kms_key_arn),
+        opts=pulumi.ResourceOptions(parent=parent))
 
 
 def task_roles(parent: pulumi.Resource, name: str, args: TaskArgs, *, log_group: aws.cloudwatch.LogGroup,
@@ -72,20 +71,20 @@ def task_roles(parent: pulumi.Resource, name: str, args: TaskArgs, *, log_group:
     policies; `descriptions` are the two roles' own."""
     child = pulumi.ResourceOptions(parent=parent)
     _, dns_suffix = partition_of(parent)
-    trust = account_trust_policy("ecs-tasks.amazonaws.com", args["account_id"])
+    key_arn = checked(args.kms_key_arn)
+    trust = account_trust_policy("ecs-tasks.amazonaws.com", checked(args.account_id))
     execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=trust, description=descriptions[0],
                                   opts=child)
     execution_policy = aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=output_document(
-        pulumi.Output.all(args["image_repository_arn"], log_group.arn, args["kms_key_arn"]).apply(
-            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2], args["region"], dns_suffix))),
+        pulumi.Output.all(checked(args.image_repository_arn), log_group.arn, key_arn).apply(
+            lambda a: ecs_policies.execution_statements(a[0], a[1], a[2], args.region, dns_suffix))),
         opts=child)
     task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust, description=descriptions[1], opts=child)
-    prefix_in_bucket = args.get("model_artifact_prefix", cfg_defaults.MLFLOW_PREFIX)
-    namespace = args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
     task_policy = aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
-        pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"], args.get("capture_stream_arn") or "").apply(
-            lambda a: ecs_policies.task_statements(a[0], prefix_in_bucket, a[1], args["region"], namespace,
-                                                   dns_suffix=dns_suffix, capture_stream_arn=a[2] or None))),
+        pulumi.Output.all(checked(args.models_bucket_arn), key_arn, args.capture_stream_arn or "").apply(
+            lambda a: ecs_policies.task_statements(a[0], args.model_artifact_prefix, a[1], args.region,
+                                                   args.metrics_namespace, dns_suffix=dns_suffix,
+                                                   capture_stream_arn=a[2] or None))),
         opts=child)
     return execution_role, task_role, [execution_policy, task_policy]
 
@@ -93,10 +92,9 @@ def task_roles(parent: pulumi.Resource, name: str, args: TaskArgs, *, log_group:
 def baseline_environment(args: ModelServiceArgs) -> dict[str, str]:
     """The baseline's environment: the serving variables, the service's extra ones, capture when on."""
     return serving.serving_environment(
-        model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
-        variant=metrics.VARIANT_BASELINE,
-        metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE),
-        extra={**args.get("environment", {}), **_capture_env(args)})
+        model_name=args.model_name, model_version=args.model_version, image_digest=args.image_digest,
+        variant=metrics.VARIANT_BASELINE, metrics_namespace=args.metrics_namespace,
+        extra={**args.environment, **_capture_env(args)})
 
 
 def serving_task_definition(parent: pulumi.Resource, name: str, args: TaskArgs, *, prefix: str, port: int,
@@ -106,17 +104,17 @@ def serving_task_definition(parent: pulumi.Resource, name: str, args: TaskArgs, 
     digest, the (execution, task) `roles`; `keep_revisions` leaves replaced revisions registered (otherwise
     Pulumi deregisters them). The model service and its shadow both run it."""
     execution_role, task_role = roles
-    image = pinned_image(args["image_repository_url"], args["image_digest"])
-    argv = serving.serve_argv(port=port, workers=serving.workers_for(args.get("cpu", cfg_defaults.SERVING_CPU)))
+    image = pinned_image(args.image_repository_url, args.image_digest)
+    argv = serving.serve_argv(port=port, workers=serving.workers_for(args.cpu))
     return aws.ecs.TaskDefinition(
         name, family=prefix, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
-        cpu=str(args.get("cpu", cfg_defaults.SERVING_CPU)), memory=str(args.get("memory", cfg_defaults.SERVING_MEMORY)),
+        cpu=str(args.cpu), memory=str(args.memory),
         execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
         runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX",
                                                                    cpu_architecture="X86_64"),
         volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=w.volume) for w in serving.WRITABLE_PATHS],
         container_definitions=pulumi.Output.all(image, log_group.name).apply(
-            lambda a: container_definitions(a[0], a[1], args["region"], port, environment, argv=argv)),
+            lambda a: container_definitions(a[0], a[1], args.region, port, environment, argv=argv)),
         skip_destroy=True if keep_revisions else None,
         opts=pulumi.ResourceOptions(parent=parent))
 
@@ -146,7 +144,7 @@ def container_definitions(image: str, log_group: str, region: str, port: int, en
 
 def _capture_env(args: ModelServiceArgs) -> dict[str, str]:
     """The capture settings for the server, when capture is on (it needs both the settings and the stream)."""
-    capture = args.get("capture")
-    if capture is None or args.get("capture_stream_arn") is None:
+    capture = args.capture
+    if capture is None or args.capture_stream_arn is None:
         return {}
     return capture.to_env()

@@ -20,8 +20,6 @@ Security decisions (see docs/security.md): every container runs as a non-root UI
 account token is mounted; requests equal limits; the image is pinned by digest.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (ModelService.__init__ checks model_name, image_repository_url and image_digest; this module checks the rest.)
 from __future__ import annotations
 
 import json
@@ -37,8 +35,7 @@ from components.iam import allow, document
 from components.serving import eks_specs as spec
 from components.serving.args import ModelServiceArgs, pinned_image
 from runtime import metrics
-from runtime.config import defaults as cfg_defaults
-from runtime.config.checks import CanaryJudgeConfig, CanaryProbeConfig
+from runtime.config.checks import CanaryProbeConfig
 from runtime.config.platform import EksConfig
 from runtime.serving import command as serving
 
@@ -78,18 +75,17 @@ class _Objects:
 
 
 def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelServiceArgs) -> EksServiceOutputs:
-    eks, region = args.get("eks"), args.get("region")
-    if eks is None or region is None:
-        raise ValueError(f"ModelService {name}: backend `eks` requires args.eks (cluster access) and args.region")
-    strategy = args.get("strategy", cfg_defaults.CANARY_STRATEGY)
+    eks, region, strategy = args.eks, args.region, args.strategy
+    if eks is None:
+        raise ValueError(f"ModelService {name}: backend `eks` requires args.eks (cluster access)")
     judged = strategy != "rolling"
     if judged and eks.judge_image is None:
         raise ValueError(f"ModelService {name}: strategy `{strategy}` requires eks.judge_image")
-    if judged and "judge_stack_files" not in args:
+    if judged and args.judge_stack_files is None:
         raise ValueError(f"ModelService {name}: strategy `{strategy}` requires args.judge_stack_files (the stack "
                          "files the judge reads; see eks_specs.judge_stack_files)")
-    app = spec.k8s_name(args["model_name"])
-    probe = args.get("probe") or CanaryProbeConfig()
+    app = spec.k8s_name(args.model_name)
+    probe = args.probe
     urls = spec.service_url(app, eks.namespace), spec.service_url(f"{app}-canary", eks.namespace)
     if judged:
         _check_probe_hosts(name, probe, *urls)
@@ -114,13 +110,12 @@ def build_eks_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
                                 ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http")]),
                             opts=objects.opts)
     analysis = _judge(parent, objects, args, eks=eks, region=region, probe=probe, urls=urls) if judged else None
-    capture, stream = args.get("capture"), args.get("capture_stream_arn")
+    capture, stream = args.capture, args.capture_stream_arn
     model_identity: list[pulumi.Resource] = []
     if capture is not None and stream is not None:
         model_identity.append(_model_role(
             parent, name, cluster=eks.cluster_name, namespace=eks.namespace, service_account=app,
-            account_id=args.get("account_id"), stream_arn=stream,
-            metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)))
+            account_id=args.account_id, stream_arn=stream, metrics_namespace=args.metrics_namespace))
     _rollout(objects, args, eks=eks, strategy=strategy, analysis=analysis, model_identity=model_identity)
     return EksServiceOutputs(endpoint=pulumi.Output.from_input(f"http://{app}.{eks.namespace}.svc.cluster.local"),
                              cluster_name=pulumi.Output.from_input(eks.cluster_name),
@@ -148,16 +143,14 @@ def _judge(parent: pulumi.Resource, objects: _Objects, args: ModelServiceArgs, *
                                automount_service_account_token=False, opts=after)
     if eks.judge_pod_identity:
         _judge_role(parent, name, cluster=eks.cluster_name, namespace=eks.namespace, service_account=judge_name,
-                    account_id=args.get("account_id"),
-                    metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE))
-    k8s.core.v1.ConfigMap(f"{name}-judge-config", metadata=objects.meta(judge_name), data=args["judge_stack_files"],
+                    account_id=args.account_id, metrics_namespace=args.metrics_namespace)
+    k8s.core.v1.ConfigMap(f"{name}-judge-config", metadata=objects.meta(judge_name), data=args.judge_stack_files,
                           immutable=False, opts=after)
     job = spec.judge_job(
         labels={**objects.labels, "app.kubernetes.io/name": judge_name, "app.kubernetes.io/component": "canary-judge"},
         service_account=judge_name, image=eks.judge_image or "", stack=pulumi.get_stack(), region=region,
         config_map=judge_name, eks=eks, stable_url=urls[0], canary_url=urls[1],
-        deadline_seconds=spec.judge_deadline_seconds(args.get("judge") or CanaryJudgeConfig(), probe,
-                                                     args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES)))
+        deadline_seconds=spec.judge_deadline_seconds(args.judge, probe, args.bake_minutes))
     k8s.apiextensions.CustomResource(
         f"{name}-analysis", api_version=spec.ARGO_API, kind="AnalysisTemplate", metadata=objects.meta(judge_name),
         spec={"args": [{"name": "canary-hash"}, {"name": "stable-hash"}], "metrics": [{
@@ -172,20 +165,17 @@ def _rollout(objects: _Objects, args: ModelServiceArgs, *, eks: EksConfig, strat
     (`model_identity`: the pods' role association, which the Rollout waits for) the server gets the capture
     settings and its variant label as a downward-API file."""
     name, app, after = objects.name, objects.app, objects.opts
-    capture = args.get("capture")
+    capture = args.capture
     capturing = capture is not None and bool(model_identity)
     environment = serving.serving_environment(
-        model_name=args["model_name"], model_version=args.get("model_version"), image_digest=args["image_digest"],
+        model_name=args.model_name, model_version=args.model_version, image_digest=args.image_digest,
         variant=metrics.VARIANT_BASELINE,
-        extra={**args.get("environment", {}), **(capture.to_env() if capture is not None and capturing else {})})
+        extra={**args.environment, **(capture.to_env() if capture is not None and capturing else {})})
     template = spec.model_pod_template(
         labels=objects.labels, service_account=app,
-        image=pinned_image(args["image_repository_url"], args["image_digest"]),
-        port=args.get("port", cfg_defaults.SERVING_PORT), cpu=args.get("cpu", cfg_defaults.SERVING_CPU),
-        memory=args.get("memory", cfg_defaults.SERVING_MEMORY), environment=environment, eks=eks, podinfo=capturing)
-    steps = spec.canary_steps(strategy, args.get("canary_percent", cfg_defaults.CANARY_PERCENT),
-                              args.get("linear_step_percent", cfg_defaults.LINEAR_STEP_PERCENT),
-                              args.get("bake_minutes", cfg_defaults.CANARY_BAKE_MINUTES), analysis)
+        image=pinned_image(args.image_repository_url, args.image_digest),
+        port=args.port, cpu=args.cpu, memory=args.memory, environment=environment, eks=eks, podinfo=capturing)
+    steps = spec.canary_steps(strategy, args.canary_percent, args.linear_step_percent, args.bake_minutes, analysis)
     rollout = k8s.apiextensions.CustomResource(
         f"{name}-rollout", api_version=spec.ARGO_API, kind="Rollout", metadata=objects.meta(app),
         # No `replicas`: the HorizontalPodAutoscaler owns the count (a fixed value would fight it on every update).
@@ -195,12 +185,11 @@ def _rollout(objects: _Objects, args: ModelServiceArgs, *, eks: EksConfig, strat
                                       **(spec.variant_metadata() if capturing else {})}}},
         opts=pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=model_identity)))
     hpa = k8s.autoscaling.v2
-    cpu_target = round(args.get("target_cpu_percent", cfg_defaults.SERVING_TARGET_CPU_PERCENT))
+    cpu_target = round(args.target_cpu_percent)
     hpa.HorizontalPodAutoscaler(
         f"{name}-hpa", metadata=objects.meta(app), spec=hpa.HorizontalPodAutoscalerSpecArgs(
             scale_target_ref=hpa.CrossVersionObjectReferenceArgs(api_version=spec.ARGO_API, kind="Rollout", name=app),
-            min_replicas=args.get("min_capacity", cfg_defaults.SERVING_MIN_CAPACITY),
-            max_replicas=args.get("max_capacity", cfg_defaults.SERVING_MAX_CAPACITY),
+            min_replicas=args.min_capacity, max_replicas=args.max_capacity,
             metrics=[hpa.MetricSpecArgs(type="Resource", resource=hpa.ResourceMetricSourceArgs(
                 name="cpu", target=hpa.MetricTargetArgs(type="Utilization", average_utilization=cpu_target)))]),
         opts=pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[rollout])))

@@ -4,7 +4,7 @@ The backend modules build the resources with this component as their parent; thi
 arguments, dispatches, and publishes the outputs. The arguments live in `components/serving/args.py` (shared by
 both backends) and are re-exported here.
 
-Every deployment rolls back automatically: `rollback_alarms` is required, and the ECS backend ties the service's
+Every deployment rolls back automatically: the ECS backend requires `rollback_alarms` and ties the service's
 alarm-based rollback (or CodeDeploy's) to exactly the alarms that factory creates.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import pulumi
 
 from components.serving.args import AlarmFactory, ModelServiceArgs, RollbackAlarms, Strategy, pinned_image
-from runtime.config import defaults as cfg_defaults
 
 TYPE = "mlcicd:serving:ModelService"
 
@@ -39,32 +38,28 @@ class ModelService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        if "model_name" not in args or "image_repository_url" not in args or "image_digest" not in args:
-            raise ValueError(f"ModelService {name}: args.model_name, image_repository_url and image_digest are "
-                             "required")
-        if not args["image_digest"].startswith("sha256:"):
+        if not args.image_digest.startswith("sha256:"):
             raise ValueError(f"ModelService {name}: args.image_digest must be `sha256:<hex>` (the image is pinned "
-                             f"by digest), got {args['image_digest']!r}")
-        backend = args.get("backend", cfg_defaults.SERVING_BACKEND)
+                             f"by digest), got {args.image_digest!r}")
         self.load_balancer_arn_suffix = None
         self.target_group_arn_suffixes = None
         self.log_group_name = None
         self.deployment_group_name = None
         self.task_security_group_id = None
         self.alarms: RollbackAlarms | None = None
-        if backend == "eks":
+        if args.backend == "eks":
             from components.serving.eks import build_eks_service
 
             eks = build_eks_service(self, name, args)
-            if "rollback_alarms" in args:
+            if args.rollback_alarms is not None:
                 # No load balancer of ours: the model-metric alarms only (Argo Rollouts' analysis step runs the
                 # canary judge; the alarms page through the topic).
-                self.alarms = args["rollback_alarms"](None, [])
+                self.alarms = args.rollback_alarms(None, [])
             self.endpoint = eks.endpoint
             self.cluster_name = eks.cluster_name
             self.service_name = eks.service_name
         else:
-            if "rollback_alarms" not in args:
+            if args.rollback_alarms is None:
                 raise ValueError(f"ModelService {name}: args.rollback_alarms is required (every deployment rolls "
                                  "back on the canary alarms)")
             from components.serving.ecs import build_ecs_service

@@ -15,8 +15,6 @@ it. Security decisions are the model service's: image by digest, non-root, read-
 capabilities, private subnets without public IP, roles scoped to this stack's ARNs.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (ShadowService.__init__ checks every required key first.)
 from __future__ import annotations
 
 import re
@@ -25,18 +23,16 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_common import allow_in, allow_out, security_group
+from components.required import checked, missing
 from components.serving import eks_specs as spec
 from components.serving.ecs_task import build_task
 from components.serving.shadow_args import ShadowServiceArgs
 from runtime import metrics
-from runtime.config import defaults as cfg_defaults
 from runtime.config.platform import EksConfig
 from runtime.serving import command as serving
 
 TYPE = "mlcicd:serving:ShadowService"
-REQUIRED = ("backend", "model_name", "image_repository_url", "image_digest", "capture", "capture_stream_arn",
-            "region", "account_id")
-#: Arguments the ECS shadow also needs.
+#: Arguments the ECS shadow also needs (`checked` by its builders).
 ECS_REQUIRED = ("image_repository_arn", "cluster_name", "vpc_id", "private_subnet_ids", "baseline_security_group_id",
                 "kms_key_arn", "models_bucket_arn")
 #: Host name of the shadow in its Cloud Map namespace (ECS).
@@ -64,17 +60,12 @@ class ShadowService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ShadowServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        missing = [k for k in REQUIRED if k not in args]
-        if missing:
-            raise ValueError(f"ShadowService {name}: missing args {', '.join(missing)}")
-        if not args["image_digest"].startswith("sha256:"):
-            raise ValueError(f"ShadowService {name}: image_digest must be `sha256:<hex>`, got {args['image_digest']!r}")
+        if not args.image_digest.startswith("sha256:"):
+            raise ValueError(f"ShadowService {name}: image_digest must be `sha256:<hex>`, got {args.image_digest!r}")
         environment = serving.serving_environment(
-            model_name=args["model_name"], model_version=args.get("model_version", ""),
-            image_digest=args["image_digest"], variant=metrics.VARIANT_SHADOW,
-            metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE),
-            extra=args["capture"].to_env())
-        if args["backend"] == "eks":
+            model_name=args.model_name, model_version=args.model_version, image_digest=args.image_digest,
+            variant=metrics.VARIANT_SHADOW, metrics_namespace=args.metrics_namespace, extra=args.capture.to_env())
+        if args.backend == "eks":
             from components.serving.shadow_eks import build_eks_shadow
 
             self.service_name = build_eks_shadow(self, name, args, environment)
@@ -86,10 +77,10 @@ class ShadowService(pulumi.ComponentResource):
 def _ecs(parent: ShadowService, name: str, args: ShadowServiceArgs, environment: dict[str, str]) -> pulumi.Output[str]:
     """The ECS shadow: its own log group, roles and task definition (built as the baseline's: nothing shared with
     it), reachable only from the baseline tasks, by a private DNS name; returns the service name."""
-    missing = [k for k in ECS_REQUIRED if k not in args]
-    if missing:
-        raise ValueError(f"ShadowService {name} (ecs): missing args {', '.join(missing)}")
-    port = args.get("port", cfg_defaults.SERVING_PORT)
+    absent = missing(args, ECS_REQUIRED)
+    if absent:
+        raise ValueError(f"ShadowService {name} (ecs): missing args {', '.join(absent)}")
+    port = args.port
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
     task = build_task(parent, name, args, prefix=prefix, port=port, environment=environment,
                       descriptions=(f"ECS agent of {prefix}: pull the shadow image, write its logs",
@@ -105,13 +96,14 @@ def _ecs_security_group(parent: ShadowService, name: str, args: ShadowServiceArg
                         port: int) -> aws.ec2.SecurityGroup:
     """The shadow tasks' group: the model port from the baseline tasks' group only (with the matching egress
     rule on that group), HTTPS out to AWS APIs."""
-    group = security_group(f"{name}-tasks", vpc_id=args["vpc_id"], parent=parent,
+    baseline = checked(args.baseline_security_group_id)
+    group = security_group(f"{name}-tasks", vpc_id=checked(args.vpc_id), parent=parent,
                            description=f"{prefix} shadow tasks: the baseline's mirror in, AWS APIs out")
-    allow_in(f"{name}-from-baseline", group=group, port=port, sources=[args["baseline_security_group_id"]],
+    allow_in(f"{name}-from-baseline", group=group, port=port, sources=[baseline],
              description="mirrored requests from the baseline tasks", parent=parent)
     allow_out(f"{name}-https-out", group=group, port=443, cidr="0.0.0.0/0", description="AWS APIs over HTTPS",
               parent=parent)
-    aws.vpc.SecurityGroupEgressRule(f"{name}-baseline-to-shadow", security_group_id=args["baseline_security_group_id"],
+    aws.vpc.SecurityGroupEgressRule(f"{name}-baseline-to-shadow", security_group_id=baseline,
                                     referenced_security_group_id=group.id, ip_protocol="tcp", from_port=port,
                                     to_port=port, description="mirror copies to the shadow tasks",
                                     opts=pulumi.ResourceOptions(parent=parent))
@@ -122,7 +114,7 @@ def _ecs_dns_name(parent: ShadowService, name: str, args: ShadowServiceArgs, *,
                   prefix: str) -> aws.servicediscovery.Service:
     """The stack's private Cloud Map namespace and the shadow's name in it (`ECS_HOST`, A records of its tasks)."""
     child = pulumi.ResourceOptions(parent=parent)
-    dns = aws.servicediscovery.PrivateDnsNamespace(f"{name}-dns", name=dns_namespace(), vpc=args["vpc_id"],
+    dns = aws.servicediscovery.PrivateDnsNamespace(f"{name}-dns", name=dns_namespace(), vpc=checked(args.vpc_id),
                                                    description=f"{prefix}: the shadow's private name", opts=child)
     return aws.servicediscovery.Service(
         f"{name}-dns", name=ECS_HOST, dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
@@ -138,9 +130,9 @@ def _ecs_service(parent: ShadowService, name: str, args: ShadowServiceArgs, *, t
     """The shadow's service in the model service's cluster: private subnets, no load balancer, registered under
     its DNS name, the circuit breaker rolling back a failed deployment."""
     return aws.ecs.Service(
-        name, cluster=args["cluster_name"], task_definition=task.arn, desired_count=args.get("desired_count", 1),
+        name, cluster=checked(args.cluster_name), task_definition=task.arn, desired_count=args.desired_count,
         launch_type="FARGATE", network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-            subnets=args["private_subnet_ids"], security_groups=[group.id], assign_public_ip=False),
+            subnets=checked(args.private_subnet_ids), security_groups=[group.id], assign_public_ip=False),
         service_registries=aws.ecs.ServiceServiceRegistriesArgs(registry_arn=registry.arn),
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
         enable_execute_command=False, propagate_tags="SERVICE", enable_ecs_managed_tags=True,

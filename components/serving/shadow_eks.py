@@ -6,7 +6,6 @@ probes on /ping) with `app.kubernetes.io/name: <model>-shadow`, so the model's s
 and its PDB never select them, and a fixed replica count (no autoscaler: the mirror is a fixed share).
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
 from __future__ import annotations
 
 import json
@@ -20,16 +19,15 @@ from components.iam import allow, document
 from components.serving import eks_specs as spec
 from components.serving.args import pinned_image
 from components.serving.shadow_args import ShadowServiceArgs
-from runtime.config import defaults as cfg_defaults
 
 
 def build_eks_shadow(parent: pulumi.ComponentResource, name: str, args: ShadowServiceArgs,
                      environment: dict[str, str]) -> pulumi.Output[str]:
-    eks = args.get("eks")
+    eks = args.eks
     if eks is None:
         raise ValueError(f"ShadowService {name}: backend `eks` requires args.eks (cluster access)")
-    app = f"{spec.k8s_name(args['model_name'])}-shadow"
-    provider = k8s.Provider(f"{name}-k8s", kubeconfig=spec.kubeconfig(eks, args["region"]),
+    app = f"{spec.k8s_name(args.model_name)}-shadow"
+    provider = k8s.Provider(f"{name}-k8s", kubeconfig=spec.kubeconfig(eks, args.region),
                             cluster_identifier=eks.cluster_name, enable_server_side_apply=True,
                             delete_unreachable=False, opts=pulumi.ResourceOptions(parent=parent))
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
@@ -37,16 +35,14 @@ def build_eks_shadow(parent: pulumi.ComponentResource, name: str, args: ShadowSe
     labels = {**selector, "app.kubernetes.io/managed-by": "pulumi", spec.VARIANT_LABEL: "shadow"}
     meta = k8s.meta.v1.ObjectMetaArgs(name=app, namespace=eks.namespace, labels=labels)
     pod_role(parent, name, cluster=eks.cluster_name, namespace=eks.namespace, service_account=app,
-             account_id=args["account_id"], stream_arn=args["capture_stream_arn"],
-             metrics_namespace=args.get("metrics_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE))
+             account_id=args.account_id, stream_arn=args.capture_stream_arn, metrics_namespace=args.metrics_namespace)
     k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta, automount_service_account_token=False, opts=opts)
     template = spec.model_pod_template(
-        labels=labels, service_account=app, image=pinned_image(args["image_repository_url"], args["image_digest"]),
-        port=args.get("port", cfg_defaults.SERVING_PORT), cpu=args.get("cpu", cfg_defaults.SERVING_CPU),
-        memory=args.get("memory", cfg_defaults.SERVING_MEMORY), environment=environment, eks=eks)
+        labels=labels, service_account=app, image=pinned_image(args.image_repository_url, args.image_digest),
+        port=args.port, cpu=args.cpu, memory=args.memory, environment=environment, eks=eks)
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment", metadata=meta, spec=k8s.apps.v1.DeploymentSpecArgs(
-            replicas=args.get("desired_count", 1), revision_history_limit=2,
+            replicas=args.desired_count, revision_history_limit=2,
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector), template=template),
         opts=opts)
     k8s.core.v1.Service(f"{name}-svc", metadata=meta, spec=k8s.core.v1.ServiceSpecArgs(

@@ -5,8 +5,6 @@ of ours to secure. The server's role replaces the "AmazonS3FullAccess" that AWS'
 artifact prefix of the models bucket, and may manage model package groups only in this account and region.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (TrackingServer.__init__ checks every key this mode requires before calling build_sagemaker.)
 from __future__ import annotations
 
 import re
@@ -34,21 +32,21 @@ def server_name(project: str, stack: str, name: str) -> str:
 
 def build_sagemaker(parent: pulumi.ComponentResource, name: str, args: TrackingServerArgs,
                     settings: SageMakerTrackingConfig) -> SageMakerOutputs:
-    config, region = args["config"], args["region"]
+    config, region = args.config, args.region
     partition, dns_suffix = partition_of(parent)
     child = pulumi.ResourceOptions(parent=parent)
-    trust = account_trust_policy("sagemaker.amazonaws.com", args["account_id"])
+    trust = account_trust_policy("sagemaker.amazonaws.com", args.account_id)
     role = aws.iam.Role(f"{name}-server", assume_role_policy=trust, opts=child)
     register = settings.automatic_model_registration
     policy = aws.iam.RolePolicy(
         f"{name}-server-policy", role=role.id,
-        policy=pulumi.Output.all(args["models_bucket_arn"], args["kms_key_arn"], args["account_id"]).apply(
+        policy=pulumi.Output.all(args.models_bucket_arn, args.kms_key_arn, args.account_id).apply(
             lambda a: document(artifact_statements(a[0], config.artifact_prefix, a[1], region, dns_suffix)
                                + (model_registry_statements(a[2], region, partition) if register else []))),
         opts=child)
     server = aws.sagemaker.MlflowTrackingServer(
         f"{name}-server", tracking_server_name=server_name(pulumi.get_project(), pulumi.get_stack(), name),
-        artifact_store_uri=pulumi.Output.concat("s3://", args["models_bucket"], "/",
+        artifact_store_uri=pulumi.Output.concat("s3://", args.models_bucket, "/",
                                                 config.artifact_prefix.rstrip("/")),
         role_arn=role.arn, tracking_server_size=settings.server_size, mlflow_version=settings.mlflow_version,
         automatic_model_registration=register,

@@ -18,8 +18,6 @@ public IP as a non-root user with a read-only root filesystem, no capabilities a
 the artifact prefix only; authentication is never off.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (TrackingServer.__init__ checks every key this mode requires before calling build_self_hosted.)
 from __future__ import annotations
 
 import json
@@ -32,11 +30,11 @@ import pulumi_aws as aws
 from components import aws_common as common
 from components import defaults as d
 from components.iam import document
+from components.required import checked
 from components.tracking.args import TrackingServerArgs
 from components.tracking.database import admin_secret, database, managed_secret_arn, user_secret
 from components.tracking.policies import artifact_statements
 from components.tracking.stage_users import BOOTSTRAP_SCRIPT, SCRIPT_ENV, USERS_ENV, StageUser, password_env, users_spec
-from runtime.config import defaults as cfg_defaults
 from runtime.config.tracking import SelfHostedTrackingConfig
 
 CONTAINER = "mlflow"
@@ -78,16 +76,15 @@ def server_command(auth_mode: str, workers: int, *, stage_users: bool = False) -
 
 
 def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: TrackingServerArgs) -> SelfHostedOutputs:
-    hosted = args["config"].self_hosted
+    hosted = args.config.self_hosted
     if hosted is None:
         raise ValueError(f"TrackingServer {name}: mode `self-hosted` requires config.self_hosted")
-    production = args.get("production", d.PRODUCTION_PROTECTIONS)
+    production, subnet_ids = args.production, checked(args.private_subnet_ids)
     alb_sg, task_sg, db_sg = _security_groups(parent, name, args, hosted)
-    db = database(parent, name, hosted, production, subnet_ids=args["private_subnet_ids"], db_sg=db_sg,
-                  kms_key_arn=args["kms_key_arn"])
+    db = database(parent, name, hosted, production, subnet_ids=subnet_ids, db_sg=db_sg, kms_key_arn=args.kms_key_arn)
     alb, target, listeners = _load_balancer(parent, name, args, hosted, production=production, alb_sg=alb_sg)
 
-    users: list[StageUser] = list(args.get("stage_users", [])) if hosted.auth.mode == "basic" else []
+    users: list[StageUser] = list(args.stage_users) if hosted.auth.mode == "basic" else []
     secrets = _secrets(parent, name, args, hosted, db=db, users=users)
     task, role_policies = _task_definition(parent, name, args, hosted,
                                            environment=_environment(args, hosted, db, alb, users),
@@ -99,7 +96,7 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
         f"{name}-service", cluster=cluster.arn, task_definition=task.arn, desired_count=hosted.desired_count,
         launch_type="FARGATE", platform_version="LATEST",
         network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-            subnets=args["private_subnet_ids"], security_groups=[task_sg.id], assign_public_ip=False),
+            subnets=subnet_ids, security_groups=[task_sg.id], assign_public_ip=False),
         load_balancers=[aws.ecs.ServiceLoadBalancerArgs(target_group_arn=target.arn, container_name=CONTAINER,
                                                         container_port=d.TRACKING_PORT)],
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
@@ -123,13 +120,13 @@ def _secrets(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hoste
     user_secret_arns: dict[str, pulumi.Output[str]] = {}
     values: list[pulumi.Resource] = []
     if hosted.auth.mode == "basic":
-        admin, admin_value = admin_secret(parent, name, hosted.auth.admin_username, args["kms_key_arn"])
+        admin, admin_value = admin_secret(parent, name, hosted.auth.admin_username, args.kms_key_arn)
         admin_secret_arn = admin.arn
         values.append(admin_value)
         injected += [("MLFLOW_AUTH_ADMIN_PASSWORD", admin.arn, "password"),
                      ("MLFLOW_FLASK_SERVER_SECRET_KEY", admin.arn, "flaskSecretKey")]
         for i, user in enumerate(users):
-            secret, value = user_secret(parent, name, user.username, args["kms_key_arn"])
+            secret, value = user_secret(parent, name, user.username, args.kms_key_arn)
             user_secret_arns[user.username] = secret.arn
             values.append(value)
             injected.append((password_env(i), secret.arn, "password"))
@@ -139,11 +136,11 @@ def _secrets(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hoste
 def _security_groups(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hosted: SelfHostedTrackingConfig
                      ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
     """Clients -> ALB -> tasks -> database, each hop from the previous group only."""
-    alb_sg = common.security_group(f"{name}-alb", vpc_id=args["vpc_id"], description="MLflow load balancer",
-                                   parent=parent)
-    task_sg = common.security_group(f"{name}-task", vpc_id=args["vpc_id"], description="MLflow tasks", parent=parent)
-    db_sg = common.security_group(f"{name}-db", vpc_id=args["vpc_id"], description="MLflow database", parent=parent)
-    cidrs: list[pulumi.Input[str]] = list(hosted.ingress_cidrs) or [args["vpc_cidr"]]
+    vpc_id = checked(args.vpc_id)
+    alb_sg = common.security_group(f"{name}-alb", vpc_id=vpc_id, description="MLflow load balancer", parent=parent)
+    task_sg = common.security_group(f"{name}-task", vpc_id=vpc_id, description="MLflow tasks", parent=parent)
+    db_sg = common.security_group(f"{name}-db", vpc_id=vpc_id, description="MLflow database", parent=parent)
+    cidrs: list[pulumi.Input[str]] = list(hosted.ingress_cidrs) or [checked(args.vpc_cidr)]
     for port in (443, 80) if hosted.certificate_arn else (80,):
         common.allow_in(f"{name}-alb-in-{port}", group=alb_sg, port=port, cidrs=cidrs,
                         sources=hosted.ingress_security_group_ids, description="tracking clients", parent=parent)
@@ -165,11 +162,11 @@ def _load_balancer(parent: pulumi.Resource, name: str, args: TrackingServerArgs,
                    *, production: bool, alb_sg: aws.ec2.SecurityGroup
                    ) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup, list[aws.lb.Listener]]:
     """The internal ALB, its target group and its listeners (every one authenticates or redirects)."""
-    alb = common.application_load_balancer(f"{name}-alb", subnet_ids=args["private_subnet_ids"], security_group=alb_sg,
-                                           internal=True, deletion_protection=production,
-                                           log_bucket=args["log_bucket"], parent=parent)
+    alb = common.application_load_balancer(f"{name}-alb", subnet_ids=checked(args.private_subnet_ids),
+                                           security_group=alb_sg, internal=True, deletion_protection=production,
+                                           log_bucket=checked(args.log_bucket), parent=parent)
     target = aws.lb.TargetGroup(
-        f"{name}-tg", port=d.TRACKING_PORT, protocol="HTTP", target_type="ip", vpc_id=args["vpc_id"],
+        f"{name}-tg", port=d.TRACKING_PORT, protocol="HTTP", target_type="ip", vpc_id=checked(args.vpc_id),
         deregistration_delay=d.DEREGISTRATION_DELAY_SECONDS,
         # /health is the one route MLflow's auth app and host check leave open: nothing else answers unauthenticated.
         health_check=aws.lb.TargetGroupHealthCheckArgs(path="/health", matcher="200", interval=30, timeout=5,
@@ -205,13 +202,13 @@ def _environment(args: TrackingServerArgs, hosted: SelfHostedTrackingConfig, db:
                  alb: aws.lb.LoadBalancer, users: list[StageUser]) -> dict[str, pulumi.Input[str]]:
     """The server's plain environment (secrets are injected separately): stores, allowed hosts, auth app, and the
     stage users to create (no secrets in it)."""
-    prefix = args["config"].artifact_prefix
+    prefix = args.config.artifact_prefix
     store_uri = db.address.apply(
         lambda address: f"postgresql://{address}:{d.POSTGRES_PORT}/{d.TRACKING_DB_NAME}?sslmode=require")
     environment: dict[str, pulumi.Input[str]] = {
-        "AWS_DEFAULT_REGION": args["region"],
+        "AWS_DEFAULT_REGION": args.region,
         "HOME": d.SCRATCH_PATH,
-        "MLFLOW_ARTIFACTS_DESTINATION": pulumi.Output.concat("s3://", args["models_bucket"], "/", prefix.rstrip("/")),
+        "MLFLOW_ARTIFACTS_DESTINATION": pulumi.Output.concat("s3://", args.models_bucket, "/", prefix.rstrip("/")),
         "MLFLOW_BACKEND_STORE_URI": store_uri,
         "MLFLOW_SERVER_ALLOWED_HOSTS": pulumi.Output.all(alb.dns_name, hosted.hostname or "").apply(
             lambda h: ",".join(x for x in (h[0], f"{h[0]}:*", h[1]) if x)),
@@ -236,18 +233,18 @@ def _task_definition(parent: pulumi.Resource, name: str, args: TrackingServerArg
     """Log group, execution role (start the task, inject the secrets), task role (artifacts only), definition; and
     the two roles' policies (the service waits for them)."""
     child = pulumi.ResourceOptions(parent=parent)
-    kms_key_arn, region, prefix = args["kms_key_arn"], args["region"], args["config"].artifact_prefix
+    kms_key_arn, region, prefix = args.kms_key_arn, args.region, args.config.artifact_prefix
     partition, dns_suffix = common.partition_of(parent)
     logs = common.log_group(f"{name}-logs", parent=parent, kms_key_arn=kms_key_arn,
-                            retention_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER))
+                            retention_days=args.log_retention_days)
     ecr_arn = common.ecr_repository_arn(hosted.image, partition)
     execution, execution_policy = common.task_execution_role(
-        f"{name}-execution", account_id=args["account_id"], log_group_arn=logs.arn,
+        f"{name}-execution", account_id=args.account_id, log_group_arn=logs.arn,
         secret_arns=list(dict.fromkeys(arn for _, arn, _ in secrets)), kms_key_arn=kms_key_arn, region=region,
         ecr_repository_arns=[ecr_arn] if ecr_arn else [], parent=parent)
-    task_role = common.ecs_task_role(f"{name}-task", account_id=args["account_id"], parent=parent)
+    task_role = common.ecs_task_role(f"{name}-task", account_id=args.account_id, parent=parent)
     task_policy = aws.iam.RolePolicy(f"{name}-task-artifacts", role=task_role.id, policy=pulumi.Output.all(
-        args["models_bucket_arn"], kms_key_arn).apply(lambda a: document(
+        args.models_bucket_arn, kms_key_arn).apply(lambda a: document(
             artifact_statements(a[0], prefix, a[1], region, dns_suffix))), opts=child)
     container = pulumi.Output.all(
         env=pulumi.Output.all(**environment),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.required import missing
 from components.tracking.args import TrackingServerArgs
 from components.tracking.sagemaker import build_sagemaker
 from components.tracking.self_hosted import build_self_hosted
@@ -27,11 +28,8 @@ TYPE = "mlcicd:tracking:TrackingServer"
 
 __all__ = ["TYPE", "TrackingServer", "TrackingServerArgs"]
 
-_REQUIRED = {
-    "self-hosted": ("config", "account_id", "region", "models_bucket", "models_bucket_arn", "kms_key_arn",
-                    "log_bucket", "vpc_id", "vpc_cidr", "private_subnet_ids"),
-    "sagemaker": ("config", "account_id", "region", "models_bucket", "models_bucket_arn", "kms_key_arn"),
-}
+#: Arguments mode `self-hosted` also needs (`checked` by its builders); `sagemaker` needs only the required ones.
+SELF_HOSTED_REQUIRED = ("log_bucket", "vpc_id", "vpc_cidr", "private_subnet_ids")
 
 
 class TrackingServer(pulumi.ComponentResource):
@@ -49,12 +47,10 @@ class TrackingServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TrackingServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        config = args.get("config")
-        if config is None:
-            raise ValueError(f"TrackingServer {name}: args.config is required")
-        missing = [key for key in _REQUIRED[config.mode] if key not in args]
-        if missing:
-            raise ValueError(f"TrackingServer {name}: mode `{config.mode}` requires args {', '.join(missing)}")
+        config = args.config
+        absent = missing(args, SELF_HOSTED_REQUIRED) if config.mode == "self-hosted" else []
+        if absent:
+            raise ValueError(f"TrackingServer {name}: mode `{config.mode}` requires args {', '.join(absent)}")
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if config.mode == "self-hosted":
             hosted = build_self_hosted(self, name, args)
