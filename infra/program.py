@@ -94,8 +94,7 @@ def build_network(cfg: StackConfig, opts: pulumi.ResourceOptions) -> Network:
     return Network("network", NetworkArgs(
         mode=net.mode, cidr=net.cidr, az_count=net.az_count, egress=net.egress, region=cfg.region,
         private_subnet_ids=list(net.private_subnet_ids), public_subnet_ids=list(net.public_subnet_ids),
-        public_subnets=not cfg.serving.load_balancer.internal,
-        **({"vpc_id": net.vpc_id} if net.vpc_id else {}),
+        public_subnets=not cfg.serving.load_balancer.internal, vpc_id=net.vpc_id,
     ), opts)
 
 
@@ -111,7 +110,7 @@ def build_storage(cfg: StackConfig, opts: pulumi.ResourceOptions, *, provider: a
         access_log_days=cfg.storage.access_log_days,
         account_id=account_id,
         elb_account_arn=elb_account_arn,
-        **({"kms_key_arn": cfg.storage.kms_key_arn} if cfg.storage.kms_key_arn else {}),
+        kms_key_arn=cfg.storage.kms_key_arn,
     ), opts)
 
 

@@ -6,10 +6,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
 
+from components.data.spark_validation import SparkValidationArgs
+from components.monitoring.batch_inference import BatchInferenceArgs
+from components.monitoring.drift_monitor import DriftMonitorArgs
+from components.network.network import NetworkArgs
+from components.observability.canary_alarms import CanaryAlarmsArgs
+from components.registry.image_repository import ImageRepositoryArgs
+from components.storage.artifact_store import ArtifactStoreArgs
 from runtime.config import ConfigError
 from runtime.graph import SECRET, Graph, _plain, build_graph
 from tests.harness import ROOT, graph, stack_config
@@ -42,6 +50,29 @@ def test_component_type_tokens(production: Graph, staging: Graph) -> None:
     # Production serves the image the pipeline pushed to staging's repository (registry.imageRepositoryArn).
     assert "mlcicd:registry:ImageRepository" not in components
     assert "mlcicd:registry:ImageRepository" in {r.type for r in staging.resources if not r.custom}
+
+
+#: Each component's args and the fields without a default: the wiring only the program knows.
+REQUIRED_ARGS = [
+    (DriftMonitorArgs, {"settings", "model_name"}),
+    (BatchInferenceArgs, {"settings", "image", "ecr_repository_arn"}),
+    (CanaryAlarmsArgs, {"model_name", "account_id", "region"}),
+    (NetworkArgs, set()),
+    (ArtifactStoreArgs, {"account_id"}),
+    (ImageRepositoryArgs, {"kms_key_arn"}),
+    (SparkValidationArgs, {"model_name", "stack", "account_id", "data_bucket", "data_bucket_arn", "kms_key_arn",
+                           "read_prefixes"}),
+]
+
+
+@pytest.mark.parametrize(("args", "required"), REQUIRED_ARGS, ids=[a.__name__ for a, _ in REQUIRED_ARGS])
+def test_component_args_default_everything_but_the_wiring(args: type, required: set[str]) -> None:
+    """One declaration per component: a field without a default is required, and leaving it out fails at
+    construction naming it."""
+    assert {f.name for f in fields(args) if f.default is MISSING and f.default_factory is MISSING} == required
+    for name in required:
+        with pytest.raises(TypeError, match=name):
+            args(**dict.fromkeys(required - {name}))
 
 
 def test_every_child_has_an_existing_parent(production: Graph) -> None:

@@ -17,13 +17,12 @@ Security decisions: no `Resource: "*"`; PassRole conditioned on `iam:PassedToSer
 the account (confused deputy); logs retained and encrypted; the job role cannot write outside its prefixes.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (SparkValidation.__init__ checks every key in REQUIRED before the builders read them.)
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import NamedTuple, TypedDict
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -39,12 +38,13 @@ ENTRY_KEY = "spark/entry.py"
 REPORT_PREFIX = "spark/reports/"
 LOG_PREFIX = "spark/logs/"
 SERVICE = "emr-serverless.amazonaws.com"
-#: Arguments the component cannot run without.
-REQUIRED = ("model_name", "stack", "account_id", "data_bucket", "data_bucket_arn", "kms_key_arn", "read_prefixes")
 
 
-class SparkValidationArgs(TypedDict, total=False):
-    config: SparkConfig
+@dataclass(frozen=True, kw_only=True)
+class SparkValidationArgs:
+    """What the Spark engine is built from: each default beside its field; a field without one is required."""
+
+    config: SparkConfig = field(default_factory=SparkConfig)
     """Release, capacity, idle stop and the environment's key (`ml-cicd:data.spark`). Default: SparkConfig()."""
     model_name: str
     """Registered model name (names the SSM parameter). Required."""
@@ -60,7 +60,7 @@ class SparkValidationArgs(TypedDict, total=False):
     """The stack's KMS key (bucket encryption). Required."""
     read_prefixes: Sequence[str]
     """Data bucket prefixes the job may read (training data, inference captures, profiles). Required."""
-    log_retention_days: int
+    log_retention_days: int = cfg_defaults.LOG_RETENTION_DAYS_OTHER
     """Retention of the job's log group. Default 30."""
 
 
@@ -100,18 +100,14 @@ class SparkValidation(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SparkValidationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        missing = [k for k in REQUIRED if args.get(k) is None]
-        if missing:
-            raise ValueError(f"SparkValidation {name}: args {', '.join(missing)} are required")
-        cfg = args.get("config", SparkConfig())
-        prefix = f"{pulumi.get_project()}-{args['stack']}-{name}"
-        job = _job_role(self, name, args, cfg)
-        app = _application(self, name, args, cfg, prefix=prefix, logs=job.logs)
-        aws.s3.BucketObjectv2(f"{name}-entry", bucket=args["data_bucket"], key=ENTRY_KEY, content=ENTRY_SCRIPT,
-                              server_side_encryption="aws:kms", kms_key_id=args["kms_key_arn"],
+        prefix = f"{pulumi.get_project()}-{args.stack}-{name}"
+        job = _job_role(self, name, args)
+        app = _application(self, name, args, prefix=prefix, logs=job.logs)
+        aws.s3.BucketObjectv2(f"{name}-entry", bucket=args.data_bucket, key=ENTRY_KEY, content=ENTRY_SCRIPT,
+                              server_side_encryption="aws:kms", kms_key_id=args.kms_key_arn,
                               opts=pulumi.ResourceOptions(parent=self))
-        self.parameter_name = parameter_name(args["model_name"], args["stack"])
-        parameter = _coordinates(self, name, args, cfg, ssm_name=self.parameter_name, app=app, job=job)
+        self.parameter_name = parameter_name(args.model_name, args.stack)
+        parameter = _coordinates(self, name, args, ssm_name=self.parameter_name, app=app, job=job)
         submit = _submit_policy(self, name, args, prefix=prefix, app=app, job=job, parameter=parameter)
 
         self.application_id = app.id
@@ -128,24 +124,24 @@ class _JobRole(NamedTuple):
     """The role's policy: the coordinates are published once it exists."""
 
 
-def _job_role(parent: pulumi.Resource, name: str, args: SparkValidationArgs, cfg: SparkConfig) -> _JobRole:
+def _job_role(parent: pulumi.Resource, name: str, args: SparkValidationArgs) -> _JobRole:
     """The job's log group and its role, trusted by EMR Serverless from this account only, with `job_statements`."""
-    key, reads = args["kms_key_arn"], args["read_prefixes"]
+    key, reads = args.kms_key_arn, args.read_prefixes
     child = pulumi.ResourceOptions(parent=parent)
-    logs = log_group(f"{name}-logs", kms_key_arn=key, parent=parent,
-                     retention_days=args.get("log_retention_days", cfg_defaults.LOG_RETENTION_DAYS_OTHER))
-    role = aws.iam.Role(f"{name}-job-role", assume_role_policy=account_trust_policy(SERVICE, args["account_id"]),
+    logs = log_group(f"{name}-logs", kms_key_arn=key, parent=parent, retention_days=args.log_retention_days)
+    role = aws.iam.Role(f"{name}-job-role", assume_role_policy=account_trust_policy(SERVICE, args.account_id),
                         opts=child)
     policy = aws.iam.RolePolicy(f"{name}-job-policy", role=role.id, policy=pulumi.Output.all(
-        args["data_bucket_arn"], key, logs.arn).apply(lambda v: document(job_statements(
-            v[0], v[1], v[2], reads, cfg.environment_key))), opts=child)
+        args.data_bucket_arn, key, logs.arn).apply(lambda v: document(job_statements(
+            v[0], v[1], v[2], reads, args.config.environment_key))), opts=child)
     return _JobRole(logs, role, policy)
 
 
-def _application(parent: pulumi.Resource, name: str, args: SparkValidationArgs, cfg: SparkConfig, *, prefix: str,
+def _application(parent: pulumi.Resource, name: str, args: SparkValidationArgs, *, prefix: str,
                  logs: aws.cloudwatch.LogGroup) -> aws.emrserverless.Application:
     """The Spark application (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/applications.html):
     starts on a job, stops when idle, capped at the configured capacity, logs to `logs` and under LOG_PREFIX."""
+    cfg = args.config
     return aws.emrserverless.Application(
         name, name=prefix[:64], release_label=cfg.release_label, type="spark",
         auto_start_configuration=aws.emrserverless.ApplicationAutoStartConfigurationArgs(enabled=True),
@@ -159,19 +155,19 @@ def _application(parent: pulumi.Resource, name: str, args: SparkValidationArgs, 
                 enabled=True, log_group_name=logs.name),
             s3_monitoring_configuration=aws.emrserverless
             .ApplicationMonitoringConfigurationS3MonitoringConfigurationArgs(
-                log_uri=pulumi.Output.concat("s3://", args["data_bucket"], f"/{LOG_PREFIX}"),
-                encryption_key_arn=args["kms_key_arn"])),
+                log_uri=pulumi.Output.concat("s3://", args.data_bucket, f"/{LOG_PREFIX}"),
+                encryption_key_arn=args.kms_key_arn)),
         opts=pulumi.ResourceOptions(parent=parent))
 
 
-def _coordinates(parent: pulumi.Resource, name: str, args: SparkValidationArgs, cfg: SparkConfig, *, ssm_name: str,
+def _coordinates(parent: pulumi.Resource, name: str, args: SparkValidationArgs, *, ssm_name: str,
                  app: aws.emrserverless.Application, job: _JobRole) -> aws.ssm.Parameter:
     """The SSM parameter `ssm_name` with what a submitter needs: application, job role, log group, entry script,
     environment and report prefix."""
-    coordinates = pulumi.Output.all(app.id, job.role.arn, job.logs.name, args["data_bucket"]).apply(
+    coordinates = pulumi.Output.all(app.id, job.role.arn, job.logs.name, args.data_bucket).apply(
         lambda v: json.dumps({
             "application_id": v[0], "job_role_arn": v[1], "log_group": v[2],
-            "entry_point": f"s3://{v[3]}/{ENTRY_KEY}", "environment": f"s3://{v[3]}/{cfg.environment_key}",
+            "entry_point": f"s3://{v[3]}/{ENTRY_KEY}", "environment": f"s3://{v[3]}/{args.config.environment_key}",
             "report_prefix": f"s3://{v[3]}/{REPORT_PREFIX}"}, sort_keys=True))
     # Published once the job role may do its work: a submitter reading it can start a job at once.
     return aws.ssm.Parameter(f"{name}-coordinates", name=ssm_name, type="String", value=coordinates,
@@ -182,7 +178,7 @@ def _submit_policy(parent: pulumi.Resource, name: str, args: SparkValidationArgs
                    app: aws.emrserverless.Application, job: _JobRole, parameter: aws.ssm.Parameter) -> aws.iam.Policy:
     """The managed policy for whoever submits jobs (`submit_statements`)."""
     return aws.iam.Policy(f"{name}-submit", description=f"Submit and watch data validation jobs on {prefix}",
-                          policy=pulumi.Output.all(app.arn, job.role.arn, parameter.arn, args["data_bucket_arn"],
-                                                   args["kms_key_arn"]).apply(
+                          policy=pulumi.Output.all(app.arn, job.role.arn, parameter.arn, args.data_bucket_arn,
+                                                   args.kms_key_arn).apply(
                               lambda v: document(submit_statements(v[0], v[1], v[2], v[3], v[4]))),
                           opts=pulumi.ResourceOptions(parent=parent))

@@ -12,8 +12,7 @@ and pulls only the serving repository; privileged mode (Docker) is the one thing
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TypedDict
+from dataclasses import dataclass, replace
 
 import pulumi
 
@@ -24,18 +23,21 @@ from runtime.pipeline.jobs import batch_job
 TYPE = "mlcicd:monitoring:BatchInference"
 
 
-class BatchInferenceArgs(TypedDict, total=False):
+@dataclass(frozen=True, kw_only=True)
+class BatchInferenceArgs:
+    """What the batch job is built from: each default beside its field; a field without one is required."""
+
     settings: JobSettings
     """Source, build environment, buckets and key shared by the scheduled jobs. Required."""
     image: pulumi.Input[str]
     """The pinned serving image, `<repository url>@sha256:...`. Required."""
     ecr_repository_arn: pulumi.Input[str]
     """Its repository (pull permission). Required."""
-    schedule: str
+    schedule: str = cfg_defaults.BATCH_SCHEDULE
     """EventBridge Scheduler expression. Default `cron(0 3 * * ? *)`."""
-    input_prefix: str
+    input_prefix: str = cfg_defaults.BATCH_INPUT_PREFIX
     """Prefix of the CSV files to score in the data bucket. Default `batch/input/`."""
-    output_prefix: str
+    output_prefix: str = cfg_defaults.BATCH_OUTPUT_PREFIX
     """Prefix receiving `<run id>/` with predictions and `summary.json`. Default `batch/output/`."""
 
 
@@ -44,14 +46,9 @@ class BatchInference(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BatchInferenceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        if "settings" not in args or "image" not in args or "ecr_repository_arn" not in args:
-            raise ValueError(f"BatchInference {name}: args.settings, args.image and args.ecr_repository_arn are "
-                             "required")
-        job = batch_job(input_prefix=args.get("input_prefix", cfg_defaults.BATCH_INPUT_PREFIX),
-                        output_prefix=args.get("output_prefix", cfg_defaults.BATCH_OUTPUT_PREFIX))
-        settings = replace(args["settings"], extra_env={**args["settings"].extra_env, "SERVING_IMAGE": args["image"]})
-        project = scheduled_job(self, f"{name}-job", job, settings,
-                                schedule=args.get("schedule", cfg_defaults.BATCH_SCHEDULE),
-                                ecr_repository_arn=args["ecr_repository_arn"])
+        job = batch_job(input_prefix=args.input_prefix, output_prefix=args.output_prefix)
+        settings = replace(args.settings, extra_env={**args.settings.extra_env, "SERVING_IMAGE": args.image})
+        project = scheduled_job(self, f"{name}-job", job, settings, schedule=args.schedule,
+                                ecr_repository_arn=args.ecr_repository_arn)
         self.project_name = project.name
         self.register_outputs({"projectName": self.project_name})

@@ -16,13 +16,11 @@ Decisions: the alarm period is the schedule's interval (capped at a day), one da
 INSUFFICIENT_DATA); a job that fails to publish notifies through its own failure notification instead.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (DriftMonitor.__init__ checks settings and model_name before the builders read them.)
 from __future__ import annotations
 
 import json
 import re
-from typing import TypedDict
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -56,26 +54,29 @@ def alarm_event_pattern(alarm_arn: str) -> str:
                        "resources": [alarm_arn], "detail": {"state": {"value": ["ALARM"]}}}, sort_keys=True)
 
 
-class DriftMonitorArgs(TypedDict, total=False):
+@dataclass(frozen=True, kw_only=True)
+class DriftMonitorArgs:
+    """What the drift monitor is built from: each default beside its field; a field without one is required."""
+
     settings: JobSettings
     """Source, build environment, buckets and key shared by the scheduled jobs. Required."""
     model_name: str
     """Registered model name (metric dimension ModelName). Required."""
-    schedule: str
+    schedule: str = cfg_defaults.DRIFT_SCHEDULE
     """EventBridge Scheduler expression. Default `rate(1 day)`."""
-    inference_prefix: str
+    inference_prefix: str = cfg_defaults.DRIFT_INFERENCE_PREFIX
     """Prefix of the inference captures in the data bucket. Default `inference/`."""
-    reference_profile_key: str
+    reference_profile_key: str = cfg_defaults.DRIFT_REFERENCE_PROFILE_KEY
     """Key of the reference profile in the data bucket. Default `profiles/reference.npz`."""
-    alarm_threshold: float
+    alarm_threshold: float = cfg_defaults.DRIFT_ALARM_THRESHOLD
     """Drift score at or above which the alarm fires. Default 0.2."""
-    namespace: str
+    namespace: str = cfg_defaults.MODEL_METRICS_NAMESPACE
     """CloudWatch namespace of the model metrics. Default `MLCICD/Model`."""
-    alarm_topic_arn: pulumi.Input[str] | None
+    alarm_topic_arn: pulumi.Input[str] | None = None
     """Topic for the alarm's ALARM and OK transitions. Default None: no alarm actions."""
-    retrain_pipeline_arn: pulumi.Input[str] | None
+    retrain_pipeline_arn: pulumi.Input[str] | None = None
     """Delivery pipeline to start when the alarm fires. Default None: no retrain trigger."""
-    quality_labels_prefix: str | None
+    quality_labels_prefix: str | None = None
     """Also run the live-quality job (`mlcicd monitor quality`) on the same schedule, reading labels under this
     prefix of the data bucket. Default None: no quality job."""
 
@@ -87,16 +88,12 @@ class DriftMonitor(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DriftMonitorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        if "settings" not in args or "model_name" not in args:
-            raise ValueError(f"DriftMonitor {name}: args.settings and args.model_name are required")
-        schedule = args.get("schedule", cfg_defaults.DRIFT_SCHEDULE)
-        namespace = args.get("namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
-        prefix = f"{pulumi.get_project()}-{args['settings'].stack}-{name}"
-        project = _jobs(self, name, args, schedule=schedule, namespace=namespace)
-        alarm = _alarm(self, name, args, alarm_name=prefix, schedule=schedule, namespace=namespace)
-        pipeline_arn = args.get("retrain_pipeline_arn")
-        if pipeline_arn is not None:
-            _retrain_trigger(self, name, args, rule_name=f"{prefix}-retrain", alarm=alarm, pipeline_arn=pipeline_arn)
+        prefix = f"{pulumi.get_project()}-{args.settings.stack}-{name}"
+        project = _jobs(self, name, args)
+        alarm = _alarm(self, name, args, alarm_name=prefix)
+        if args.retrain_pipeline_arn is not None:
+            _retrain_trigger(self, name, args, rule_name=f"{prefix}-retrain", alarm=alarm,
+                             pipeline_arn=args.retrain_pipeline_arn)
 
         self.project_name = project.name
         self.alarm_name = alarm.name
@@ -104,38 +101,33 @@ class DriftMonitor(pulumi.ComponentResource):
         self.register_outputs({"projectName": self.project_name, "alarmName": self.alarm_name})
 
 
-def _jobs(parent: pulumi.Resource, name: str, args: DriftMonitorArgs, *, schedule: str,
-          namespace: str) -> aws.codebuild.Project:
+def _jobs(parent: pulumi.Resource, name: str, args: DriftMonitorArgs) -> aws.codebuild.Project:
     """The drift job and, with `quality_labels_prefix`, the live-quality job on the same schedule; returns the
     drift job's project."""
-    settings = args["settings"]
-    inference_prefix = args.get("inference_prefix", cfg_defaults.DRIFT_INFERENCE_PREFIX)
-    job = drift_job(
-        stack=settings.stack, inference_prefix=inference_prefix,
-        reference_profile_key=args.get("reference_profile_key", cfg_defaults.DRIFT_REFERENCE_PROFILE_KEY))
-    project = scheduled_job(parent, f"{name}-job", job, settings, schedule=schedule, metrics_namespace=namespace)
-    labels = args.get("quality_labels_prefix")
-    if labels is not None:
+    settings = args.settings
+    job = drift_job(stack=settings.stack, inference_prefix=args.inference_prefix,
+                    reference_profile_key=args.reference_profile_key)
+    project = scheduled_job(parent, f"{name}-job", job, settings, schedule=args.schedule,
+                            metrics_namespace=args.namespace)
+    if args.quality_labels_prefix is not None:
         scheduled_job(parent, f"{name}-quality-job", quality_job(
-            stack=settings.stack, inference_prefix=inference_prefix, labels_prefix=labels), settings,
-            schedule=schedule, metrics_namespace=namespace)
+            stack=settings.stack, inference_prefix=args.inference_prefix, labels_prefix=args.quality_labels_prefix),
+            settings, schedule=args.schedule, metrics_namespace=args.namespace)
     return project
 
 
-def _alarm(parent: pulumi.Resource, name: str, args: DriftMonitorArgs, *, alarm_name: str, schedule: str,
-           namespace: str) -> aws.cloudwatch.MetricAlarm:
+def _alarm(parent: pulumi.Resource, name: str, args: DriftMonitorArgs, *,
+           alarm_name: str) -> aws.cloudwatch.MetricAlarm:
     """The drift alarm: the drift score at or above the threshold, one datapoint per schedule interval."""
-    model = args["model_name"]
-    topic = args.get("alarm_topic_arn")
-    actions = [topic] if topic is not None else []
+    model = args.model_name
+    actions = [args.alarm_topic_arn] if args.alarm_topic_arn is not None else []
     return aws.cloudwatch.MetricAlarm(
         f"{name}-alarm", name=alarm_name,
         alarm_description=f"Share of drifted columns in served data of {model} at or above the threshold "
                           "(published by the drift job).",
-        namespace=namespace, metric_name=m.DRIFT_SCORE, dimensions={m.DIMENSION_MODEL: model},
-        statistic="Maximum", period=schedule_period_seconds(schedule), evaluation_periods=1,
-        datapoints_to_alarm=1, comparison_operator="GreaterThanOrEqualToThreshold",
-        threshold=args.get("alarm_threshold", cfg_defaults.DRIFT_ALARM_THRESHOLD),
+        namespace=args.namespace, metric_name=m.DRIFT_SCORE, dimensions={m.DIMENSION_MODEL: model},
+        statistic="Maximum", period=schedule_period_seconds(args.schedule), evaluation_periods=1,
+        datapoints_to_alarm=1, comparison_operator="GreaterThanOrEqualToThreshold", threshold=args.alarm_threshold,
         # One datapoint per schedule interval: between them the last verdict stands (see module doc).
         treat_missing_data="ignore",
         actions_enabled=True, alarm_actions=actions, ok_actions=actions, opts=pulumi.ResourceOptions(parent=parent))
@@ -146,14 +138,14 @@ def _retrain_trigger(parent: pulumi.Resource, name: str, args: DriftMonitorArgs,
     """An EventBridge rule on `alarm` entering ALARM that starts the delivery pipeline, through a role allowed to
     start that pipeline only."""
     child = pulumi.ResourceOptions(parent=parent)
-    trust = account_trust_policy("events.amazonaws.com", pulumi.Output.from_input(args["settings"].account_id))
+    trust = account_trust_policy("events.amazonaws.com", pulumi.Output.from_input(args.settings.account_id))
     role = aws.iam.Role(f"{name}-retrain-role", assume_role_policy=trust, opts=child)
     policy = aws.iam.RolePolicy(f"{name}-retrain-policy", role=role.id, policy=pulumi.Output.from_input(
         pipeline_arn).apply(lambda arn: document([
             allow("StartDeliveryPipeline", ["codepipeline:StartPipelineExecution"], [arn])])), opts=child)
     rule = aws.cloudwatch.EventRule(
         f"{name}-retrain", name=rule_name,
-        description=f"Retrain {args['model_name']}: start the delivery pipeline when the drift alarm fires",
+        description=f"Retrain {args.model_name}: start the delivery pipeline when the drift alarm fires",
         event_pattern=alarm.arn.apply(alarm_event_pattern), opts=child)
     aws.cloudwatch.EventTarget(f"{name}-retrain-target", rule=rule.name, arn=pipeline_arn, role_arn=role.arn,
                                opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy]))

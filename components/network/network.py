@@ -16,7 +16,9 @@ Security decisions (see docs/security.md):
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal, TypedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -29,26 +31,30 @@ TYPE = "mlcicd:network:Network"
 Zones = pulumi.Output[aws.GetAvailabilityZonesResult]
 
 
-class NetworkArgs(TypedDict, total=False):
-    mode: Literal["existing", "create"]
+@dataclass(frozen=True, kw_only=True)
+class NetworkArgs:
+    """What the network is built from: each default beside its field; what only one mode needs is None
+    unless given, and that mode checks it."""
+
+    mode: Literal["existing", "create"] = cfg_defaults.NETWORK_MODE
     """`existing` (look up `vpc_id`) or `create`. Default `existing`."""
-    vpc_id: str
-    """VPC id (mode `existing`; required there)."""
-    private_subnet_ids: list[str]
-    """Private subnets (mode `existing`; at least two)."""
-    public_subnet_ids: list[str]
+    vpc_id: str | None = None
+    """VPC id (mode `existing`; required there). Default None."""
+    private_subnet_ids: Sequence[str] | None = None
+    """Private subnets (mode `existing`; at least two there). Default None."""
+    public_subnet_ids: Sequence[str] = field(default_factory=list)
     """Public subnets (mode `existing`). Default []."""
-    cidr: str
+    cidr: str = cfg_defaults.NETWORK_CIDR
     """VPC CIDR (mode `create`). Default 10.40.0.0/16. Changing it replaces the VPC and everything in it."""
-    az_count: int
+    az_count: int = cfg_defaults.NETWORK_AZ_COUNT
     """Availability zones (mode `create`). Default 2."""
-    egress: Literal["endpoints", "nat"]
+    egress: Literal["endpoints", "nat"] = cfg_defaults.NETWORK_EGRESS
     """How private subnets reach AWS APIs (mode `create`). Default `endpoints` (no internet egress)."""
-    public_subnets: bool
+    public_subnets: bool = False
     """Also create public subnets and an internet gateway for an internet-facing load balancer (mode `create`
     with `endpoints`; `nat` always has them). Default False."""
-    region: str
-    """Region of the endpoints' service names (mode `create`). Required there."""
+    region: str | None = None
+    """Region of the endpoints' service names (mode `create`; required there). Default None."""
 
 
 class Network(pulumi.ComponentResource):
@@ -59,8 +65,7 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        mode = args.get("mode", cfg_defaults.NETWORK_MODE)
-        if mode == "existing":
+        if args.mode == "existing":
             self._existing(args)
         else:
             self._create(name, args)
@@ -69,26 +74,24 @@ class Network(pulumi.ComponentResource):
 
     # Existing VPC ----------------------------------------------------------------------------------------------
     def _existing(self, args: NetworkArgs) -> None:
-        vpc_id = args.get("vpc_id")
-        private = args.get("private_subnet_ids", [])
-        if not vpc_id or len(private) < 2:
+        vpc_id, private = args.vpc_id, args.private_subnet_ids
+        if not vpc_id or private is None or len(private) < 2:
             raise ValueError("Network: mode `existing` needs `vpc_id` and at least two `private_subnet_ids`")
         vpc = aws.ec2.get_vpc_output(id=vpc_id, opts=pulumi.InvokeOutputOptions(parent=self))
         self.vpc_id = pulumi.Output.from_input(vpc_id)
         self.vpc_cidr = vpc.cidr_block
         self.private_subnet_ids = pulumi.Output.from_input(list(private))
-        self.public_subnet_ids = pulumi.Output.from_input(list(args.get("public_subnet_ids", [])))
+        self.public_subnet_ids = pulumi.Output.from_input(list(args.public_subnet_ids))
 
     # Created VPC -----------------------------------------------------------------------------------------------
     def _create(self, name: str, args: NetworkArgs) -> None:
-        if "region" not in args:
+        region, egress = args.region, args.egress
+        if region is None:
             raise ValueError("Network: mode `create` needs `region` (endpoint service names)")
-        cidr = args.get("cidr", cfg_defaults.NETWORK_CIDR)
-        egress = args.get("egress", cfg_defaults.NETWORK_EGRESS)
         child = pulumi.ResourceOptions(parent=self)
-        private_cidrs, public_cidrs = subnet_cidrs(cidr, args.get("az_count", cfg_defaults.NETWORK_AZ_COUNT))
+        private_cidrs, public_cidrs = subnet_cidrs(args.cidr, args.az_count)
 
-        vpc = aws.ec2.Vpc(name, cidr_block=cidr, enable_dns_support=True,
+        vpc = aws.ec2.Vpc(name, cidr_block=args.cidr, enable_dns_support=True,
                           enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
                           tags={"Name": name}, opts=child)
         # No rules: the default group can never be used by accident.
@@ -97,11 +100,11 @@ class Network(pulumi.ComponentResource):
         private_subnets = [self._subnet(f"{name}-private-{i}", vpc, block, zones=zones, zone=i, tier="private")
                            for i, block in enumerate(private_cidrs)]
         public_subnets: list[aws.ec2.Subnet] = []
-        if egress == "nat" or args.get("public_subnets", False):
+        if egress == "nat" or args.public_subnets:
             public_subnets = self._public_subnets(name, vpc, public_cidrs, zones)
         private_tables = self._private_routes(name, vpc, private_subnets, public_subnets, nat=egress == "nat")
         if egress == "endpoints":
-            self._endpoints(name, args["region"], vpc, private_subnets, private_tables)
+            self._endpoints(name, region, vpc, private_subnets, private_tables)
 
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block

@@ -21,12 +21,11 @@ Security decisions (see docs/security.md):
   non-TLS publishes.
 """
 
-# pyright: reportTypedDictNotRequiredAccess=false
-# (CanaryAlarms.__init__ checks model_name, account_id and region before calling the builders below.)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, TypedDict
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -46,38 +45,41 @@ ALB_MIN_PERIOD_SECONDS = 60
 ALARMS = ("5xx-rate", "p99-latency", "model-quality", "canary-verdict")
 
 
-class CanaryAlarmsArgs(TypedDict, total=False):
+@dataclass(frozen=True, kw_only=True)
+class CanaryAlarmsArgs:
+    """What the alarms are built from: each default beside its field; a field without one is required."""
+
     model_name: str
     """Registered model name (dimension `ModelName` of the model metrics). Required."""
     account_id: pulumi.Input[str]
     """This account: the key and topic grants to CloudWatch are pinned to it. Required."""
     region: str
     """Region of the alarms (their ARNs in the grants' conditions). Required."""
-    load_balancer_arn_suffix: pulumi.Input[str] | None
+    load_balancer_arn_suffix: pulumi.Input[str] | None = None
     """The serving ALB's ARN suffix. Default None: no load balancer alarms (EKS)."""
-    target_group_arn_suffixes: Sequence[pulumi.Input[str]]
+    target_group_arn_suffixes: Sequence[pulumi.Input[str]] = field(default_factory=list)
     """The serving target groups' ARN suffixes (one for rolling, two for canary/linear/blue-green). Default []."""
-    error_rate_percent: float
+    error_rate_percent: float = cfg_defaults.ALARM_5XX_PERCENT
     """5xx alarm threshold, percent of requests. Default 1."""
-    min_requests: int
+    min_requests: int = cfg_defaults.ALARM_MIN_REQUESTS
     """Requests per period a target group needs before its error rate and p99 count. Default 50."""
-    p99_latency_ms: float
+    p99_latency_ms: float = cfg_defaults.ALARM_P99_MS
     """p99 target response time threshold (ms). Default 500."""
-    period_seconds: int
+    period_seconds: int = cfg_defaults.ALARM_PERIOD_SECONDS
     """Alarm period (load balancer alarms use at least 60 s). Default 60."""
-    evaluation_periods: int
+    evaluation_periods: int = cfg_defaults.ALARM_EVALUATION_PERIODS
     """Periods evaluated. Default 3."""
-    datapoints_to_alarm: int
+    datapoints_to_alarm: int = cfg_defaults.ALARM_DATAPOINTS
     """Breaching periods (of `evaluation_periods`) that raise the alarm. Default 2."""
-    quality_namespace: str
+    quality_namespace: str = cfg_defaults.MODEL_METRICS_NAMESPACE
     """Namespace of the model metrics (quality and verdict). Default `MLCICD/Model`."""
-    quality_metric_name: str
+    quality_metric_name: str = cfg_defaults.MODEL_QUALITY_METRIC
     """Model-quality metric name. Default `PredictionQuality`."""
-    quality_threshold: float
+    quality_threshold: float = cfg_defaults.MODEL_QUALITY_THRESHOLD
     """Model-quality threshold. Default 0.8."""
-    quality_comparison: Literal["LessThanThreshold", "GreaterThanThreshold"]
+    quality_comparison: Literal["LessThanThreshold", "GreaterThanThreshold"] = cfg_defaults.MODEL_QUALITY_COMPARISON
     """Alarm below (a score) or above (an error-like metric) the threshold. Default `LessThanThreshold`."""
-    emails: list[str]
+    emails: Sequence[str] = field(default_factory=list)
     """Email subscriptions to the topic. Default []."""
 
 
@@ -89,8 +91,6 @@ class CanaryAlarms(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CanaryAlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        if "model_name" not in args or "account_id" not in args or "region" not in args:
-            raise ValueError(f"CanaryAlarms {name}: args.model_name, account_id and region are required")
         child = pulumi.ResourceOptions(parent=self)
         topic, topic_grants = _topic(name, args, self)
         alarms = [*_load_balancer_alarms(name, args, child), *_model_alarms(name, args, child)]
@@ -117,7 +117,7 @@ def _topic(name: str, args: CanaryAlarmsArgs,
            parent: pulumi.Resource) -> tuple[aws.sns.Topic, aws.sns.TopicPolicy]:
     """The alarm topic, encrypted with a key of its own, its policy and its email subscriptions."""
     child = pulumi.ResourceOptions(parent=parent)
-    region, account = args["region"], args["account_id"]
+    region, account = args.region, args.account_id
     partition, _ = partition_of(parent)
     key = aws.kms.Key(f"{name}-topic-key", description=f"ml-cicd {name}: alarm topic encryption",
                       enable_key_rotation=True, deletion_window_in_days=d.KMS_DELETION_WINDOW_DAYS,
@@ -129,77 +129,62 @@ def _topic(name: str, args: CanaryAlarmsArgs,
                                  policy=pulumi.Output.all(topic.arn, account).apply(
                                      lambda a: topic_policy(a[0], a[1], region, stack_alarm_prefix(), partition)),
                                  opts=child)
-    for i, email in enumerate(args.get("emails", [])):
+    for i, email in enumerate(args.emails):
         aws.sns.TopicSubscription(f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email, opts=child)
     return topic, grants
-
-
-def _evaluation(args: CanaryAlarmsArgs) -> tuple[int, int]:
-    """Evaluation periods and breaching datapoints of the threshold alarms."""
-    return (args.get("evaluation_periods", cfg_defaults.ALARM_EVALUATION_PERIODS),
-            args.get("datapoints_to_alarm", cfg_defaults.ALARM_DATAPOINTS))
 
 
 def _load_balancer_alarms(name: str, args: CanaryAlarmsArgs,
                           child: pulumi.ResourceOptions) -> list[aws.cloudwatch.MetricAlarm]:
     """5xx rate and p99 latency of the worst target group; none without our load balancer (EKS)."""
-    lb = args.get("load_balancer_arn_suffix")
-    groups = list(args.get("target_group_arn_suffixes", []))
+    lb, groups = args.load_balancer_arn_suffix, list(args.target_group_arn_suffixes)
     if lb is None or not groups:
         return []
     prefix = alarm_prefix(name)
-    period = max(args.get("period_seconds", cfg_defaults.ALARM_PERIOD_SECONDS), ALB_MIN_PERIOD_SECONDS)
-    min_requests = args.get("min_requests", cfg_defaults.ALARM_MIN_REQUESTS)
-    periods, datapoints = _evaluation(args)
+    period, min_requests = max(args.period_seconds, ALB_MIN_PERIOD_SECONDS), args.min_requests
     return [
         aws.cloudwatch.MetricAlarm(
             f"{name}-5xx-rate", name=f"{prefix}-5xx-rate",
             alarm_description="Worst target group's 5xx share of requests (percent); groups below the "
                               f"minimum of {min_requests} requests per period count as 0.",
-            comparison_operator="GreaterThanThreshold",
-            threshold=args.get("error_rate_percent", cfg_defaults.ALARM_5XX_PERCENT),
+            comparison_operator="GreaterThanThreshold", threshold=args.error_rate_percent,
             metric_queries=error_rate_queries(lb, groups, period, min_requests),
             # No data means no requests reached any target group: nothing to judge, and the deployment
             # circuit breaker and the canary judge (INCONCLUSIVE below its minimum) cover a silent service.
-            treat_missing_data="notBreaching", actions_enabled=True, evaluation_periods=periods,
-            datapoints_to_alarm=datapoints, opts=child),
+            treat_missing_data="notBreaching", actions_enabled=True, evaluation_periods=args.evaluation_periods,
+            datapoints_to_alarm=args.datapoints_to_alarm, opts=child),
         aws.cloudwatch.MetricAlarm(
             f"{name}-p99-latency", name=f"{prefix}-p99-latency",
             alarm_description="Worst target group's p99 target response time (seconds); groups below the "
                               "minimum requests per period count as 0.",
-            comparison_operator="GreaterThanThreshold",
-            threshold=args.get("p99_latency_ms", cfg_defaults.ALARM_P99_MS) / 1000.0,
+            comparison_operator="GreaterThanThreshold", threshold=args.p99_latency_ms / 1000.0,
             metric_queries=latency_queries(lb, groups, period, min_requests),
             # Missing latency data means no traffic, not slow traffic (same reasoning as the error rate).
-            treat_missing_data="notBreaching", actions_enabled=True, evaluation_periods=periods,
-            datapoints_to_alarm=datapoints, opts=child),
+            treat_missing_data="notBreaching", actions_enabled=True, evaluation_periods=args.evaluation_periods,
+            datapoints_to_alarm=args.datapoints_to_alarm, opts=child),
     ]
 
 
 def _model_alarms(name: str, args: CanaryAlarmsArgs, child: pulumi.ResourceOptions) -> list[aws.cloudwatch.MetricAlarm]:
     """Model quality of the canary variant and the canary judge's verdict (the metrics the runtime publishes)."""
     prefix = alarm_prefix(name)
-    period = args.get("period_seconds", cfg_defaults.ALARM_PERIOD_SECONDS)
-    namespace = args.get("quality_namespace", cfg_defaults.MODEL_METRICS_NAMESPACE)
-    metric = args.get("quality_metric_name", cfg_defaults.MODEL_QUALITY_METRIC)
-    periods, datapoints = _evaluation(args)
+    period, namespace, metric = args.period_seconds, args.quality_namespace, args.quality_metric_name
     return [
         aws.cloudwatch.MetricAlarm(
             f"{name}-model-quality", name=f"{prefix}-model-quality",
             alarm_description=f"Model quality of the canary variant ({namespace} {metric}).",
             namespace=namespace, metric_name=metric,
-            dimensions={m.DIMENSION_MODEL: args["model_name"], m.DIMENSION_VARIANT: m.VARIANT_CANARY},
-            statistic="Average", period=period,
-            comparison_operator=args.get("quality_comparison", cfg_defaults.MODEL_QUALITY_COMPARISON),
-            threshold=args.get("quality_threshold", cfg_defaults.MODEL_QUALITY_THRESHOLD),
+            dimensions={m.DIMENSION_MODEL: args.model_name, m.DIMENSION_VARIANT: m.VARIANT_CANARY},
+            statistic="Average", period=period, comparison_operator=args.quality_comparison,
+            threshold=args.quality_threshold,
             # Quality is published only while a canary runs and only once labels arrive: its absence is no
             # evidence of harm. Judging thin evidence is the canary judge's job (INCONCLUSIVE, never PASS).
-            treat_missing_data="notBreaching", actions_enabled=True, evaluation_periods=periods,
-            datapoints_to_alarm=datapoints, opts=child),
+            treat_missing_data="notBreaching", actions_enabled=True, evaluation_periods=args.evaluation_periods,
+            datapoints_to_alarm=args.datapoints_to_alarm, opts=child),
         aws.cloudwatch.MetricAlarm(
             f"{name}-canary-verdict", name=f"{prefix}-canary-verdict",
             alarm_description="Canary judge verdict: 1 pass, 0 fail (published by `mlcicd canary judge --act`).",
-            namespace=namespace, metric_name=m.CANARY_VERDICT, dimensions={m.DIMENSION_MODEL: args["model_name"]},
+            namespace=namespace, metric_name=m.CANARY_VERDICT, dimensions={m.DIMENSION_MODEL: args.model_name},
             statistic="Minimum", period=period, comparison_operator="LessThanThreshold", threshold=1,
             # A single failing verdict is decisive: one period, one datapoint.
             evaluation_periods=1, datapoints_to_alarm=1,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -46,18 +45,21 @@ def pipeline_repository(arn: str, dns_suffix: str) -> ImageSource:
     return ImageSource(repository_url=url, repository_arn=arn)
 
 
-class ImageRepositoryArgs(TypedDict, total=False):
+@dataclass(frozen=True, kw_only=True)
+class ImageRepositoryArgs:
+    """What the repository is built from: each default beside its field; a field without one is required."""
+
     kms_key_arn: pulumi.Input[str]
     """KMS key for image encryption. Required (the stack's key from the ArtifactStore)."""
-    mutable_tags: bool
+    mutable_tags: bool = cfg_defaults.MUTABLE_TAGS
     """Allow overwriting tags. Default False (IMMUTABLE)."""
-    scan_on_push: bool
+    scan_on_push: bool = cfg_defaults.SCAN_ON_PUSH
     """Scan images for vulnerabilities on push. Default True."""
-    untagged_expiry_days: int
+    untagged_expiry_days: int = cfg_defaults.ECR_UNTAGGED_EXPIRY_DAYS
     """Expire untagged images after this many days. Default 7."""
-    max_tagged_images: int
+    max_tagged_images: int = cfg_defaults.ECR_MAX_TAGGED_IMAGES
     """Keep at most this many tagged images. Default 50."""
-    protect: bool
+    protect: bool = d.PRODUCTION_PROTECTIONS
     """Pulumi `protect` on the repository (production, and the stack hosting the pipeline, whose repository holds
     the images production serves). Default False."""
 
@@ -69,22 +71,19 @@ class ImageRepository(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ImageRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        if "kms_key_arn" not in args:
-            raise ValueError(f"ImageRepository {name}: args.kms_key_arn is required")
         repo = aws.ecr.Repository(
             name,
-            image_tag_mutability="MUTABLE" if args.get("mutable_tags", cfg_defaults.MUTABLE_TAGS) else "IMMUTABLE",
+            image_tag_mutability="MUTABLE" if args.mutable_tags else "IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
-                scan_on_push=args.get("scan_on_push", cfg_defaults.SCAN_ON_PUSH)),
+                scan_on_push=args.scan_on_push),
             encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
-                encryption_type="KMS", kms_key=args["kms_key_arn"])],
+                encryption_type="KMS", kms_key=args.kms_key_arn)],
             force_delete=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", d.PRODUCTION_PROTECTIONS)),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle", repository=repo.name,
-            policy=lifecycle_policy(args.get("untagged_expiry_days", cfg_defaults.ECR_UNTAGGED_EXPIRY_DAYS),
-                                    args.get("max_tagged_images", cfg_defaults.ECR_MAX_TAGGED_IMAGES)),
+            policy=lifecycle_policy(args.untagged_expiry_days, args.max_tagged_images),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.repository_url = repo.repository_url

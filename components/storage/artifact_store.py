@@ -21,7 +21,8 @@ Security decisions (docs/security.md lists every default and where it is set):
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -37,23 +38,26 @@ TYPE = "mlcicd:storage:ArtifactStore"
 BUCKETS = ("data", "models", "pipeline")
 
 
-class ArtifactStoreArgs(TypedDict, total=False):
-    kms_key_arn: pulumi.Input[str] | None
+@dataclass(frozen=True, kw_only=True)
+class ArtifactStoreArgs:
+    """What the buckets are built from: each default beside its field; a field without one is required."""
+
+    kms_key_arn: pulumi.Input[str] | None = None
     """Customer-managed KMS key for the buckets and every log group of the stack (its policy must then let
-    `logs.<region>.amazonaws.com` use it for this account's log groups). Default: a key is created (rotation on)
+    `logs.<region>.amazonaws.com` use it for this account's log groups). Default None: a key is created (rotation on)
     whose policy has that grant."""
-    force_destroy: bool
+    force_destroy: bool = cfg_defaults.FORCE_DESTROY
     """Allow deleting non-empty buckets. Default False (security decision)."""
-    protect: bool
+    protect: bool = d.PRODUCTION_PROTECTIONS
     """Pulumi `protect` on data and models buckets and the key. Default False; the program sets it in
     production."""
-    noncurrent_version_days: int
+    noncurrent_version_days: int = cfg_defaults.NONCURRENT_VERSION_DAYS
     """Days noncurrent versions stay in data and models. Default 90."""
-    access_log_days: int
+    access_log_days: int = cfg_defaults.ACCESS_LOG_DAYS
     """Days access logs stay in the log bucket. Default 365."""
     account_id: pulumi.Input[str]
     """Account that may deliver logs into the log bucket (confused-deputy condition). Required."""
-    elb_account_arn: pulumi.Input[str] | None
+    elb_account_arn: pulumi.Input[str] | None = None
     """Regional ELB account allowed to write ALB access logs (older regions). Default: none; the log delivery
     service principal is always allowed."""
 
@@ -71,14 +75,12 @@ class ArtifactStore(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        if "account_id" not in args:
-            raise ValueError(f"ArtifactStore {name}: args.account_id is required (log delivery condition)")
-        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", d.PRODUCTION_PROTECTIONS))
-        key_arn = args.get("kms_key_arn")
+        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        key_arn = args.kms_key_arn
         if key_arn is None:
-            key_arn = _key(self, name, protected, account_id=args["account_id"])
+            key_arn = _key(self, name, protected, account_id=args.account_id)
         self.kms_key_arn = pulumi.Output.from_input(key_arn)
-        logs, log_bucket = _log_bucket(self, name, args, account_id=args["account_id"])
+        logs, log_bucket = _log_bucket(self, name, args)
         made = {role: _data_bucket(self, f"{name}-{role}", role, args, key_arn=key_arn, log_bucket=log_bucket,
                                    protected=protected)
                 for role in BUCKETS}
@@ -108,25 +110,23 @@ def _key(parent: pulumi.Resource, name: str, protected: pulumi.ResourceOptions, 
     return key.arn
 
 
-def _log_bucket(parent: pulumi.Resource, name: str, args: ArtifactStoreArgs, *,
-                account_id: pulumi.Input[str]) -> tuple[aws.s3.Bucket, pulumi.Output[str]]:
+def _log_bucket(parent: pulumi.Resource, name: str,
+                args: ArtifactStoreArgs) -> tuple[aws.s3.Bucket, pulumi.Output[str]]:
     """The log bucket (SSE-S3: the only encryption log delivery supports), its expiry, and who may deliver; with
     its name as every deliverer sees it: only once its policy lets them write (ALBs check at creation)."""
     child = pulumi.ResourceOptions(parent=parent)
     logs = _secure_bucket(f"{name}-logs", sse=d.LOG_BUCKET_SSE_ALGORITHM, kms_key_arn=None,
-                          force_destroy=args.get("force_destroy", cfg_defaults.FORCE_DESTROY), versioned=False,
-                          opts=child)
+                          force_destroy=args.force_destroy, versioned=False, opts=child)
     aws.s3.BucketLifecycleConfiguration(
         f"{name}-logs-lifecycle", bucket=logs.id,
         rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
             id="expire-logs", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                days=args.get("access_log_days", cfg_defaults.ACCESS_LOG_DAYS)),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.access_log_days),
             abort_incomplete_multipart_upload=_abort_multipart())],
         opts=child)
     log_policy = aws.s3.BucketPolicy(
         f"{name}-logs-policy", bucket=logs.id,
-        policy=pulumi.Output.all(logs.arn, account_id, args.get("elb_account_arn")).apply(
+        policy=pulumi.Output.all(logs.arn, args.account_id, args.elb_account_arn).apply(
             lambda a: _log_bucket_policy(a[0], a[1], a[2])),
         opts=child)
     return logs, pulumi.Output.all(logs.bucket, log_policy.id).apply(lambda a: a[0])
@@ -138,8 +138,7 @@ def _data_bucket(parent: pulumi.Resource, name: str, role: str, args: ArtifactSt
     """Data and models keep their history (versioned, protected in production); pipeline artifacts expire."""
     child = pulumi.ResourceOptions(parent=parent)
     keep_history = role != "pipeline"
-    bucket = _secure_bucket(name, sse=d.SSE_ALGORITHM, kms_key_arn=key_arn,
-                            force_destroy=args.get("force_destroy", cfg_defaults.FORCE_DESTROY),
+    bucket = _secure_bucket(name, sse=d.SSE_ALGORITHM, kms_key_arn=key_arn, force_destroy=args.force_destroy,
                             versioned=keep_history, opts=protected if keep_history else child)
     aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id,
                         policy=bucket.arn.apply(lambda arn: json.dumps(
@@ -147,10 +146,10 @@ def _data_bucket(parent: pulumi.Resource, name: str, role: str, args: ArtifactSt
                         opts=child)
     aws.s3.BucketLogging(f"{name}-logging", bucket=bucket.id, target_bucket=log_bucket, target_prefix=f"s3/{role}/",
                          opts=child)
-    noncurrent_days = args.get("noncurrent_version_days", cfg_defaults.NONCURRENT_VERSION_DAYS)
     aws.s3.BucketLifecycleConfiguration(
         f"{name}-lifecycle", bucket=bucket.id,
-        rules=[_noncurrent_rule(noncurrent_days) if keep_history else _expire_rule(d.PIPELINE_ARTIFACT_DAYS)],
+        rules=[_noncurrent_rule(args.noncurrent_version_days) if keep_history
+               else _expire_rule(d.PIPELINE_ARTIFACT_DAYS)],
         opts=child)
     return bucket
 
