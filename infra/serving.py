@@ -46,7 +46,6 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
         ingress_cidrs=list(lb.ingress_cidrs), ingress_security_group_ids=list(lb.ingress_security_group_ids),
         deletion_protection=cfg.deletion_protection, log_bucket=store.log_bucket,
         log_retention_days=cfg.log_retention_days, kms_key_arn=store.kms_key_arn,
-        models_bucket_arn=store.models_bucket_arn, model_artifact_prefix=cfg.tracking.artifact_prefix,
         metrics_namespace=cfg.alarms.model_quality.namespace, eks=serving.eks,
         capture=capture, capture_stream_arn=stream,
         judge_stack_files=_judge_stack_files(cfg) if serving.backend == "eks" else None,

@@ -47,12 +47,11 @@ def build_shadow(cfg: StackConfig, capture: CaptureSettings, service: ModelServi
         # Every copy the shadow receives is captured: the baseline already chose which requests to mirror.
         capture=replace(capture, sample_percent=100.0), capture_stream_arn=stream_arn, region=cfg.region,
         account_id=account_id, metrics_namespace=cfg.alarms.model_quality.namespace,
-        log_retention_days=cfg.log_retention_days, model_artifact_prefix=cfg.tracking.artifact_prefix,
+        log_retention_days=cfg.log_retention_days,
         # The backend's own: the EKS cluster access, or the ECS service's cluster and network (each backend
         # checks that its fields are given and reads no other backend's).
         eks=serving.eks, cluster_name=service.cluster_name, vpc_id=vpc_id, private_subnet_ids=private_subnet_ids,
-        baseline_security_group_id=service.task_security_group_id, kms_key_arn=store.kms_key_arn,
-        models_bucket_arn=store.models_bucket_arn)
+        baseline_security_group_id=service.task_security_group_id, kms_key_arn=store.kms_key_arn)
     component = ShadowService("shadow", args, pulumi.ResourceOptions.merge(
         opts, pulumi.ResourceOptions(depends_on=[service])))
     pulumi.export(out.SHADOW_SERVICE, component.service_name)

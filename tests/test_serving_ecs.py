@@ -219,18 +219,14 @@ def test_execution_and_task_roles_are_separate_and_minimal(production: Graph) ->
         f"arn:aws:logs:eu-west-1:{MOCK_ACCOUNT}:log-group:/ml-cicd/production/model:log-stream:*"]
     assert sorted(execution) == ["DecryptServingImage", "EcrAuthorization", "PullServingImage", "WriteOwnLogs"]
     task_role = {s["Sid"]: s for s in _statements(production, "task")}
-    assert task_role["ReadModelArtifacts"]["Resource"] == ["arn:aws:s3:::artifacts-models/mlflow/*"]
-    assert task_role["ListModelArtifacts"]["Condition"] == {"StringLike": {"s3:prefix": ["mlflow/*"]}}
     assert task_role["PublishModelMetrics"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": stack_config("production")["alarms"]["modelQuality"]["namespace"]}}
-    assert task_role["DecryptModelArtifacts"]["Condition"] == {
-        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
     # Inference capture: exactly put to the one stream (the production stack captures).
     assert task_role["PutInferenceCaptures"]["Action"] == ["firehose:PutRecord", "firehose:PutRecordBatch"]
     assert task_role["PutInferenceCaptures"]["Resource"] == [
         f"arn:aws:firehose:eu-west-1:{MOCK_ACCOUNT}:deliverystream/ml-cicd-production-inference"]
-    assert sorted(task_role) == ["DecryptModelArtifacts", "ListModelArtifacts", "PublishModelMetrics",
-                                 "PutInferenceCaptures", "ReadModelArtifacts"]
+    # Nothing in S3 or KMS: the model is in the image, which the server loads it from.
+    assert sorted(task_role) == ["PublishModelMetrics", "PutInferenceCaptures"]
     off = {"monitoring": {"capture": {"enabled": False}, "quality": {"enabled": False}}}
     without = {s["Sid"] for s in _statements(graph("production", off), "task")}
     assert "PutInferenceCaptures" not in without

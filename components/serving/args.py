@@ -128,11 +128,7 @@ class ModelServiceArgs:
 
     # Data access ---------------------------------------------------------------------------------------------
     kms_key_arn: pulumi.Input[str] | None = None
-    """Stack KMS key (models bucket objects, ECR layers). Required for `ecs`."""
-    models_bucket_arn: pulumi.Input[str] | None = None
-    """Models bucket: the task role may read `model_artifact_prefix` in it and nothing else. Required for `ecs`."""
-    model_artifact_prefix: str = cfg_defaults.MLFLOW_PREFIX
-    """Prefix of MLflow artifacts in the models bucket. Default `mlflow/`."""
+    """Stack KMS key (the log group, ECR layers). Required for `ecs`."""
     metrics_namespace: str = cfg_defaults.MODEL_METRICS_NAMESPACE
     """CloudWatch namespace the task may publish model metrics to (and no other). Default `MLCICD/Model`."""
 

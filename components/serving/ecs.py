@@ -35,7 +35,7 @@ from components.serving.ecs_task import baseline_environment, build_task
 
 #: Arguments the ECS backend cannot run without, beyond those every ModelService needs (`checked` by its builders).
 ECS_REQUIRED = ("image_repository_arn", "rollback_alarms", "account_id", "vpc_id", "vpc_cidr", "private_subnet_ids",
-                "log_bucket", "kms_key_arn", "models_bucket_arn")
+                "log_bucket", "kms_key_arn")
 
 
 class EcsServiceOutputs(NamedTuple):

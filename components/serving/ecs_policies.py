@@ -27,18 +27,12 @@ def execution_statements(repository_arn: str, log_group_arn: str, kms_key_arn: s
     ]
 
 
-def task_statements(models_bucket_arn: str, artifact_prefix: str, kms_key_arn: str, region: str,
-                    metrics_namespace: str, *, dns_suffix: str,
-                    capture_stream_arn: str | None = None) -> list[Statement]:
-    """Task role (the model server): read its model artifacts, publish metrics to the model namespace only, and
-    with capture put records to the one capture stream."""
+def task_statements(metrics_namespace: str, *, capture_stream_arn: str | None = None) -> list[Statement]:
+    """Task role (the model server): publish metrics to the model namespace only, and with capture put records to
+    the one capture stream. Nothing in S3: the model is in the image (`/opt/ml/model`, built by the Package
+    stage), and the server loads it from there."""
     capture = producer_statements(capture_stream_arn) if capture_stream_arn else []
     return [*capture,
-        allow("ReadModelArtifacts", ["s3:GetObject"], [f"{models_bucket_arn}/{artifact_prefix}*"]),
-        allow("ListModelArtifacts", ["s3:ListBucket"], [models_bucket_arn],
-              {"StringLike": {"s3:prefix": [f"{artifact_prefix}*"]}}),
-        allow("DecryptModelArtifacts", ["kms:Decrypt"], [kms_key_arn],
-              {"StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix}"}}),
         # AWS requires "*": PutMetricData has no resource type; the namespace condition is the scope.
         allow("PublishModelMetrics", ["cloudwatch:PutMetricData"], ["*"],
               {"StringEquals": {"cloudwatch:namespace": metrics_namespace}}),

@@ -67,7 +67,7 @@ def task_log_group(parent: pulumi.Resource, name: str, args: TaskArgs) -> aws.cl
 
 def task_roles(parent: pulumi.Resource, name: str, args: TaskArgs, *, log_group: aws.cloudwatch.LogGroup,
                descriptions: tuple[str, str]) -> tuple[aws.iam.Role, aws.iam.Role, list[aws.iam.RolePolicy]]:
-    """Execution (agent: pull, logs) and task (model: artifacts, metrics, capture) roles, never shared, and their
+    """Execution (agent: pull, logs) and task (model: metrics, capture) roles, never shared, and their
     policies; `descriptions` are the two roles' own."""
     child = pulumi.ResourceOptions(parent=parent)
     _, dns_suffix = partition_of(parent)
@@ -81,10 +81,8 @@ def task_roles(parent: pulumi.Resource, name: str, args: TaskArgs, *, log_group:
         opts=child)
     task_role = aws.iam.Role(f"{name}-task", assume_role_policy=trust, description=descriptions[1], opts=child)
     task_policy = aws.iam.RolePolicy(f"{name}-task", role=task_role.id, policy=output_document(
-        pulumi.Output.all(checked(args.models_bucket_arn), key_arn, args.capture_stream_arn or "").apply(
-            lambda a: ecs_policies.task_statements(a[0], args.model_artifact_prefix, a[1], args.region,
-                                                   args.metrics_namespace, dns_suffix=dns_suffix,
-                                                   capture_stream_arn=a[2] or None))),
+        pulumi.Output.from_input(args.capture_stream_arn or "").apply(
+            lambda stream: ecs_policies.task_statements(args.metrics_namespace, capture_stream_arn=stream or None))),
         opts=child)
     return execution_role, task_role, [execution_policy, task_policy]
 

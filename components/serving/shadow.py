@@ -34,7 +34,7 @@ from runtime.serving import command as serving
 TYPE = "mlcicd:serving:ShadowService"
 #: Arguments the ECS shadow also needs (`checked` by its builders).
 ECS_REQUIRED = ("image_repository_arn", "cluster_name", "vpc_id", "private_subnet_ids", "baseline_security_group_id",
-                "kms_key_arn", "models_bucket_arn")
+                "kms_key_arn")
 #: Host name of the shadow in its Cloud Map namespace (ECS).
 ECS_HOST = "shadow"
 

@@ -58,11 +58,7 @@ class ShadowServiceArgs:
     baseline_security_group_id: pulumi.Input[str] | None = None
     """The baseline tasks' security group: the only source the shadow admits. Required for `ecs`."""
     kms_key_arn: pulumi.Input[str] | None = None
-    """Stack key (image layers, model artifacts). Required for `ecs`."""
-    models_bucket_arn: pulumi.Input[str] | None = None
-    """Models bucket (the task role reads `model_artifact_prefix` in it only). Required for `ecs`."""
-    model_artifact_prefix: str = cfg_defaults.MLFLOW_PREFIX
-    """Default `mlflow/`."""
+    """Stack key (the log group, image layers). Required for `ecs`."""
     log_retention_days: int = cfg_defaults.LOG_RETENTION_DAYS_OTHER
     """Default 30."""
     # EKS ---------------------------------------------------------------------------------------------------
