@@ -30,10 +30,11 @@ from runtime.pipeline.steps import delivery_stages
 
 
 def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore, images: ImageSource,
-            repository: ImageRepository | None, tracking: TrackingServer, network: Network,
+            repository: ImageRepository | None, tracking: TrackingServer | None, network: Network,
             account_id: pulumi.Input[str], alarm_topic_arn: pulumi.Input[str] | None) -> None:
-    """The pipeline this stack hosts (it pushes to `repository`, this stack's own: the config refuses
-    `registry.imageRepositoryArn` beside `pipeline`) and the scheduled jobs (they run the image from `images`)."""
+    """The pipeline this stack hosts (it pushes to `repository` and logs to `tracking`, both this stack's own: the
+    config refuses `registry.imageRepositoryArn` and `tracking.mode: external` beside `pipeline`) and the scheduled
+    jobs (they run the image from `images`)."""
     source = job_source(cfg)
     if source is None:
         if cfg.monitoring.drift.enabled:
@@ -50,6 +51,9 @@ def deliver(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactSt
         if repository is None:
             raise pulumi.RunError("ml-cicd:registry.imageRepositoryArn: this stack hosts the pipeline, which pushes "
                                   "to this stack's own repository; remove `imageRepositoryArn`")
+        if tracking is None:
+            raise pulumi.RunError("ml-cicd:tracking.mode: this stack hosts the pipeline, whose actions use this "
+                                  "stack's own MLflow; set `mode: self-hosted` or `mode: sagemaker`")
         pipeline_arn = build_pipeline(cfg, cfg.pipeline, opts, store=store, images=repository, tracking=tracking,
                                       network=network, account_id=account_id, alarm_topic_arn=alarm_topic_arn,
                                       submit_policy_arn=submit_policy).pipeline_arn

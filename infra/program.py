@@ -134,8 +134,15 @@ def build_registry(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: Art
 
 
 def build_tracking(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: ArtifactStore, network: Network,
-                   account_id: pulumi.Output[str]) -> TrackingServer:
-    """The MLflow tracking server and its exports."""
+                   account_id: pulumi.Output[str]) -> TrackingServer | None:
+    """The MLflow tracking server and its exports; none in mode `external`, which uses the pipeline stack's server
+    and exports its URI as this stack's `trackingUri` (the config refuses that mode beside `pipeline`)."""
+    if cfg.tracking.mode == "external":
+        if cfg.tracking.external is None:
+            raise pulumi.RunError("ml-cicd:tracking.external: mode `external` requires `external.uri`, the URL of "
+                                  "the pipeline stack's MLflow")
+        pulumi.export(out.TRACKING_URI, cfg.tracking.external.uri)
+        return None
     tracking = TrackingServer("tracking", TrackingServerArgs(
         config=cfg.tracking, production=cfg.is_production, account_id=account_id, region=cfg.region,
         models_bucket=store.models_bucket, models_bucket_arn=store.models_bucket_arn, kms_key_arn=store.kms_key_arn,

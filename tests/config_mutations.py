@@ -125,21 +125,23 @@ def program_mutation(label: str, eks: bool, only: tuple[str, ...] = ()) -> bool:
             and (eks or not key.startswith(JUDGE_SETTINGS)) and (not only or key.startswith(only)))
 
 
-def sweep(base: str, program_only: bool, only: tuple[str, ...] = ()) -> tuple[int, list[str]]:
-    """Build every mutation of `base` that validation accepts; return (configs built, program errors). With
-    `program_only`, only the mutations that can change what the program builds (`program_mutation`)."""
+def sweep(base: str, program_only: bool, only: tuple[str, ...] = (),
+          overrides: dict[str, Any] | None = None) -> tuple[int, list[str]]:
+    """Build every mutation of `base` (with `overrides` merged in first) that validation accepts; return (configs
+    built, program errors). With `program_only`, only the mutations that can change what the program builds
+    (`program_mutation`)."""
     from runtime.config import ConfigError, validate_config
     from runtime.config.loader import deep_merge
     from runtime.graph import build_graph
     from tests.harness import ROOT, stack_config
 
-    raw_base = stack_config(base)
+    raw_base = stack_config(base, overrides)
     config = validate_config(raw_base, base).config
     built, failures = 0, []
-    for label, overrides in mutations(config):
+    for label, mutation in mutations(config):
         if program_only and not program_mutation(label, config.serving.backend == "eks", only):
             continue
-        raw = deep_merge(raw_base, overrides)
+        raw = deep_merge(raw_base, mutation)
         try:
             validate_config(raw, base)
         except ConfigError:

@@ -19,6 +19,19 @@ from runtime.graph import Graph, Resource, build_graph
 PIPELINE_REPOSITORY = "serving-images-5d0c3b2"
 PIPELINE_REPOSITORY_ARN = f"arn:aws:ecr:eu-west-1:123456789012:repository/{PIPELINE_REPOSITORY}"
 
+#: The self-hosted MLflow production ran before it used staging's (`tracking.mode: external` in
+#: Pulumi.production.yaml), as an override: `graph("production", {"tracking": PRODUCTION_SELF_HOSTED})` is a production
+#: stack that keeps its own tracking server, with the production protections.
+PRODUCTION_SELF_HOSTED: dict[str, Any] = {"mode": "self-hosted", "external": None, "selfHosted": {
+    "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow-server:3.17.2@sha256:"
+             "9b2e6c1d4a7f0e3b8c5d2a9f6e1b4c7d0a3e6f9b2c5d8e1a4b7c0d3e6f9a2b5c",
+    "cpu": 1024, "memory": 4096, "desiredCount": 2,
+    "database": {"instanceClass": "db.t4g.medium", "allocatedStorageGb": 100, "backupRetentionDays": 14,
+                 "multiAz": True},
+    "auth": {"mode": "basic"},
+    "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e",
+}}
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -22,7 +22,7 @@ from runtime.config import ConfigError, LoadedConfig, StackConfig, validate_conf
 from runtime.config.loader import deep_merge
 from runtime.graph import build_graph
 from tests.config_mutations import sweep
-from tests.harness import ROOT, stack_config
+from tests.harness import PRODUCTION_SELF_HOSTED, ROOT, stack_config
 
 CREATE = {"mode": "create", "vpcId": None, "privateSubnetIds": None}
 
@@ -37,6 +37,9 @@ PROGRAM_REJECTS: list[tuple[str, dict[str, Any], str]] = [
     ("staging", {"network": {**CREATE, "cidr": "310.40.0.0/16"}}, "network.cidr"),
     ("staging", {"tracking": None}, "tracking.selfHosted"),
     ("production", {"tracking": None}, "tracking.selfHosted"),
+    ("production", {"tracking": {"external": None}}, "tracking.external"),
+    ("staging", {"tracking": {"mode": "external", "selfHosted": None, "external": {"uri": "https://mlflow.example.com"}}},
+     "tracking.mode"),
     ("staging", {"tracking": {"selfHosted": None}}, "tracking.selfHosted"),
     ("staging", {"tracking": {"selfHosted": {"auth": {"mode": "oidc"}}}}, "tracking.selfHosted.auth.oidc"),
     ("staging", {"serving": {"backend": "eks"}}, "serving.eks"),
@@ -101,16 +104,19 @@ def test_the_real_program_stops_with_the_validation_message(base: str, overrides
 #: Each base sweeps what only it can show, keeping the slow builds (about 0.5 s each, 3 s for a stack with the
 #: delivery pipeline on a loaded machine) few: the fixtures without a pipeline cover the network, storage, registry,
 #: tracking and alarms; staging the ECS serving, the pipeline and the monitoring jobs; production what the
-#: environment decides (protection, deletion protection, retention, multi-AZ).
+#: environment decides (protection, deletion protection, retention, multi-AZ), its external tracking as written and
+#: its own self-hosted MLflow when it keeps one.
 ONLY_STAGING = ("serving", "pipeline", "monitoring")
-ENVIRONMENT_DEPENDENT = ("environment", "storage", "registry", "serving.loadBalancer", "tracking.selfHosted")
+ENVIRONMENT_DEPENDENT = ("environment", "storage", "registry", "serving.loadBalancer", "tracking")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("base", "only"), [("staging", ONLY_STAGING), ("production", ENVIRONMENT_DEPENDENT),
-                                            ("eks", ()), ("sagemaker", ())])
-def test_every_config_validation_accepts_builds(base: str, only: tuple[str, ...]) -> None:
-    built, failures = sweep(base, program_only=True, only=only)
+@pytest.mark.parametrize(("base", "only", "overrides"), [
+    ("staging", ONLY_STAGING, {}), ("production", ENVIRONMENT_DEPENDENT, {}),
+    ("production", ("tracking.selfHosted",), {"tracking": PRODUCTION_SELF_HOSTED}), ("eks", (), {}),
+    ("sagemaker", (), {})], ids=["staging", "production", "production-self-hosted", "eks", "sagemaker"])
+def test_every_config_validation_accepts_builds(base: str, only: tuple[str, ...], overrides: dict[str, Any]) -> None:
+    built, failures = sweep(base, program_only=True, only=only, overrides=overrides)
     assert built > 10, "the sweep must build a real number of configs"
     assert failures == [], "validation accepted configs the program rejects:\n" + "\n".join(failures)
 

@@ -8,7 +8,7 @@ import pytest
 
 from runtime.config import ConfigError, load_stack, validate_config
 from runtime.config.delivery import MonitoringConfig
-from tests.harness import PIPELINE_REPOSITORY_ARN, ROOT, stack_config
+from tests.harness import PIPELINE_REPOSITORY_ARN, PRODUCTION_SELF_HOSTED, ROOT, stack_config
 
 
 def problems(stack: str, overrides: dict[str, Any]) -> dict[str, str]:
@@ -103,8 +103,9 @@ def test_a_pipeline_in_the_stack_it_promotes_to_is_refused() -> None:
 def test_a_second_pipeline_on_the_same_repository_and_branch_is_refused() -> None:
     """Even one that would deploy its own stack: two pipelines on one branch train twice on every push."""
     pipeline = {**stack_config("staging")["pipeline"], "deployStack": "production", "promoteTo": "staging"}
+    # A pipeline's stack pushes to its own repository and logs to its own MLflow.
     overrides = {"pipeline": pipeline, "monitoring": {"source": None, "drift": {"retrainPipelineArn": None}},
-                 "registry": {"imageRepositoryArn": None}}  # a pipeline's stack pushes to its own repository
+                 "registry": {"imageRepositoryArn": None}, "tracking": PRODUCTION_SELF_HOSTED}
     found = _stack_problems("production", overrides)
     assert found["pipeline"] == (
         "ml-cicd:pipeline: Pulumi.staging.yaml also configures a pipeline on acme/churn-model@main: every push would "

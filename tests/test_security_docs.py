@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from runtime.config import validate_config
-from tests.harness import ROOT, stack_config
+from runtime.config.loader import deep_merge
+from tests.harness import PRODUCTION_SELF_HOSTED, ROOT, stack_config
 
 SECURITY_MD = ROOT / "docs" / "security.md"
 PUBLIC_SUBNETS = ["subnet-0f1e2d3c4b5a60011", "subnet-0f1e2d3c4b5a60012"]
@@ -22,10 +23,11 @@ OPT_OUTS: dict[str, tuple[str, dict[str, Any]]] = {
     "storage.forceDestroy": ("staging", {"storage": {"forceDestroy": True}}),
     "registry.mutableTags": ("staging", {"registry": {"mutableTags": True}}),
     "registry.scanOnPush": ("staging", {"registry": {"scanOnPush": False}}),
-    "tracking.selfHosted.database.deletionProtection": ("production", {"tracking": {"selfHosted": {"database": {
-        "deletionProtection": False}}}}),
-    "tracking.selfHosted.database.multiAz": ("production", {"tracking": {"selfHosted": {"database": {
-        "multiAz": False}}}}),
+    # Production keeping its own MLflow (it uses staging's as written: `tracking.mode: external`).
+    "tracking.selfHosted.database.deletionProtection": ("production", {"tracking": deep_merge(
+        PRODUCTION_SELF_HOSTED, {"selfHosted": {"database": {"deletionProtection": False}}})}),
+    "tracking.selfHosted.database.multiAz": ("production", {"tracking": deep_merge(
+        PRODUCTION_SELF_HOSTED, {"selfHosted": {"database": {"multiAz": False}}})}),
     "serving.eks.createNamespace": ("eks", {"serving": {"eks": {"createNamespace": False}}}),
     "serving.eks.judgePodIdentity": ("eks", {"serving": {"eks": {"judgePodIdentity": False}}}),
     "gates.shadow": ("staging", {"gates": {"shadow": {

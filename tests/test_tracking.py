@@ -1,7 +1,8 @@
 """TrackingServer: MLflow's secure defaults, asserted on the recorded inputs of real stack files (and fixtures).
 
-Self-hosted: `staging` and `production` (basic auth behind HTTPS; production protections in production), plus
-overrides for OIDC. SageMaker: `tests/fixtures/Pulumi.sagemaker.yaml`.
+Self-hosted: `staging`, and production self-hosting explicitly (`PRODUCTION_SELF_HOSTED`: basic auth behind HTTPS,
+the production protections), plus overrides for OIDC. SageMaker: `tests/fixtures/Pulumi.sagemaker.yaml`.
+External: the real `production`, which runs no server and uses staging's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from components.tracking.tracking_server import TYPE
 from runtime.config import ConfigError, validate_config
 from runtime.graph import MOCK_ACCOUNT, MOCK_VPC_CIDR, Graph, Resource
 from runtime.local.processes import ManagedProcess, free_port
-from tests.harness import graph, policy, stack_config
+from tests.harness import PRODUCTION_SELF_HOSTED, graph, policy, stack_config
 
 TRACKING_IMAGE = ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlflow-server:3.17.2@sha256:"
                   "9b2e6c1d4a7f0e3b8c5d2a9f6e1b4c7d0a3e6f9b2c5d8e1a4b7c0d3e6f9a2b5c")
@@ -47,6 +48,20 @@ STAR_ALLOWED = {"EcrLogin": "ecr:GetAuthorizationToken has no resource-level per
 
 def oidc_graph() -> Graph:
     return graph("staging", {"tracking": {"selfHosted": OIDC}})
+
+
+def hosted_production(hosted: dict[str, Any] | None = None) -> Graph:
+    """Production keeping its own self-hosted MLflow (`selfHosted` keys in `hosted` added), as before it used
+    staging's: the production protections are asserted on it."""
+    tracking = {**PRODUCTION_SELF_HOSTED, "selfHosted": {**PRODUCTION_SELF_HOSTED["selfHosted"], **(hosted or {})}}
+    return graph("production", {"tracking": tracking})
+
+
+def stack_graph(which: str) -> Graph:
+    """`production`: self-hosting (`hosted_production`); `oidc`: staging behind OIDC; else the stack file's graph."""
+    if which == "production":
+        return hosted_production()
+    return oidc_graph() if which == "oidc" else graph(which)
 
 
 def _tracking(g: Graph) -> Resource:
@@ -88,7 +103,7 @@ def _walk_keys(value: Any) -> list[str]:
 # Image and container ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_image_pinned_by_digest(stack: str) -> None:
-    image = _container(graph(stack))["image"]
+    image = _container(stack_graph(stack))["image"]
     assert image == TRACKING_IMAGE
     assert re.search(r"@sha256:[0-9a-f]{64}$", image)
 
@@ -133,7 +148,7 @@ def _listener_is_authenticated(listener: Resource, container: dict[str, Any]) ->
 
 @pytest.mark.parametrize("which", ["staging", "production", "oidc"])
 def test_mlflow_never_reachable_without_authentication(which: str) -> None:
-    g = oidc_graph() if which == "oidc" else graph(which)
+    g = stack_graph(which)
     listeners = _mine(g, "aws:lb/listener:Listener")
     assert listeners
     container = _container(g)
@@ -173,7 +188,8 @@ def test_oidc_authenticates_before_forwarding_behind_https() -> None:
     assert "trackingAdminSecretArn" not in g.outputs
 
 
-def test_https_listener_uses_tls13_and_port_80_only_redirects(production: Graph) -> None:
+def test_https_listener_uses_tls13_and_port_80_only_redirects() -> None:
+    production = hosted_production()
     listeners = {r.inputs["port"]: r.inputs for r in _mine(production, "aws:lb/listener:Listener")}
     assert listeners[443]["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
     assert listeners[443]["certificateArn"] == CERT
@@ -182,7 +198,7 @@ def test_https_listener_uses_tls13_and_port_80_only_redirects(production: Graph)
 
 
 def test_tracking_uri_and_allowed_host_follow_the_hostname() -> None:
-    g = graph("production", {"tracking": {"selfHosted": {"hostname": "mlflow.ml.example.com"}}})
+    g = hosted_production({"hostname": "mlflow.ml.example.com"})
     assert g.outputs["trackingUri"] == "https://mlflow.ml.example.com"
     allowed = _env(_container(g))["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
     assert allowed == ["tracking-alb.eu-west-1.elb.amazonaws.com", "tracking-alb.eu-west-1.elb.amazonaws.com:*",
@@ -223,7 +239,7 @@ def test_database_reachable_only_from_tracking_tasks(staging: Graph) -> None:
 # Database ------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_rds_encrypted_private_with_managed_password(stack: str) -> None:
-    (db,) = _mine(graph(stack), "aws:rds/instance:Instance")
+    (db,) = _mine(stack_graph(stack), "aws:rds/instance:Instance")
     i = db.inputs
     assert i["storageEncrypted"] is True
     assert i["kmsKeyId"] == KEY_ARN
@@ -235,9 +251,9 @@ def test_rds_encrypted_private_with_managed_password(stack: str) -> None:
     assert "passwordWo" not in i
 
 
-@pytest.mark.parametrize("stack", ["staging", "production", "sagemaker"])
+@pytest.mark.parametrize("stack", ["staging", "production", "sagemaker", "external"])
 def test_no_password_input_anywhere_in_the_graph(stack: str) -> None:
-    g = graph(stack)
+    g = graph("production") if stack == "external" else stack_graph(stack)
     for r in g.resources:
         keys = {k.lower() for k in _walk_keys(r.inputs)}
         assert not keys & {"password", "passwordwo", "masterpassword", "secretstring"}, r.name
@@ -273,7 +289,8 @@ def test_database_credentials_injected_as_ecs_secrets(staging: Graph) -> None:
     assert "@" not in uri  # no credentials in the URI: libpq reads PGUSER/PGPASSWORD
 
 
-def test_production_protections_and_the_one_staging_turns_on(production: Graph, staging: Graph) -> None:
+def test_production_protections_and_the_one_staging_turns_on(staging: Graph) -> None:
+    production = hosted_production()
     (prod,) = _mine(production, "aws:rds/instance:Instance")
     (stag,) = _mine(staging, "aws:rds/instance:Instance")
     assert prod.inputs["deletionProtection"] is True
@@ -294,8 +311,8 @@ def test_production_protections_and_the_one_staging_turns_on(production: Graph, 
     assert stag_alb.inputs["enableDeletionProtection"] is False
 
 
-def test_database_settings_from_config(production: Graph) -> None:
-    (db,) = _mine(production, "aws:rds/instance:Instance")
+def test_database_settings_from_config() -> None:
+    (db,) = _mine(hosted_production(), "aws:rds/instance:Instance")
     assert (db.inputs["instanceClass"], db.inputs["allocatedStorage"], db.inputs["backupRetentionPeriod"]) == (
         "db.t4g.medium", 100, 14)
 
@@ -317,7 +334,7 @@ def _assert_scoped(doc: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("stack", ["staging", "production", "sagemaker"])
 def test_roles_scoped_to_stack_resources(stack: str) -> None:
-    g = graph(stack)
+    g = stack_graph(stack)
     policies = _mine(g, "aws:iam/rolePolicy:RolePolicy")
     assert policies
     for p in policies:
@@ -382,6 +399,82 @@ def test_sagemaker_without_registration_gets_no_registry_permissions() -> None:
     (p,) = _mine(g, "aws:iam/rolePolicy:RolePolicy")
     assert {s["Sid"] for s in policy(p)["Statement"]} == {"ListArtifactPrefix", "ReadWriteArtifacts",
                                                           "UseBucketKeyViaS3"}
+
+
+# External (production uses staging's MLflow) -------------------------------------------------------------------
+STAGING_MLFLOW = "https://internal-tracking-alb-4e1f0a2-1234567890.eu-west-1.elb.amazonaws.com"
+
+
+def test_external_mode_creates_nothing_and_exports_the_uri(production: Graph) -> None:
+    assert stack_config("production")["tracking"] == {"mode": "external", "external": {"uri": STAGING_MLFLOW}}
+    assert production.of_type(TYPE) == []
+    assert not [r for r in production.resources if r.name.startswith("tracking")]
+    assert production.of_type("aws:rds/instance:Instance") == []
+    # The export commands read stays, with the configured URI; the other modes' exports do not exist.
+    assert production.outputs["trackingUri"] == STAGING_MLFLOW
+    assert "trackingAdminSecretArn" not in production.outputs
+    assert "trackingServerArn" not in production.outputs
+
+
+def test_external_mode_changes_only_the_tracking_server(production: Graph) -> None:
+    """Self-hosting or not, production's other resources and exports are the same, input for input."""
+    hosted = hosted_production()
+    server = _tracking(hosted)
+    tracking = {server.urn, *(r.urn for r in _descendants(hosted, server))}
+    assert len(tracking) == 27
+    assert [r for r in hosted.resources if r.urn not in tracking] == production.resources
+    assert {k: v for k, v in hosted.outputs.items() if k not in ("trackingUri", "trackingAdminSecretArn")} == {
+        k: v for k, v in production.outputs.items() if k != "trackingUri"}
+
+
+def test_external_mode_keeps_no_production_tracking_advice() -> None:
+    loaded = validate_config(stack_config("production"), "test")
+    assert loaded.config.tracking.mode == "external"
+    assert not [a for a in loaded.advice if a.path.startswith("tracking")]
+
+
+def _production_problems(tracking: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        validate_config(stack_config("production", {"tracking": tracking}), "test")
+    return {p.path: p.render() for p in caught.value.problems}
+
+
+def test_external_mode_is_refused_in_the_stack_hosting_the_pipeline() -> None:
+    problems = _problems({"tracking": {"mode": "external", "selfHosted": None, "external": {"uri": STAGING_MLFLOW}}})
+    assert problems == {"tracking.mode": (
+        "ml-cicd:tracking.mode = 'external': this stack hosts the pipeline, whose actions train, register, gate and "
+        "promote in this stack's own MLflow (as its stage users, or with IAM on its SageMaker server): set `mode: "
+        "self-hosted` or `mode: sagemaker` here, and use `external` in the stacks the pipeline promotes to")}
+
+
+def test_external_mode_needs_its_section() -> None:
+    assert _production_problems({"external": None}) == {"tracking.external": (
+        "ml-cicd:tracking.external: mode `external` requires `external: {uri: https://...}`, the URL of the "
+        "pipeline stack's MLflow (`pulumi stack output trackingUri --stack <that stack>`)")}
+
+
+@pytest.mark.parametrize("uri", ["http://mlflow.example.com", "sqlite:///mlflow.db", "https://", "mlflow.example.com",
+                                 "https://mlflow.example.com/ x", "https://[::1"])
+def test_external_uri_must_be_https(uri: str) -> None:
+    assert _production_problems({"external": {"uri": uri}}) == {"tracking.external.uri": (
+        f"ml-cicd:tracking.external.uri = {uri!r}: must be an `https://` URL: the pipeline stack's MLflow serves "
+        "HTTPS only, and MLflow credentials never travel over plain HTTP. Copy `pulumi stack output trackingUri "
+        "--stack <that stack>`")}
+
+
+def test_external_section_and_the_other_modes_sections_only_with_their_mode() -> None:
+    assert _production_problems({"mode": "sagemaker"}) == {
+        "tracking.external": "ml-cicd:tracking.external: is only used with `mode: external`; remove it or change "
+                             "`mode`"}
+    assert _production_problems({"selfHosted": PRODUCTION_SELF_HOSTED["selfHosted"]}) == {
+        "tracking.selfHosted": "ml-cicd:tracking.selfHosted: is only used with `mode: self-hosted`; remove it or "
+                               "change `mode`"}
+    assert _production_problems({"sagemaker": {"serverSize": "Small"}}) == {
+        "tracking.sagemaker": "ml-cicd:tracking.sagemaker: is only used with `mode: sagemaker`; remove it or change "
+                              "`mode`"}
+    assert _production_problems({"artifactPrefix": "registry/"}) == {"tracking.artifactPrefix": (
+        "ml-cicd:tracking.artifactPrefix = 'registry/': places the artifacts of a server this stack runs, and mode "
+        "`external` runs none: remove it (the pipeline stack's `tracking.artifactPrefix` applies)")}
 
 
 # Pure helpers ------------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Mode `self-hosted` (`self_hosted.py`): MLflow on ECS Fargate behind an internal ALB, RDS PostgreSQL as the
 backend store, artifacts proxied by the server into `s3://<models bucket>/<artifact prefix>`. Mode `sagemaker`
 (`sagemaker.py`): SageMaker's managed MLflow tracking server. The arguments live in `args.py` (shared by both
-modes, so neither imports this module) and are re-exported here.
+modes, so neither imports this module) and are re-exported here. Mode `external` has no server: the program
+creates no TrackingServer then and exports the configured URI (`infra/program.py`).
 
 Security decisions (see docs/security.md):
 - Authentication is always on: MLflow's basic-auth app with generated admin credentials, or ALB OIDC in front of
@@ -48,6 +49,8 @@ class TrackingServer(pulumi.ComponentResource):
     def __init__(self, name: str, args: TrackingServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         config = args.config
+        if config.mode == "external":
+            raise ValueError(f"TrackingServer {name}: mode `external` runs no server (the program creates none)")
         absent = missing(args, SELF_HOSTED_REQUIRED) if config.mode == "self-hosted" else []
         if absent:
             raise ValueError(f"TrackingServer {name}: mode `{config.mode}` requires args {', '.join(absent)}")

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
+from runtime.config.defaults import MLFLOW_PREFIX
 from runtime.config.findings import Advice, Finding, Problem, bad_value, needs
 from runtime.config.regions import region_partition
+from runtime.config.tracking import ExternalTrackingConfig
 
 
 @needs("environment", "model")
@@ -104,6 +107,8 @@ def registry_source(s: dict[str, Any]) -> Iterator[Finding]:
 @needs("tracking")
 def tracking_settings(s: dict[str, Any]) -> Iterator[Finding]:
     tracking = s["tracking"]
+    if tracking.mode == "external":
+        yield from external_tracking(tracking.external)
     if tracking.mode == "self-hosted":
         hosted = tracking.self_hosted
         if hosted is None:
@@ -131,13 +136,53 @@ def tracking_settings(s: dict[str, Any]) -> Iterator[Finding]:
                          "model registry without a standby when its availability zone fails")
 
 
+def external_tracking(external: ExternalTrackingConfig | None) -> Iterator[Finding]:
+    """Mode `external`: its section, and a URL over HTTPS (what the other modes serve)."""
+    if external is None:
+        yield Problem("tracking.external", "mode `external` requires `external: {uri: https://...}`, the URL of the "
+                      "pipeline stack's MLflow (`pulumi stack output trackingUri --stack <that stack>`)")
+        return
+    if not _is_https_url(external.uri):
+        yield bad_value("tracking.external.uri", "must be an `https://` URL: the pipeline stack's MLflow serves "
+                        "HTTPS only, and MLflow credentials never travel over plain HTTP. Copy `pulumi stack output "
+                        "trackingUri --stack <that stack>`", external.uri)
+
+
+def _is_https_url(value: str) -> bool:
+    """An `https://` URL with a host and no whitespace."""
+    try:
+        url = urlsplit(value)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return False
+    return url.scheme == "https" and bool(url.hostname) and not any(c.isspace() for c in value)
+
+
+@needs("tracking", "pipeline")
+def tracking_of_the_pipeline_stack(s: dict[str, Any]) -> Iterator[Finding]:
+    """The stack hosting the pipeline runs the MLflow its actions use: they log to it as its own stage users
+    (self-hosted) or with IAM on its server ARN (sagemaker), neither of which an external server gives them."""
+    if s["tracking"].mode == "external" and s["pipeline"] is not None:
+        yield bad_value("tracking.mode", "this stack hosts the pipeline, whose actions train, register, gate and "
+                        "promote in this stack's own MLflow (as its stage users, or with IAM on its SageMaker "
+                        "server): set `mode: self-hosted` or `mode: sagemaker` here, and use `external` in the stacks "
+                        "the pipeline promotes to", "external")
+
+
+#: Mode -> (field, key) of the section only that mode reads.
+_MODE_SECTIONS = {"self-hosted": ("self_hosted", "selfHosted"), "sagemaker": ("sagemaker", "sagemaker"),
+                  "external": ("external", "external")}
+
+
 @needs("tracking")
 def tracking_mode_sections(s: dict[str, Any]) -> Iterator[Finding]:
     tracking = s["tracking"]
-    if tracking.mode == "sagemaker" and tracking.self_hosted is not None:
-        yield Problem("tracking.selfHosted", "is only used with `mode: self-hosted`; remove it or change `mode`")
-    if tracking.mode == "self-hosted" and tracking.sagemaker is not None:
-        yield Problem("tracking.sagemaker", "is only used with `mode: sagemaker`; remove it or change `mode`")
+    for mode, (field, key) in _MODE_SECTIONS.items():
+        if tracking.mode != mode and getattr(tracking, field) is not None:
+            yield Problem(f"tracking.{key}", f"is only used with `mode: {mode}`; remove it or change `mode`")
+    if tracking.mode == "external" and tracking.artifact_prefix != MLFLOW_PREFIX:
+        yield bad_value("tracking.artifactPrefix", "places the artifacts of a server this stack runs, and mode "
+                        "`external` runs none: remove it (the pipeline stack's `tracking.artifactPrefix` applies)",
+                        tracking.artifact_prefix)
     hosted = tracking.self_hosted
     if hosted is not None and hosted.auth.mode == "basic" and hosted.auth.oidc is not None:
         yield Problem("tracking.selfHosted.auth.oidc", "is only used with auth `mode: oidc`; remove it or set "

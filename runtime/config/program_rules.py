@@ -10,6 +10,8 @@ Component check -> rule:
   also sees a left-out `network` section, which defaults to mode `existing`).
 - `TrackingServer` needs `selfHosted` in mode `self-hosted` -> `platform_rules.tracking_settings` (also when
   `tracking` is left out: the default mode is `self-hosted`).
+- The pipeline's actions need the stack's own tracking server (`infra.delivery.build_pipeline`: its stage users or
+  server ARN), so no pipeline beside mode `external` -> `platform_rules.tracking_of_the_pipeline_stack`.
 - `Network.subnet_cidrs` splits `network.cidr` into /prefix+4 subnets, needs /24 or larger -> `vpc_cidr`.
 - `ModelService` (eks) checks that `serving.canary.probe.allowedHosts` admits the in-cluster Services its
   analysis step probes -> `eks_probe_hosts`.

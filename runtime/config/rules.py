@@ -33,6 +33,7 @@ RULES: tuple[Rule, ...] = (
     serving_rules.serving_deployment_settings,
     canary_rules.eks_judge_settings,
     platform_rules.tracking_mode_sections,
+    platform_rules.tracking_of_the_pipeline_stack,
     gate_rules.model_gate_checks,
     canary_rules.judge_window,
     delivery_rules.pipeline_settings,

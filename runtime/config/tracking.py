@@ -1,5 +1,6 @@
 """Config sections for the experiment tracking server (`ml-cicd:tracking`): self-hosted MLflow (Fargate, RDS
-PostgreSQL, its own load balancer and authentication) or SageMaker's managed MLflow.
+PostgreSQL, its own load balancer and authentication), SageMaker's managed MLflow, or no server of the stack's own
+(`external`: the MLflow of the stack hosting the pipeline).
 
 Every default is a named constant in `runtime.config.defaults`; the docstring under each field is its reference
 documentation (rendered into docs/config-reference.md and the JSON Schema), and states the effective default.
@@ -115,13 +116,25 @@ class SageMakerTrackingConfig(ConfigModel):
     """Maintenance window start in UTC, e.g. `Tue:03:30`. Default: chosen by SageMaker."""
 
 
+class ExternalTrackingConfig(ConfigModel):
+    uri: str
+    """The `https://` URL of the MLflow this stack uses instead of running one: the tracking server of the stack
+    hosting the pipeline, `pulumi stack output trackingUri --stack <that stack>`. Required. Exported unchanged as
+    this stack's `trackingUri`."""
+
+
 class TrackingConfig(ConfigModel):
-    mode: Literal["self-hosted", "sagemaker"] = "self-hosted"
+    mode: Literal["self-hosted", "sagemaker", "external"] = "self-hosted"
     """`self-hosted`: MLflow on Fargate + RDS PostgreSQL behind an internal ALB. `sagemaker`: SageMaker's
-    managed MLflow tracking server (IAM/SigV4 authentication)."""
+    managed MLflow tracking server (IAM/SigV4 authentication). `external`: no tracking server in this stack; it
+    uses the one of the stack hosting the pipeline (`external.uri`), where the pipeline registers, gates and
+    promotes every version and the champion moves. Refused in the stack hosting the pipeline."""
     artifact_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9/_-]*/$")] = d.MLFLOW_PREFIX
-    """Prefix in the models bucket for MLflow artifacts; the server's role is scoped to it. Default `mlflow/`."""
+    """Prefix in the models bucket for MLflow artifacts; the server's role is scoped to it. Default `mlflow/`.
+    Not with mode `external` (the server's stack sets its own)."""
     self_hosted: SelfHostedTrackingConfig | None = None
     """Settings for mode `self-hosted` (required there: at least `image`)."""
     sagemaker: SageMakerTrackingConfig | None = None
     """Settings for mode `sagemaker`. Default: all defaults below."""
+    external: ExternalTrackingConfig | None = None
+    """Settings for mode `external` (required there: `uri`)."""
