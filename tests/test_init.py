@@ -47,6 +47,12 @@ def test_init_writes_a_project_that_validates(project: Path) -> None:
     staging = yaml.safe_load((project / "Pulumi.staging.yaml").read_text())["config"]
     assert staging["ml-cicd:model"]["name"] == "diabetes-progression"
     assert staging["ml-cicd:pipeline"]["repository"] == "acme/diabetes"
+    # Production runs no MLflow: it names staging's, a placeholder marked like the other cross-stack values.
+    production = (project / "Pulumi.production.yaml").read_text()
+    assert yaml.safe_load(production)["config"]["ml-cicd:tracking"] == {
+        "mode": "external", "external": {"uri": "https://staging-mlflow.invalid"}}
+    assert "CHANGE once staging is up: `pulumi stack output trackingUri --stack staging`" in production
+    assert "selfHosted" not in production
     assert "ml-cicd[local]==" in (project / "pyproject.toml").read_text()
     assert (project / "infra" / "__main__.py").read_text().count("from infra.program import run") == 1
 

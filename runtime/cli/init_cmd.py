@@ -16,7 +16,8 @@ def init(
     model_name: Annotated[str, typer.Option(help="Registered model name (MLflow), also `model.name` of both "
                                                  "stacks.")],
     backend: Annotated[str, typer.Option(help="Serving backend: ecs | eks.")] = "ecs",
-    tracking: Annotated[str, typer.Option(help="MLflow tracking: self-hosted | sagemaker.")] = "self-hosted",
+    tracking: Annotated[str, typer.Option(help="Staging's MLflow tracking server: self-hosted | sagemaker "
+                                               "(production uses staging's).")] = "self-hosted",
     region: Annotated[str, typer.Option(help="AWS region of both stacks.")] = "eu-west-1",
     repository: Annotated[str | None, typer.Option(help="GitHub repository owner/name the pipeline builds "
                                                         "(default: OWNER/<directory name>).")] = None,

@@ -18,6 +18,7 @@ class StackOptions:
     model_name: str
     backend: Literal["ecs", "eks"]
     tracking: Literal["self-hosted", "sagemaker"]
+    """Staging's tracking server (the pipeline's registry); production uses it (`tracking.mode: external`)."""
     region: str
     repository: str
     sample_rows: tuple[tuple[str, ...], tuple[tuple[object, ...], ...]]
@@ -77,13 +78,18 @@ def _serving(o: StackOptions, production: bool) -> str:
 """
 
 
-#: Staging hosts the pipeline: its MLflow holds the registry production's versions and champion refer to.
-_STAGING_DB_PROTECTION = """
-        # The registry production's versions and champion live in: kept against deletion (and a final snapshot).
-        deletionProtection: true"""
-
-
 def _tracking(o: StackOptions, production: bool) -> str:
+    """Staging runs the MLflow of `o.tracking` (the pipeline's registry); production runs none and uses staging's."""
+    if production:
+        return """  # Production runs no MLflow of its own: the pipeline registers, gates and promotes every version
+  # in staging's, and the champion moves there.
+  # CHANGE once staging is up: `pulumi stack output trackingUri --stack staging` (a placeholder until then;
+  # this stack exports it as its own `trackingUri`).
+  ml-cicd:tracking:
+    mode: external
+    external:
+      uri: https://staging-mlflow.invalid
+"""
     if o.tracking == "sagemaker":
         return """  # SageMaker runs MLflow; every call is signed with IAM. Artifacts: s3://<models bucket>/mlflow/.
   ml-cicd:tracking:
@@ -97,19 +103,16 @@ def _tracking(o: StackOptions, production: bool) -> str:
       # CHANGE: MLflow server image with psycopg2 and boto3 (the platform's docker/tracking/Dockerfile), by digest.
       image: {ACCOUNT}.dkr.ecr.{o.region}.amazonaws.com/mlflow-server:3.17.2@sha256:{'0' * 64}
       database:
-        instanceClass: {'db.t4g.medium' if production else 'db.t4g.micro'}
-        backupRetentionDays: {14 if production else 7}{'' if production else _STAGING_DB_PROTECTION}
+        instanceClass: db.t4g.micro
+        backupRetentionDays: 7
+        # The registry production's versions and champion live in: kept against deletion (and a final snapshot).
+        deletionProtection: true
       auth:
         mode: basic
       # Basic auth sends the MLflow password with every request: only over HTTPS (TLS 1.3; port 80 redirects).
       # CHANGE: an ACM certificate for the tracking server's name, in this region.
-      certificateArn: {_certificate(o, production)}
+      certificateArn: arn:aws:acm:{o.region}:{ACCOUNT}:certificate/00000000-0000-0000-0000-000000000000
 """
-
-
-def _certificate(o: StackOptions, production: bool) -> str:
-    serial = "1" if production else "0"
-    return f"arn:aws:acm:{o.region}:{ACCOUNT}:certificate/{serial * 8}-0000-0000-0000-000000000000"
 
 
 def _samples(o: StackOptions) -> str:
