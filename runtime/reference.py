@@ -46,6 +46,7 @@ class Destination:
 
     @property
     def uri(self) -> str:
+        """The reference's `s3://` URI, as the report names it."""
         return f"s3://{self.bucket}/{self.key}"
 
 
@@ -87,8 +88,8 @@ def _refusal(data: bytes | None, model: str, version: str, source: str) -> str |
     except DataInputError as exc:
         return str(exc)
     if not isinstance(label, dict) or "version" not in label:
-        return f"{source} records no model version (written without --model-version): whose training data it is"\
-               " is unknown"
+        return (f"{source} records no model version (written without --model-version): whose training data it is "
+                "is unknown")
     if (label.get("name"), str(label["version"])) != (model, version):
         return (f"{source} is the training profile of {label.get('name')} version {label['version']}, not of the "
                 f"champion {model} version {version}")
