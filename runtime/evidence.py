@@ -3,6 +3,9 @@
 Each gate report is keyed by registered model name + version + report kind: in the artifacts bucket (and in a
 local evidence directory laid out the same way) at `evidence_key(...)`, and on the MLflow model version as the
 tags `verdict_tag(kind)` (PASS/FAIL/INCONCLUSIVE) and `report_tag(kind)` (where the full report is).
+
+Beside the reports lies the version's training profile (`training_profile_key`): the profile of the data it was
+trained on, which becomes the reference profile when the version becomes the champion (`runtime.reference`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,27 @@ KIND_DATA_VALIDATION = "data-validation"
 KIND_SMOKE = "smoke"
 KIND_LOAD = "load"
 
+#: The training profile's file name: `mlcicd data profile --model-version` of the training data (the Train action).
+TRAINING_PROFILE = "training-profile.npz"
+
 #: Short names used in MLflow model-version tags (`mlcicd.<short>.verdict`); kinds not listed use the kind.
 TAG_NAMES: dict[str, str] = {KIND_MODEL_GATE: "gate", KIND_DATA_VALIDATION: "data", KIND_SMOKE: "smoke",
                              KIND_LOAD: "load"}
 
 
+def evidence_prefix(model: str, version: str) -> str:
+    """Where one version's evidence lives: `reports/<model>/<version>/` (S3 prefix or directory under a dir)."""
+    return f"reports/{model}/{version}/"
+
+
 def evidence_key(model: str, version: str, kind: str) -> str:
     """Relative key of a gate report: `reports/<model>/<version>/<kind>.json` (S3 key or path under a dir)."""
-    return f"reports/{model}/{version}/{kind}.json"
+    return f"{evidence_prefix(model, version)}{kind}.json"
+
+
+def training_profile_key(model: str, version: str) -> str:
+    """Relative key of the profile of the data this version was trained on, beside its gate reports."""
+    return f"{evidence_prefix(model, version)}{TRAINING_PROFILE}"
 
 
 def verdict_tag(kind: str) -> str:

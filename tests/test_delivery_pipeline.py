@@ -329,6 +329,28 @@ def test_s3_access_is_the_prefixes_each_action_names(staging: Graph) -> None:
     assert grants("Lint", "WriteModels") == grants("Lint", "ReadData") == []
 
 
+def test_train_writes_the_versions_training_profile_with_the_grant_it_holds(staging: Graph) -> None:
+    """Once the version is known, the profile of the data it was trained on goes beside its reports (where `mlcicd
+    champion reference` reads it), with the local engine whatever `data.engine` says (the repository's file the
+    training command was handed), under the reports/ write grant Train already holds: no new access."""
+    from fnmatch import fnmatchcase
+
+    spec = PipelineSpec.from_config(load_stack("staging", ROOT).config, "staging")
+    train = next(a for _, a in build_actions(delivery_stages(spec)) if a.name == "Train")
+    mlcicd = [c for c in train.commands if isinstance(c, Mlcicd)]
+    line = next(c for c in mlcicd if c.argv[:2] == ("data", "profile"))
+    option = dict(zip(line.argv[2::2], line.argv[3::2], strict=True))
+    assert option == {"--reference": spec.training_data_path, "--stack": "production", "--engine": "local",
+                      "--out": "s3://$MODELS_BUCKET/reports/$MODEL_NAME/$MODEL_VERSION/training-profile.npz",
+                      "--model": "$MODEL_NAME", "--model-version": "$MODEL_VERSION"}
+    version_known = next(c for c in mlcicd if c.capture == "MODEL_VERSION")
+    assert train.commands.index(line) > train.commands.index(version_known)
+    written = next(s for s in statements(role_policy(staging, "Train")) if s["Sid"] == "WriteModels")["Resource"]
+    key = option["--out"].removeprefix("s3://$MODELS_BUCKET/").replace("$MODEL_NAME", "churn-classifier")
+    assert [arn for arn in written if fnmatchcase(f"arn:aws:s3:::artifacts-models/{key}", arn)] == [
+        "arn:aws:s3:::artifacts-models/reports/*"]
+
+
 def test_pipeline_role_starts_only_its_builds_and_uses_only_its_connection(staging: Graph) -> None:
     doc = policy(staging.one(ROLE_POLICY, "delivery-pipeline-policy"))
     by_sid = {s["Sid"]: s for s in statements(doc)}
@@ -459,6 +481,8 @@ def test_the_promotion_pull_request_carries_the_versions_evidence_where_the_poli
     spec = PipelineSpec.from_config(load_stack("staging", ROOT).config, "staging")
     promote = next(a for _, a in build_actions(delivery_stages(spec)) if a.name == "Promote")
     commands = [c for c in promote.commands if isinstance(c, str)]
+    download = next(c for c in commands if c.startswith('aws s3 cp "s3://$MODELS_BUCKET/reports/$MODEL_NAME/'))
+    assert download.endswith('--recursive --exclude "*" --include "*.json"')  # the training profile stays out of git
     copy = next(c for c in commands if c.startswith("mkdir -p \"promotion/evidence"))
     assert copy.endswith('cp -r "evidence/reports/$MODEL_NAME/$MODEL_VERSION" '
                          '"promotion/evidence/reports/$MODEL_NAME/"')

@@ -74,8 +74,10 @@ def test_good_run_passes_every_action_of_the_step_list_in_order(good_run: tuple[
     assert summary["verdict"] == "PASS"
     names = [s["name"] for s in summary["stages"]]
     assert "Champion" in names  # a fresh work dir trains the champion first, from the project as it is
-    # With capture on (the staging stack), the scheduled drift job runs last on the canary's captured traffic.
-    assert [n for n in names if n != "Champion"] == SETUP_ROWS + [a.name for a in step_list()] + ["DriftMonitor"]
+    # The promotion is merged (stand-in) and the deploy workflow's reference step follows the new champion; with
+    # capture on (the staging stack), the scheduled drift job runs last on the canary's captured traffic.
+    assert [n for n in names if n != "Champion"] == SETUP_ROWS + [a.name for a in step_list()] + [
+        "ChampionReference", "DriftMonitor"]
     assert {s["verdict"] for s in summary["stages"] if s["in_pipeline"]} == {"PASS"}
     assert "pipeline verdict: PASS" in stderr
     shown = " ".join(stderr.split())  # the terminal wraps long lines
@@ -102,11 +104,27 @@ def test_good_run_promotes_into_a_copy_of_the_production_stack(workdir: Path, go
                                                         "evidence data-validation"}
 
 
+def test_the_reference_profiles_follow_the_promoted_champion(workdir: Path, good_run: tuple) -> None:
+    """The deploy workflow's `champion reference` line: the training profile Train wrote for the promoted version
+    became the pipeline stack's reference (the next DataValidate's and the drift job's) and production's."""
+    reference = json.loads((workdir / "reports" / "reference-profile.json").read_text())
+    assert (reference["kind"], reference["verdict"]) == ("reference-profile", "PASS")
+    assert reference["subject"]["version"] == "2"  # a fresh work dir: champion version 1, candidate version 2
+    assert reference["subject"]["source"].endswith("/reports/churn-classifier/2/training-profile.npz")
+    checks = {c["name"]: c for c in reference["checks"]}
+    assert {checks[f"reference {s}"]["observed"] for s in ("staging", "production")} == {"written"}
+    assert "it held a profile written by hand" in checks["reference staging"]["reason"]  # the one-time write
+    assert "it held nothing" in checks["reference production"]["reason"]
+    row = next(s for s in good_run[1]["stages"] if s["name"] == "ChampionReference")
+    assert (row["verdict"], row["in_pipeline"]) == ("PASS", True)
+    assert "version 2 is the champion" in row["reason"]
+
+
 def test_good_run_writes_self_contained_html_linking_every_report(workdir: Path, good_run: tuple) -> None:
     html = (workdir / "report.html").read_text()
     assert not re.search(r"""(src|href)=["']https?://""", html), "the report must not load external assets"
     assert "<svg" in html
-    for report in ("data-validation", "model-gate", "deploy", "smoke", "load", "promotion"):
+    for report in ("data-validation", "model-gate", "deploy", "smoke", "load", "promotion", "reference-profile"):
         assert f"reports/{report}.json" in html
 
 

@@ -180,6 +180,26 @@ def test_the_champion_follows_production_after_every_verification() -> None:
     assert "--stack-outputs pipeline-stack-outputs.json" in sync["run"]
 
 
+def test_the_reference_profiles_follow_the_champion_in_the_same_step() -> None:
+    """Right after `champion sync` (a failed sync stops the step first), `champion reference` runs exactly the line
+    the local run rehearses (runtime/pipeline/workflow.py), with both stacks' outputs saved where it reads them."""
+    from runtime.config import load_stack
+    from runtime.pipeline.model import PipelineSpec
+    from runtime.pipeline.render import render_command
+    from runtime.pipeline.workflow import PIPELINE_OUTPUTS, TARGET_OUTPUTS, reference_step
+
+    steps = load("deploy.yml")["jobs"]["production"]["steps"]
+    verify, sync = steps[-2], steps[-1]
+    lines = [" ".join(line.split()) for line in sync["run"].replace("\\\n", " ").splitlines()]
+    spec = PipelineSpec.from_config(load_stack("staging", ROOT).config, "staging")
+    (command,) = reference_step(spec).commands
+    reference = lines.index(f".venv-ci/bin/{render_command(command)}")
+    assert reference == len(lines) - 1
+    assert lines[reference - 1].startswith(".venv-ci/bin/mlcicd champion sync ")
+    assert f"pulumi stack output --stack staging --json > {PIPELINE_OUTPUTS}" in lines
+    assert f"pulumi stack output --stack production --json > {TARGET_OUTPUTS}" in verify["run"]
+
+
 def test_preview_comments_per_affected_stack_and_only_for_this_repositorys_branches() -> None:
     jobs = load("preview.yml")["jobs"]
     preview = jobs["preview"]

@@ -1,4 +1,5 @@
-"""`mlcicd champion show|set|sync`: the registered-model version the model gate compares candidates against."""
+"""`mlcicd champion show|set|sync|reference`: the registered-model version the model gate compares candidates
+against, and the reference profiles that follow it."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from runtime.report import EXIT_INCONCLUSIVE
 
 if TYPE_CHECKING:
     from runtime.champion import EvidenceStore
+    from runtime.reference import Destination, S3Clients
 
-app = typer.Typer(help="Show, set (first champion of a project) or sync (after a production rollout) the champion.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Show, set (first champion of a project) or sync (after a production rollout) the champion; "
+                       "make the reference profiles follow it (reference).", no_args_is_help=True)
 
 TrackingUri = Annotated[str | None, typer.Option(help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, then the "
                                                       "stack output trackingUri).")]
@@ -205,3 +207,67 @@ def sync(
         raise typer.Exit(EXIT_INCONCLUSIVE) from None
     result.checks.insert(0, decision.check)
     finish(result, report)
+
+
+@app.command()
+def reference(
+    *,
+    stack: Annotated[str, typer.Option(help="The production stack: its model and gates.championAlias.")],
+    target: Annotated[list[str], typer.Option(help="STACK=OUTPUTS: a stack whose reference profile follows the "
+                                                   "champion (monitoring.drift.referenceProfileKey of "
+                                                   "Pulumi.STACK.yaml) and the JSON of `pulumi stack output "
+                                                   "--stack STACK --json` naming its data bucket. Repeat: the "
+                                                   "stack hosting the pipeline, and production.")],
+    project_dir: ProjectDir = None, tracking_uri: TrackingUri = None, stack_outputs: Outputs = None,
+    models_bucket: Annotated[str | None, typer.Option(help="Bucket of the versions' evidence and training "
+                                                           "profiles (default: stack output modelsBucket).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+) -> None:
+    """After `champion sync`: copy the champion's training profile (written by the Train action beside its
+    reports) to the reference profile of every --target, so the data gate and the drift job compare with the data
+    the model in production was trained on. Exit 0 copied or already in place, 2 bad input, 3 no champion, no
+    profile recorded for it (the message gives the command that writes it), or the registry or S3 did not answer:
+    the references stay as they are."""
+    from runtime import stack_outputs as out
+    from runtime.champion import RegistryUnavailable, current_champion
+    from runtime.reference import follow_champion
+
+    name, alias_name, region = _target(stack, project_dir, None, None)
+    outputs = _outputs(stack_outputs)
+    destinations = [_destination(t, project_dir) for t in target]
+    bucket = models_bucket or outputs.get(out.MODELS_BUCKET)
+    if not bucket:
+        raise UsageError(f"no models bucket: pass --models-bucket, or --stack-outputs with the output "
+                         f"{out.MODELS_BUCKET} of the stack hosting the pipeline")
+    uri = _tracking_uri(tracking_uri, outputs, region)
+    try:
+        champion = current_champion(uri, name, alias_name)
+    except RegistryUnavailable as exc:
+        err(f"INCONCLUSIVE: {exc}; the reference profiles were not changed: rerun `mlcicd champion reference` "
+            "where the tracking server is reachable")
+        raise typer.Exit(EXIT_INCONCLUSIVE) from None
+    finish(follow_champion(name, champion.version, models_bucket=str(bucket), destinations=destinations,
+                           s3=_s3_clients(), region=region), report)
+
+
+def _destination(target: str, project_dir: Path | None) -> Destination:
+    """One --target STACK=OUTPUTS: the stack's referenceProfileKey in the data bucket its outputs name."""
+    from runtime import stack_outputs as out
+    from runtime.reference import Destination
+
+    stack, sep, path = target.partition("=")
+    if not sep or not stack or not path:
+        raise UsageError(f"--target {target!r}: expected STACK=OUTPUTS, e.g. production=stack-outputs.json")
+    cfg = load_config(stack, project_dir).config
+    bucket = out.read_stack_outputs(Path(path), "--target").get(out.DATA_BUCKET)
+    if not bucket:
+        raise UsageError(f"--target {target}: {path} has no output {out.DATA_BUCKET}; save it with `pulumi stack "
+                         f"output --stack {stack} --json > {path}`")
+    return Destination(stack, str(bucket), cfg.monitoring.drift.reference_profile_key, cfg.region)
+
+
+def _s3_clients() -> S3Clients:
+    """S3 clients per region, with the runtime's bounded retries and timeouts."""
+    from runtime.aws import boto3_clients
+
+    return lambda region: boto3_clients(region)("s3")

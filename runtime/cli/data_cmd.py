@@ -116,13 +116,43 @@ def profile(
     project_dir: Annotated[Path | None, typer.Option(help="Directory with Pulumi.yaml (default: nearest).")] = None,
     engine: Annotated[str | None, typer.Option(help="local or spark. Default: data.engine of --stack, else "
                                                     "local.")] = None,
+    model_version: Annotated[str | None, typer.Option(help="Record in the profile that REFERENCE is the training "
+                                                           "data of this registered model version (the Train "
+                                                           "action's evidence; `mlcicd champion reference` copies "
+                                                           "only a profile recorded for the champion).")] = None,
+    model: Annotated[str | None, typer.Option(help="Registered model of --model-version (default: model.name of "
+                                                   "--stack).")] = None,
 ) -> None:
     """Write the compact profile of REFERENCE that `data validate --reference PROFILE` compares against."""
     with _batch_process():
-        from runtime.data.validate import engine_named, load_reference, write_reference_profile
+        from runtime.data.validate import (
+            data_config,
+            default_config,
+            engine_named,
+            load_reference,
+            write_reference_profile,
+        )
 
-        cfg = _config(stack, project_dir)
+        stack_cfg = load_config(stack, project_dir).config if stack else None
+        label = _model_label(model, model_version, stack_cfg.model.name if stack_cfg else None)
+        cfg = data_config(stack_cfg) if stack_cfg else default_config()
         ref = load_reference(reference, cfg, engine_named(engine or cfg.engine))
-        size = write_reference_profile(ref, out)
-    err(f"profile of {reference} ({ref.summary.rows} rows, {len(ref.summary.columns)} columns): {out} "
+        size = write_reference_profile(ref, out, label)
+    trained = f", the training data of {label[0]} version {label[1]}" if label else ""
+    err(f"profile of {reference} ({ref.summary.rows} rows, {len(ref.summary.columns)} columns{trained}): {out} "
         f"({size / 1e6:.2f} MB)")
+
+
+def _model_label(model: str | None, version: str | None, stack_model: str | None) -> tuple[str, str] | None:
+    """(model, version) the profile records as trained on its data, from --model-version and --model, else the
+    model of --stack."""
+    if version is None:
+        if model is not None:
+            raise UsageError("--model names the model of --model-version; give both, or neither")
+        return None
+    if not version.isdigit():
+        raise UsageError(f"--model-version {version!r}: expected a registered model version number, e.g. 12")
+    name = model or stack_model
+    if not name:
+        raise UsageError("--model-version needs the registered model: pass --model NAME or --stack S")
+    return name, version

@@ -119,7 +119,9 @@ class DriftMonitorConfig(ConfigModel):
     """Prefix in the data bucket where served requests are captured (`monitoring.capture` writes there, the drift
     job reads there)."""
     reference_profile_key: str = d.DRIFT_REFERENCE_PROFILE_KEY
-    """Key in the data bucket of the training reference profile."""
+    """Key in the data bucket of the training reference profile: the training data of the model in production,
+    which `mlcicd champion reference` writes after each verified production rollout (the pipeline's data gate and
+    the drift job compare with it)."""
     alarm_threshold: float = Field(default=d.DRIFT_ALARM_THRESHOLD, gt=0, le=1)
     """Drift score (share of drifted columns) at or above which the drift alarm fires."""
     window_hours: float = Field(default=24.0, gt=0, le=24 * 35)

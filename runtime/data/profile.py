@@ -11,7 +11,8 @@ The PSI deciles and the display histogram's edges are grid points too, so their 
 File format (version 2): a numpy `.npz` archive (deflate, read with `allow_pickle=False`) with `meta.json` (JSON
 as uint8: `{"format": "mlcicd-data-profile", "version": 2, "source", "rows", "created_at", "bins",
 "grid_points", "columns": [{"name", "kind", "dtype", "arrow_type", "rows", "missing", "min", "max", "exact",
-"categories"}]}`) and per numeric column `c<i>.probes`, `c<i>.below`, `c<i>.at_or_below`, `c<i>.psi_edges`,
+"categories"}]}`, and `"model": {"name", "version"}` when the profile is of a registered model version's training
+data) and per numeric column `c<i>.probes`, `c<i>.below`, `c<i>.at_or_below`, `c<i>.psi_edges`,
 `c<i>.hist_edges` and, for at most `VALUES_MAX` values, `c<i>.values`; per categorical column `c<i>.counts`.
 """
 
@@ -21,6 +22,8 @@ import io
 import json
 import math
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,7 +154,8 @@ def finish_reference(summary: NumericSummary, grid: Grid) -> NumericSummary:
 # File
 # --------------------------------------------------------------------------------------------------------------
 
-def profile_bytes(profile: ReferenceProfile) -> bytes:
+def profile_bytes(profile: ReferenceProfile, model: tuple[str, str] | None = None) -> bytes:
+    """The profile file's bytes; `model` (registered model name, version) records whose training data it is."""
     summary = profile.summary
     arrays: dict[str, np.ndarray] = {}
     columns: list[dict[str, Any]] = []
@@ -177,6 +181,8 @@ def profile_bytes(profile: ReferenceProfile) -> bytes:
     meta = {"format": PROFILE_FORMAT, "version": PROFILE_VERSION, "source": summary.source, "rows": summary.rows,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "bins": profile.bins,
             "grid_points": GRID_POINTS, "columns": columns}
+    if model is not None:
+        meta["model"] = {"name": model[0], "version": model[1]}
     arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
@@ -186,9 +192,9 @@ def profile_bytes(profile: ReferenceProfile) -> bytes:
     return buffer.getvalue()
 
 
-def save_profile(profile: ReferenceProfile, path: str | Path) -> int:
-    """Write the profile (local path or s3://); returns its size in bytes."""
-    data = profile_bytes(profile)
+def save_profile(profile: ReferenceProfile, path: str | Path, model: tuple[str, str] | None = None) -> int:
+    """Write the profile (local path or s3://), labelled with `model` when given; returns its size in bytes."""
+    data = profile_bytes(profile, model)
     write_bytes(path, data)
     return len(data)
 
@@ -210,34 +216,56 @@ def _column(entry: dict[str, Any], i: int, archive: Any) -> tuple[ColumnSummary,
     return OtherSummary(**base), None
 
 
-def load_profile(path: str | Path) -> ReferenceProfile:
-    text = str(path)
-    data = read_bytes(text)
+def _open_archive(data: bytes, text: str) -> Any:
+    """The npz archive of a profile's bytes; DataInputError naming `text` when it is not one."""
     try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
+        return np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise DataInputError(f"{text}: not a readable data profile ({first_line(exc)}); {_HINT}") from exc
-    with archive:
-        if "meta.json" not in archive.files:
-            raise DataInputError(f"{text}: a zip/npz file but not a data profile (no meta.json); {_HINT}")
-        try:
-            meta = json.loads(bytes(archive["meta.json"]).decode("utf-8"))
-            if meta.get("format") != PROFILE_FORMAT:
-                raise DataInputError(f"{text}: not a data profile (format {meta.get('format')!r}); {_HINT}")
-            if meta.get("version") != PROFILE_VERSION:
-                raise DataInputError(f"{text}: data profile version {meta.get('version')!r} is not supported "
-                                     f"(this mlcicd reads version {PROFILE_VERSION}); {_HINT}")
-            columns: dict[str, ColumnSummary] = {}
-            grids: dict[str, Grid] = {}
-            for i, entry in enumerate(meta["columns"]):
-                columns[entry["name"]], grid = _column(entry, i, archive)
-                if grid is not None:
-                    grids[entry["name"]] = grid
-            types = {e["name"]: e.get("arrow_type", "") for e in meta["columns"]}
-        except DataInputError:
-            raise
-        except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise DataInputError(f"{text}: damaged data profile ({first_line(exc)}); {_HINT}") from exc
+
+
+def _checked_meta(archive: Any, text: str) -> dict[str, Any]:
+    """`meta.json` of an open profile archive, refused unless it is a profile of the version this runtime reads."""
+    if "meta.json" not in archive.files:
+        raise DataInputError(f"{text}: a zip/npz file but not a data profile (no meta.json); {_HINT}")
+    meta = json.loads(bytes(archive["meta.json"]).decode("utf-8"))
+    if meta.get("format") != PROFILE_FORMAT:
+        raise DataInputError(f"{text}: not a data profile (format {meta.get('format')!r}); {_HINT}")
+    if meta.get("version") != PROFILE_VERSION:
+        raise DataInputError(f"{text}: data profile version {meta.get('version')!r} is not supported "
+                             f"(this mlcicd reads version {PROFILE_VERSION}); {_HINT}")
+    return meta
+
+
+@contextmanager
+def _reading(text: str) -> Iterator[None]:
+    """While an open profile is read: anything but a DataInputError means the file is damaged (named as such)."""
+    try:
+        yield
+    except DataInputError:
+        raise
+    except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise DataInputError(f"{text}: damaged data profile ({first_line(exc)}); {_HINT}") from exc
+
+
+def profile_meta(data: bytes, text: str) -> dict[str, Any]:
+    """The checked `meta.json` of a profile's bytes (source, rows, columns, `model` when labelled), without
+    reading its arrays; DataInputError naming `text` for anything but a readable profile."""
+    with _open_archive(data, text) as archive, _reading(text):
+        return _checked_meta(archive, text)
+
+
+def load_profile(path: str | Path) -> ReferenceProfile:
+    text = str(path)
+    with _open_archive(read_bytes(text), text) as archive, _reading(text):
+        meta = _checked_meta(archive, text)
+        columns: dict[str, ColumnSummary] = {}
+        grids: dict[str, Grid] = {}
+        for i, entry in enumerate(meta["columns"]):
+            columns[entry["name"]], grid = _column(entry, i, archive)
+            if grid is not None:
+                grids[entry["name"]] = grid
+        types = {e["name"]: e.get("arrow_type", "") for e in meta["columns"]}
     summary = FrameSummary(source=str(meta.get("source", text)), rows=int(meta["rows"]), columns=columns,
                            arrow_types=types)
     return ReferenceProfile(summary=summary, grids=grids, bins=int(meta["bins"]), from_file=True)

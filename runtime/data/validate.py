@@ -89,11 +89,12 @@ def current_plans(reference: ReferenceProfile, config: DataValidationConfig) -> 
     return {name: plan for name, plan in plans.items() if plan is not None}
 
 
-def write_reference_profile(reference: ReferenceProfile, out: str | Path) -> int:
+def write_reference_profile(reference: ReferenceProfile, out: str | Path, model: tuple[str, str] | None = None) -> int:
+    """Save the profile of reference data (not of a profile), labelled with (model name, version) when given."""
     if reference.from_file:
         raise DataInputError(f"{reference.summary.source}: is already a profile; write a profile from the "
                              "reference data (Parquet or CSV)")
-    return save_profile(reference, out)
+    return save_profile(reference, out, model)
 
 
 def validate_data(reference: str | Path, current: str | Path,

@@ -2,10 +2,12 @@
 are rendered from), run stage by stage on one machine against the project it stands in.
 
     Source -> Validate [DataValidate | UnitTests | Lint] -> Train -> ModelGate -> Package -> Deploy
-           -> [Smoke | VerifyRollout] -> LoadTest -> (Approve) -> Promote -> (DriftMonitor)
+           -> [Smoke | VerifyRollout] -> LoadTest -> (Approve) -> Promote -> ChampionReference -> (DriftMonitor)
 
-With inference capture configured, the scoring servers capture what they serve and the scheduled drift job
-(`runtime.pipeline.jobs`) runs last on the canary's captured traffic (`runtime.local.capture`).
+A written promotion makes the candidate the champion (merging the pull request stands in), and the deploy
+workflow's reference step follows it (`runtime.local.reference`). With inference capture configured, the scoring
+servers capture what they serve and the scheduled drift job (`runtime.pipeline.jobs`) runs last on the canary's
+captured traffic (`runtime.local.capture`).
 
 Every action runs its own commands in its own checkout of a snapshot of the project (`runtime.local.actions`):
 the team's train, test and lint commands and every `mlcicd` invocation exactly as the buildspec runs them; only
@@ -38,6 +40,7 @@ from runtime.local.monitor import drift_job_row
 from runtime.local.plan import Plan
 from runtime.local.processes import ProcessGroup
 from runtime.local.progress import Progress
+from runtime.local.reference import reference_row
 from runtime.local.servers import start_moto
 from runtime.local.shellrun import ActionRun
 from runtime.local.state import Rehearsal
@@ -152,6 +155,11 @@ def _run_stages(state: Rehearsal, run: LocalRun, progress: Progress) -> None:
             results = _run_parallel(state, actions, hooks, progress)
             if not all([record(r) for r in results]):  # noqa: C419 - record every result
                 return
+    if state.promoted is not None:
+        progress.stage("Deploy workflow", ["ChampionReference"])
+        progress.start("ChampionReference")
+        if not record(reference_row(state)):
+            return
     if state.canary_window is not None and capture.settings(state) is not None:
         progress.stage("Monitor", ["DriftMonitor"])
         progress.start("DriftMonitor")
@@ -222,6 +230,7 @@ def publish_promotion(state: Rehearsal, run: ActionRun) -> str | None:
     version = run.env["MODEL_VERSION"]
     alias = state.plan.target.gates.champion_alias
     MlflowClient(state.tracking_uri, state.tracking_uri).set_registered_model_alias(state.plan.model, alias, version)
+    state.promoted = version
     state.facts["promotion"] = f"version {version} pinned in {out / target}; now @{alias} locally"
     return f"version {version} pinned in a copy of {target} ({out}); merging the pull request stands in: @{alias}"
 

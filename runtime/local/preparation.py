@@ -16,7 +16,7 @@ from runtime.local.deploy import serve_champion
 from runtime.local.plan import WRITTEN_PREFIXES
 from runtime.local.servers import MOTO_READY_S
 from runtime.local.shellrun import ActionRun
-from runtime.local.state import DATA_BUCKET, MODELS_BUCKET, Rehearsal
+from runtime.local.state import DATA_BUCKET, MODELS_BUCKET, TARGET_DATA_BUCKET, Rehearsal
 from runtime.local.summary import StageResult
 from runtime.local.workspace import copy_files, project_files, set_keys
 from runtime.pipeline.model import Action
@@ -43,7 +43,8 @@ def prepare_source(state: Rehearsal) -> StageResult:
 
 
 def prepare_services(state: Rehearsal) -> StageResult:
-    """The MLflow store and experiment, the buckets, and the reference profile the data contract reads."""
+    """The MLflow store and experiment, the buckets (the pipeline stack's data and models, the promotion target's
+    data), and the reference profile the data contract reads."""
     t0 = time.perf_counter()
     from mlflow import MlflowClient
 
@@ -53,10 +54,10 @@ def prepare_services(state: Rehearsal) -> StageResult:
         client.create_experiment(experiment, artifact_location=state.artifacts.as_uri())
     assert state.moto is not None
     state.moto.wait_ready("/moto-api/", MOTO_READY_S)
-    region = state.plan.hosting.region
-    s3 = state.aws_clients()("s3")
-    for bucket in (DATA_BUCKET, MODELS_BUCKET):
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    hosting, target = state.plan.hosting.region, state.plan.target.region
+    for bucket, region in ((DATA_BUCKET, hosting), (MODELS_BUCKET, hosting), (TARGET_DATA_BUCKET, target)):
+        state.aws_clients(region)("s3").create_bucket(Bucket=bucket,
+                                                      CreateBucketConfiguration={"LocationConstraint": region})
     reference = write_reference_profile(state)
     from runtime.local.capture import create_stream
 

@@ -18,9 +18,11 @@ from runtime.local.processes import ManagedProcess, ProcessGroup, stop_session
 #: One math-library thread per process: in the cloud every build and task has its own CPUs, here a dozen processes
 #: share the machine's, and spinning BLAS/OpenMP threads would make every latency check measure the contention.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-#: Bucket names of the rehearsal (in the moto server only).
+#: Bucket names of the rehearsal (in the moto server only): the pipeline stack's data and models buckets, and the
+#: promotion target's data bucket (its reference profile).
 DATA_BUCKET = "mlcicd-local-data"
 MODELS_BUCKET = "mlcicd-local-models"
+TARGET_DATA_BUCKET = "mlcicd-local-target-data"
 
 
 class StandInFailed(Exception):
@@ -49,6 +51,8 @@ class Rehearsal:
     outputs: dict[str, Path] = field(default_factory=dict)
     """Output artifact name -> directory (`$CODEBUILD_SRC_DIR_<name>` of later actions)."""
     image_digest: str | None = None
+    promoted: str | None = None
+    """The version the promotion pinned: the champion from then on (merging the pull request stands in)."""
     canary_window: tuple[datetime, datetime] | None = None
     """When the canary's judged traffic began and ended (the drift job judges what was captured in between)."""
     facts: dict[str, str] = field(default_factory=dict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 
-from runtime.evidence import evidence_key
+from runtime.evidence import evidence_key, training_profile_key
 
 # Shell fragments ----------------------------------------------------------------------------------------------
 RUN_PREFIX = "runs/$PIPELINE_EXECUTION_ID/"
@@ -21,6 +21,11 @@ ENDPOINT_URL = ("ENDPOINT_URL", "#{Deploy.ENDPOINT_URL}")
 def evidence_uri(kind: str) -> str:
     """Where a report of this kind for the candidate lives (shell: expands MODELS_BUCKET, MODEL_NAME, ...)."""
     return f"s3://$MODELS_BUCKET/{evidence_key('$MODEL_NAME', '$MODEL_VERSION', kind)}"
+
+
+def training_profile_uri() -> str:
+    """Where the profile of the candidate's training data lives, beside its reports (shell, like `evidence_uri`)."""
+    return f"s3://$MODELS_BUCKET/{training_profile_key('$MODEL_NAME', '$MODEL_VERSION')}"
 
 
 def report_path(kind: str) -> str:

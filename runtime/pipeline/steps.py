@@ -12,7 +12,9 @@ Conventions shared by every build action (the component sets the environment):
 
 Evidence: each gate's report goes to `s3://$MODELS_BUCKET/<evidence_key(model, version, kind)>` (runtime.evidence),
 where `mlcicd promote` finds it. Data validation runs before a version exists, so it writes under
-`runs/<execution id>/` and Train copies it to the version's evidence once the version is known.
+`runs/<execution id>/` and Train copies it to the version's evidence once the version is known. Train also writes
+the profile of the data the version was trained on beside it (`training_profile_key`): when the version becomes
+the champion, `mlcicd champion reference` makes it the reference profile (runtime.reference).
 
 Thresholds: the data contract and the model gate are the promotion target's (`--stack <promoteTo>`: the bar a
 candidate must clear is production's); smoke, load and rollout checks are the deployed stack's (`--stack
@@ -39,6 +41,7 @@ from runtime.pipeline.shell import (
     evidence_uri,
     pulumi_install,
     report_path,
+    training_profile_uri,
     upload_report,
 )
 from runtime.pipeline.traffic import production_traffic_stages
@@ -125,7 +128,9 @@ def validate_actions(spec: PipelineSpec) -> tuple[Action, ...]:
 def train_action(spec: PipelineSpec) -> Action:
     """The team's training command with the training contract's environment (`runtime.pipeline.contract`), then
     the one version it registered, checked against the contract (`candidate-version` fails naming the cause: no
-    version, several, no metrics, no signature or input example), with the data evidence copied to it."""
+    version, several, no metrics, no signature or input example), with the data evidence copied to it and the
+    profile of its training data written beside (the repository's file the command was handed, profiled here
+    whatever `data.engine` says)."""
     return Action(
         name="Train", namespace="Train", exports=("MODEL_VERSION",), heavy=True,
         commands=(
@@ -136,6 +141,9 @@ def train_action(spec: PipelineSpec) -> Action:
                    capture="MODEL_VERSION"),
             f'aws s3 cp "s3://$MODELS_BUCKET/{RUN_PREFIX}{KIND_DATA_VALIDATION}.json" '
             f'"{evidence_uri(KIND_DATA_VALIDATION)}"',
+            Mlcicd(("data", "profile", "--reference", spec.training_data_path, "--out", training_profile_uri(),
+                    *_target(spec), "--engine", "local", "--model", "$MODEL_NAME", "--model-version",
+                    "$MODEL_VERSION")),
         ),
         access=Access(tracking="train", s3=(S3Grant("models", "runs/"), S3Grant("models", "reports/", write=True),
                                           S3Grant("models", spec.mlflow_prefix, write=True))))
@@ -266,8 +274,9 @@ def promotion_commands(spec: PipelineSpec) -> tuple[str | Mlcicd, ...]:
     auth = '-c "http.https://github.com/.extraheader=$GIT_AUTH_HEADER"'
     return (
         "mkdir -p reports evidence",
+        # The reports only: the training profile (binary, up to megabytes) stays in the bucket, out of git.
         'aws s3 cp "s3://$MODELS_BUCKET/reports/$MODEL_NAME/$MODEL_VERSION/" '
-        '"evidence/reports/$MODEL_NAME/$MODEL_VERSION/" --recursive',
+        '"evidence/reports/$MODEL_NAME/$MODEL_VERSION/" --recursive --exclude "*" --include "*.json"',
         'GIT_AUTH_HEADER="Authorization: Basic $(printf \'x-access-token:%s\' "$GITHUB_TOKEN" | base64 -w0)" '
         "&& export GIT_AUTH_HEADER",
         f"git {auth} clone --quiet --branch {q(spec.branch)} https://github.com/{spec.repository}.git promotion",
