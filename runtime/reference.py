@@ -71,7 +71,7 @@ def follow_champion(model: str, version: str | None, *, models_bucket: str, dest
     report.add(passed("profile", source, f"the training profile of version {version}", f"{source}: the training "
                       f"data of {model} version {version} ({len(data) / 1e6:.2f} MB, sha256 {digest[:12]})"))
     for destination in destinations:
-        report.add(_place(s3(destination.region), destination, data, model=model, version=version, digest=digest))
+        report.add(_place_or_say_why(s3, destination, data, model=model, version=version, digest=digest))
     report.details = {"sha256": digest, "bytes": len(data)}
     return report.finish()
 
@@ -118,6 +118,24 @@ def _place(client: Any, to: Destination, data: bytes, *, model: str, version: st
               if META_VERSION in held else "a profile written by hand")
     return passed(name, "written", wanted, f"{to.uri} now holds the training profile of version {version} (it "
                   f"held {before})")
+
+
+def _place_or_say_why(s3: S3Clients, to: Destination, data: bytes, *, model: str, version: str,
+                      digest: str) -> Check:
+    """`_place`, or, when S3 refuses or does not answer, an INCONCLUSIVE check naming the reference and the cause:
+    the other destinations are still handled and the report still written (it records which references moved)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from runtime.errors import classify
+
+    try:
+        return _place(s3(to.region), to, data, model=model, version=version, digest=digest)
+    except (ClientError, BotoCoreError) as exc:
+        fault = classify(exc)
+        return inconclusive(f"reference {to.stack}", f"could not write {to.uri}: {fault} ({fault.hint}); it keeps "
+                            "what it held. Rerun `mlcicd champion reference` once fixed: references already "
+                            "holding the champion's profile are left alone", None,
+                            f"the training profile of version {version}")
 
 
 def _get(client: Any, bucket: str, key: str) -> bytes | None:

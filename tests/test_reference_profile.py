@@ -192,6 +192,32 @@ def test_the_champions_profile_becomes_both_references_and_a_rerun_writes_nothin
         assert len(versions_of(s3, bucket, key)) == 2  # nothing written
 
 
+def test_a_reference_s3_refuses_is_reported_and_the_others_still_move(
+        s3: Any, registry: str, deploy_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production's data bucket is gone (NoSuchBucket): staging's reference still follows, the report records both
+    outcomes, and the command exits 3 naming production's reference; a rerun after the fix writes only that one."""
+    write_training_profile(checkout_with(tmp_path, "v1", training_data()), "1", monkeypatch)
+    monkeypatch.chdir(deploy_dir)
+    make_champion(registry, "1")
+    s3.delete_bucket(Bucket=PRODUCTION_DATA)
+
+    result = follow()
+    assert result.exit_code == 3, result.output
+    written = report(deploy_dir)
+    checks = {c["name"]: c for c in written["checks"]}
+    assert written["verdict"] == "INCONCLUSIVE"
+    assert checks["reference staging"]["observed"] == "written"
+    assert checks["reference production"]["verdict"] == "INCONCLUSIVE"
+    assert f"could not write s3://{PRODUCTION_DATA}/{PRODUCTION_KEY}" in checks["reference production"]["reason"]
+    assert "NoSuchBucket" in checks["reference production"]["reason"]
+    assert body(s3, STAGING_DATA, STAGING_KEY) == body(s3, MODELS, training_profile_key(MODEL, "1"))
+
+    s3.create_bucket(Bucket=PRODUCTION_DATA, CreateBucketConfiguration={"LocationConstraint": REGION})
+    again = follow()
+    assert again.exit_code == 0, again.output
+    assert [c["observed"] for c in report(deploy_dir)["checks"]][1:] == ["unchanged", "written"]
+
+
 def test_a_rolled_back_champion_takes_its_own_profile_back(s3: Any, registry: str, deploy_dir: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     data = training_data()

@@ -63,7 +63,7 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     # previous revision.
     task = build_task(parent, name, args, prefix=prefix, port=port, environment=baseline_environment(args),
                       descriptions=(f"ECS agent of {prefix}: pull the serving image, write its logs",
-                                    f"Model server of {prefix}: read model artifacts, publish model metrics"),
+                                    f"Model server of {prefix}: publish model metrics, capture"),
                       keep_revisions=True)
     cluster = ecs_cluster(name, parent=parent)
     lb = build_load_balancer(parent, name, args, prefix=prefix, port=port, strategy=strategy)

@@ -6,8 +6,8 @@ Security decisions (see docs/security.md): the image runs pinned by digest; the 
 (runtime/serving/command.py: its argv, its non-root user, its writable paths as ephemeral volumes) on a read-only
 root filesystem, every Linux capability dropped, never privileged; the log group has a retention and is encrypted
 with the stack key; the execution role (the ECS agent: pull, logs; the key only through ECR) and the task role (the
-model: its artifact prefix, its metric namespace, with capture its one Firehose stream) are separate and scoped to
-this stack's ARNs, and the service starts no task before their policies exist.
+model: its metric namespace, with capture its one Firehose stream; nothing in S3, the model is in the image) are
+separate and scoped to this stack's ARNs, and the service starts no task before their policies exist.
 """
 
 from __future__ import annotations

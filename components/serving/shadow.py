@@ -1,8 +1,8 @@
 """`mlcicd:serving:ShadowService`: the shadow variant of a model service, fed only by the baseline's mirror.
 
 Creates, on the model service's backend:
-- ECS: its own log group, execution and task roles (pull the image; read model artifacts, publish model metrics,
-  put capture records to the one stream), a task definition running THE serving command with `variant=shadow`,
+- ECS: its own log group, execution and task roles (pull the image; publish model metrics, put capture records to
+  the one stream), a task definition running THE serving command with `variant=shadow`,
   a security group admitting the model port from the baseline tasks' group only (and the matching egress rule on
   the baseline's group), a Cloud Map private DNS name (`shadow.<namespace>`), and an ECS service with the
   circuit breaker and no load balancer: no caller can reach it.
@@ -84,7 +84,7 @@ def _ecs(parent: ShadowService, name: str, args: ShadowServiceArgs, environment:
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
     task = build_task(parent, name, args, prefix=prefix, port=port, environment=environment,
                       descriptions=(f"ECS agent of {prefix}: pull the shadow image, write its logs",
-                                    f"Shadow model server of {prefix}: artifacts, metrics, capture"),
+                                    f"Shadow model server of {prefix}: metrics, capture"),
                       keep_revisions=False)
     group = _ecs_security_group(parent, name, args, prefix=prefix, port=port)
     registry = _ecs_dns_name(parent, name, args, prefix=prefix)

@@ -227,7 +227,8 @@ def reference(
     reports) to the reference profile of every --target, so the data gate and the drift job compare with the data
     the model in production was trained on. Exit 0 copied or already in place, 2 bad input, 3 no champion, no
     profile recorded for it (the message gives the command that writes it), or the registry or S3 did not answer:
-    the references stay as they are."""
+    the references stay as they are; also 3 when one reference could not be written (the report names it, the
+    others moved)."""
     from runtime import stack_outputs as out
     from runtime.champion import RegistryUnavailable, current_champion
     from runtime.reference import follow_champion

@@ -27,7 +27,7 @@ import posixpath
 import shlex
 
 from runtime import stack_outputs as outputs
-from runtime.evidence import KIND_DATA_VALIDATION, KIND_LOAD, KIND_MODEL_GATE, KIND_SMOKE
+from runtime.evidence import KIND_DATA_VALIDATION, KIND_LOAD, KIND_MODEL_GATE, KIND_SMOKE, TRAINING_PROFILE
 from runtime.pipeline.contract import export_line
 from runtime.pipeline.model import Access, Action, Command, Mlcicd, PipelineSpec, S3Grant, Stage
 from runtime.pipeline.shell import (
@@ -274,9 +274,10 @@ def promotion_commands(spec: PipelineSpec) -> tuple[str | Mlcicd, ...]:
     auth = '-c "http.https://github.com/.extraheader=$GIT_AUTH_HEADER"'
     return (
         "mkdir -p reports evidence",
-        # The reports only: the training profile (binary, up to megabytes) stays in the bucket, out of git.
+        # Every report (JSON, the replay page); the training profile (binary, up to megabytes) stays in the bucket,
+        # out of git.
         'aws s3 cp "s3://$MODELS_BUCKET/reports/$MODEL_NAME/$MODEL_VERSION/" '
-        '"evidence/reports/$MODEL_NAME/$MODEL_VERSION/" --recursive --exclude "*" --include "*.json"',
+        f'"evidence/reports/$MODEL_NAME/$MODEL_VERSION/" --recursive --exclude {q(TRAINING_PROFILE)}',
         'GIT_AUTH_HEADER="Authorization: Basic $(printf \'x-access-token:%s\' "$GITHUB_TOKEN" | base64 -w0)" '
         "&& export GIT_AUTH_HEADER",
         f"git {auth} clone --quiet --branch {q(spec.branch)} https://github.com/{spec.repository}.git promotion",
