@@ -152,6 +152,8 @@ def build_tracking(cfg: StackConfig, opts: pulumi.ResourceOptions, *, store: Art
     ), opts)
     pulumi.export(out.TRACKING_URI, tracking.tracking_uri)
     hosted = cfg.tracking.self_hosted
+    if hosted is not None:
+        pulumi.export(out.TRACKING_LOAD_BALANCER_DNS_NAME, tracking.load_balancer_dns_name)
     if hosted is not None and hosted.auth.mode == "basic":
         pulumi.export(out.TRACKING_ADMIN_SECRET_ARN, tracking.admin_secret_arn)
     if cfg.tracking.mode == "sagemaker":

@@ -42,7 +42,7 @@ def serve(cfg: StackConfig, opts: pulumi.ResourceOptions, *, network: Network, s
         region=cfg.region, account_id=account_id,
         vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr, private_subnet_ids=network.private_subnet_ids,
         public_subnet_ids=network.public_subnet_ids, internal=lb.internal,
-        certificate_arn=lb.certificate_arn if lb.protocol == "HTTPS" else None,
+        certificate_arn=lb.certificate_arn if lb.protocol == "HTTPS" else None, hostname=lb.hostname,
         ingress_cidrs=list(lb.ingress_cidrs), ingress_security_group_ids=list(lb.ingress_security_group_ids),
         deletion_protection=cfg.deletion_protection, log_bucket=store.log_bucket,
         log_retention_days=cfg.log_retention_days, kms_key_arn=store.kms_key_arn,
@@ -88,6 +88,8 @@ def export_serving(service: ModelService) -> pulumi.Output[str] | None:
         pulumi.export(out.SERVING_LOAD_BALANCER, service.load_balancer_arn_suffix)
         pulumi.export(out.SERVING_TARGET_GROUPS, service.target_group_arn_suffixes)
         pulumi.export(out.SERVING_LOG_GROUP, service.log_group_name)
+    if service.load_balancer_dns_name is not None:
+        pulumi.export(out.SERVING_LOAD_BALANCER_DNS_NAME, service.load_balancer_dns_name)
     if service.deployment_group_name is not None:
         pulumi.export(out.SERVING_DEPLOYMENT_GROUP, service.deployment_group_name)
     if isinstance(service.alarms, CanaryAlarms):

@@ -33,6 +33,9 @@ MODEL_ENDPOINT = "modelEndpoint"
 SERVING_CLUSTER = "servingCluster"
 SERVING_SERVICE = "servingService"
 SERVING_LOG_GROUP = "servingLogGroup"
+#: ECS: the load balancer's own DNS name, the target of the DNS record (alias or CNAME) for
+#: `serving.loadBalancer.hostname` (no certificate covers this name itself).
+SERVING_LOAD_BALANCER_DNS_NAME = "servingLoadBalancerDnsName"
 #: ALB metric dimensions the canary judge reads: the load balancer's and the target groups' ARN suffixes
 #: (`{"primary": ..., "alternate": ...}`; the canary is whichever the production rule currently weights less).
 SERVING_LOAD_BALANCER = "servingLoadBalancerArnSuffix"
@@ -48,8 +51,12 @@ ROLLBACK_COMPOSITE_ALARM = "rollbackCompositeAlarm"
 ALARM_TOPIC_ARN = "alarmTopicArn"
 
 # Tracking
-#: `MLFLOW_TRACKING_URI` of the stack (self-hosted: the load balancer URL; sagemaker: the server URL).
+#: `MLFLOW_TRACKING_URI` of the stack (self-hosted: `https://<tracking.selfHosted.hostname>`; sagemaker: the server
+#: URL; external: `tracking.external.uri`).
 TRACKING_URI = "trackingUri"
+#: Self-hosted: the tracking load balancer's own DNS name, the target of the DNS record (alias or CNAME) for
+#: `tracking.selfHosted.hostname` (no certificate covers this name itself).
+TRACKING_LOAD_BALANCER_DNS_NAME = "trackingLoadBalancerDnsName"
 #: Self-hosted with basic auth: the Secrets Manager secret holding the MLflow admin credentials.
 TRACKING_ADMIN_SECRET_ARN = "trackingAdminSecretArn"
 #: SageMaker mode: the tracking server ARN (the URI the `sagemaker-mlflow` plugin takes).

@@ -30,6 +30,7 @@ PRODUCTION_SELF_HOSTED: dict[str, Any] = {"mode": "self-hosted", "external": Non
                  "multiAz": True},
     "auth": {"mode": "basic"},
     "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e",
+    "hostname": "mlflow-production.ml.example.com",
 }}
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -47,10 +47,17 @@ def test_init_writes_a_project_that_validates(project: Path) -> None:
     staging = yaml.safe_load((project / "Pulumi.staging.yaml").read_text())["config"]
     assert staging["ml-cicd:model"]["name"] == "diabetes-progression"
     assert staging["ml-cicd:pipeline"]["repository"] == "acme/diabetes"
+    # Staging's MLflow is reached by the name its certificate covers (never the load balancer's own): a placeholder
+    # marked CHANGE, with the output its DNS record points at; production's placeholder URI is that name.
+    hostname = staging["ml-cicd:tracking"]["selfHosted"]["hostname"]
+    assert hostname == "staging-mlflow.invalid"
+    staging_text = (project / "Pulumi.staging.yaml").read_text()
+    assert "# CHANGE: the name that certificate covers" in staging_text
+    assert "trackingLoadBalancerDnsName --stack staging" in staging_text
     # Production runs no MLflow: it names staging's, a placeholder marked like the other cross-stack values.
     production = (project / "Pulumi.production.yaml").read_text()
     assert yaml.safe_load(production)["config"]["ml-cicd:tracking"] == {
-        "mode": "external", "external": {"uri": "https://staging-mlflow.invalid"}}
+        "mode": "external", "external": {"uri": f"https://{hostname}"}}
     assert "CHANGE once staging is up: `pulumi stack output trackingUri --stack staging`" in production
     assert "selfHosted" not in production
     assert "ml-cicd[local]==" in (project / "pyproject.toml").read_text()

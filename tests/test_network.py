@@ -149,7 +149,7 @@ def test_public_subnets_never_map_public_ips() -> None:
 
 def test_internet_facing_load_balancer_gets_public_subnets_without_nat() -> None:
     g = graph("staging", {**CREATE, "serving": {"loadBalancer": {
-        "internal": False, "protocol": "HTTPS", "ingressCidrs": ["198.51.100.0/24"],
+        "internal": False, "protocol": "HTTPS", "ingressCidrs": ["198.51.100.0/24"], "hostname": "churn.ml.example.com",
         "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"}}})
     assert g.of_type("aws:ec2/natGateway:NatGateway") == []
     public = sorted(f"{s.name}-id" for s in g.of_type(SUBNET) if s.inputs["tags"]["tier"] == "public")

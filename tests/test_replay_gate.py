@@ -51,7 +51,8 @@ def project(root: Path, **replay: Any) -> Path:
     config = {"ml-cicd:environment": "development", "ml-cicd:region": "eu-west-1",
               "ml-cicd:model": {"name": MODEL}, "ml-cicd:network": {"mode": "create"},
               "ml-cicd:tracking": {"selfHosted": {"image": "r/mlflow:3@sha256:" + "a" * 64, "certificateArn":
-                                   "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f5a"}},
+                                   "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f5a",
+                                   "hostname": "mlflow.ml.example.com"}},
               "ml-cicd:monitoring": {"capture": {"enabled": True, "inputSchema": SCHEMA, "predictionType": "long"}},
               "ml-cicd:gates": {"replay": {"segmentColumn": "region", "concurrency": 2, **replay}}}
     (root / "Pulumi.replay.yaml").write_text(yaml.safe_dump({"config": config}))

@@ -263,14 +263,53 @@ def test_https_with_tls13_and_port_80_only_redirects(production: Graph) -> None:
     assert (https["protocol"], https["sslPolicy"], https["certificateArn"]) == ("HTTPS", TLS_POLICY, CERT)
     assert listeners[80].inputs["defaultActions"] == [{"type": "redirect", "redirect": {
         "port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}}]
-    assert production.outputs[out.MODEL_ENDPOINT].startswith("https://")
+    # The name the certificate covers, never the load balancer's own (no certificate covers that one); the load
+    # balancer's name is exported for the DNS record.
+    assert production.outputs[out.MODEL_ENDPOINT] == "https://churn-classifier.ml.example.com"
+    assert production.outputs[out.SERVING_LOAD_BALANCER_DNS_NAME] == "model.eu-west-1.elb.amazonaws.com"
 
 
 def test_http_only_without_certificate(staging: Graph) -> None:
     listeners = _kids(staging, LISTENER)
     assert [(r.inputs["port"], r.inputs["protocol"]) for r in listeners] == [(80, "HTTP")]
     assert "sslPolicy" not in listeners[0].inputs
-    assert staging.outputs[out.MODEL_ENDPOINT].startswith("http://")
+    # An internal HTTP load balancer needs no hostname: the endpoint is its own DNS name.
+    assert staging.outputs[out.MODEL_ENDPOINT] == "http://model.eu-west-1.elb.amazonaws.com"
+    assert staging.outputs[out.SERVING_LOAD_BALANCER_DNS_NAME] == "model.eu-west-1.elb.amazonaws.com"
+
+
+def test_http_endpoint_uses_the_hostname_when_set() -> None:
+    g = graph("staging", {"serving": {"loadBalancer": {"hostname": "churn.ml.example.com"}}})
+    assert g.outputs[out.MODEL_ENDPOINT] == "http://churn.ml.example.com"
+    assert g.resources == graph("staging").resources  # the DNS record is the team's: no resource changes
+
+
+#: Why an HTTPS load balancer needs a hostname, and the fix, as the config says it.
+HOSTNAME_WHY_AND_FIX = (
+    "the load balancer serves HTTPS, and no ACM certificate can cover its own DNS name (`*.elb.amazonaws.com`), so "
+    "smoke, load, canary probes and verify (every client of `modelEndpoint`) would fail TLS verification on it. "
+    "{verb} the DNS name your certificate covers (e.g. `model.ml.example.com`), and create a DNS record (Route 53 "
+    "alias or CNAME) pointing it at the load balancer, `pulumi stack output servingLoadBalancerDnsName`")
+
+
+def _problems(overrides: dict[str, Any], stack: str = "staging") -> dict[str, str]:
+    with pytest.raises(ConfigError) as info:
+        graph(stack, overrides)
+    return {p.path: p.render() for p in info.value.problems}
+
+
+def test_https_without_hostname_is_an_error_naming_key_why_and_fix() -> None:
+    problems = _problems({"serving": {"loadBalancer": {"hostname": None}}}, "production")
+    assert problems == {"serving.loadBalancer.hostname": (
+        "ml-cicd:serving.loadBalancer.hostname: is required: " + HOSTNAME_WHY_AND_FIX.format(verb="Set"))}
+
+
+def test_https_hostname_must_not_be_the_load_balancers_own_name() -> None:
+    name = "internal-model-1234567890.eu-west-1.elb.amazonaws.com"
+    problems = _problems({"serving": {"loadBalancer": {"hostname": name}}}, "production")
+    assert problems == {"serving.loadBalancer.hostname": (
+        f"ml-cicd:serving.loadBalancer.hostname = {name!r}: is the load balancer's own DNS name: "
+        + HOSTNAME_WHY_AND_FIX.format(verb="Use"))}
 
 
 # Deployment ----------------------------------------------------------------------------------------------------
@@ -516,14 +555,17 @@ EXPLAINED = {
     "MetricAlarm/canary-alarms-p99-latency:threshold": "alarms.p99LatencyMs",
     "TopicSubscription/canary-alarms-email-0:endpoint": "alarms.emails",
 }
-#: Config differences that change no serving resource: read by the runtime (judge, alias resolution) only.
+#: Config differences that change no serving resource: read by the runtime (judge, alias resolution) or only
+#: exported.
 RUNTIME_ONLY = {"model.alias", "serving.canary.judge.windowMinutes", "serving.canary.judge.minRequests",
                 "serving.canary.judge.maxBakeMinutes",
                 # staging's judge is sized to the pipeline's own test traffic (Pulumi.staging.yaml)
                 "serving.canary.judge.errorRateTolerance", "serving.canary.judge.predictionShareChange",
                 "serving.canary.judge.weights.tail", "serving.canary.judge.weights.quality",
                 # the lifecycle of staging's repository, which production serves from: no serving resource
-                "registry.maxTaggedImages"}
+                "registry.maxTaggedImages",
+                # the name `modelEndpoint` uses; its DNS record is the team's, not a resource of the stack
+                "serving.loadBalancer.hostname"}
 
 
 def _config_differences() -> set[str]:
@@ -559,7 +601,8 @@ def test_staging_and_production_differ_exactly_where_their_configs_differ(produc
     ({"serving": {"canary": {"strategy": "blue-green", "bakeMinutes": 0}}}, "serving.canary.bakeMinutes",
      "at least 1 minute"),
     ({"serving": {"loadBalancer": {"internal": False, "protocol": "HTTPS", "certificateArn": CERT,
-                                   "ingressCidrs": []}}}, "serving.loadBalancer.ingressCidrs", "explicit ingress"),
+                                   "hostname": "churn.ml.example.com", "ingressCidrs": []}}},
+     "serving.loadBalancer.ingressCidrs", "explicit ingress"),
     ({"serving": {"loadBalancer": {"internal": False, "ingressCidrs": ["198.51.100.0/24"]}}},
      "serving.loadBalancer.protocol", "must use HTTPS"),
     ({"serving": {"autoscaling": {"minCapacity": 4, "maxCapacity": 2}}}, "serving.autoscaling.minCapacity",

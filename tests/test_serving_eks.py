@@ -234,7 +234,17 @@ def test_services_and_disruption_budget_select_only_model_pods(eks: Graph) -> No
 
 
 def test_endpoint_is_the_stable_service(eks: Graph) -> None:
+    """In-cluster HTTP, no load balancer of ours: no certificate to verify, no load balancer name to export."""
     assert eks.outputs["modelEndpoint"] == f"http://{APP}.{NAMESPACE}.svc.cluster.local"
+    assert "servingLoadBalancerDnsName" not in eks.outputs
+
+
+def test_load_balancer_hostname_is_refused_on_eks() -> None:
+    assert _problems({"serving": {"loadBalancer": {"hostname": "churn.ml.example.com"}}}) == {
+        "serving.loadBalancer.hostname": (
+            "ml-cicd:serving.loadBalancer.hostname = 'churn.ml.example.com': is only used with `backend: ecs` (the "
+            "name of its load balancer); with `eks` the stack creates no load balancer and `modelEndpoint` is the "
+            "stable Service's in-cluster URL: remove it")}
 
 
 # The canary judge -------------------------------------------------------------------------------------------

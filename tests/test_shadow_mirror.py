@@ -160,7 +160,8 @@ def test_the_shadow_answers_copies_under_the_same_ids_and_the_gate_judges_the_pa
     config = {"ml-cicd:environment": "development", "ml-cicd:region": "eu-west-1", "ml-cicd:model": {"name": MODEL},
               "ml-cicd:network": {"mode": "create"},
               "ml-cicd:tracking": {"selfHosted": {"image": "r/mlflow:3@sha256:" + "a" * 64, "certificateArn":
-                                   "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f5a"}},
+                                   "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f5a",
+                                   "hostname": "mlflow.ml.example.com"}},
               "ml-cicd:gates": {"replay": {"segmentColumn": "region"}}}
     (project / "Pulumi.shadow.yaml").write_text(yaml.safe_dump({"config": config}))
     out = tmp_path / "shadow.json"

@@ -197,12 +197,22 @@ def test_https_listener_uses_tls13_and_port_80_only_redirects() -> None:
     assert production.outputs["trackingUri"].startswith("https://")
 
 
-def test_tracking_uri_and_allowed_host_follow_the_hostname() -> None:
-    g = hosted_production({"hostname": "mlflow.ml.example.com"})
-    assert g.outputs["trackingUri"] == "https://mlflow.ml.example.com"
+@pytest.mark.parametrize(("which", "hostname"), [("staging", "mlflow.ml.example.com"),
+                                                  ("production", "mlflow-production.ml.example.com")])
+def test_tracking_uri_and_allowed_host_follow_the_hostname(which: str, hostname: str) -> None:
+    """The URI names the certificate's host, never the load balancer's own DNS name (no certificate covers it);
+    that name is exported for the DNS record."""
+    g = stack_graph(which)
+    assert g.outputs["trackingUri"] == f"https://{hostname}"
+    assert g.outputs["trackingLoadBalancerDnsName"] == "tracking-alb.eu-west-1.elb.amazonaws.com"
     allowed = _env(_container(g))["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
     assert allowed == ["tracking-alb.eu-west-1.elb.amazonaws.com", "tracking-alb.eu-west-1.elb.amazonaws.com:*",
-                       "mlflow.ml.example.com"]
+                       hostname]
+
+
+def test_load_balancer_dns_name_exported_by_self_hosted_only() -> None:
+    assert "trackingLoadBalancerDnsName" not in graph("sagemaker").outputs
+    assert "trackingLoadBalancerDnsName" not in graph("production").outputs
 
 
 # Load balancer ---------------------------------------------------------------------------------------------
@@ -402,7 +412,11 @@ def test_sagemaker_without_registration_gets_no_registry_permissions() -> None:
 
 
 # External (production uses staging's MLflow) -------------------------------------------------------------------
-STAGING_MLFLOW = "https://internal-tracking-alb-4e1f0a2-1234567890.eu-west-1.elb.amazonaws.com"
+STAGING_MLFLOW = "https://mlflow.ml.example.com"
+
+
+def test_production_uses_stagings_tracking_uri() -> None:
+    assert graph("staging").outputs["trackingUri"] == STAGING_MLFLOW
 
 
 def test_external_mode_creates_nothing_and_exports_the_uri(production: Graph) -> None:
@@ -423,7 +437,8 @@ def test_external_mode_changes_only_the_tracking_server(production: Graph) -> No
     tracking = {server.urn, *(r.urn for r in _descendants(hosted, server))}
     assert len(tracking) == 27
     assert [r for r in hosted.resources if r.urn not in tracking] == production.resources
-    assert {k: v for k, v in hosted.outputs.items() if k not in ("trackingUri", "trackingAdminSecretArn")} == {
+    own = ("trackingUri", "trackingAdminSecretArn", "trackingLoadBalancerDnsName")
+    assert {k: v for k, v in hosted.outputs.items() if k not in own} == {
         k: v for k, v in production.outputs.items() if k != "trackingUri"}
 
 
@@ -460,6 +475,14 @@ def test_external_uri_must_be_https(uri: str) -> None:
         f"ml-cicd:tracking.external.uri = {uri!r}: must be an `https://` URL: the pipeline stack's MLflow serves "
         "HTTPS only, and MLflow credentials never travel over plain HTTP. Copy `pulumi stack output trackingUri "
         "--stack <that stack>`")}
+
+
+def test_external_uri_naming_a_load_balancer_is_an_error() -> None:
+    uri = "https://internal-tracking-alb-4e1f0a2-1234567890.eu-west-1.elb.amazonaws.com"
+    assert _production_problems({"external": {"uri": uri}}) == {"tracking.external.uri": (
+        f"ml-cicd:tracking.external.uri = {uri!r}: names the pipeline stack's load balancer by its own DNS name, "
+        "which no ACM certificate can cover: every MLflow client would fail TLS verification. Use "
+        "`https://<its tracking.selfHosted.hostname>` (its `trackingUri` output once it sets one)")}
 
 
 def test_external_section_and_the_other_modes_sections_only_with_their_mode() -> None:
@@ -516,6 +539,29 @@ def test_basic_auth_without_certificate_is_an_error_naming_key_and_fix() -> None
     message = problems["tracking.selfHosted.certificateArn"]
     assert "basic auth sends the MLflow username and password with every request" in message
     assert "Set an ACM certificate ARN of the stack's region" in message
+
+
+#: Why a self-hosted server needs a hostname, and the fix, as the config says it.
+HOSTNAME_WHY_AND_FIX = (
+    "the load balancer serves HTTPS, and no ACM certificate can cover its own DNS name (`*.elb.amazonaws.com`), so "
+    "every MLflow client would fail TLS verification on it. {verb} the DNS name your certificate covers (e.g. "
+    "`mlflow.ml.example.com`), and create a DNS record (Route 53 alias or CNAME) pointing it at the load balancer, "
+    "`pulumi stack output trackingLoadBalancerDnsName`")
+
+
+@pytest.mark.parametrize("auth", [{}, OIDC])
+def test_hostname_is_required_naming_key_why_and_fix(auth: dict[str, Any]) -> None:
+    problems = _problems({"tracking": {"selfHosted": {**auth, "hostname": None}}})
+    assert problems == {"tracking.selfHosted.hostname": (
+        "ml-cicd:tracking.selfHosted.hostname: is required: " + HOSTNAME_WHY_AND_FIX.format(verb="Set"))}
+
+
+def test_hostname_must_not_be_the_load_balancers_own_name() -> None:
+    name = "internal-tracking-alb-4e1f0a2-1234567890.eu-west-1.elb.amazonaws.com"
+    problems = _problems({"tracking": {"selfHosted": {"hostname": name}}})
+    assert problems == {"tracking.selfHosted.hostname": (
+        f"ml-cicd:tracking.selfHosted.hostname = {name!r}: is the load balancer's own DNS name: "
+        + HOSTNAME_WHY_AND_FIX.format(verb="Use"))}
 
 
 def test_certificate_of_another_region_is_an_error() -> None:

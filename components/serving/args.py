@@ -114,6 +114,10 @@ class ModelServiceArgs:
     """Internal load balancer. Default True (security default). Changing it replaces the load balancer."""
     certificate_arn: str | None = None
     """ACM certificate: HTTPS on 443 with the TLS 1.3 policy, port 80 only redirects. Default None (HTTP)."""
+    hostname: str | None = None
+    """DNS name of the load balancer in the team's domain (a record pointing at it): `endpoint` uses it. Required
+    with `certificate_arn`, which must cover it (no certificate covers the load balancer's own DNS name). Default
+    None: the endpoint uses the load balancer's DNS name."""
     ingress_cidrs: list[str] = field(default_factory=list)
     """CIDRs allowed to reach the load balancer. Default []: the VPC CIDR, when no security group is given
     either."""

@@ -45,6 +45,8 @@ class EcsServiceOutputs(NamedTuple):
     load_balancer_arn_suffix: pulumi.Output[str]
     target_group_arn_suffixes: pulumi.Output[dict[str, str]]
     log_group_name: pulumi.Output[str]
+    load_balancer_dns_name: pulumi.Output[str]
+    """The load balancer's own DNS name: the target of the DNS record for `args.hostname`."""
     alarms: RollbackAlarms
     deployment_group_name: pulumi.Output[str] | None
     task_security_group_id: pulumi.Output[str]
@@ -55,6 +57,9 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     absent = missing(args, ECS_REQUIRED)
     if absent:
         raise ValueError(f"ModelService {name} (ecs): missing args {', '.join(absent)}")
+    if args.certificate_arn is not None and args.hostname is None:
+        raise ValueError(f"ModelService {name} (ecs): args.certificate_arn requires args.hostname, the name the "
+                         "certificate covers (no certificate covers the load balancer's own DNS name)")
     strategy, port = args.strategy, args.port
     prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
     child = pulumi.ResourceOptions(parent=parent)
@@ -82,8 +87,9 @@ def build_ecs_service(parent: pulumi.ComponentResource, name: str, args: ModelSe
     build_autoscaling(name, args, cluster=cluster, service=service, alb=lb.alb, groups=groups, child=child)
 
     scheme = "https" if args.certificate_arn is not None else "http"
+    host = lb.alb.dns_name if args.hostname is None else pulumi.Output.from_input(args.hostname)
     return EcsServiceOutputs(
-        endpoint=lb.alb.dns_name.apply(lambda dns: f"{scheme}://{dns}"),
+        endpoint=host.apply(lambda h: f"{scheme}://{h}"), load_balancer_dns_name=lb.alb.dns_name,
         cluster_name=cluster.name, service_name=service.name, load_balancer_arn_suffix=lb.alb.arn_suffix,
         target_group_arn_suffixes=pulumi.Output.all(*[g.arn_suffix for g in groups]).apply(
             lambda suffixes: dict(zip(["primary", "alternate"], suffixes, strict=False))),

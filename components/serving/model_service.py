@@ -30,6 +30,8 @@ class ModelService(pulumi.ComponentResource):
     """Target group dimensions (ECS): `primary` (and `alternate` for canary, linear, blue-green). The two swap
     roles at every canary deployment: the canary is whichever group the production rule weights less."""
     log_group_name: pulumi.Output[str] | None
+    load_balancer_dns_name: pulumi.Output[str] | None
+    """The load balancer's own DNS name (ECS), the target of the DNS record for `hostname`; None for EKS."""
     deployment_group_name: pulumi.Output[str] | None
     """CodeDeploy deployment group (strategy `blue-green`), else None."""
     alarms: RollbackAlarms | None
@@ -44,6 +46,7 @@ class ModelService(pulumi.ComponentResource):
         self.load_balancer_arn_suffix = None
         self.target_group_arn_suffixes = None
         self.log_group_name = None
+        self.load_balancer_dns_name = None
         self.deployment_group_name = None
         self.task_security_group_id = None
         self.alarms: RollbackAlarms | None = None
@@ -71,6 +74,7 @@ class ModelService(pulumi.ComponentResource):
             self.load_balancer_arn_suffix = ecs.load_balancer_arn_suffix
             self.target_group_arn_suffixes = ecs.target_group_arn_suffixes
             self.log_group_name = ecs.log_group_name
+            self.load_balancer_dns_name = ecs.load_balancer_dns_name
             self.deployment_group_name = ecs.deployment_group_name
             self.task_security_group_id = ecs.task_security_group_id
             self.alarms = ecs.alarms
@@ -78,5 +82,6 @@ class ModelService(pulumi.ComponentResource):
                                       "serviceName": self.service_name}
         if self.load_balancer_arn_suffix is not None:
             outputs.update(loadBalancerArnSuffix=self.load_balancer_arn_suffix,
-                           targetGroupArnSuffixes=self.target_group_arn_suffixes, logGroupName=self.log_group_name)
+                           targetGroupArnSuffixes=self.target_group_arn_suffixes, logGroupName=self.log_group_name,
+                           loadBalancerDnsName=self.load_balancer_dns_name)
         self.register_outputs(outputs)

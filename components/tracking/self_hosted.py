@@ -48,6 +48,8 @@ Injected = tuple[str, pulumi.Input[str], str]
 
 class SelfHostedOutputs(NamedTuple):
     tracking_uri: pulumi.Output[str]
+    load_balancer_dns_name: pulumi.Output[str]
+    """The load balancer's own DNS name: the target of the DNS record for `hostname`."""
     admin_secret_arn: pulumi.Output[str | None]
     database_endpoint: pulumi.Output[str | None]
     stage_user_secret_arns: dict[str, pulumi.Output[str]]
@@ -79,6 +81,9 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
     hosted = args.config.self_hosted
     if hosted is None:
         raise ValueError(f"TrackingServer {name}: mode `self-hosted` requires config.self_hosted")
+    if hosted.hostname is None:
+        raise ValueError(f"TrackingServer {name}: mode `self-hosted` requires config.self_hosted.hostname, the name "
+                         "its certificate covers (no certificate covers the load balancer's own DNS name)")
     production, subnet_ids = args.production, checked(args.private_subnet_ids)
     alb_sg, task_sg, db_sg = _security_groups(parent, name, args, hosted)
     db = database(parent, name, hosted, production, subnet_ids=subnet_ids, db_sg=db_sg, kms_key_arn=args.kms_key_arn)
@@ -103,11 +108,10 @@ def build_self_hosted(parent: pulumi.ComponentResource, name: str, args: Trackin
         deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
         health_check_grace_period_seconds=120, enable_execute_command=False, propagate_tags="SERVICE",
         opts=pulumi.ResourceOptions(parent=parent, depends_on=waits))
-    host = alb.dns_name if hosted.hostname is None else pulumi.Output.from_input(hosted.hostname)
     scheme = "https" if hosted.certificate_arn else "http"
-    return SelfHostedOutputs(tracking_uri=pulumi.Output.concat(f"{scheme}://", host),
-                             admin_secret_arn=secrets.admin_secret_arn, database_endpoint=db.endpoint,
-                             stage_user_secret_arns=secrets.user_secret_arns)
+    return SelfHostedOutputs(tracking_uri=pulumi.Output.from_input(f"{scheme}://{hosted.hostname}"),
+                             load_balancer_dns_name=alb.dns_name, admin_secret_arn=secrets.admin_secret_arn,
+                             database_endpoint=db.endpoint, stage_user_secret_arns=secrets.user_secret_arns)
 
 
 def _secrets(parent: pulumi.Resource, name: str, args: TrackingServerArgs, hosted: SelfHostedTrackingConfig, *,

@@ -35,7 +35,9 @@ SELF_HOSTED_REQUIRED = ("log_bucket", "vpc_id", "vpc_cidr", "private_subnet_ids"
 
 class TrackingServer(pulumi.ComponentResource):
     tracking_uri: pulumi.Output[str]
-    """Where clients point `MLFLOW_TRACKING_URI`: the load balancer URL, or the SageMaker server URL."""
+    """Where clients point `MLFLOW_TRACKING_URI`: `https://<hostname>` (self-hosted), or the SageMaker server URL."""
+    load_balancer_dns_name: pulumi.Output[str | None]
+    """The load balancer's own DNS name (self-hosted), the target of the DNS record for `hostname`; else None."""
     admin_secret_arn: pulumi.Output[str | None]
     """Secrets Manager secret with the MLflow admin credentials (self-hosted with basic auth), else None."""
     database_endpoint: pulumi.Output[str | None]
@@ -58,6 +60,7 @@ class TrackingServer(pulumi.ComponentResource):
         if config.mode == "self-hosted":
             hosted = build_self_hosted(self, name, args)
             self.tracking_uri = hosted.tracking_uri
+            self.load_balancer_dns_name = hosted.load_balancer_dns_name
             self.admin_secret_arn = hosted.admin_secret_arn
             self.database_endpoint = hosted.database_endpoint
             self.stage_user_secret_arns = hosted.stage_user_secret_arns
@@ -66,10 +69,12 @@ class TrackingServer(pulumi.ComponentResource):
             managed = build_sagemaker(self, name, args, config.sagemaker or SageMakerTrackingConfig())
             self.tracking_uri = managed.tracking_uri
             self.server_arn = managed.server_arn
+            self.load_balancer_dns_name = none
             self.admin_secret_arn = none
             self.database_endpoint = none
             self.stage_user_secret_arns = {}
         self.register_outputs({
-            "trackingUri": self.tracking_uri, "adminSecretArn": self.admin_secret_arn,
+            "trackingUri": self.tracking_uri, "loadBalancerDnsName": self.load_balancer_dns_name,
+            "adminSecretArn": self.admin_secret_arn,
             "databaseEndpoint": self.database_endpoint, "serverArn": self.server_arn,
         })

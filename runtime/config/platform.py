@@ -25,6 +25,9 @@ Alias = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,254
 AcmCertificateArn = Annotated[str, StringConstraints(
     pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9A-Za-z-]+$")]
 """An ACM certificate in the stack's region (a load balancer can only use certificates of its own region)."""
+Hostname = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")]
+"""A DNS name of the team's own domain that clients use instead of a load balancer's (ACM certifies only names of
+domains you control, never `*.elb.amazonaws.com`)."""
 EcrRepositoryArn = Annotated[str, StringConstraints(
     pattern=r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+"
             r"(?:[._-][a-z0-9]+)*$")]
@@ -139,7 +142,14 @@ class LoadBalancerConfig(ConfigModel):
     """ACM certificate for `protocol: HTTPS`: HTTPS on 443 with the TLS 1.3 policy, port 80 only redirects.
     Default: none."""
     protocol: Literal["HTTP", "HTTPS"] = "HTTP"
-    """Listener protocol. Default `HTTP` (internal load balancers only); `HTTPS` requires `certificateArn`."""
+    """Listener protocol. Default `HTTP` (internal load balancers only); `HTTPS` requires `certificateArn` and
+    `hostname`."""
+    hostname: Hostname | None = None
+    """Backend `ecs`: the DNS name clients use, a record of your domain you point at the load balancer (alias or
+    CNAME to the `servingLoadBalancerDnsName` output); `modelEndpoint` uses it. Required with `protocol: HTTPS`,
+    where it must match `certificateArn`: no ACM certificate covers the load balancer's own DNS name, so TLS
+    verification of `https://<load balancer DNS name>` fails. Default: none, `modelEndpoint` is
+    `http://<load balancer DNS name>`. Not with backend `eks` (its endpoint is the in-cluster Service URL)."""
     ingress_cidrs: list[Cidr] = []
     """CIDRs allowed to reach the load balancer. Default: the VPC CIDR, unless security groups are listed below
     (then only those). Never implied `0.0.0.0/0`."""

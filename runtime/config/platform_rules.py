@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from runtime import stack_outputs as out
 from runtime.config.defaults import MLFLOW_PREFIX
 from runtime.config.findings import Advice, Finding, Problem, bad_value, needs
 from runtime.config.regions import region_partition
@@ -126,6 +127,8 @@ def tracking_settings(s: dict[str, Any]) -> Iterator[Finding]:
                           "over plain HTTP (not even inside the VPC). Set an ACM certificate ARN of the stack's "
                           "region (`arn:aws:acm:<region>:<account>:certificate/<id>`); the load balancer then serves "
                           "HTTPS with TLS 1.3 and port 80 only redirects")
+        yield from https_hostname("tracking.selfHosted.hostname", hosted.hostname, "every MLflow client",
+                                out.TRACKING_LOAD_BALANCER_DNS_NAME, "mlflow.ml.example.com")
     if s.get("environment") == "production" and tracking.mode == "self-hosted":
         db = tracking.self_hosted.database if tracking.self_hosted else None
         if db is not None and db.deletion_protection is False:
@@ -134,6 +137,30 @@ def tracking_settings(s: dict[str, Any]) -> Iterator[Finding]:
         if db is not None and db.multi_az is False:
             yield Advice("tracking.selfHosted.database.multiAz", "default true in production; false leaves the "
                          "model registry without a standby when its availability zone fails")
+
+
+#: DNS suffixes of AWS's own load balancer names, which no ACM certificate can cover.
+_LOAD_BALANCER_DNS_SUFFIXES = (".elb.amazonaws.com", ".elb.amazonaws.com.cn")
+
+
+def is_load_balancer_dns_name(host: str) -> bool:
+    """A load balancer's own DNS name (`*.elb.amazonaws.com`): ACM issues certificates only for domains you control,
+    so HTTPS to this name fails TLS verification."""
+    return host.lower().rstrip(".").endswith(_LOAD_BALANCER_DNS_SUFFIXES)
+
+
+def https_hostname(key: str, hostname: str | None, clients: str, output: str, example: str) -> Iterator[Finding]:
+    """An HTTPS load balancer's `hostname`: required, and a name of the team's domain, because the certificate cannot
+    cover the load balancer's own DNS name and `clients` would fail TLS verification on it. The fix names the stack
+    output to point the DNS record at."""
+    why = (f"the load balancer serves HTTPS, and no ACM certificate can cover its own DNS name "
+           f"(`*.elb.amazonaws.com`), so {clients} would fail TLS verification on it")
+    fix = (f"the DNS name your certificate covers (e.g. `{example}`), and create a DNS record (Route 53 alias or "
+           f"CNAME) pointing it at the load balancer, `pulumi stack output {output}`")
+    if hostname is None:
+        yield Problem(key, f"is required: {why}. Set {fix}")
+    elif is_load_balancer_dns_name(hostname):
+        yield bad_value(key, f"is the load balancer's own DNS name: {why}. Use {fix}", hostname)
 
 
 def external_tracking(external: ExternalTrackingConfig | None) -> Iterator[Finding]:
@@ -146,6 +173,11 @@ def external_tracking(external: ExternalTrackingConfig | None) -> Iterator[Findi
         yield bad_value("tracking.external.uri", "must be an `https://` URL: the pipeline stack's MLflow serves "
                         "HTTPS only, and MLflow credentials never travel over plain HTTP. Copy `pulumi stack output "
                         "trackingUri --stack <that stack>`", external.uri)
+    elif is_load_balancer_dns_name(urlsplit(external.uri).hostname or ""):
+        yield bad_value("tracking.external.uri", "names the pipeline stack's load balancer by its own DNS name, "
+                        "which no ACM certificate can cover: every MLflow client would fail TLS verification. Use "
+                        "`https://<its tracking.selfHosted.hostname>` (its `trackingUri` output once it sets one)",
+                        external.uri)
 
 
 def _is_https_url(value: str) -> bool:

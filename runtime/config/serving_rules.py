@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from runtime import stack_outputs as out
 from runtime.config import defaults as d
 from runtime.config.findings import Advice, Finding, Problem, bad_value, needs
-from runtime.config.platform_rules import fargate_size
+from runtime.config.platform_rules import fargate_size, https_hostname
 
 
 @needs("serving")
@@ -39,6 +40,14 @@ def serving_backend_settings(s: dict[str, Any]) -> Iterator[Finding]:
     if lb.protocol == "HTTPS" and lb.certificate_arn is None:
         yield Problem("serving.loadBalancer.certificateArn", "protocol HTTPS requires an ACM certificate ARN; "
                       "set `certificateArn` or use `protocol: HTTP` on an internal load balancer")
+    if serving.backend == "ecs" and lb.protocol == "HTTPS":
+        yield from https_hostname("serving.loadBalancer.hostname", lb.hostname,
+                                "smoke, load, canary probes and verify (every client of `modelEndpoint`)",
+                                out.SERVING_LOAD_BALANCER_DNS_NAME, "model.ml.example.com")
+    if serving.backend == "eks" and lb.hostname is not None:
+        yield bad_value("serving.loadBalancer.hostname", "is only used with `backend: ecs` (the name of its load "
+                        "balancer); with `eks` the stack creates no load balancer and `modelEndpoint` is the stable "
+                        "Service's in-cluster URL: remove it", lb.hostname)
     if serving.backend == "ecs":
         yield from fargate_size("serving", serving.cpu, serving.memory)
 

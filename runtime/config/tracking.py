@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, StringConstraints, field_validator
 
 from runtime.config import defaults as d
 from runtime.config.base import ConfigModel
-from runtime.config.platform import AcmCertificateArn, Cidr
+from runtime.config.platform import AcmCertificateArn, Cidr, Hostname
 
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
@@ -97,10 +97,12 @@ class SelfHostedTrackingConfig(ConfigModel):
     """CIDRs allowed to reach the tracking load balancer. Default: the VPC CIDR."""
     ingress_security_group_ids: list[SecurityGroupId] = []
     """Security groups allowed to reach the tracking load balancer (e.g. CodeBuild's). Default: none."""
-    hostname: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")] | None = None
-    """DNS name clients use (a record you point at the load balancer; it must match `certificateArn`). The tracking
-    URI uses it, and MLflow accepts it and the load balancer's own DNS name as Host header, nothing else
-    (DNS-rebinding protection). Default: the load balancer's DNS name."""
+    hostname: Hostname | None = None
+    """DNS name clients use: a record of your domain that you point at the load balancer (alias or CNAME to the
+    `trackingLoadBalancerDnsName` output), covered by `certificateArn`. Required: no ACM certificate covers the
+    load balancer's own DNS name (`*.elb.amazonaws.com`), so TLS verification of it fails in every MLflow client.
+    The tracking URI is `https://<hostname>`, and MLflow accepts it and the load balancer's own DNS name as Host
+    header, nothing else (DNS-rebinding protection)."""
 
 
 class SageMakerTrackingConfig(ConfigModel):

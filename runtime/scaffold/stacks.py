@@ -112,6 +112,10 @@ def _tracking(o: StackOptions, production: bool) -> str:
       # Basic auth sends the MLflow password with every request: only over HTTPS (TLS 1.3; port 80 redirects).
       # CHANGE: an ACM certificate for the tracking server's name, in this region.
       certificateArn: arn:aws:acm:{o.region}:{ACCOUNT}:certificate/00000000-0000-0000-0000-000000000000
+      # CHANGE: the name that certificate covers (`trackingUri` is https://<hostname>). Once staging is up, point
+      # it at the load balancer with a DNS record (Route 53 alias or CNAME) to `pulumi stack output
+      # trackingLoadBalancerDnsName --stack staging`.
+      hostname: staging-mlflow.invalid
 """
 
 
