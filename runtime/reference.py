@@ -62,7 +62,11 @@ def follow_champion(model: str, version: str | None, *, models_bucket: str, dest
         report.add(inconclusive("champion", f"{model} has no champion, so no reference profile follows one: set "
                                 "the first with `mlcicd champion set`, then rerun `mlcicd champion reference`"))
         return report.finish()
-    data = _get(s3(region), models_bucket, key)
+    try:
+        data = _get(s3(region), models_bucket, key)
+    except _s3_errors() as exc:
+        report.add(_unreadable("profile", source, exc, version))
+        return report.finish()
     refusal = _refusal(data, model, version, source)
     if refusal is not None or data is None:
         report.add(_refused(refusal, source, model, version))
@@ -124,18 +128,39 @@ def _place_or_say_why(s3: S3Clients, to: Destination, data: bytes, *, model: str
                       digest: str) -> Check:
     """`_place`, or, when S3 refuses or does not answer, an INCONCLUSIVE check naming the reference and the cause:
     the other destinations are still handled and the report still written (it records which references moved)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from runtime.errors import classify
-
     try:
         return _place(s3(to.region), to, data, model=model, version=version, digest=digest)
-    except (ClientError, BotoCoreError) as exc:
-        fault = classify(exc)
-        return inconclusive(f"reference {to.stack}", f"could not write {to.uri}: {fault} ({fault.hint}); it keeps "
-                            "what it held. Rerun `mlcicd champion reference` once fixed: references already "
-                            "holding the champion's profile are left alone", None,
-                            f"the training profile of version {version}")
+    except _s3_errors() as exc:
+        return _unreadable(f"reference {to.stack}", to.uri, exc, version, writing=True)
+
+
+def _s3_errors() -> tuple[type[Exception], ...]:
+    """What an S3 call raises when S3 refuses or does not answer."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+def _unreadable(name: str, uri: str, exc: Exception, version: str, *, writing: bool = False) -> Check:
+    """INCONCLUSIVE: S3 refused or did not answer for `uri`; the cause as the runtime's error hierarchy words it,
+    and what a rerun does. Nothing is copied from a source that could not be read; a destination keeps what it
+    held."""
+    from runtime.errors import classify
+
+    fault = classify(exc)
+    what = (f"could not write {uri}: {fault} ({fault.hint}); it keeps what it held" if writing else
+            f"could not read {uri}: {fault} ({fault.hint}); every reference profile stays as it is")
+    return inconclusive(name, f"{what}. Rerun `mlcicd champion reference` once fixed: references already holding "
+                        "the champion's profile are left alone", None, f"the training profile of version {version}")
+
+
+def unreachable_registry(model: str, destinations: Sequence[Destination], reason: str) -> Report:
+    """The report when the registry naming the champion did not answer: INCONCLUSIVE, nothing written."""
+    report = Report(kind=KIND, subject={"model": model, "version": None,
+                                        "destinations": {d.stack: d.uri for d in destinations}})
+    report.add(inconclusive("champion", f"{reason}; the reference profiles were not changed: rerun `mlcicd champion "
+                            "reference` where the tracking server is reachable"))
+    return report.finish()
 
 
 def _get(client: Any, bucket: str, key: str) -> bytes | None:

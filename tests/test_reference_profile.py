@@ -292,6 +292,36 @@ def test_a_profile_of_another_version_is_never_copied(s3: Any, registry: str, de
         assert versions_of(s3, bucket, key) == []
 
 
+def test_an_unreadable_models_bucket_is_inconclusive_with_its_report_and_writes_nothing(
+        s3: Any, registry: str, deploy_dir: Path) -> None:
+    """The pipeline stack's models bucket is gone: the profile cannot be read, the report says why, nothing moves."""
+    make_champion(registry, "1")
+    s3.delete_bucket(Bucket=MODELS)
+
+    result = follow()
+    assert result.exit_code == 3, result.output
+    written = report(deploy_dir)
+    (check,) = [c for c in written["checks"] if c["name"] == "profile"]
+    assert (written["verdict"], check["verdict"]) == ("INCONCLUSIVE", "INCONCLUSIVE")
+    assert f"could not read s3://{MODELS}/{training_profile_key(MODEL, '1')}" in check["reason"]
+    assert "NoSuchBucket" in check["reason"]
+    for bucket, key in REFERENCES:
+        assert versions_of(s3, bucket, key) == []
+
+
+def test_an_unreachable_registry_is_inconclusive_with_its_report(s3: Any, deploy_dir: Path) -> None:
+    outputs = json.loads((deploy_dir / PIPELINE_OUTPUTS).read_text())
+    (deploy_dir / PIPELINE_OUTPUTS).write_text(json.dumps(outputs | {"trackingUri": "http://127.0.0.1:9"}))
+
+    result = follow()
+    assert result.exit_code == 3, result.output
+    written = report(deploy_dir)
+    assert written["verdict"] == "INCONCLUSIVE"
+    assert "the reference profiles were not changed" in written["checks"][0]["reason"]
+    for bucket, key in REFERENCES:
+        assert versions_of(s3, bucket, key) == []
+
+
 def test_no_champion_is_inconclusive_and_writes_nothing(s3: Any, deploy_dir: Path) -> None:
     result = follow()
     assert result.exit_code == 3, result.output

@@ -33,8 +33,9 @@ from components.serving.ecs_deploy import build_autoscaling, build_codedeploy
 from components.serving.ecs_load_balancer import LoadBalancerParts, build_load_balancer, service_load_balancer
 from components.serving.ecs_task import baseline_environment, build_task
 
-#: Arguments the ECS backend cannot run without, beyond those every ModelService needs (`checked` by its builders).
-ECS_REQUIRED = ("image_repository_arn", "rollback_alarms", "account_id", "vpc_id", "vpc_cidr", "private_subnet_ids",
+#: Arguments the ECS backend cannot run without, beyond those every ModelService needs (`checked` by its builders;
+#: `rollback_alarms` is checked by ModelService itself, with the reason).
+ECS_REQUIRED = ("image_repository_arn", "account_id", "vpc_id", "vpc_cidr", "private_subnet_ids",
                 "log_bucket", "kms_key_arn")
 
 

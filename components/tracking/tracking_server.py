@@ -52,7 +52,8 @@ class TrackingServer(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         config = args.config
         if config.mode == "external":
-            raise ValueError(f"TrackingServer {name}: mode `external` runs no server (the program creates none)")
+            raise ValueError(f"TrackingServer {name}: mode `external` runs no server: create no TrackingServer for "
+                             "it; export `tracking.external.uri` as `trackingUri` (infra.program.build_tracking)")
         absent = missing(args, SELF_HOSTED_REQUIRED) if config.mode == "self-hosted" else []
         if absent:
             raise ValueError(f"TrackingServer {name}: mode `{config.mode}` requires args {', '.join(absent)}")

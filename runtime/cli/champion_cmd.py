@@ -231,7 +231,7 @@ def reference(
     others moved)."""
     from runtime import stack_outputs as out
     from runtime.champion import RegistryUnavailable, current_champion
-    from runtime.reference import follow_champion
+    from runtime.reference import follow_champion, unreachable_registry
 
     name, alias_name, region = _target(stack, project_dir, None, None)
     outputs = _outputs(stack_outputs)
@@ -244,9 +244,7 @@ def reference(
     try:
         champion = current_champion(uri, name, alias_name)
     except RegistryUnavailable as exc:
-        err(f"INCONCLUSIVE: {exc}; the reference profiles were not changed: rerun `mlcicd champion reference` "
-            "where the tracking server is reachable")
-        raise typer.Exit(EXIT_INCONCLUSIVE) from None
+        finish(unreachable_registry(name, destinations, str(exc)), report)
     finish(follow_champion(name, champion.version, models_bucket=str(bucket), destinations=destinations,
                            s3=_s3_clients(), region=region), report)
 

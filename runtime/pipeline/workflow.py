@@ -9,11 +9,12 @@ tests/test_workflows.py checks that the workflow runs exactly this line.
 from __future__ import annotations
 
 from runtime.pipeline.model import Action, Mlcicd, PipelineSpec
+from runtime.pipeline.shell import STACK_OUTPUTS
 
 #: `pulumi stack output --json` of the stack hosting the pipeline (registry, models bucket, its data bucket) and of
 #: the promotion target (its data bucket), as the deploy workflow's production job saves them.
 PIPELINE_OUTPUTS = "pipeline-stack-outputs.json"
-TARGET_OUTPUTS = "stack-outputs.json"
+TARGET_OUTPUTS = STACK_OUTPUTS
 REFERENCE_REPORT = "reference-profile.json"
 
 
